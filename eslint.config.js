@@ -1,0 +1,16 @@
+// Lint rules: typescript-eslint's recommended set over the library, tests and benchmarks.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.gpu/', 'bench/results/', 'test/e2e/screenshots/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Generated kernels are compiled with `new Function`; the few places that do it say why.
+      '@typescript-eslint/no-implied-eval': 'off',
+    },
+  },
+);
