@@ -1,0 +1,204 @@
+/** The op functions and Tensor methods, generated from the op table, plus composites (sum, mean). */
+import type { Node } from './graph/node.js';
+import { fmtShape } from './graph/shape.js';
+import { apply, constant, powi, reshape, sumKeep } from './ops/build.js';
+import { OPS, type OpName } from './ops/table.js';
+import { Tensor, tensor, type TensorData } from './tensor.js';
+
+/** An op operand: a tensor or a plain number (a constant). */
+export type Operand = Tensor | number;
+
+/** @internal The node of an operand; numbers become constants. */
+export function nodeOf(v: Operand | TensorData, what: string): Node {
+  if (v instanceof Tensor) {
+    v.assertLive(what);
+    return v.node;
+  }
+  if (typeof v === 'number') return constant(v);
+  if (Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array) return tensor(v).node;
+  throw new Error(`${what}: expected a Tensor or a number, got ${v === null ? 'null' : typeof v}`);
+}
+
+const unary =
+  (name: OpName) =>
+  (a: Operand): Tensor =>
+    new Tensor(apply(name, [nodeOf(a, name)]));
+const binary =
+  (name: OpName) =>
+  (a: Operand, b: Operand): Tensor =>
+    new Tensor(apply(name, [nodeOf(a, name), nodeOf(b, name)]));
+
+/** Elementwise a + b (broadcasting). */
+export const add = binary('add');
+/** Elementwise a - b (broadcasting). */
+export const sub = binary('sub');
+/** Elementwise a * b (broadcasting). */
+export const mul = binary('mul');
+/** Elementwise a / b (broadcasting; IEEE division, 1/0 = Inf). */
+export const div = binary('div');
+/** Elementwise larger value; NaN if either is NaN; ties split the gradient evenly. */
+export const maximum = binary('maximum');
+/** Elementwise smaller value; NaN if either is NaN; ties split the gradient evenly. */
+export const minimum = binary('minimum');
+/** Elementwise -a. */
+export const neg = unary('neg');
+/** Elementwise e ** a. */
+export const exp = unary('exp');
+/** Elementwise natural logarithm. */
+export const log = unary('log');
+/** Elementwise sine. */
+export const sin = unary('sin');
+/** Elementwise cosine. */
+export const cos = unary('cos');
+/** Elementwise tangent. */
+export const tan = unary('tan');
+/** Elementwise hyperbolic tangent. */
+export const tanh = unary('tanh');
+/** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
+export const sigmoid = unary('sigmoid');
+/** Elementwise max(a, 0), with relu'(0) = 0. */
+export const relu = unary('relu');
+/** Elementwise |a|, with abs'(0) = 0. */
+export const abs = unary('abs');
+/** Elementwise square root. */
+export const sqrt = unary('sqrt');
+
+/**
+ * Elementwise a ** b. An integer number exponent is computed by multiplication (exact for negative
+ * bases, and its gradient at 0 is the limit); a real exponent of a negative base is NaN.
+ */
+export function pow(a: Operand, b: Operand): Tensor {
+  const base = nodeOf(a, 'pow');
+  if (typeof b === 'number' && Number.isInteger(b) && Math.abs(b) <= 1 << 24)
+    return new Tensor(powi(base, b));
+  return new Tensor(apply('pow', [base, nodeOf(b, 'pow')]));
+}
+
+/** a * a. */
+export function square(a: Operand): Tensor {
+  return pow(a, 2);
+}
+
+function axisOf(x: Tensor, axis: number, what: string): number {
+  const r = x.ndim;
+  if (!Number.isInteger(axis) || axis < -r || axis >= r) {
+    throw new Error(`${what}: axis ${axis} is out of range for a tensor of shape ${fmtShape(x.shape)}`);
+  }
+  return axis < 0 ? axis + r : axis;
+}
+
+/** Sum of all elements (a scalar), or along one axis (that axis removed). */
+export function sum(x: Operand, axis?: number): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'sum'));
+  t.assertLive('sum');
+  if (axis === undefined)
+    return new Tensor(
+      reshape(
+        sumKeep(
+          t.node,
+          t.shape.map(() => 1),
+        ),
+        [],
+      ),
+    );
+  const ax = axisOf(t, axis, 'sum');
+  const keep = t.shape.map((d, i) => (i === ax ? 1 : d));
+  return new Tensor(
+    reshape(
+      sumKeep(t.node, keep),
+      t.shape.filter((_, i) => i !== ax),
+    ),
+  );
+}
+
+/** Mean of all elements, or along one axis. */
+export function mean(x: Operand, axis?: number): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'mean'));
+  const count = axis === undefined ? t.size : t.shape[axisOf(t, axis, 'mean')]!;
+  return mul(sum(t, axis), 1 / count);
+}
+
+/** Every op as a Tensor method, with the tensor as first operand. */
+const methods = {
+  add,
+  sub,
+  mul,
+  div,
+  maximum,
+  minimum,
+  neg,
+  exp,
+  log,
+  sin,
+  cos,
+  tan,
+  tanh,
+  sigmoid,
+  relu,
+  abs,
+  sqrt,
+  pow,
+  square,
+  sum,
+  mean,
+};
+
+declare module './tensor.js' {
+  interface Tensor {
+    /** this + b */
+    add(b: Operand): Tensor;
+    /** this - b */
+    sub(b: Operand): Tensor;
+    /** this * b */
+    mul(b: Operand): Tensor;
+    /** this / b */
+    div(b: Operand): Tensor;
+    /** Elementwise larger of this and b. */
+    maximum(b: Operand): Tensor;
+    /** Elementwise smaller of this and b. */
+    minimum(b: Operand): Tensor;
+    /** -this */
+    neg(): Tensor;
+    /** e ** this */
+    exp(): Tensor;
+    /** Natural logarithm. */
+    log(): Tensor;
+    /** Sine. */
+    sin(): Tensor;
+    /** Cosine. */
+    cos(): Tensor;
+    /** Tangent. */
+    tan(): Tensor;
+    /** Hyperbolic tangent. */
+    tanh(): Tensor;
+    /** Logistic sigmoid. */
+    sigmoid(): Tensor;
+    /** max(this, 0) */
+    relu(): Tensor;
+    /** |this| */
+    abs(): Tensor;
+    /** Square root. */
+    sqrt(): Tensor;
+    /** this ** b */
+    pow(b: Operand): Tensor;
+    /** this * this */
+    square(): Tensor;
+    /** Sum of all elements, or along one axis. */
+    sum(axis?: number): Tensor;
+    /** Mean of all elements, or along one axis. */
+    mean(axis?: number): Tensor;
+  }
+}
+
+for (const [name, fn] of Object.entries(methods)) {
+  Object.defineProperty(Tensor.prototype, name, {
+    value: function (this: Tensor, ...rest: unknown[]) {
+      return (fn as (...a: unknown[]) => Tensor)(this, ...rest);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** Names of the public elementwise ops, from the table (for docs, tests and tools). */
+export const opNames: readonly OpName[] = (Object.keys(OPS) as OpName[]).filter((k) => OPS[k].api);

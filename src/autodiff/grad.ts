@@ -1,0 +1,74 @@
+/** Symbolic reverse mode: adjoints are new graph nodes built from the op table's derivative rules. */
+import { Node, topoSort } from '../graph/node.js';
+import { apply, expand, reshape, sumTo } from '../ops/build.js';
+import { builders, constant } from '../ops/build.js';
+import { opRow } from '../ops/table.js';
+
+/**
+ * Adjoints of `outputs` (weighted by `seeds`, one per output) with respect to each node of `wrt`,
+ * or null where an output does not depend on it. Each node of the graph is visited once, so the
+ * cost is linear in the graph's size however much it reuses subexpressions.
+ */
+export function gradients(
+  outputs: readonly Node[],
+  seeds: readonly Node[],
+  wrt: readonly Node[],
+): (Node | null)[] {
+  const targets = new Set(wrt);
+  const order = topoSort(outputs);
+  // Only nodes on a path from some wrt node to an output carry adjoints worth building.
+  const live = new Set<Node>();
+  for (const n of order) {
+    if (n.op === 'detach') continue;
+    if (targets.has(n) || n.inputs.some((c) => live.has(c))) live.add(n);
+  }
+  const parts = new Map<Node, Node[]>();
+  const push = (n: Node, g: Node): void => {
+    const list = parts.get(n);
+    if (list) list.push(g);
+    else parts.set(n, [g]);
+  };
+  outputs.forEach((o, i) => {
+    if (live.has(o)) push(o, seeds[i]!);
+  });
+  const result = new Map<Node, Node>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    const list = parts.get(n);
+    if (!list) continue;
+    parts.delete(n);
+    const dy = list.reduce((acc, g) => apply('add', [acc, g]));
+    if (targets.has(n)) result.set(n, dy);
+    for (const [input, g] of localAdjoints(n, dy)) {
+      if (g && live.has(input)) push(input, sumTo(g, input.shape));
+    }
+  }
+  return wrt.map((w) => result.get(w) ?? null);
+}
+
+/** Pairs (operand, its adjoint contribution) for one node given its adjoint `dy`. */
+function localAdjoints(n: Node, dy: Node): [Node, Node | null][] {
+  const x = n.inputs;
+  switch (n.op) {
+    case 'leaf':
+    case 'const':
+      return [];
+    case 'sum':
+    case 'expand':
+      // Both are broadcasts of each other's adjoint: sum's adjoint is broadcast, expand's is summed (sumTo).
+      return [[x[0]!, n.op === 'sum' ? expand(dy, x[0]!.shape) : dy]];
+    case 'reshape':
+      return [[x[0]!, reshape(dy, x[0]!.shape)]];
+    default: {
+      const row = opRow(n.op);
+      if (!row) throw new Error(`no derivative rule for op '${n.op}'`);
+      const gs = row.grad({ x, y: n, dy, p: n.attr, b: builders });
+      return x.map((c, i) => [c, gs[i] ?? null]);
+    }
+  }
+}
+
+/** A zero adjoint of the given shape, for inputs an output does not depend on. */
+export function zerosLike(n: Node): Node {
+  return expand(constant(0), n.shape);
+}

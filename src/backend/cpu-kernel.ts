@@ -1,0 +1,149 @@
+/** Compiles a fused kernel to one JS loop over the points, or interprets it where code generation is not allowed. */
+import { opRow } from '../ops/table.js';
+import { accessIndex, stridedTerms, type Access, type Kernel, type Ref } from '../schedule/kernel.js';
+
+/** Arrays a CPU kernel reads and writes: float32 normally, float64 for reference checks. */
+export type HostArray = Float32Array | Float64Array;
+
+/** A runnable kernel: reads `ins` (one per kernel input), writes `outs` (one per output, sized to the node). */
+export type CpuKernelFn = (ins: readonly HostArray[], outs: readonly HostArray[], n: number) => void;
+
+/** JS literal for a number, exact for -0, NaN and the infinities. */
+function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (Object.is(v, -0)) return '(-0)';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '(-Infinity)';
+  return v < 0 ? `(${v})` : String(v);
+}
+
+/** Index expression for `access` at point `i`. */
+function indexExpr(access: Access, domain: readonly number[]): string {
+  switch (access.kind) {
+    case 'full':
+      return 'i';
+    case 'scalar':
+      return '0';
+    case 'strided':
+      return (
+        stridedTerms(access.strides, domain)
+          .map((t) => `(Math.floor(i / ${t.inner}) % ${t.dim}) * ${t.stride}`)
+          .join(' + ') || '0'
+      );
+  }
+}
+
+/** The JS source of a kernel's loop; op formulas are the table's CPU functions, passed in as `F`. */
+export function kernelSource(k: Kernel): string {
+  const head: string[] = [];
+  const body: string[] = [];
+  const tail: string[] = [];
+  const used = new Set<string>();
+  const expr = (r: Ref): string => {
+    const v = k.values[r]!;
+    return v.kind === 'const' ? literal(v.value) : `v${r}`;
+  };
+  k.inputs.forEach((_, j) => head.push(`const i${j} = ins[${j}];`));
+  k.values.forEach((v, r) => {
+    if (v.kind === 'input')
+      body.push(`const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`);
+    else if (v.kind === 'op') {
+      used.add(v.op);
+      const args = v.args.map(expr);
+      // Ops whose formula takes the parameter (powi's exponent) get it; the others get only operands.
+      if (opRow(v.op)!.cpu.length > 2) args.push(...(args.length === 1 ? ['0'] : []), literal(v.p));
+      body.push(`const v${r} = f_${v.op}(${args.join(', ')});`);
+    }
+  });
+  k.outputs.forEach((o, j) => {
+    if (!o.reduce) {
+      head.push(`const o${j} = outs[${j}];`);
+      body.push(`o${j}[i] = ${expr(o.ref)};`);
+    } else if (o.access.kind === 'scalar') {
+      // Sums accumulate in float64 whatever the storage, so long reductions keep float32 accuracy.
+      head.push(`let a${j} = 0;`);
+      body.push(`a${j} += ${expr(o.ref)};`);
+      tail.push(`outs[${j}][0] = a${j};`);
+    } else {
+      head.push(`const a${j} = new Float64Array(outs[${j}].length);`);
+      body.push(`a${j}[${indexExpr(o.access, k.domain)}] += ${expr(o.ref)};`);
+      tail.push(`outs[${j}].set(a${j});`);
+    }
+  });
+  const fns = [...used].map((op) => `const f_${op} = F.${op};`);
+  return [
+    ...fns,
+    'return function kernel(ins, outs, n) {',
+    ...head,
+    'for (let i = 0; i < n; i++) {',
+    ...body,
+    '}',
+    ...tail,
+    '};',
+  ].join('\n');
+}
+
+/** The table's CPU formulas by op name, as the generated code refers to them. */
+function formulas(k: Kernel): Record<string, (a: number, b: number, p: number) => number> {
+  const F: Record<string, (a: number, b: number, p: number) => number> = {};
+  for (const v of k.values) if (v.kind === 'op') F[v.op] = opRow(v.op)!.cpu;
+  return F;
+}
+
+/** Compiles generated source into a kernel function. */
+export function compileSource(src: string, k: Kernel): CpuKernelFn {
+  // `new Function` is how the fused loop becomes native code; callers fall back to interpret() where it is refused.
+  const factory = new Function('F', src) as (F: Record<string, unknown>) => CpuKernelFn;
+  return factory(formulas(k));
+}
+
+const BLOCK = 1024;
+
+/** Runs a kernel without code generation: op by op over blocks of points (for pages whose CSP forbids eval). */
+export function interpret(k: Kernel): CpuKernelFn {
+  return (ins, outs, n) => {
+    const vals = k.values.map(() => new Float64Array(BLOCK));
+    const inIdx = k.inputs.map((inp) => accessIndex(inp.access, k.domain));
+    const outIdx = k.outputs.map((o) => accessIndex(o.access, k.domain));
+    const acc = k.outputs.map((o) =>
+      o.reduce ? new Float64Array(outs[k.outputs.indexOf(o)]!.length) : null,
+    );
+    for (let start = 0; start < n; start += BLOCK) {
+      const m = Math.min(BLOCK, n - start);
+      k.values.forEach((v, r) => {
+        const dst = vals[r]!;
+        if (v.kind === 'input') {
+          const src = ins[v.index]!;
+          const idx = inIdx[v.index]!;
+          for (let t = 0; t < m; t++) dst[t] = src[idx(start + t)]!;
+        } else if (v.kind === 'const') {
+          dst.fill(v.value, 0, m);
+        } else {
+          const f = opRow(v.op)!.cpu;
+          const a = vals[v.args[0]!]!;
+          const b = v.args.length > 1 ? vals[v.args[1]!]! : a;
+          for (let t = 0; t < m; t++) dst[t] = f(a[t]!, b[t]!, v.p);
+        }
+      });
+      k.outputs.forEach((o, j) => {
+        const src = vals[o.ref]!;
+        const a = acc[j];
+        if (a) {
+          const idx = outIdx[j]!;
+          for (let t = 0; t < m; t++) a[idx(start + t)]! += src[t]!;
+        } else outs[j]!.set(src.subarray(0, m), start);
+      });
+    }
+    acc.forEach((a, j) => {
+      if (a) outs[j]!.set(a);
+    });
+  };
+}
+
+/** True when this environment allows `new Function` (a page's CSP may forbid it). */
+export function canGenerateCode(): boolean {
+  try {
+    return (new Function('return 2') as () => number)() === 2;
+  } catch {
+    return false;
+  }
+}

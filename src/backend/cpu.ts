@@ -1,0 +1,116 @@
+/** The CPU backend: fused kernels as generated JS loops; also the float64 reference evaluator. */
+import type { Node } from '../graph/node.js';
+import { emptyStats, type Backend, type Stats } from '../schedule/backend.js';
+import { planKernels, storageNode } from '../schedule/fuse.js';
+import type { Kernel } from '../schedule/kernel.js';
+import {
+  canGenerateCode,
+  compileSource,
+  interpret,
+  kernelSource,
+  type CpuKernelFn,
+  type HostArray,
+} from './cpu-kernel.js';
+
+/** Options of the CPU backend. */
+export interface CpuOptions {
+  /** Generate JS for each fused kernel (default: when the environment allows `new Function`). */
+  jit?: boolean;
+}
+
+// Compiled loops by generated source. Sources carry no data or sizes, so the cache stays small;
+// the bound protects programs that build endless distinct graphs.
+const MAX_CACHED = 512;
+
+/** Runs kernels on the CPU, compiling each distinct kernel once. */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  /** Whether kernels are compiled to JS (false: interpreted). */
+  readonly jit: boolean;
+  private readonly cache = new Map<string, CpuKernelFn>();
+  private readonly counters: Stats = emptyStats();
+
+  constructor(opts: CpuOptions = {}) {
+    this.jit = opts.jit ?? canGenerateCode();
+  }
+
+  has(node: Node): boolean {
+    return storageNode(node).host !== null;
+  }
+
+  /** The runnable form of a kernel (cached by source). */
+  compile(k: Kernel): CpuKernelFn {
+    if (!this.jit) return interpret(k);
+    const src = kernelSource(k);
+    const hit = this.cache.get(src);
+    if (hit) {
+      this.counters.cacheHits++;
+      // Re-insert so the map's order is least-recently-used first.
+      this.cache.delete(src);
+      this.cache.set(src, hit);
+      return hit;
+    }
+    const fn = compileSource(src, k);
+    this.counters.pipelinesCompiled++;
+    this.cache.set(src, fn);
+    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    return fn;
+  }
+
+  run(kernels: readonly Kernel[]): void {
+    this.runWith(
+      kernels,
+      (n) => hostOf(n),
+      (n, a) => (n.host = a),
+      Float32Array,
+    );
+    this.counters.submits++;
+  }
+
+  /** Runs kernels reading inputs and storing outputs through the given functions. */
+  runWith(
+    kernels: readonly Kernel[],
+    get: (n: Node) => HostArray,
+    set: (n: Node, a: HostArray) => void,
+    Arr: Float32ArrayConstructor | Float64ArrayConstructor,
+  ): void {
+    for (const k of kernels) {
+      const fn = this.compile(k);
+      const ins = k.inputs.map((inp) => get(inp.node));
+      const outs = k.outputs.map((o) => new Arr(o.node.size));
+      fn(ins, outs, k.size);
+      k.outputs.forEach((o, j) => set(o.node, outs[j]!));
+      this.counters.dispatches++;
+    }
+  }
+
+  async read(node: Node): Promise<Float32Array> {
+    return Float32Array.from(hostOf(node));
+  }
+
+  stats(): Stats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Values of `targets` computed from the leaves in float64 arithmetic and storage (the reference
+   * that gradient checks compare against). Nothing is stored on the nodes.
+   */
+  evaluateF64(targets: readonly Node[]): Float64Array[] {
+    const store = new Map<Node, HostArray>();
+    const isLeaf = (n: Node): boolean => n.op === 'leaf' && n.host !== null;
+    const get = (n: Node): HostArray => {
+      const s = storageNode(n);
+      return isLeaf(s) ? s.host! : store.get(s)!;
+    };
+    this.runWith(planKernels(targets, isLeaf), get, (n, a) => store.set(n, a), Float64Array);
+    return targets.map((t) => Float64Array.from(get(t)));
+  }
+}
+
+/** Host values of a node (through reshape views); the scheduler guarantees they exist. */
+function hostOf(n: Node): HostArray {
+  const s = storageNode(n);
+  if (!s.host) throw new Error(`internal: node ${s.id} (${s.op}) has no host values`);
+  return s.host;
+}

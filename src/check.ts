@@ -1,0 +1,174 @@
+/** checkGrads: autodiff gradients against float64 central differences, in random directions and per coordinate. */
+import { CpuBackend } from './backend/cpu.js';
+import { add, mul, sum } from './api.js';
+import { Tensor, tensor, tensorF64, type TensorData } from './tensor.js';
+import { grad } from './transforms.js';
+
+/** Options of `checkGrads`. */
+export interface CheckOptions {
+  /** Highest derivative order to check (default 1; 2 also checks the gradient of the gradient). */
+  order?: number;
+  /** Step of the central differences (default 1e-6; they are taken in float64). */
+  eps?: number;
+  /** Relative tolerance, against the size of the terms of each directional derivative (default 1e-3, float32-aware). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-5). */
+  atol?: number;
+  /** Random directions per order (default 3). */
+  directions?: number;
+  /** Check every coordinate separately when the inputs have at most this many elements in all (default 32). */
+  perCoordinateMax?: number;
+  /** Seed of the random directions (default 1), so a failure can be reproduced. */
+  seed?: number;
+}
+
+/** One comparison of the check. */
+export interface CheckRow {
+  order: number;
+  /** 'direction k' or 'input i[j]'. */
+  what: string;
+  analytic: number;
+  numeric: number;
+  error: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+/** What `checkGrads` compared; it throws instead of returning when any row fails. */
+export interface CheckReport {
+  ok: boolean;
+  rows: CheckRow[];
+  /** Largest error / tolerance over all rows (≤ 1 passes). */
+  worst: number;
+}
+
+type Fn = (...xs: Tensor[]) => Tensor;
+
+/** Checks the gradients (and, with `order`, higher derivatives) of scalar `f` at `inputs`. */
+export async function checkGrads(
+  f: Fn,
+  inputs: readonly (Tensor | TensorData)[],
+  opts: CheckOptions = {},
+): Promise<CheckReport> {
+  const o = {
+    order: opts.order ?? 1,
+    eps: opts.eps ?? 1e-6,
+    rtol: opts.rtol ?? 1e-3,
+    atol: opts.atol ?? 1e-5,
+    directions: opts.directions ?? 3,
+    perCoordinateMax: opts.perCoordinateMax ?? 32,
+  };
+  if (!Number.isInteger(o.order) || o.order < 1)
+    throw new Error(`checkGrads: order must be a positive integer, got ${o.order}`);
+  if (inputs.length === 0) throw new Error('checkGrads: no inputs');
+  const xs = inputs.map((v) => (v instanceof Tensor ? v : tensor(v)));
+  const rand = mulberry32(opts.seed ?? 1);
+  const rows: CheckRow[] = [];
+  let g: Fn = f;
+  for (let order = 1; order <= o.order; order++) {
+    rows.push(...(await checkFirstOrder(g, xs, order, o, rand)));
+    if (order < o.order) g = projectGrad(g, xs, rand);
+  }
+  const worst = Math.max(
+    ...rows.map((r) => (r.tolerance > 0 ? r.error / r.tolerance : r.error > 0 ? Infinity : 0)),
+  );
+  const report = { ok: rows.every((r) => r.ok), rows, worst };
+  if (!report.ok)
+    throw new Error(`checkGrads: gradients do not match finite differences\n${formatRows(rows)}`);
+  return report;
+}
+
+/** x ↦ Σ_i <grad_i f(x), u_i> for fixed random u: its gradient holds f's second derivatives. */
+function projectGrad(f: Fn, xs: readonly Tensor[], rand: () => number): Fn {
+  const us = xs.map((x) => tensor(gaussian(x.size, rand), { shape: x.shape }));
+  const all = xs.map((_, i) => i);
+  return (...ts) => {
+    const gs = grad(f, all)(...ts);
+    return gs.map((gi, i) => sum(mul(gi, us[i]!))).reduce((a, b) => add(a, b));
+  };
+}
+
+async function checkFirstOrder(
+  f: Fn,
+  xs: readonly Tensor[],
+  order: number,
+  o: { eps: number; rtol: number; atol: number; directions: number; perCoordinateMax: number },
+  rand: () => number,
+): Promise<CheckRow[]> {
+  const all = xs.map((_, i) => i);
+  const analytic = await Promise.all(grad(f, all)(...xs).map((t) => t.data()));
+  const base = await Promise.all(xs.map(async (x) => Float64Array.from(await x.data())));
+  const cpu = new CpuBackend();
+  const F = (vals: readonly Float64Array[]): number => {
+    const out = f(...vals.map((v, i) => tensorF64(v, xs[i]!.shape)));
+    return cpu.evaluateF64([out.node])[0]![0]!;
+  };
+  const rows: CheckRow[] = [];
+  const compare = (what: string, dirs: readonly Float64Array[]): void => {
+    let a = 0;
+    let scale = 0;
+    dirs.forEach((d, i) => {
+      const gi = analytic[i]!;
+      for (let j = 0; j < d.length; j++) {
+        if (d[j] === 0) continue;
+        a += gi[j]! * d[j]!;
+        scale += Math.abs(gi[j]! * d[j]!);
+      }
+    });
+    const shifted = (s: number): Float64Array[] => base.map((b, i) => b.map((v, j) => v + s * dirs[i]![j]!));
+    const numeric = (F(shifted(o.eps)) - F(shifted(-o.eps))) / (2 * o.eps);
+    const error = Math.abs(a - numeric);
+    const tolerance = o.atol + o.rtol * Math.max(scale, Math.abs(numeric));
+    const ok = error <= tolerance || (Number.isNaN(a) && Number.isNaN(numeric));
+    rows.push({ order, what, analytic: a, numeric, error, tolerance, ok });
+  };
+  for (let k = 0; k < o.directions; k++)
+    compare(
+      `direction ${k}`,
+      xs.map((x) => gaussian(x.size, rand)),
+    );
+  const total = xs.reduce((s, x) => s + x.size, 0);
+  if (total <= o.perCoordinateMax) {
+    xs.forEach((x, i) => {
+      for (let j = 0; j < x.size; j++) {
+        const dirs = xs.map((y) => new Float64Array(y.size));
+        dirs[i]![j] = 1;
+        compare(`input ${i}[${j}]`, dirs);
+      }
+    });
+  }
+  return rows;
+}
+
+function formatRows(rows: readonly CheckRow[]): string {
+  const head = ['order', 'what', 'analytic', 'numeric', 'error', 'tolerance', ''];
+  const body = rows.map((r) => [
+    String(r.order),
+    r.what,
+    r.analytic.toPrecision(8),
+    r.numeric.toPrecision(8),
+    r.error.toExponential(2),
+    r.tolerance.toExponential(2),
+    r.ok ? 'ok' : 'MISMATCH',
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
+  return [head, ...body].map((cells) => cells.map((s, c) => s.padEnd(widths[c]!)).join('  ')).join('\n');
+}
+
+function gaussian(n: number, rand: () => number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return out;
+}
+
+/** Small seeded PRNG, so checks are reproducible. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,91 @@
+/** Graph nodes: the lazy DAG that tensors are handles on. */
+import { sizeOf, type Shape } from './shape.js';
+
+/** Storage a backend keeps for a realized node (a GPU buffer, say); released when the node is freed. */
+export interface DeviceStorage {
+  /** Name of the backend that owns the storage. */
+  readonly backend: string;
+  /** Returns the storage to its backend. */
+  release(): void;
+}
+
+/**
+ * Structural node kinds that are not rows of the op table:
+ * `leaf` holds data, `const` a scalar literal, `sum` reduces its input to its own (keepdims) shape,
+ * `reshape` re-views a realized buffer, `expand` broadcasts its input to its own shape.
+ */
+export type StructuralOp = 'leaf' | 'const' | 'sum' | 'reshape' | 'expand';
+
+let nextId = 1;
+
+/** One vertex of the lazy graph: an op applied to input nodes, with a static shape. */
+export class Node {
+  /** Unique, increasing with creation, so sorting by id is a topological order. */
+  readonly id = nextId++;
+  /** Number of elements. */
+  readonly size: number;
+  /** Host copy of the values (leaves always; other nodes once computed on or read back to the host). */
+  host: Float32Array | Float64Array | null = null;
+  /** Backend storage of the values, when computed on a device. */
+  device: DeviceStorage | null = null;
+  /** Set by `dispose()`: using the node afterwards is an error. */
+  disposed = false;
+  /** The tensor that asked for this node's gradient (`retainGrad`, or a leaf with requiresGrad). */
+  owner: WeakRef<object> | null = null;
+
+  constructor(
+    /** A table op name or a structural op. */
+    readonly op: string,
+    /** Operands, in order. */
+    readonly inputs: readonly Node[],
+    /** Result shape (for `sum`, the keepdims shape). */
+    readonly shape: Shape,
+    /** Whether gradients flow to this node. */
+    readonly requiresGrad: boolean,
+    /** Op parameter: the integer exponent of `powi`, the value of `const`. */
+    readonly attr = 0,
+  ) {
+    this.size = sizeOf(shape);
+  }
+
+  /** True when the values exist on the host or a device. */
+  get realized(): boolean {
+    return this.host !== null || this.device !== null;
+  }
+
+  /** Drops the values; the node can still be recomputed from its inputs unless it is a leaf. */
+  free(): void {
+    this.device?.release();
+    this.device = null;
+    if (this.op !== 'leaf') this.host = null;
+  }
+}
+
+/** All nodes that `roots` depend on, in topological order (inputs before users). */
+export function topoSort(roots: readonly Node[], stop: (n: Node) => boolean = () => false): Node[] {
+  const seen = new Set<Node>();
+  const order: Node[] = [];
+  // Iterative DFS: graphs of millions of nodes must not overflow the JS stack.
+  const stack: [Node, number][] = [];
+  for (const r of roots) {
+    if (seen.has(r)) continue;
+    seen.add(r);
+    stack.push([r, 0]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [n, i] = top;
+      if (!stop(n) && i < n.inputs.length) {
+        top[1] = i + 1;
+        const c = n.inputs[i]!;
+        if (!seen.has(c)) {
+          seen.add(c);
+          stack.push([c, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(n);
+      }
+    }
+  }
+  return order;
+}

@@ -1,0 +1,46 @@
+/** webgrad: automatic differentiation with fused elementwise kernels on WebGPU, and a CPU backend that gives the same answers. */
+export {
+  Tensor,
+  tensor,
+  type TensorData,
+  type TensorOptions,
+  type NestedArray,
+  type BackwardOptions,
+} from './tensor.js';
+export {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  neg,
+  exp,
+  log,
+  sin,
+  cos,
+  tan,
+  tanh,
+  sigmoid,
+  relu,
+  abs,
+  sqrt,
+  maximum,
+  minimum,
+  square,
+  sum,
+  mean,
+  opNames,
+  type Operand,
+} from './api.js';
+export { grad, valueAndGrad, type ValueAndGrad } from './transforms.js';
+export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
+export {
+  init,
+  stats,
+  type InitOptions,
+  type InitInfo,
+  type AdapterSummary,
+  type BackendName,
+  type WebGpuOptions,
+} from './init.js';
+export type { Stats } from './schedule/backend.js';

@@ -1,0 +1,72 @@
+/** Backend choice: WebGPU when asked for and available, else the CPU, with the reason said. */
+import { CpuBackend, type CpuOptions } from './backend/cpu.js';
+import type { Stats } from './schedule/backend.js';
+import { activeBackend, setBackend } from './schedule/scheduler.js';
+
+/** Which backend `init` should use. */
+export type BackendName = 'auto' | 'webgpu' | 'cpu';
+
+/** The adapter webgrad runs on (from GPUAdapter.info). */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  description: string;
+}
+
+/** Options of `init`. */
+export interface InitOptions {
+  /** 'auto' (default: WebGPU if available, else CPU), 'webgpu' (required: throws without it) or 'cpu'. */
+  backend?: BackendName;
+  /** A `GPU` object to use instead of `navigator.gpu` (in Node: `create([])` from the `webgpu` package). */
+  gpu?: GPU;
+  /** CPU backend options. */
+  cpu?: CpuOptions;
+  /** WebGPU options. */
+  webgpu?: WebGpuOptions;
+}
+
+/** WebGPU backend options. */
+export interface WebGpuOptions {
+  /** Largest buffer binding to use, in bytes (default: the device limit); lower it to force chunking. */
+  maxBindingBytes?: number;
+  /** Adapter power preference. */
+  powerPreference?: GPUPowerPreference;
+}
+
+/** What `init` chose. */
+export interface InitInfo {
+  backend: 'webgpu' | 'cpu';
+  adapter?: AdapterSummary;
+  /** Why WebGPU is not used, when it was wanted ('auto'): `no-webgpu`, `no-adapter`, `no-device`, with detail. */
+  fallbackReason?: string;
+}
+
+const NAMES: readonly BackendName[] = ['auto', 'webgpu', 'cpu'];
+
+/** Chooses the backend for all later work. */
+export async function init(opts: InitOptions = {}): Promise<InitInfo> {
+  const name = opts.backend ?? 'auto';
+  if (!NAMES.includes(name)) {
+    throw new Error(`init(): unknown backend ${JSON.stringify(name)}; expected 'auto', 'webgpu' or 'cpu'`);
+  }
+  if (name === 'cpu') {
+    setBackend(new CpuBackend(opts.cpu));
+    return { backend: 'cpu' };
+  }
+  const { openWebGpu } = await import('./backend/webgpu/open.js');
+  const got = await openWebGpu(opts.gpu, opts.webgpu ?? {}, new CpuBackend(opts.cpu));
+  if ('backend' in got) {
+    setBackend(got.backend);
+    return { backend: 'webgpu', adapter: got.adapter };
+  }
+  if (name === 'webgpu')
+    throw new Error(`init(): WebGPU was required but is not available: ${got.fallbackReason}`);
+  setBackend(new CpuBackend(opts.cpu));
+  return { backend: 'cpu', fallbackReason: got.fallbackReason };
+}
+
+/** What the active backend has done so far: dispatches, submits, compiles, bytes moved, live buffers. */
+export function stats(): Stats & { backend: 'cpu' | 'webgpu' } {
+  const b = activeBackend();
+  return { ...b.stats(), backend: b.name };
+}

@@ -1,0 +1,273 @@
+/**
+ * THE op table: every elementwise primitive is declared once, here. The CPU backend, the WGSL code
+ * generator, symbolic differentiation, the public API and the op tests all derive from these rows.
+ */
+import type { Node } from '../graph/node.js';
+
+/** Node builders that derivative rules are written with (implemented in build.ts). */
+export interface Builders {
+  /** A scalar constant. */
+  c(v: number): Node;
+  /** Applies a table op by name (checked when applied: typing it as OpName would make the table's type circular). */
+  op(name: string, ...args: Node[]): Node;
+  /** `x` to a constant integer power, lowered to multiplications. */
+  powi(x: Node, n: number): Node;
+}
+
+/** What a derivative rule sees: operands `x`, result `y`, incoming adjoint `dy`, the op parameter `p`. */
+export interface GradCtx {
+  readonly x: readonly Node[];
+  readonly y: Node;
+  readonly dy: Node;
+  readonly p: number;
+  readonly b: Builders;
+}
+
+/** One primitive. A row missing a field does not compile. */
+export interface OpRow {
+  /** Number of tensor operands. */
+  readonly arity: 1 | 2;
+  /** Listed in the public API (as a function and a Tensor method). */
+  readonly api: boolean;
+  /** One line for docs and error messages. */
+  readonly doc: string;
+  /** Value on the CPU (float64 arithmetic; stored as float32 or float64). Unused operands are 0. */
+  readonly cpu: (a: number, b: number, p: number) => number;
+  /** WGSL expression over operand expressions; `wg_*` helpers live in shaders/prelude.wgsl. */
+  readonly wgsl: (a: string, b: string, p: number) => string;
+  /** Adjoint of each operand as graph nodes (so higher derivatives come for free); null = no contribution. */
+  readonly grad: (g: GradCtx) => readonly (Node | null)[];
+}
+
+const row = <R extends OpRow>(r: R): R => r;
+
+/** The primitives. Rows with `api: false` are internal helpers that derivative rules need. */
+export const OPS = {
+  add: row({
+    arity: 2,
+    api: true,
+    doc: 'a + b',
+    cpu: (a, b) => a + b,
+    wgsl: (a, b) => `(${a} + ${b})`,
+    grad: ({ dy }) => [dy, dy],
+  }),
+  sub: row({
+    arity: 2,
+    api: true,
+    doc: 'a - b',
+    cpu: (a, b) => a - b,
+    wgsl: (a, b) => `(${a} - ${b})`,
+    grad: ({ dy, b }) => [dy, b.op('neg', dy)],
+  }),
+  mul: row({
+    arity: 2,
+    api: true,
+    doc: 'a * b',
+    cpu: (a, b) => a * b,
+    wgsl: (a, b) => `(${a} * ${b})`,
+    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, q!), b.op('mul', dy, p!)],
+  }),
+  div: row({
+    arity: 2,
+    api: true,
+    doc: 'a / b (IEEE: 1/0 = Inf)',
+    cpu: (a, b) => a / b,
+    wgsl: (a, b) => `(${a} / ${b})`,
+    // d(a/b)/db = -(a/b)/b: dividing twice avoids overflow of b*b for large b.
+    grad: ({ x: [, q], y, dy, b }) => [b.op('div', dy, q!), b.op('neg', b.op('mul', dy, b.op('div', y, q!)))],
+  }),
+  pow: row({
+    arity: 2,
+    api: true,
+    doc: 'a ** b for a real exponent (NaN for a negative base, IEEE); integer constants use powi',
+    cpu: (a, b) => Math.pow(a, b),
+    wgsl: (a, b) => `wg_pow(${a}, ${b})`,
+    grad: ({ x: [p, q], y, dy, b }) => [
+      b.op('mul', dy, b.op('mul', q!, b.op('pow', p!, b.op('sub', q!, b.c(1))))),
+      b.op('mul', dy, b.op('xlogy', y, p!)),
+    ],
+  }),
+  powi: row({
+    arity: 1,
+    api: false,
+    doc: 'a ** p for a constant integer p, by multiplication (exact for negative a and at 0)',
+    cpu: (a, _b, p) => (p === 0 ? 1 : Math.pow(a, p)),
+    wgsl: (a, _b, p) => powiWgsl(a, p),
+    grad: ({ x: [a], dy, p, b }) =>
+      p === 0 ? [null] : [b.op('mul', dy, p === 1 ? b.c(1) : b.op('mul', b.c(p), b.powi(a!, p - 1)))],
+  }),
+  neg: row({
+    arity: 1,
+    api: true,
+    doc: '-a',
+    cpu: (a) => -a,
+    wgsl: (a) => `(-${a})`,
+    grad: ({ dy, b }) => [b.op('neg', dy)],
+  }),
+  exp: row({
+    arity: 1,
+    api: true,
+    doc: 'e ** a (overflow gives +Inf)',
+    cpu: (a) => Math.exp(a),
+    wgsl: (a) => `wg_exp(${a})`,
+    grad: ({ y, dy, b }) => [b.op('mul', dy, y)],
+  }),
+  log: row({
+    arity: 1,
+    api: true,
+    doc: 'natural logarithm (log(0) = -Inf, negative gives NaN)',
+    cpu: (a) => Math.log(a),
+    wgsl: (a) => `wg_log(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, a!)],
+  }),
+  sin: row({
+    arity: 1,
+    api: true,
+    doc: 'sine',
+    cpu: (a) => Math.sin(a),
+    wgsl: (a) => `wg_sin(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('cos', a!))],
+  }),
+  cos: row({
+    arity: 1,
+    api: true,
+    doc: 'cosine',
+    cpu: (a) => Math.cos(a),
+    wgsl: (a) => `wg_cos(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('neg', b.op('mul', dy, b.op('sin', a!)))],
+  }),
+  tan: row({
+    arity: 1,
+    api: true,
+    doc: 'tangent',
+    cpu: (a) => Math.tan(a),
+    wgsl: (a) => `wg_tan(${a})`,
+    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('add', b.c(1), b.op('mul', y, y)))],
+  }),
+  tanh: row({
+    arity: 1,
+    api: true,
+    doc: 'hyperbolic tangent (exact ±1 in the tails)',
+    cpu: (a) => Math.tanh(a),
+    wgsl: (a) => `wg_tanh(${a})`,
+    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('sub', b.c(1), b.op('mul', y, y)))],
+  }),
+  sigmoid: row({
+    arity: 1,
+    api: true,
+    doc: '1 / (1 + e ** -a), evaluated without overflow in either tail',
+    cpu: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
+    wgsl: (a) => `wg_sigmoid(${a})`,
+    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.op('sub', b.c(1), y)))],
+  }),
+  relu: row({
+    arity: 1,
+    api: true,
+    doc: "max(a, 0); NaN stays NaN; relu'(0) = 0",
+    cpu: (a) => (a > 0 ? a : a === a ? 0 : a),
+    wgsl: (a) => `wg_relu(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('step', a!))],
+  }),
+  abs: row({
+    arity: 1,
+    api: true,
+    doc: "|a|; abs'(0) = 0",
+    cpu: (a) => Math.abs(a),
+    wgsl: (a) => `abs(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('sign', a!))],
+  }),
+  sqrt: row({
+    arity: 1,
+    api: true,
+    doc: 'square root (negative gives NaN)',
+    cpu: (a) => Math.sqrt(a),
+    wgsl: (a) => `wg_sqrt(${a})`,
+    grad: ({ y, dy, b }) => [b.op('div', dy, b.op('mul', b.c(2), y))],
+  }),
+  maximum: row({
+    arity: 2,
+    api: true,
+    doc: 'larger of a and b; NaN if either is NaN; ties split the gradient evenly',
+    cpu: (a, b) => Math.max(a, b),
+    wgsl: (a, b) => `wg_maximum(${a}, ${b})`,
+    grad: ({ x: [p, q], dy, b }) => [
+      b.op('mul', dy, b.op('tiehalf', p!, q!)),
+      b.op('mul', dy, b.op('tiehalf', q!, p!)),
+    ],
+  }),
+  minimum: row({
+    arity: 2,
+    api: true,
+    doc: 'smaller of a and b; NaN if either is NaN; ties split the gradient evenly',
+    cpu: (a, b) => Math.min(a, b),
+    wgsl: (a, b) => `wg_minimum(${a}, ${b})`,
+    grad: ({ x: [p, q], dy, b }) => [
+      b.op('mul', dy, b.op('tiehalf', q!, p!)),
+      b.op('mul', dy, b.op('tiehalf', p!, q!)),
+    ],
+  }),
+  step: row({
+    arity: 1,
+    api: false,
+    doc: '1 where a > 0, else 0 (NaN stays NaN): the derivative of relu',
+    cpu: (a) => (a > 0 ? 1 : a === a ? 0 : a),
+    wgsl: (a) => `wg_step(${a})`,
+    grad: () => [null],
+  }),
+  sign: row({
+    arity: 1,
+    api: false,
+    doc: '-1, 0 or 1 by the sign of a (NaN stays NaN): the derivative of abs',
+    cpu: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === a ? 0 : a),
+    wgsl: (a) => `wg_sign(${a})`,
+    grad: () => [null],
+  }),
+  tiehalf: row({
+    arity: 2,
+    api: false,
+    doc: '1 where a > b, 0.5 where a == b, 0 where a < b, NaN if either is NaN: derivative of maximum',
+    cpu: (a, b) => (a > b ? 1 : a === b ? 0.5 : a < b ? 0 : NaN),
+    wgsl: (a, b) => `wg_tiehalf(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  xlogy: row({
+    arity: 2,
+    api: false,
+    doc: 'a * log(b), and 0 where a == 0 (unless b is NaN): the exponent derivative of pow',
+    cpu: (a, b) => (a === 0 && b === b ? 0 : a * Math.log(b)),
+    wgsl: (a, b) => `wg_xlogy(${a}, ${b})`,
+    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
+  }),
+  detach: row({
+    arity: 1,
+    api: false,
+    doc: 'the value of a, with no gradient flowing back',
+    cpu: (a) => a,
+    wgsl: (a) => a,
+    grad: () => [null],
+  }),
+  id: row({
+    arity: 1,
+    api: false,
+    doc: 'the value of a: a fresh node per argument of grad(), so repeated arguments get separate gradients',
+    cpu: (a) => a,
+    wgsl: (a) => a,
+    grad: ({ dy }) => [dy],
+  }),
+} satisfies Record<string, OpRow>;
+
+/** Name of a table op. */
+export type OpName = keyof typeof OPS;
+
+/** The row of a table op, or undefined for structural nodes. */
+export function opRow(name: string): OpRow | undefined {
+  return Object.prototype.hasOwnProperty.call(OPS, name) ? (OPS as Record<string, OpRow>)[name] : undefined;
+}
+
+/** WGSL for a**p by multiplication: a product for small |p|, the prelude's loop otherwise. */
+function powiWgsl(a: string, p: number): string {
+  if (p === 0) return '1.0';
+  const n = Math.abs(p);
+  const prod = n <= 8 ? `(${new Array<string>(n).fill(a).join(' * ')})` : `wg_powi(${a}, ${n})`;
+  return p > 0 ? prod : `(1.0 / ${prod})`;
+}

@@ -1,0 +1,51 @@
+/** The interface every backend implements; the scheduler owns it. */
+import type { Node } from '../graph/node.js';
+import type { Kernel } from './kernel.js';
+
+/** Counters of what a backend did, for tests that prove fusion and for users who want to see. */
+export interface Stats {
+  /** Kernel launches (GPU dispatches, CPU loops). */
+  dispatches: number;
+  /** Queue submissions (GPU); CPU counts one per batch of kernels. */
+  submits: number;
+  /** Kernels compiled (pipelines, JS functions). */
+  pipelinesCompiled: number;
+  /** Kernels found already compiled. */
+  cacheHits: number;
+  /** Bytes copied to the device. */
+  bytesUploaded: number;
+  /** Bytes copied back to the host. */
+  bytesReadBack: number;
+  /** Device buffers alive now. */
+  liveBuffers: number;
+  /** Bytes in device buffers alive now. */
+  liveBytes: number;
+}
+
+/** A place kernels run: the CPU or a WebGPU device. */
+export interface Backend {
+  /** 'cpu' or 'webgpu'. */
+  readonly name: 'cpu' | 'webgpu';
+  /** True when the node's values can be read by this backend's kernels without recomputation. */
+  has(node: Node): boolean;
+  /** Runs kernels in order (they are sorted by level), leaving each output's values on its node. */
+  run(kernels: readonly Kernel[]): Promise<void> | void;
+  /** A fresh host copy of a realized node's values. */
+  read(node: Node): Promise<Float32Array>;
+  /** Counters since start (live figures are current). */
+  stats(): Stats;
+}
+
+/** Zeroed counters. */
+export function emptyStats(): Stats {
+  return {
+    dispatches: 0,
+    submits: 0,
+    pipelinesCompiled: 0,
+    cacheHits: 0,
+    bytesUploaded: 0,
+    bytesReadBack: 0,
+    liveBuffers: 0,
+    liveBytes: 0,
+  };
+}

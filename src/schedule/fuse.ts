@@ -1,0 +1,129 @@
+/** Fusion: splits the work of realizing some nodes into as few kernels as the math allows. */
+import { Node, topoSort } from '../graph/node.js';
+import { fmtShape, padShape, sameShape, sizeOf, type Shape } from '../graph/shape.js';
+import type { OpName } from '../ops/table.js';
+import type { Access, Kernel, KernelInput, KernelOutput, Ref, Value } from './kernel.js';
+
+/** The node whose buffer a node reads from: a reshape is a view of its source. */
+export function storageNode(n: Node): Node {
+  return n.op === 'reshape' ? storageNode(n.inputs[0]!) : n;
+}
+
+/**
+ * Kernels that realize `targets`, in an order that respects dependencies. `ready(n)` says whether a
+ * node's values already exist; nodes inside a kernel are never stored. Elementwise nodes fuse into
+ * every kernel that uses them; reductions (`sum`) and views of unrealized values (`reshape`) are the
+ * only boundaries, so a value with all its gradients is one kernel per dependency level and shape.
+ */
+export function planKernels(targets: readonly Node[], ready: (n: Node) => boolean): Kernel[] {
+  const isReady = (n: Node): boolean => ready(storageNode(n));
+  const order = topoSort(targets, isReady);
+  const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
+  const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
+  const materialize = (n: Node, l: number): void => {
+    const prev = level.get(n);
+    level.set(n, prev === undefined ? l : Math.min(prev, l));
+  };
+  const availOf = (n: Node): number => avail.get(n) ?? 0;
+  for (const n of order) {
+    if (n.disposed)
+      throw new Error(`a disposed tensor (shape ${fmtShape(n.shape)}) is used in this computation`);
+    if (isReady(n)) {
+      avail.set(n, 0);
+    } else if (n.op === 'leaf') {
+      throw new Error(`a disposed tensor (shape ${fmtShape(n.shape)}) is used in this computation`);
+    } else if (n.op === 'sum') {
+      const l = availOf(n.inputs[0]!);
+      materialize(n, l);
+      avail.set(n, l + 1);
+    } else if (n.op === 'reshape') {
+      const src = storageNode(n);
+      if (src.op === 'sum') avail.set(n, availOf(src));
+      else {
+        const l = availOf(src);
+        materialize(src, l);
+        avail.set(n, l + 1);
+      }
+    } else {
+      avail.set(n, Math.max(0, ...n.inputs.map(availOf)));
+    }
+  }
+  for (const t of targets) {
+    const s = storageNode(t);
+    if (!isReady(s) && s.op !== 'sum') materialize(s, availOf(s));
+  }
+  const groups = new Map<string, Node[]>();
+  for (const [n, l] of level) {
+    const key = `${l}|${fmtShape(domainOf(n))}`;
+    const g = groups.get(key);
+    if (g) g.push(n);
+    else groups.set(key, [n]);
+  }
+  const kernels = [...groups.values()].map((nodes) => buildKernel(nodes, level.get(nodes[0]!)!, isReady));
+  return kernels.sort((a, b) => a.level - b.level);
+}
+
+const domainOf = (n: Node): Shape => (n.op === 'sum' ? n.inputs[0]!.shape : n.shape);
+
+/** How a buffer of `shape` is read (or a reduction of that keepdims shape written) from points of `domain`. */
+export function accessFor(shape: Shape, domain: Shape): Access {
+  const size = sizeOf(shape);
+  if (size === 1) return { kind: 'scalar' };
+  if (size === sizeOf(domain)) return { kind: 'full' };
+  const p = padShape(shape, domain.length);
+  const strides = new Array<number>(p.length).fill(0);
+  let s = 1;
+  for (let d = p.length - 1; d >= 0; d--) {
+    strides[d] = p[d] === 1 ? 0 : s;
+    s *= p[d]!;
+  }
+  return { kind: 'strided', strides };
+}
+
+function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => boolean): Kernel {
+  const domain = domainOf(outs[0]!);
+  const values: Value[] = [];
+  const inputs: KernelInput[] = [];
+  const refOf = new Map<Node, Ref>();
+  const cse = new Map<string, Ref>();
+  const intern = (key: string, v: Value): Ref => {
+    let r = cse.get(key);
+    if (r === undefined) {
+      r = values.length;
+      values.push(v);
+      cse.set(key, r);
+    }
+    return r;
+  };
+  const isBoundary = (n: Node): boolean => isReady(n) || n.op === 'sum' || n.op === 'reshape';
+  const roots = outs.map((n) => (n.op === 'sum' ? n.inputs[0]! : n));
+  for (const n of topoSort(roots, isBoundary)) {
+    let r: Ref;
+    if (isBoundary(n)) {
+      // topoSort yields each node once, so each boundary becomes exactly one input.
+      r = values.length;
+      values.push({ kind: 'input', index: inputs.length });
+      inputs.push({ node: n, access: accessFor(n.shape, domain) });
+    } else if (n.op === 'const') {
+      r = intern(`c:${Object.is(n.attr, -0) ? '-0' : n.attr}`, { kind: 'const', value: n.attr });
+    } else if (n.op === 'expand') {
+      r = refOf.get(n.inputs[0]!)!;
+    } else {
+      const args = n.inputs.map((c) => refOf.get(c)!);
+      r = intern(`${n.op}|${n.attr}|${args.join(',')}`, { kind: 'op', op: n.op as OpName, args, p: n.attr });
+    }
+    refOf.set(n, r);
+  }
+  const outputs: KernelOutput[] = outs.map((n) => {
+    const reduce = n.op === 'sum';
+    return {
+      node: n,
+      ref: refOf.get(reduce ? n.inputs[0]! : n)!,
+      reduce,
+      access: reduce ? accessFor(n.shape, domain) : { kind: 'full' },
+    };
+  });
+  if (!outs.every((n) => n.op === 'sum' || sameShape(n.shape, domain)))
+    throw new Error('internal: kernel output shape');
+  return { domain, size: sizeOf(domain), inputs, values, outputs, level: lvl };
+}

@@ -1,0 +1,79 @@
+/** The fused-kernel IR that the scheduler hands to every backend. */
+import type { Node } from '../graph/node.js';
+import type { Shape } from '../graph/shape.js';
+import type { OpName } from '../ops/table.js';
+
+/** Index of a value within `Kernel.values`. */
+export type Ref = number;
+
+/** One value computed per point of the kernel's domain. */
+export type Value =
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'const'; readonly value: number }
+  | { readonly kind: 'op'; readonly op: OpName; readonly args: readonly Ref[]; readonly p: number };
+
+/**
+ * How a buffer is indexed from a point of the domain: `full` (same shape: the point's own index),
+ * `scalar` (one element), or `strided` (broadcast: one stride per domain dimension, 0 where broadcast).
+ */
+export type Access =
+  | { readonly kind: 'full' }
+  | { readonly kind: 'scalar' }
+  | { readonly kind: 'strided'; readonly strides: readonly number[] };
+
+/** A kernel result: stored per point, or summed (reduce) into the node's keepdims shape. */
+export interface KernelOutput {
+  readonly node: Node;
+  readonly ref: Ref;
+  readonly reduce: boolean;
+  readonly access: Access;
+}
+
+/** A kernel input: a realized buffer, read once per point through `access`. */
+export interface KernelInput {
+  readonly node: Node;
+  readonly access: Access;
+}
+
+/** One fused group: a loop over `domain`, computing `values` in order and writing `outputs`. */
+export interface Kernel {
+  readonly domain: Shape;
+  readonly size: number;
+  readonly inputs: readonly KernelInput[];
+  readonly values: readonly Value[];
+  readonly outputs: readonly KernelOutput[];
+  /** Dependency level: kernels of a level only read results of lower levels. */
+  readonly level: number;
+}
+
+/** Index of the element `access` reads at flat point `i` of `domain`. */
+export function accessIndex(access: Access, domain: Shape): (i: number) => number {
+  switch (access.kind) {
+    case 'full':
+      return (i) => i;
+    case 'scalar':
+      return () => 0;
+    case 'strided': {
+      const terms = stridedTerms(access.strides, domain);
+      return (i) => {
+        let idx = 0;
+        for (const t of terms) idx += (Math.floor(i / t.inner) % t.dim) * t.stride;
+        return idx;
+      };
+    }
+  }
+}
+
+/** The per-dimension pieces of a strided index: coordinate = floor(i / inner) % dim, times stride. */
+export function stridedTerms(
+  strides: readonly number[],
+  domain: Shape,
+): { inner: number; dim: number; stride: number }[] {
+  const terms: { inner: number; dim: number; stride: number }[] = [];
+  let inner = 1;
+  for (let d = domain.length - 1; d >= 0; d--) {
+    if (strides[d] !== 0) terms.push({ inner, dim: domain[d]!, stride: strides[d]! });
+    inner *= domain[d]!;
+  }
+  return terms;
+}

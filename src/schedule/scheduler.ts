@@ -1,0 +1,79 @@
+/** The scheduler: collects what is asked for in one tick and realizes it together on the active backend. */
+import type { Node } from '../graph/node.js';
+import type { Backend } from './backend.js';
+import { planKernels, storageNode } from './fuse.js';
+import { CpuBackend } from '../backend/cpu.js';
+
+interface Request {
+  node: Node;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+let active: Backend = new CpuBackend();
+let queue: Request[] = [];
+let scheduled = false;
+// Nodes that are likely to be read soon (a loss and the gradients from its backward()); realized with
+// the next batch so that they share its kernels. Weak: a hint never keeps a graph alive.
+let hints: WeakRef<Node>[] = [];
+
+/** The backend that realizes pending work. */
+export function activeBackend(): Backend {
+  return active;
+}
+
+/** Makes `b` the backend for all later work. */
+export function setBackend(b: Backend): void {
+  active = b;
+}
+
+/** Marks nodes to be computed together with the next realization. */
+export function hint(nodes: readonly Node[]): void {
+  for (const n of nodes) hints.push(new WeakRef(n));
+}
+
+/** Resolves once `node` has values on the active backend; requests made in the same tick share kernels. */
+export function realize(node: Node): Promise<void> {
+  if (active.has(node)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    queue.push({ node, resolve, reject });
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(() => void flush());
+    }
+  });
+}
+
+async function flush(): Promise<void> {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  const extra = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && !n.disposed);
+  hints = [];
+  const backend = active;
+  const wanted = batch.map((r) => r.node);
+  try {
+    await runAll(backend, [...wanted, ...extra.filter(isSafeHint)]);
+    for (const r of batch) r.resolve();
+  } catch {
+    // One bad request must not fail the others: realize each alone, so only the culprit rejects.
+    for (const r of batch) {
+      try {
+        await runAll(backend, [r.node]);
+        r.resolve();
+      } catch (e) {
+        r.reject(e);
+      }
+    }
+  }
+}
+
+function isSafeHint(n: Node): boolean {
+  return !storageNode(n).disposed;
+}
+
+async function runAll(backend: Backend, targets: readonly Node[]): Promise<void> {
+  const todo = targets.filter((n) => !backend.has(n));
+  if (todo.length === 0) return;
+  await backend.run(planKernels(todo, (n) => backend.has(n)));
+}

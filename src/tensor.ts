@@ -1,0 +1,251 @@
+/** Tensor: a handle on a graph node, with PyTorch-style gradient bookkeeping and async reads. */
+import { Node, topoSort } from './graph/node.js';
+import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
+import { gradients } from './autodiff/grad.js';
+import { apply, constant, leaf } from './ops/build.js';
+import { activeBackend, hint, realize } from './schedule/scheduler.js';
+
+/** Nested arrays of numbers, any depth. */
+export type NestedArray = number | readonly NestedArray[];
+
+/** What `tensor()` accepts as data. */
+export type TensorData = NestedArray | Float32Array | Float64Array;
+
+/** Options of `tensor()`. */
+export interface TensorOptions {
+  /** Track gradients with respect to this tensor (it becomes a leaf whose `.grad` backward fills). */
+  requiresGrad?: boolean;
+  /** Shape to give flat data (its size must match). */
+  shape?: readonly number[];
+}
+
+/** Options of `backward()`. */
+export interface BackwardOptions {
+  /** Keep the gradients differentiable (for higher derivatives through `.grad`), as PyTorch's create_graph. */
+  createGraph?: boolean;
+}
+
+/** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
+export class Tensor {
+  /** The gradient accumulated by `backward()` (null until then); assign null to reset it. */
+  grad: Tensor | null = null;
+  /** @internal The graph node this tensor is a handle on. */
+  readonly node: Node;
+
+  /** @internal Wraps a graph node; use `tensor()` to make tensors. */
+  constructor(node: Node) {
+    this.node = node;
+  }
+
+  /** Dimension sizes, outermost first. */
+  get shape(): number[] {
+    return [...this.node.shape];
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.node.size;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.node.shape.length;
+  }
+
+  /** Whether gradients flow to this tensor. */
+  get requiresGrad(): boolean {
+    return this.node.requiresGrad;
+  }
+
+  /** True for tensors made by `tensor()` (not computed from others). */
+  get isLeaf(): boolean {
+    return this.node.op === 'leaf';
+  }
+
+  /**
+   * Adds d(this)/d(leaf), weighted by `gradient`, to `.grad` of every leaf with requiresGrad and every
+   * tensor that called `retainGrad()`. A non-scalar tensor needs `gradient` (its shape), as in PyTorch.
+   */
+  backward(gradient?: Tensor | TensorData, opts: BackwardOptions = {}): void {
+    this.assertLive('backward()');
+    if (!this.node.requiresGrad) {
+      throw new Error(
+        'backward(): this tensor does not require grad: none of the tensors it was computed from was ' +
+          'created with { requiresGrad: true }',
+      );
+    }
+    let seed: Node;
+    if (gradient === undefined) {
+      if (this.size !== 1) {
+        throw new Error(
+          `backward(): a gradient can be implied only for a scalar output, but this tensor has shape ` +
+            `${fmtShape(this.node.shape)}; call backward(gradient) with a tensor of that shape, or reduce it first (sum/mean)`,
+        );
+      }
+      seed = constant(1);
+    } else {
+      const g = gradient instanceof Tensor ? gradient : tensor(gradient);
+      g.assertLive('backward(gradient)');
+      if (!sameShape(g.node.shape, this.node.shape)) {
+        throw new Error(
+          `backward(gradient): gradient has shape ${fmtShape(g.node.shape)} but the tensor has shape ${fmtShape(this.node.shape)}`,
+        );
+      }
+      seed = g.node;
+    }
+    const owners = new Map<Node, Tensor>();
+    for (const n of topoSort([this.node])) {
+      const t = n.owner?.deref();
+      if (t instanceof Tensor && n.requiresGrad) owners.set(n, t);
+    }
+    const wrt = [...owners.keys()];
+    const gs = gradients([this.node], [seed], wrt);
+    const created: Node[] = [this.node];
+    wrt.forEach((n, i) => {
+      const g = gs[i];
+      if (!g) return;
+      const t = owners.get(n)!;
+      const fresh = opts.createGraph ? g : apply('detach', [g]);
+      const sum = t.grad && !t.grad.node.disposed ? apply('add', [t.grad.node, fresh]) : fresh;
+      t.grad = new Tensor(sum);
+      created.push(sum);
+    });
+    hint(created);
+  }
+
+  /** Makes `backward()` fill `.grad` of this non-leaf tensor too (PyTorch's retain_grad). */
+  retainGrad(): void {
+    this.assertLive('retainGrad()');
+    if (!this.node.requiresGrad) {
+      throw new Error('retainGrad(): this tensor does not require grad, so it never gets a gradient');
+    }
+    this.node.owner = new WeakRef(this);
+  }
+
+  /** The same values, cut off from differentiation. */
+  detach(): Tensor {
+    this.assertLive('detach()');
+    return new Tensor(apply('detach', [this.node]));
+  }
+
+  /** Computes pending work and resolves with a copy of the values. */
+  async data(): Promise<Float32Array> {
+    this.assertLive('data()');
+    await realize(this.node);
+    return activeBackend().read(this.node);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    this.assertLive('item()');
+    if (this.size !== 1) {
+      throw new Error(
+        `item(): the tensor has ${this.size} elements (shape ${fmtShape(this.node.shape)}); item() needs exactly one`,
+      );
+    }
+    return (await this.data())[0]!;
+  }
+
+  /** Computes pending work, keeping the result where it lives (on the GPU for WebGPU). */
+  async realize(): Promise<void> {
+    this.assertLive('realize()');
+    await realize(this.node);
+  }
+
+  /** Frees the values now; using the tensor, or anything computed from it, afterwards is an error. */
+  dispose(): void {
+    const n = this.node;
+    n.disposed = true;
+    n.free();
+    n.host = null;
+  }
+
+  /** True once `dispose()` was called. */
+  get isDisposed(): boolean {
+    return this.node.disposed;
+  }
+
+  /** Short description: shape and whether it requires grad. */
+  toString(): string {
+    return `Tensor(shape=${fmtShape(this.node.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  /** @internal Throws when the tensor was disposed. */
+  assertLive(what: string): void {
+    if (this.node.disposed) throw new Error(`${what}: the tensor was disposed`);
+  }
+}
+
+/** Makes a tensor from a number, nested arrays of numbers or a typed array (copied). */
+export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
+  const { values, shape: inferred } = flatten(data);
+  let shape: Shape = inferred;
+  if (opts.shape !== undefined) {
+    const s = opts.shape;
+    if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new Error(`tensor(): shape must be an array of non-negative integers, got ${JSON.stringify(s)}`);
+    }
+    if (sizeOf(s) !== values.length) {
+      throw new Error(
+        `tensor(): shape ${fmtShape(s)} has ${sizeOf(s)} elements but the data has ${values.length}`,
+      );
+    }
+    shape = [...s];
+  }
+  if (values.length === 0)
+    throw new Error(`tensor(): empty data (shape ${fmtShape(shape)}); tensors need at least one element`);
+  const rg = opts.requiresGrad ?? false;
+  if (typeof rg !== 'boolean') throw new Error(`tensor(): requiresGrad must be a boolean, got ${typeof rg}`);
+  const t = new Tensor(leaf(values, shape, rg));
+  if (rg) t.node.owner = new WeakRef(t);
+  return t;
+}
+
+/** @internal A tensor over float64 values, for the float64 reference evaluation of gradient checks. */
+export function tensorF64(values: Float64Array, shape: Shape): Tensor {
+  return new Tensor(leaf(values, shape, false));
+}
+
+function flatten(data: TensorData): { values: Float32Array; shape: number[] } {
+  if (typeof data === 'number') return { values: Float32Array.of(data), shape: [] };
+  if (data instanceof Float32Array) return { values: data.slice(), shape: [data.length] };
+  if (data instanceof Float64Array) return { values: Float32Array.from(data), shape: [data.length] };
+  if (!Array.isArray(data)) {
+    throw new Error(
+      `tensor(): data must be a number, nested arrays of numbers or a Float32Array; got ${describe(data)}`,
+    );
+  }
+  const shape: number[] = [];
+  for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+  const out = new Float32Array(sizeOf(shape));
+  let k = 0;
+  const walk = (d: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof d !== 'number') {
+        throw new Error(`tensor(): data must be numbers; found ${describe(d)} at ${path || 'the top'}`);
+      }
+      out[k++] = d;
+      return;
+    }
+    if (!Array.isArray(d)) {
+      throw new Error(
+        `tensor(): ragged data: ${describe(d)} at ${path} where an array of length ${shape[depth]} was expected`,
+      );
+    }
+    if (d.length !== shape[depth]) {
+      throw new Error(
+        `tensor(): ragged data: the array at ${path || 'the top'} has length ${d.length}, expected ${shape[depth]}`,
+      );
+    }
+    d.forEach((e, i) => walk(e, depth + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, '');
+  return { values: out, shape };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,104 @@
+/** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
+import { gradients, zerosLike } from './autodiff/grad.js';
+import { fmtShape } from './graph/shape.js';
+import { apply, constant } from './ops/build.js';
+import { hint } from './schedule/scheduler.js';
+import { Tensor, tensor, type TensorData } from './tensor.js';
+
+/** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
+export type Arg = Tensor | TensorData | unknown;
+
+/** Result of `valueAndGrad`: the value and the gradient (one Tensor, or one per argnum when argnums is a list). */
+export interface ValueAndGrad<G> {
+  value: Tensor;
+  grad: G;
+}
+
+function checkArgnums(argnums: number | readonly number[], nargs: number, what: string): number[] {
+  const list = typeof argnums === 'number' ? [argnums] : [...argnums];
+  if (list.length === 0) throw new Error(`${what}: argnums is empty`);
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+      throw new Error(`${what}: argnum ${a} is out of range for ${nargs} argument${nargs === 1 ? '' : 's'}`);
+    }
+  }
+  if (new Set(list).size !== list.length)
+    throw new Error(`${what}: argnums ${JSON.stringify(list)} repeats an index`);
+  return list;
+}
+
+function asTensor(v: unknown, i: number, what: string): Tensor {
+  if (v instanceof Tensor) {
+    v.assertLive(what);
+    return v;
+  }
+  if (typeof v === 'number' || Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array) {
+    return tensor(v as TensorData);
+  }
+  throw new Error(
+    `${what}: argument ${i} is differentiated but is ${v === null ? 'null' : typeof v}, not a Tensor or numbers`,
+  );
+}
+
+function evaluate(
+  f: (...args: never[]) => unknown,
+  argnums: number | readonly number[],
+  args: readonly unknown[],
+  what: string,
+): { value: Tensor; grads: Tensor[] } {
+  const nums = checkArgnums(argnums, args.length, what);
+  // Each differentiated argument enters through a fresh identity node, so passing one tensor twice
+  // still gives each argument its own partial derivative.
+  const wrapped = args.map((a, i) =>
+    nums.includes(i) ? new Tensor(apply('id', [asTensor(a, i, what).node])) : a,
+  );
+  const out = (f as (...a: unknown[]) => unknown)(...wrapped);
+  if (!(out instanceof Tensor)) {
+    throw new Error(`${what}: f must return a Tensor, but it returned ${out === null ? 'null' : typeof out}`);
+  }
+  if (out.size !== 1) {
+    throw new Error(
+      `${what}: f must return a scalar, but it returned shape ${fmtShape(out.shape)}; for many points use x => sum(f(x))`,
+    );
+  }
+  const wrt = nums.map((i) => (wrapped[i] as Tensor).node);
+  const gs = gradients([out.node], [constant(1)], wrt).map((g, k) => new Tensor(g ?? zerosLike(wrt[k]!)));
+  hint([out.node, ...gs.map((g) => g.node)]);
+  return { value: out, grads: gs };
+}
+
+/** The gradient function of scalar-valued `f` with respect to argument `argnums` (default 0). */
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums?: number,
+): (...args: A) => Tensor;
+/** The gradient function with respect to several arguments: one Tensor each. */
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums: readonly number[],
+): (...args: A) => Tensor[];
+export function grad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
+  if (typeof f !== 'function') throw new Error(`grad(f): f must be a function, got ${typeof f}`);
+  return (...args: unknown[]) => {
+    const { grads } = evaluate(f, argnums, args, 'grad(f)');
+    return typeof argnums === 'number' ? grads[0]! : grads;
+  };
+}
+
+/** Like `grad`, also returning f's value (computed in the same kernel). */
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums?: number,
+): (...args: A) => ValueAndGrad<Tensor>;
+/** `valueAndGrad` with respect to several arguments. */
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums: readonly number[],
+): (...args: A) => ValueAndGrad<Tensor[]>;
+export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
+  if (typeof f !== 'function') throw new Error(`valueAndGrad(f): f must be a function, got ${typeof f}`);
+  return (...args: unknown[]) => {
+    const { value, grads } = evaluate(f, argnums, args, 'valueAndGrad(f)');
+    return { value, grad: typeof argnums === 'number' ? grads[0]! : grads };
+  };
+}

@@ -1,0 +1,27 @@
+// The backends every suite runs on, with the tolerances each is held to.
+import { init } from '../src/index.js';
+
+/** A backend a suite runs on. */
+export interface TestBackend {
+  /** Label in test names. */
+  name: string;
+  /** Makes this backend the active one (call in beforeAll). */
+  setup(): Promise<void>;
+  /** Relative tolerance against a float64 reference for single ops. */
+  rtol: number;
+  /** Absolute tolerance floor. */
+  atol: number;
+}
+
+/** CPU with generated JS loops, CPU interpreted (no code generation), and WebGPU where available. */
+export function testBackends(): TestBackend[] {
+  return [
+    { name: 'cpu', setup: async () => void (await init({ backend: 'cpu' })), rtol: 2e-6, atol: 1e-6 },
+    {
+      name: 'cpu-interp',
+      setup: async () => void (await init({ backend: 'cpu', cpu: { jit: false } })),
+      rtol: 2e-6,
+      atol: 1e-6,
+    },
+  ];
+}
