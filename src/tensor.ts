@@ -95,7 +95,7 @@ export class Tensor {
     }
     const owners = new Map<Node, Tensor>();
     for (const n of topoSort([this.node])) {
-      const t = n.owner?.deref();
+      const t = n.owner;
       if (t instanceof Tensor && n.requiresGrad) owners.set(n, t);
     }
     const wrt = [...owners.keys()];
@@ -119,7 +119,7 @@ export class Tensor {
     if (!this.node.requiresGrad) {
       throw new Error('retainGrad(): this tensor does not require grad, so it never gets a gradient');
     }
-    this.node.owner = new WeakRef(this);
+    this.node.owner = this;
   }
 
   /** The same values, cut off from differentiation. */
@@ -197,7 +197,7 @@ export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   const rg = opts.requiresGrad ?? false;
   if (typeof rg !== 'boolean') throw new Error(`tensor(): requiresGrad must be a boolean, got ${typeof rg}`);
   const t = new Tensor(leaf(values, shape, rg));
-  if (rg) t.node.owner = new WeakRef(t);
+  if (rg) t.node.owner = t;
   return t;
 }
 

@@ -30,8 +30,12 @@ export class Node {
   device: DeviceStorage | null = null;
   /** Set by `dispose()`: using the node afterwards is an error. */
   disposed = false;
-  /** The tensor that asked for this node's gradient (`retainGrad`, or a leaf with requiresGrad). */
-  owner: WeakRef<object> | null = null;
+  /**
+   * The tensor that asked for this node's gradient (`retainGrad`, or a leaf with requiresGrad). A strong
+   * reference: the pair is collected together, and WeakRef targets would stay alive until the current
+   * job ends, which a loop of awaits on finished promises never reaches.
+   */
+  owner: object | null = null;
 
   constructor(
     /** A table op name or a structural op. */

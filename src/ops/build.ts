@@ -88,6 +88,8 @@ export function reshape(x: Node, shape: Shape): Node {
   }
   if (sameShape(shape, x.shape)) return x;
   if (x.op === 'reshape') return reshape(x.inputs[0]!, shape);
+  // A single value reads the same under any shape, so it stays fusible instead of becoming a buffer view.
+  if (x.size === 1) return new Node('expand', [x], shape, x.requiresGrad);
   return new Node('reshape', [x], shape, x.requiresGrad);
 }
 

@@ -91,7 +91,7 @@ export const OPS = {
     arity: 1,
     api: false,
     doc: 'a ** p for a constant integer p, by multiplication (exact for negative a and at 0)',
-    cpu: (a, _b, p) => (p === 0 ? 1 : Math.pow(a, p)),
+    cpu: (a, _b, p) => powiCpu(a, p),
     wgsl: (a, _b, p) => powiWgsl(a, p),
     grad: ({ x: [a], dy, p, b }) =>
       p === 0 ? [null] : [b.op('mul', dy, p === 1 ? b.c(1) : b.op('mul', b.c(p), b.powi(a!, p - 1)))],
@@ -262,6 +262,19 @@ export type OpName = keyof typeof OPS;
 /** The row of a table op, or undefined for structural nodes. */
 export function opRow(name: string): OpRow | undefined {
   return Object.prototype.hasOwnProperty.call(OPS, name) ? (OPS as Record<string, OpRow>)[name] : undefined;
+}
+
+/** a**p by repeated squaring: as the GPU computes it, and several times faster than Math.pow in a hot loop. */
+function powiCpu(a: number, p: number): number {
+  let n = p < 0 ? -p : p;
+  let r = 1;
+  let b = a;
+  while (n > 0) {
+    if (n & 1) r *= b;
+    b *= b;
+    n >>>= 1;
+  }
+  return p < 0 ? 1 / r : r;
 }
 
 /** WGSL for a**p by multiplication: a product for small |p|, the prelude's loop otherwise. */

@@ -14,8 +14,10 @@ let active: Backend = new CpuBackend();
 let queue: Request[] = [];
 let scheduled = false;
 // Nodes that are likely to be read soon (a loss and the gradients from its backward()); realized with
-// the next batch so that they share its kernels. Weak: a hint never keeps a graph alive.
-let hints: WeakRef<Node>[] = [];
+// the next batch so that they share its kernels. Bounded, so hints never pile up unread graphs; strong
+// references, since WeakRef targets live on until the current job ends anyway.
+const MAX_HINTS = 1024;
+let hints: Node[] = [];
 
 /** The backend that realizes pending work. */
 export function activeBackend(): Backend {
@@ -29,7 +31,8 @@ export function setBackend(b: Backend): void {
 
 /** Marks nodes to be computed together with the next realization. */
 export function hint(nodes: readonly Node[]): void {
-  for (const n of nodes) hints.push(new WeakRef(n));
+  hints.push(...nodes);
+  if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
 }
 
 /** Resolves once `node` has values on the active backend; requests made in the same tick share kernels. */
@@ -48,12 +51,12 @@ async function flush(): Promise<void> {
   scheduled = false;
   const batch = queue;
   queue = [];
-  const extra = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && !n.disposed);
+  const extra = hints.filter(isSafeHint);
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);
   try {
-    await runAll(backend, [...wanted, ...extra.filter(isSafeHint)]);
+    await runAll(backend, [...wanted, ...extra]);
     for (const r of batch) r.resolve();
   } catch {
     // One bad request must not fail the others: realize each alone, so only the culprit rejects.
