@@ -1,0 +1,80 @@
+// CPU benchmark: webgrad's CPU backend against hand-written JS loops of the same formulas, same run;
+// then a memory soak (build + backward + read, many cycles) that must keep the heap flat.
+import { init, stats } from '../src/index.js';
+import { notebookCases, points } from './notebook.js';
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : dflt;
+};
+const N = 1 << arg('log2n', 20);
+const REPS = arg('reps', 9);
+const SOAK = arg('soak', 10_000);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Medians of both functions, timed alternately so that machine noise hits both alike. */
+async function timePair(a: () => unknown, b: () => unknown): Promise<[number, number]> {
+  for (let w = 0; w < 3; w++) {
+    await a();
+    await b();
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    let t0 = performance.now();
+    await a();
+    ta.push(performance.now() - t0);
+    t0 = performance.now();
+    await b();
+    tb.push(performance.now() - t0);
+  }
+  return [median(ta), median(tb)];
+}
+
+const info = await init({ backend: 'cpu' });
+console.log(
+  `webgrad CPU benchmark: backend ${info.backend}, N = ${N} points, median of ${REPS} runs, Node ${process.version}`,
+);
+console.log('| case | webgrad ms | hand loop ms | ratio | max rel diff |');
+console.log('|---|---|---|---|---|');
+for (const c of notebookCases) {
+  const xs = Array.from({ length: c.vars }, (_, k) =>
+    points(N, k === 1 ? 0.3 : c.vars === 3 ? 0.1 : -2, k === 1 ? 2.8 : 2, k * 0.37),
+  );
+  const got = await c.webgrad(xs, c.params);
+  const ref = c.hand(xs, c.params);
+  let worst = 0;
+  got.forEach((g, j) =>
+    g.forEach((v, i) => {
+      const r = ref[j]![i]!;
+      worst = Math.max(worst, Math.abs(v - r) / Math.max(1e-6, Math.abs(r)));
+    }),
+  );
+  const [tw, th] = await timePair(
+    () => c.webgrad(xs, c.params),
+    () => c.hand(xs, c.params),
+  );
+  console.log(
+    `| ${c.name} | ${tw.toFixed(2)} | ${th.toFixed(2)} | ${(tw / th).toFixed(2)}x | ${worst.toExponential(1)} |`,
+  );
+}
+console.log(`kernels compiled: ${stats().pipelinesCompiled}, cache hits: ${stats().cacheHits}`);
+
+// Memory soak: the notebook's scalar exercise, built, differentiated and read many times.
+const c = notebookCases[5]!;
+const small = [points(1024, -2, 2)];
+const heap = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+await c.webgrad(small, []);
+const h0 = heap();
+const marks: string[] = [];
+for (let i = 1; i <= SOAK; i++) {
+  await c.webgrad(small, []);
+  if (i % (SOAK / 5) === 0) marks.push(`${i}: ${heap().toFixed(1)} MiB`);
+}
+console.log(
+  `soak (${SOAK} build+backward+read cycles of ${c.name} over 1024 points): start ${h0.toFixed(1)} MiB; ${marks.join(', ')}`,
+);
