@@ -209,7 +209,7 @@ export function tensorF64(values: Float64Array, shape: Shape): Tensor {
 function flatten(data: TensorData): { values: Float32Array; shape: number[] } {
   if (typeof data === 'number') return { values: Float32Array.of(data), shape: [] };
   if (data instanceof Float32Array) return { values: data.slice(), shape: [data.length] };
-  if (data instanceof Float64Array) return { values: Float32Array.from(data), shape: [data.length] };
+  if (data instanceof Float64Array) return { values: new Float32Array(data), shape: [data.length] };
   if (!Array.isArray(data)) {
     throw new Error(
       `tensor(): data must be a number, nested arrays of numbers or a Float32Array; got ${describe(data)}`,

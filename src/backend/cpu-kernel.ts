@@ -1,5 +1,5 @@
 /** Compiles a fused kernel to one JS loop over the points, or interprets it where code generation is not allowed. */
-import { opRow } from '../ops/table.js';
+import { OPS, opRow } from '../ops/table.js';
 import { accessIndex, stridedTerms, type Access, type Kernel, type Ref } from '../schedule/kernel.js';
 
 /** Arrays a CPU kernel reads and writes: float32 normally, float64 for reference checks. */
@@ -32,12 +32,11 @@ function indexExpr(access: Access, domain: readonly number[]): string {
   }
 }
 
-/** The JS source of a kernel's loop; op formulas are the table's CPU functions, passed in as `F`. */
+/** The JS source of a kernel's loop: the table's `js` expressions inlined; `F` holds the table's CPU functions. */
 export function kernelSource(k: Kernel): string {
   const head: string[] = [];
   const body: string[] = [];
   const tail: string[] = [];
-  const used = new Set<string>();
   const expr = (r: Ref): string => {
     const v = k.values[r]!;
     return v.kind === 'const' ? literal(v.value) : `v${r}`;
@@ -47,11 +46,8 @@ export function kernelSource(k: Kernel): string {
     if (v.kind === 'input')
       body.push(`const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`);
     else if (v.kind === 'op') {
-      used.add(v.op);
-      const args = v.args.map(expr);
-      // Ops whose formula takes the parameter (powi's exponent) get it; the others get only operands.
-      if (opRow(v.op)!.cpu.length > 2) args.push(...(args.length === 1 ? ['0'] : []), literal(v.p));
-      body.push(`const v${r} = f_${v.op}(${args.join(', ')});`);
+      const [a = '0', b = '0'] = v.args.map(expr);
+      body.push(`const v${r} = ${opRow(v.op)!.js(a, b, v.p)};`);
     }
   });
   k.outputs.forEach((o, j) => {
@@ -69,9 +65,7 @@ export function kernelSource(k: Kernel): string {
       tail.push(`outs[${j}].set(a${j});`);
     }
   });
-  const fns = [...used].map((op) => `const f_${op} = F.${op};`);
   return [
-    ...fns,
     'return function kernel(ins, outs, n) {',
     ...head,
     'for (let i = 0; i < n; i++) {',
@@ -82,18 +76,16 @@ export function kernelSource(k: Kernel): string {
   ].join('\n');
 }
 
-/** The table's CPU formulas by op name, as the generated code refers to them. */
-function formulas(k: Kernel): Record<string, (a: number, b: number, p: number) => number> {
-  const F: Record<string, (a: number, b: number, p: number) => number> = {};
-  for (const v of k.values) if (v.kind === 'op') F[v.op] = opRow(v.op)!.cpu;
-  return F;
-}
+/** The table's CPU formulas by op name, for `js` expressions that call them (long powi chains). */
+const formulas: Record<string, (a: number, b: number, p: number) => number> = Object.fromEntries(
+  Object.entries(OPS).map(([name, row]) => [name, row.cpu]),
+);
 
 /** Compiles generated source into a kernel function. */
-export function compileSource(src: string, k: Kernel): CpuKernelFn {
+export function compileSource(src: string): CpuKernelFn {
   // `new Function` is how the fused loop becomes native code; callers fall back to interpret() where it is refused.
   const factory = new Function('F', src) as (F: Record<string, unknown>) => CpuKernelFn;
-  return factory(formulas(k));
+  return factory(formulas);
 }
 
 const BLOCK = 1024;

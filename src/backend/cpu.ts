@@ -50,7 +50,7 @@ export class CpuBackend implements Backend {
       this.cache.set(src, hit);
       return hit;
     }
-    const fn = compileSource(src, k);
+    const fn = compileSource(src);
     this.counters.pipelinesCompiled++;
     this.cache.set(src, fn);
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
@@ -85,7 +85,9 @@ export class CpuBackend implements Backend {
   }
 
   async read(node: Node): Promise<Float32Array> {
-    return Float32Array.from(hostOf(node));
+    const h = hostOf(node);
+    // slice() is a memcpy; Float32Array.from would walk an iterator.
+    return h instanceof Float32Array ? h.slice() : new Float32Array(h);
   }
 
   stats(): Stats {

@@ -23,8 +23,9 @@ export function leaf(data: Float32Array | Float64Array, shape: Shape, requiresGr
   return n;
 }
 
-const isConst = (n: Node, v?: number): boolean =>
-  n.op === 'const' && (v === undefined || Object.is(n.attr, v));
+// A broadcast constant (the seed of a sum's gradient, say) is still that constant at every point.
+const constOf = (n: Node): Node => (n.op === 'expand' ? constOf(n.inputs[0]!) : n);
+const isConst = (n: Node, v: number): boolean => constOf(n).op === 'const' && Object.is(constOf(n).attr, v);
 
 /** Applies table op `name` to its operands with broadcasting; folds constants. */
 export function apply(name: OpName, args: readonly Node[], p = 0): Node {
@@ -89,14 +90,15 @@ export function reshape(x: Node, shape: Shape): Node {
   if (sameShape(shape, x.shape)) return x;
   if (x.op === 'reshape') return reshape(x.inputs[0]!, shape);
   // A single value reads the same under any shape, so it stays fusible instead of becoming a buffer view.
-  if (x.size === 1) return new Node('expand', [x], shape, x.requiresGrad);
+  if (x.size === 1) return expand(x, shape);
   return new Node('reshape', [x], shape, x.requiresGrad);
 }
 
-/** `x` broadcast to `shape`. */
+/** `x` broadcast to `shape` (a single value broadcasts to any shape, whatever its rank). */
 export function expand(x: Node, shape: Shape): Node {
   if (sameShape(shape, x.shape)) return x;
-  if (!sameShape(broadcastShapes(x.shape, shape, 'expand'), shape)) {
+  if (x.op === 'expand') return expand(x.inputs[0]!, shape);
+  if (x.size !== 1 && !broadcastsTo(x.shape, shape)) {
     throw new Error(`expand: ${fmtShape(x.shape)} does not broadcast to ${fmtShape(shape)}`);
   }
   return new Node('expand', [x], shape, x.requiresGrad);
@@ -105,7 +107,15 @@ export function expand(x: Node, shape: Shape): Node {
 /** `g` brought to `shape`: summed over the axes broadcasting added (the adjoint of a broadcast), or broadcast up. */
 export function sumTo(g: Node, shape: Shape): Node {
   if (sameShape(g.shape, shape)) return g;
-  if (broadcastsTo(g.shape, shape)) return expand(g, shape);
+  if (g.size === 1 || broadcastsTo(g.shape, shape)) return expand(g, shape);
+  if (sizeOf(shape) === 1)
+    return reshape(
+      sumKeep(
+        g,
+        g.shape.map(() => 1),
+      ),
+      shape,
+    );
   if (!broadcastsTo(shape, g.shape)) {
     throw new Error(`sumTo: ${fmtShape(g.shape)} cannot be reduced to ${fmtShape(shape)}`);
   }

@@ -33,6 +33,11 @@ export interface OpRow {
   readonly doc: string;
   /** Value on the CPU (float64 arithmetic; stored as float32 or float64). Unused operands are 0. */
   readonly cpu: (a: number, b: number, p: number) => number;
+  /**
+   * The CPU formula as a JS expression over operand names, for generated loops (a call per op per point
+   * would cost several times the arithmetic). Must agree with `cpu`: the op tests check every row.
+   */
+  readonly js: (a: string, b: string, p: number) => string;
   /** WGSL expression over operand expressions; `wg_*` helpers live in shaders/prelude.wgsl. */
   readonly wgsl: (a: string, b: string, p: number) => string;
   /** Adjoint of each operand as graph nodes (so higher derivatives come for free); null = no contribution. */
@@ -48,6 +53,7 @@ export const OPS = {
     api: true,
     doc: 'a + b',
     cpu: (a, b) => a + b,
+    js: (a, b) => `(${a} + ${b})`,
     wgsl: (a, b) => `(${a} + ${b})`,
     grad: ({ dy }) => [dy, dy],
   }),
@@ -56,6 +62,7 @@ export const OPS = {
     api: true,
     doc: 'a - b',
     cpu: (a, b) => a - b,
+    js: (a, b) => `(${a} - ${b})`,
     wgsl: (a, b) => `(${a} - ${b})`,
     grad: ({ dy, b }) => [dy, b.op('neg', dy)],
   }),
@@ -64,6 +71,7 @@ export const OPS = {
     api: true,
     doc: 'a * b',
     cpu: (a, b) => a * b,
+    js: (a, b) => `(${a} * ${b})`,
     wgsl: (a, b) => `(${a} * ${b})`,
     grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, q!), b.op('mul', dy, p!)],
   }),
@@ -72,6 +80,7 @@ export const OPS = {
     api: true,
     doc: 'a / b (IEEE: 1/0 = Inf)',
     cpu: (a, b) => a / b,
+    js: (a, b) => `(${a} / ${b})`,
     wgsl: (a, b) => `(${a} / ${b})`,
     // d(a/b)/db = -(a/b)/b: dividing twice avoids overflow of b*b for large b.
     grad: ({ x: [, q], y, dy, b }) => [b.op('div', dy, q!), b.op('neg', b.op('mul', dy, b.op('div', y, q!)))],
@@ -81,6 +90,7 @@ export const OPS = {
     api: true,
     doc: 'a ** b for a real exponent (NaN for a negative base, IEEE); integer constants use powi',
     cpu: (a, b) => Math.pow(a, b),
+    js: (a, b) => `Math.pow(${a}, ${b})`,
     wgsl: (a, b) => `wg_pow(${a}, ${b})`,
     grad: ({ x: [p, q], y, dy, b }) => [
       b.op('mul', dy, b.op('mul', q!, b.op('pow', p!, b.op('sub', q!, b.c(1))))),
@@ -92,6 +102,7 @@ export const OPS = {
     api: false,
     doc: 'a ** p for a constant integer p, by multiplication (exact for negative a and at 0)',
     cpu: (a, _b, p) => powiCpu(a, p),
+    js: (a, _b, p) => powiJs(a, p),
     wgsl: (a, _b, p) => powiWgsl(a, p),
     grad: ({ x: [a], dy, p, b }) =>
       p === 0 ? [null] : [b.op('mul', dy, p === 1 ? b.c(1) : b.op('mul', b.c(p), b.powi(a!, p - 1)))],
@@ -101,6 +112,7 @@ export const OPS = {
     api: true,
     doc: '-a',
     cpu: (a) => -a,
+    js: (a) => `(-${a})`,
     wgsl: (a) => `(-${a})`,
     grad: ({ dy, b }) => [b.op('neg', dy)],
   }),
@@ -109,6 +121,7 @@ export const OPS = {
     api: true,
     doc: 'e ** a (overflow gives +Inf)',
     cpu: (a) => Math.exp(a),
+    js: (a) => `Math.exp(${a})`,
     wgsl: (a) => `wg_exp(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, y)],
   }),
@@ -117,6 +130,7 @@ export const OPS = {
     api: true,
     doc: 'natural logarithm (log(0) = -Inf, negative gives NaN)',
     cpu: (a) => Math.log(a),
+    js: (a) => `Math.log(${a})`,
     wgsl: (a) => `wg_log(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('div', dy, a!)],
   }),
@@ -125,6 +139,7 @@ export const OPS = {
     api: true,
     doc: 'sine',
     cpu: (a) => Math.sin(a),
+    js: (a) => `Math.sin(${a})`,
     wgsl: (a) => `wg_sin(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('cos', a!))],
   }),
@@ -133,6 +148,7 @@ export const OPS = {
     api: true,
     doc: 'cosine',
     cpu: (a) => Math.cos(a),
+    js: (a) => `Math.cos(${a})`,
     wgsl: (a) => `wg_cos(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('neg', b.op('mul', dy, b.op('sin', a!)))],
   }),
@@ -141,6 +157,7 @@ export const OPS = {
     api: true,
     doc: 'tangent',
     cpu: (a) => Math.tan(a),
+    js: (a) => `Math.tan(${a})`,
     wgsl: (a) => `wg_tan(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('add', b.c(1), b.op('mul', y, y)))],
   }),
@@ -149,6 +166,7 @@ export const OPS = {
     api: true,
     doc: 'hyperbolic tangent (exact ±1 in the tails)',
     cpu: (a) => Math.tanh(a),
+    js: (a) => `Math.tanh(${a})`,
     wgsl: (a) => `wg_tanh(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('sub', b.c(1), b.op('mul', y, y)))],
   }),
@@ -157,6 +175,7 @@ export const OPS = {
     api: true,
     doc: '1 / (1 + e ** -a), evaluated without overflow in either tail',
     cpu: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
+    js: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
     wgsl: (a) => `wg_sigmoid(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.op('sub', b.c(1), y)))],
   }),
@@ -165,6 +184,7 @@ export const OPS = {
     api: true,
     doc: "max(a, 0); NaN stays NaN; relu'(0) = 0",
     cpu: (a) => (a > 0 ? a : a === a ? 0 : a),
+    js: (a) => `(${a} > 0 ? ${a} : ${a} === ${a} ? 0 : ${a})`,
     wgsl: (a) => `wg_relu(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('step', a!))],
   }),
@@ -173,6 +193,7 @@ export const OPS = {
     api: true,
     doc: "|a|; abs'(0) = 0",
     cpu: (a) => Math.abs(a),
+    js: (a) => `Math.abs(${a})`,
     wgsl: (a) => `abs(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('sign', a!))],
   }),
@@ -181,6 +202,7 @@ export const OPS = {
     api: true,
     doc: 'square root (negative gives NaN)',
     cpu: (a) => Math.sqrt(a),
+    js: (a) => `Math.sqrt(${a})`,
     wgsl: (a) => `wg_sqrt(${a})`,
     grad: ({ y, dy, b }) => [b.op('div', dy, b.op('mul', b.c(2), y))],
   }),
@@ -189,6 +211,7 @@ export const OPS = {
     api: true,
     doc: 'larger of a and b; NaN if either is NaN; ties split the gradient evenly',
     cpu: (a, b) => Math.max(a, b),
+    js: (a, b) => `Math.max(${a}, ${b})`,
     wgsl: (a, b) => `wg_maximum(${a}, ${b})`,
     grad: ({ x: [p, q], dy, b }) => [
       b.op('mul', dy, b.op('tiehalf', p!, q!)),
@@ -200,6 +223,7 @@ export const OPS = {
     api: true,
     doc: 'smaller of a and b; NaN if either is NaN; ties split the gradient evenly',
     cpu: (a, b) => Math.min(a, b),
+    js: (a, b) => `Math.min(${a}, ${b})`,
     wgsl: (a, b) => `wg_minimum(${a}, ${b})`,
     grad: ({ x: [p, q], dy, b }) => [
       b.op('mul', dy, b.op('tiehalf', q!, p!)),
@@ -211,6 +235,7 @@ export const OPS = {
     api: false,
     doc: '1 where a > 0, else 0 (NaN stays NaN): the derivative of relu',
     cpu: (a) => (a > 0 ? 1 : a === a ? 0 : a),
+    js: (a) => `(${a} > 0 ? 1 : ${a} === ${a} ? 0 : ${a})`,
     wgsl: (a) => `wg_step(${a})`,
     grad: () => [null],
   }),
@@ -219,6 +244,7 @@ export const OPS = {
     api: false,
     doc: '-1, 0 or 1 by the sign of a (NaN stays NaN): the derivative of abs',
     cpu: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === a ? 0 : a),
+    js: (a) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a} === ${a} ? 0 : ${a})`,
     wgsl: (a) => `wg_sign(${a})`,
     grad: () => [null],
   }),
@@ -227,6 +253,7 @@ export const OPS = {
     api: false,
     doc: '1 where a > b, 0.5 where a == b, 0 where a < b, NaN if either is NaN: derivative of maximum',
     cpu: (a, b) => (a > b ? 1 : a === b ? 0.5 : a < b ? 0 : NaN),
+    js: (a, b) => `(${a} > ${b} ? 1 : ${a} === ${b} ? 0.5 : ${a} < ${b} ? 0 : NaN)`,
     wgsl: (a, b) => `wg_tiehalf(${a}, ${b})`,
     grad: () => [null, null],
   }),
@@ -235,6 +262,7 @@ export const OPS = {
     api: false,
     doc: 'a * log(b), and 0 where a == 0 (unless b is NaN): the exponent derivative of pow',
     cpu: (a, b) => (a === 0 && b === b ? 0 : a * Math.log(b)),
+    js: (a, b) => `(${a} === 0 && ${b} === ${b} ? 0 : ${a} * Math.log(${b}))`,
     wgsl: (a, b) => `wg_xlogy(${a}, ${b})`,
     grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
   }),
@@ -243,6 +271,7 @@ export const OPS = {
     api: false,
     doc: 'the value of a, with no gradient flowing back',
     cpu: (a) => a,
+    js: (a) => a,
     wgsl: (a) => a,
     grad: () => [null],
   }),
@@ -251,6 +280,7 @@ export const OPS = {
     api: false,
     doc: 'the value of a: a fresh node per argument of grad(), so repeated arguments get separate gradients',
     cpu: (a) => a,
+    js: (a) => a,
     wgsl: (a) => a,
     grad: ({ dy }) => [dy],
   }),
@@ -275,6 +305,14 @@ function powiCpu(a: number, p: number): number {
     n >>>= 1;
   }
   return p < 0 ? 1 / r : r;
+}
+
+/** JS for a**p: a product for small |p|, the table's own squaring loop beyond. */
+function powiJs(a: string, p: number): string {
+  if (p === 0) return '1';
+  const n = Math.abs(p);
+  const prod = n <= 8 ? `(${new Array<string>(n).fill(a).join(' * ')})` : `F.powi(${a}, 0, ${n})`;
+  return p > 0 ? prod : `(1 / ${prod})`;
 }
 
 /** WGSL for a**p by multiplication: a product for small |p|, the prelude's loop otherwise. */

@@ -1,0 +1,79 @@
+// The op table's own consistency: every row's generated-JS expression computes exactly its CPU
+// formula, and every public row is exported as a function and a Tensor method.
+import { describe, expect, it } from 'vitest';
+import * as webgrad from '../src/index.js';
+import { OPS, type OpRow } from '../src/ops/table.js';
+
+const SPECIAL = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  2,
+  -2,
+  3,
+  1e-3,
+  -1e-3,
+  1e-30,
+  30,
+  -30,
+  100,
+  -100,
+  1e30,
+  -1e30,
+];
+// Exponents powi is built with: the product form (|p| ≤ 8) and the loop form beyond.
+const POWERS = [1, 2, 3, 4, 7, 8, 9, 13, -1, -2, -3, -9];
+
+function jsFn(row: OpRow, p: number): (a: number, b: number) => number {
+  const F = Object.fromEntries(Object.entries(OPS).map(([k, r]) => [k, r.cpu]));
+  // The same wrapping the CPU backend gives generated loops: operands are plain names, F holds the formulas.
+  return new Function('F', 'a', 'b', `return ${row.js('a', 'b', p)};`).bind(null, F) as (
+    a: number,
+    b: number,
+  ) => number;
+}
+
+describe('op table', () => {
+  for (const [name, row] of Object.entries(OPS) as [string, OpRow][]) {
+    it(`${name}: the js expression equals the cpu formula`, () => {
+      const ps = name === 'powi' ? POWERS : [0];
+      for (const p of ps) {
+        const f = jsFn(row, p);
+        const bs = row.arity === 2 ? SPECIAL : [0];
+        for (const a of SPECIAL) {
+          for (const b of bs) {
+            const want = row.cpu(a, b, p);
+            const got = f(a, b);
+            if (Object.is(got, want)) continue;
+            // Products and repeated squaring round differently in the last float64 bit, nothing more.
+            expect(
+              name === 'powi' && Math.abs(got - want) <= 1e-15 * Math.abs(want),
+              `${name}(${a}, ${b}; p=${p}): ${got} vs ${want}`,
+            ).toBe(true);
+          }
+        }
+      }
+    });
+  }
+
+  it('every public op is exported as a function and as a Tensor method', () => {
+    const x = webgrad.tensor([1, 2]);
+    const api = webgrad as unknown as Record<string, unknown>;
+    for (const [name, row] of Object.entries(OPS) as [string, OpRow][]) {
+      if (!row.api) continue;
+      expect(typeof api[name], `export ${name}`).toBe('function');
+      expect(typeof (x as unknown as Record<string, unknown>)[name], `Tensor.${name}`).toBe('function');
+    }
+    expect([...webgrad.opNames].sort()).toEqual(
+      Object.keys(OPS)
+        .filter((k) => (OPS as Record<string, OpRow>)[k]!.api)
+        .sort(),
+    );
+  });
+});
