@@ -221,6 +221,9 @@ function flatten(data: TensorData): { values: Float32Array; shape: number[] } {
   let k = 0;
   const walk = (d: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
+      if (Array.isArray(d)) {
+        throw new Error(`tensor(): ragged data: an array at ${path} where a number was expected`);
+      }
       if (typeof d !== 'number') {
         throw new Error(`tensor(): data must be numbers; found ${describe(d)} at ${path || 'the top'}`);
       }
@@ -244,7 +247,7 @@ function flatten(data: TensorData): { values: Float32Array; shape: number[] } {
 }
 
 function describe(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${String(v)}`;

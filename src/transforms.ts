@@ -8,6 +8,11 @@ import { Tensor, tensor, type TensorData } from './tensor.js';
 /** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
 export type Arg = Tensor | TensorData | unknown;
 
+/** Arguments of a transformed function: where f takes a Tensor, numbers and arrays are accepted too. */
+export type Lifted<A extends unknown[]> = {
+  [K in keyof A]: A[K] extends Tensor ? Tensor | TensorData : A[K];
+};
+
 /** Result of `valueAndGrad`: the value and the gradient (one Tensor, or one per argnum when argnums is a list). */
 export interface ValueAndGrad<G> {
   value: Tensor;
@@ -54,7 +59,14 @@ function evaluate(
   );
   const out = (f as (...a: unknown[]) => unknown)(...wrapped);
   if (!(out instanceof Tensor)) {
-    throw new Error(`${what}: f must return a Tensor, but it returned ${out === null ? 'null' : typeof out}`);
+    // Name the class of objects: a Promise here means f was async, which grad cannot differentiate.
+    const got =
+      out === null || out === undefined
+        ? String(out)
+        : typeof out === 'object'
+          ? (out.constructor?.name ?? 'an object')
+          : `${typeof out} ${String(out)}`;
+    throw new Error(`${what}: f must return a Tensor, but it returned ${got}`);
   }
   if (out.size !== 1) {
     throw new Error(
@@ -71,12 +83,12 @@ function evaluate(
 export function grad<A extends unknown[]>(
   f: (...args: A) => Tensor,
   argnums?: number,
-): (...args: A) => Tensor;
+): (...args: Lifted<A>) => Tensor;
 /** The gradient function with respect to several arguments: one Tensor each. */
 export function grad<A extends unknown[]>(
   f: (...args: A) => Tensor,
   argnums: readonly number[],
-): (...args: A) => Tensor[];
+): (...args: Lifted<A>) => Tensor[];
 export function grad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`grad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {
@@ -89,12 +101,12 @@ export function grad(f: (...args: never[]) => unknown, argnums: number | readonl
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => Tensor,
   argnums?: number,
-): (...args: A) => ValueAndGrad<Tensor>;
+): (...args: Lifted<A>) => ValueAndGrad<Tensor>;
 /** `valueAndGrad` with respect to several arguments. */
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => Tensor,
   argnums: readonly number[],
-): (...args: A) => ValueAndGrad<Tensor[]>;
+): (...args: Lifted<A>) => ValueAndGrad<Tensor[]>;
 export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`valueAndGrad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {

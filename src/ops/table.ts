@@ -40,6 +40,8 @@ export interface OpRow {
   readonly js: (a: string, b: string, p: number) => string;
   /** WGSL expression over operand expressions; `wg_*` helpers live in shaders/prelude.wgsl. */
   readonly wgsl: (a: string, b: string, p: number) => string;
+  /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
+  readonly identity?: true;
   /** Adjoint of each operand as graph nodes (so higher derivatives come for free); null = no contribution. */
   readonly grad: (g: GradCtx) => readonly (Node | null)[];
 }
@@ -268,6 +270,7 @@ export const OPS = {
   }),
   detach: row({
     arity: 1,
+    identity: true,
     api: false,
     doc: 'the value of a, with no gradient flowing back',
     cpu: (a) => a,
@@ -277,6 +280,7 @@ export const OPS = {
   }),
   id: row({
     arity: 1,
+    identity: true,
     api: false,
     doc: 'the value of a: a fresh node per argument of grad(), so repeated arguments get separate gradients',
     cpu: (a) => a,

@@ -1,12 +1,17 @@
 /** Fusion: splits the work of realizing some nodes into as few kernels as the math allows. */
 import { Node, topoSort } from '../graph/node.js';
 import { fmtShape, padShape, sameShape, sizeOf, type Shape } from '../graph/shape.js';
-import type { OpName } from '../ops/table.js';
+import { opRow, type OpName } from '../ops/table.js';
 import type { Access, Kernel, KernelInput, KernelOutput, Ref, Value } from './kernel.js';
 
-/** The node whose buffer a node reads from: a reshape is a view of its source. */
+/**
+ * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
+ * elements is a view of its source (so a `.grad` that is `detach(sum)` needs no kernel of its own).
+ */
 export function storageNode(n: Node): Node {
-  return n.op === 'reshape' ? storageNode(n.inputs[0]!) : n;
+  const same = n.inputs.length === 1 && n.size === n.inputs[0]!.size;
+  const view = n.op === 'reshape' || (same && (n.op === 'expand' || opRow(n.op)?.identity === true));
+  return view ? storageNode(n.inputs[0]!) : n;
 }
 
 /**

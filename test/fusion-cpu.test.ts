@@ -1,0 +1,90 @@
+// Fusion on the CPU: values and gradients of a function come from one generated loop, reductions
+// included, and symbolic differentiation stays linear in the size of the graph.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exp, init, sigmoid, sin, stats, sum, tensor, type Tensor } from '../src/index.js';
+import { kernelSource } from '../src/backend/cpu-kernel.js';
+import { topoSort } from '../src/graph/node.js';
+import { planKernels } from '../src/schedule/fuse.js';
+
+const pending = (...ts: Tensor[]) =>
+  planKernels(
+    ts.map((t) => t.node),
+    (n) => n.realized,
+  );
+
+describe('CPU fusion', () => {
+  beforeAll(() => init({ backend: 'cpu' }));
+
+  it('value and gradient of exp(-x^2-2x-sin x) over many points are one loop, one dispatch', async () => {
+    const x = tensor(
+      new Float32Array(4096).map((_, i) => i / 1024 - 2),
+      { requiresGrad: true },
+    );
+    const y = exp(x.pow(2).neg().sub(x.mul(2)).sub(sin(x)));
+    const loss = sum(y);
+    loss.backward();
+    const kernels = pending(y, loss, x.grad!);
+    expect(kernels).toHaveLength(1);
+    expect(kernelSource(kernels[0]!).match(/for \(/g)).toHaveLength(1);
+    const before = stats().dispatches;
+    const [v, g] = await Promise.all([y.data(), x.grad!.data(), loss.data()]);
+    expect(stats().dispatches - before).toBe(1);
+    const i = 3000;
+    const xi = i / 1024 - 2;
+    expect(v[i]).toBeCloseTo(Math.exp(-xi * xi - 2 * xi - Math.sin(xi)), 5);
+    expect(g[i]).toBeCloseTo(v[i]! * (-2 * xi - 2 - Math.cos(xi)), 5);
+  });
+
+  it('batched sigmoid(w*x+b) with scalar w, b: gradients of w and b are sums fused into the same loop', async () => {
+    const x = tensor(new Float32Array(1000).map((_, i) => i / 100 - 5));
+    const w = tensor(1, { requiresGrad: true });
+    const b = tensor(1, { requiresGrad: true });
+    const loss = sum(sigmoid(w.mul(x).add(b)));
+    loss.backward();
+    expect(pending(loss, w.grad!, b.grad!)).toHaveLength(1);
+    const before = stats().dispatches;
+    const [gw, gb] = await Promise.all([w.grad!.item(), b.grad!.item()]);
+    expect(stats().dispatches - before).toBe(1);
+    let rw = 0;
+    let rb = 0;
+    for (let i = 0; i < 1000; i++) {
+      const xi = Math.fround(i / 100 - 5);
+      const s = 1 / (1 + Math.exp(-(xi + 1)));
+      rw += s * (1 - s) * xi;
+      rb += s * (1 - s);
+    }
+    expect(gw).toBeCloseTo(rw, 3);
+    expect(gb).toBeCloseTo(rb, 3);
+  });
+
+  it('a second identical call compiles nothing', async () => {
+    const run = async () => {
+      const x = tensor([0.5, 1.5], { requiresGrad: true });
+      sum(sin(x).mul(x)).backward();
+      return x.grad!.data();
+    };
+    await run();
+    const s0 = stats();
+    await run();
+    const s1 = stats();
+    expect(s1.pipelinesCompiled).toBe(s0.pipelinesCompiled);
+    expect(s1.cacheHits).toBeGreaterThan(s0.cacheHits);
+  });
+
+  it('gradient graphs of heavily shared graphs grow linearly with depth', async () => {
+    const gradSize = (depth: number) => {
+      const x = tensor(1.5, { requiresGrad: true });
+      let h = x;
+      for (let i = 0; i < depth; i++) h = h.add(h).mul(0.5);
+      h.backward();
+      return { x, size: topoSort([x.grad!.node]).length };
+    };
+    const small = gradSize(30);
+    const large = gradSize(3000);
+    // Each level adds a constant number of nodes; a tree expansion would double per level.
+    expect(large.size / small.size).toBeLessThan(3000 / 30 + 1);
+    expect(large.size).toBeLessThan(20 * 3000);
+    expect(await small.x.grad!.item()).toBe(1);
+    expect(await large.x.grad!.item()).toBe(1);
+  });
+});
