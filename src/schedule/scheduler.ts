@@ -29,10 +29,23 @@ export function setBackend(b: Backend): void {
   active = b;
 }
 
+let hintsOff = 0;
+
 /** Marks nodes to be computed together with the next realization. */
 export function hint(nodes: readonly Node[]): void {
+  if (hintsOff > 0) return;
   hints.push(...nodes);
   if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
+}
+
+/** Runs `fn` without recording hints: for graphs evaluated elsewhere (float64 references), never here. */
+export function withoutHints<T>(fn: () => T): T {
+  hintsOff++;
+  try {
+    return fn();
+  } finally {
+    hintsOff--;
+  }
 }
 
 /** Resolves once `node` has values on the active backend; requests made in the same tick share kernels. */

@@ -1,0 +1,150 @@
+// Bad input gives an error that names the problem, and leaves earlier tensors intact.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { add, grad, init, mul, sum, tensor, type Tensor, type TensorData } from '../src/index.js';
+import { testBackends } from './backends.js';
+
+/** A mistake, and what its message must say. */
+type Case = [what: string, trigger: () => unknown, message: RegExp];
+
+/** A disposed tensor, and one computed from it before it was disposed. */
+function disposedPair(): { gone: Tensor; derived: Tensor } {
+  const gone = tensor([1, 2]);
+  const derived = mul(gone, 2);
+  gone.dispose();
+  return { gone, derived };
+}
+
+const bad = (v: unknown) => v as TensorData;
+
+const CASES: Case[] = [
+  ['a string as data', () => tensor(bad('abc')), /data must be a number.*the string "abc"/],
+  [
+    'undefined inside an array',
+    () => tensor(bad([1, undefined])),
+    /must be numbers; found undefined at \[1\]/,
+  ],
+  [
+    'a string deep inside arrays',
+    () =>
+      tensor(
+        bad([
+          [1, 2],
+          [3, 'x'],
+        ]),
+      ),
+    /found the string "x" at \[1\]\[1\]/,
+  ],
+  [
+    'a string as an op operand',
+    () => add(tensor(1), bad('x') as number),
+    /add: expected a Tensor or a number, got string/,
+  ],
+  ['ragged rows', () => tensor([[1, 2], [3]]), /ragged data: the array at \[1\] has length 1, expected 2/],
+  ['a number where a row was expected', () => tensor(bad([[1, 2], 3])), /ragged data: number 3 at \[1\]/],
+  [
+    'a row where a number was expected',
+    () => tensor(bad([1, [2]])),
+    /ragged data: an array at \[1\] where a number/,
+  ],
+  [
+    'a shape option of the wrong size',
+    () => tensor([1, 2, 3], { shape: [2, 2] }),
+    /shape \[2,2\] has 4 elements but the data has 3/,
+  ],
+  [
+    'shapes that do not broadcast',
+    () => add(tensor([1, 2, 3]), tensor([1, 2])),
+    /add: shapes \[3\] and \[2\] cannot be broadcast/,
+  ],
+  [
+    'matrices that do not broadcast',
+    () =>
+      mul(
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+        tensor([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]),
+      ),
+    /mul: shapes \[2,3\] and \[3,2\] cannot be broadcast/,
+  ],
+  [
+    'backward on a non-scalar without gradient',
+    () => mul(tensor([1, 2, 3], { requiresGrad: true }), 2).backward(),
+    /only for a scalar output.*shape \[3\]/,
+  ],
+  ['backward where nothing requires grad', () => mul(tensor([1]), 2).backward(), /does not require grad/],
+  [
+    'backward(gradient) of the wrong shape',
+    () => mul(tensor([1, 2, 3], { requiresGrad: true }), 2).backward(tensor([1, 2])),
+    /gradient has shape \[2\] but the tensor has shape \[3\]/,
+  ],
+  [
+    'grad of f returning a non-scalar',
+    () => grad((x: Tensor) => mul(x, 2))([1, 2]),
+    /f must return a scalar.*shape \[2\]/,
+  ],
+  [
+    'grad of f returning a number',
+    () => grad((() => 3) as unknown as (x: Tensor) => Tensor)(1),
+    /f must return a Tensor.*number 3/,
+  ],
+  [
+    'grad of an async f',
+    () => grad((async (x: Tensor) => x) as unknown as (x: Tensor) => Tensor)(1),
+    /f must return a Tensor.*Promise/,
+  ],
+  [
+    'argnums out of range',
+    () => grad((a: Tensor, c: Tensor) => mul(a, c), [0, 2])(1, 2),
+    /argnum 2 is out of range for 2 arguments/,
+  ],
+  ['a negative argnum', () => grad((a: Tensor) => a, -1)(1), /argnum -1 is out of range/],
+  ['an unknown backend in init', () => init({ backend: 'tpu' as 'cpu' }), /unknown backend "tpu"/],
+  ['item() of several elements', () => tensor([1, 2, 3]).item(), /3 elements \(shape \[3\]\).*exactly one/],
+  ['an op on a disposed tensor', () => add(disposedPair().gone, 1), /add: the tensor was disposed/],
+  ['reading a disposed tensor', () => disposedPair().gone.data(), /data\(\): the tensor was disposed/],
+  [
+    'reading what was computed from a disposed tensor',
+    () => disposedPair().derived.data(),
+    /disposed tensor \(shape \[2\]\)/,
+  ],
+  [
+    'sum over an axis out of range',
+    () =>
+      sum(
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+        2,
+      ),
+    /axis 2 is out of range.*shape \[2,3\]/,
+  ],
+  [
+    'sum over a negative axis out of range',
+    () => sum(tensor([[1, 2, 3]]), -3),
+    /axis -3 is out of range.*shape \[1,3\]/,
+  ],
+];
+
+describe.each(testBackends())('errors on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it.each(CASES)('%s', async (_, trigger, message) => {
+    // One value realized before the mistake and one gradient still pending across it.
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = sum(mul(x, x));
+    expect(await y.item()).toBe(14);
+    y.backward();
+    // Sync throws and async rejections alike become a rejection here.
+    await expect(Promise.resolve().then(trigger)).rejects.toThrow(message);
+    expect(await y.item()).toBe(14);
+    expect(Array.from(await x.grad!.data())).toEqual([2, 4, 6]);
+    expect(await sum(mul(x, 3)).item()).toBe(18);
+  });
+});

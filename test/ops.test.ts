@@ -1,0 +1,474 @@
+// Every op of the table against a float64 reference (values and derivatives), the §5 numerics
+// conventions, broadcasting, reductions and the gradient machinery (higher order, accumulation, reuse).
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wg from '../src/index.js';
+import {
+  checkGrads,
+  exp,
+  grad,
+  log,
+  maximum,
+  mean,
+  minimum,
+  mul,
+  opNames,
+  pow,
+  relu,
+  sigmoid,
+  sin,
+  sqrt,
+  sum,
+  tanh,
+  tensor,
+  Tensor,
+  valueAndGrad,
+} from '../src/index.js';
+import { topoSort } from '../src/graph/node.js';
+import { apply } from '../src/ops/build.js';
+import { OPS, type OpName } from '../src/ops/table.js';
+import { testBackends } from './backends.js';
+import { expectClose, rng } from './numeric.js';
+
+/** How an op is tested: where to sample it, and a float64 formula written independently of the table. */
+interface Row {
+  /** Sampling interval of each operand. */
+  domain: [number, number][];
+  /** The value in float64. */
+  f: (a: number, b: number, p: number) => number;
+  /** Points not to sample: kinks, ties and poles, where a central difference means nothing. */
+  avoid?: (a: number, b: number) => boolean;
+  /** Values of the integer parameter to test (powi's exponent). */
+  params?: number[];
+  /** The op defines no gradient at all (detach), whatever its formula's derivative. */
+  zeroGrad?: true;
+  /** Operands whose own partial does not depend on their value, so a NaN there leaves their gradient finite. */
+  gradIgnores?: number[];
+}
+
+const wide: [number, number] = [-5, 5];
+const nearZero = (a: number) => Math.abs(a) < 1e-3;
+const tie = (a: number, b: number) => Math.abs(a - b) < 1e-3;
+
+const ROWS: Record<string, Row> = {
+  add: { domain: [wide, wide], f: (a, b) => a + b, gradIgnores: [0, 1] },
+  sub: { domain: [wide, wide], f: (a, b) => a - b, gradIgnores: [0, 1] },
+  mul: { domain: [wide, wide], f: (a, b) => a * b, gradIgnores: [0, 1] },
+  div: { domain: [wide, wide], f: (a, b) => a / b, avoid: (_, b) => Math.abs(b) < 0.25, gradIgnores: [0] },
+  pow: {
+    domain: [
+      [0.1, 4],
+      [-3, 3],
+    ],
+    f: (a, b) => a ** b,
+  },
+  powi: {
+    domain: [[-3, 3]],
+    f: (a, _, p) => a ** p,
+    avoid: (a) => Math.abs(a) < 0.25,
+    params: [-3, -2, -1, 0, 1, 2, 3, 5, 9, 12],
+  },
+  neg: { domain: [wide], f: (a) => -a, gradIgnores: [0] },
+  exp: { domain: [[-10, 10]], f: Math.exp },
+  log: { domain: [[1e-3, 100]], f: Math.log },
+  sin: { domain: [[-10, 10]], f: Math.sin },
+  cos: { domain: [[-10, 10]], f: Math.cos },
+  tan: { domain: [[-4, 4]], f: Math.tan, avoid: (a) => Math.abs(Math.cos(a)) < 0.2 },
+  tanh: { domain: [[-6, 6]], f: (a) => (Math.exp(2 * a) - 1) / (Math.exp(2 * a) + 1) },
+  sigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) },
+  relu: { domain: [wide], f: (a) => (a > 0 ? a : 0), avoid: nearZero },
+  abs: { domain: [wide], f: Math.abs, avoid: nearZero },
+  sqrt: { domain: [[1e-3, 100]], f: Math.sqrt },
+  maximum: { domain: [wide, wide], f: (a, b) => (a > b ? a : b), avoid: tie },
+  minimum: { domain: [wide, wide], f: (a, b) => (a < b ? a : b), avoid: tie },
+  step: { domain: [wide], f: (a) => (a > 0 ? 1 : 0), avoid: nearZero, gradIgnores: [0] },
+  sign: { domain: [wide], f: (a) => (a > 0 ? 1 : -1), avoid: nearZero, gradIgnores: [0] },
+  tiehalf: { domain: [wide, wide], f: (a, b) => (a > b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
+  xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
+  detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
+  id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
+};
+
+// A derivative rule chains up to three float32 operations (tan' = 1 + y·y, pow' = b·a^(b-1)), each
+// rounding once on a float32 backend, so derivatives get this many single-op tolerances.
+const GRAD = 4;
+// Composites (polynomials, third derivatives) chain more operations.
+const CHAIN = 8;
+const POINTS = 2000;
+
+const api = wg as unknown as Record<string, (...args: Tensor[]) => Tensor>;
+
+/** Applies a table op: public ops through the public API, internal ones through the graph builder. */
+function applyOp(name: string, args: Tensor[], p: number): Tensor {
+  if ((opNames as readonly string[]).includes(name)) return api[name]!(...args);
+  return new Tensor(
+    apply(
+      name as OpName,
+      args.map((t) => t.node),
+      p,
+    ),
+  );
+}
+
+/** Samples a row's operands: float32 points inside its domain, away from what it avoids. */
+function sample(row: Row, n: number, seed: number): Float32Array[] {
+  const rand = rng(seed);
+  const cols = row.domain.map(() => new Float32Array(n));
+  for (let i = 0; i < n;) {
+    const pt = row.domain.map(([lo, hi]) => Math.fround(lo + (hi - lo) * rand()));
+    if (row.avoid?.(pt[0]!, pt[1] ?? 0)) continue;
+    pt.forEach((v, k) => (cols[k]![i] = v));
+    i++;
+  }
+  return cols;
+}
+
+/** Float64 central difference of a row's formula in operand `k` at point `pt`. */
+function centralDiff(row: Row, pt: number[], k: number, p: number): number {
+  const h = 1e-6 * Math.max(1, Math.abs(pt[k]!));
+  const at = (d: number) => {
+    const q = [...pt];
+    q[k]! += d;
+    return row.f(q[0]!, q[1] ?? 0, p);
+  };
+  return (at(h) - at(-h)) / (2 * h);
+}
+
+describe('the op table and its tests', () => {
+  it('every op of the table has a test row', () => {
+    expect(Object.keys(OPS).filter((name) => !(name in ROWS))).toEqual([]);
+  });
+
+  it('every test row is an op of the table, with one domain per operand', () => {
+    for (const [name, row] of Object.entries(ROWS)) {
+      expect(name in OPS, name).toBe(true);
+      expect(row.domain.length, name).toBe(OPS[name as OpName].arity);
+    }
+  });
+
+  it('every public op is exported as a function and a Tensor method', () => {
+    const x = tensor(1);
+    for (const name of opNames) {
+      expect(typeof api[name], name).toBe('function');
+      expect(typeof (x as unknown as Record<string, unknown>)[name], name).toBe('function');
+    }
+  });
+});
+
+describe.each(testBackends())('ops on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  describe.each(Object.keys(OPS))('%s', (name) => {
+    const row = ROWS[name];
+    const params = row?.params ?? [0];
+
+    it.each(params)('values across the domain match float64 (parameter %d)', async (p) => {
+      expect(row, `no test row for op '${name}'`).toBeDefined();
+      const cols = sample(row!, POINTS, 1);
+      const got = await applyOp(
+        name,
+        cols.map((c) => tensor(c)),
+        p,
+      ).data();
+      const want = Float64Array.from(cols[0]!, (a, i) => row!.f(a, cols[1]?.[i] ?? 0, p));
+      const at = (i: number) => `(${cols.map((c) => c[i]).join(', ')})`;
+      const tol = (i: number) => b.rtol * Math.abs(want[i]!) + b.atol;
+      expectClose(got, want, tol, name, at);
+    });
+
+    it.each(params)('derivatives match float64 central differences (parameter %d)', async (p) => {
+      expect(row, `no test row for op '${name}'`).toBeDefined();
+      const cols = sample(row!, POINTS, 2);
+      const idx = cols.map((_, k) => k);
+      const f = (...xs: Tensor[]) => sum(applyOp(name, xs, p));
+      const gs = grad(f, idx)(...cols.map((c) => tensor(c)));
+      for (const k of idx) {
+        const got = await gs[k]!.data();
+        const want = Float64Array.from(cols[0]!, (_, i) =>
+          row!.zeroGrad ? 0 : centralDiff(row!, [...cols.map((c) => c[i]!)], k, p),
+        );
+        const at = (i: number) => `(${cols.map((c) => c[i]).join(', ')})`;
+        const tol = (i: number) => GRAD * b.rtol * Math.abs(want[i]!) + b.atol;
+        expectClose(got, want, tol, `d${name}/dx${k}`, at);
+      }
+    });
+
+    it('NaN in any operand gives NaN, and a NaN gradient where the partial depends on it', async () => {
+      expect(row, `no test row for op '${name}'`).toBeDefined();
+      const pt = sample(row!, 1, 3).map((c) => c[0]!);
+      // a^0 = 1 (IEEE pow(NaN, 0) included) and (a^1)' = 1 hold for every a, NaN or not.
+      for (const p of params.filter((q) => q !== 0 && q !== 1)) {
+        for (let k = 0; k < pt.length; k++) {
+          const args = pt.map((v, j) => tensor(j === k ? NaN : v));
+          const idx = args.map((_, j) => j);
+          const { value, grad: gs } = valueAndGrad((...xs: Tensor[]) => applyOp(name, xs, p), idx)(...args);
+          expect(await value.item(), `${name} with NaN operand ${k}`).toBeNaN();
+          const gk = await gs[k]!.item();
+          if (row!.gradIgnores?.includes(k)) expect(Number.isNaN(gk), `d${name}/dx${k}`).toBe(false);
+          else expect(gk, `d${name}/dx${k} at NaN`).toBeNaN();
+        }
+      }
+    });
+  });
+
+  /** The derivative of pointwise `f` at `x`. */
+  const d = async (f: (x: Tensor) => Tensor, x: number): Promise<number> =>
+    grad((t: Tensor) => sum(f(t)))(x).item();
+  const value = async (t: Tensor): Promise<number> => t.item();
+  const close = (got: number, want: number, k = 1) =>
+    expect(Math.abs(got - want), `got ${got}, want ${want}`).toBeLessThanOrEqual(
+      k * b.rtol * Math.abs(want) + b.atol,
+    );
+
+  describe('numerics conventions (§5)', () => {
+    it('log(0) = -Inf', async () => {
+      expect(await value(log(tensor(0)))).toBe(-Infinity);
+    });
+    it("log'(0) = Inf", async () => {
+      expect(await d(log, 0)).toBe(Infinity);
+    });
+    it('1/0 = Inf and -1/0 = -Inf', async () => {
+      expect(await value(wg.div(1, tensor(0)))).toBe(Infinity);
+      expect(await value(wg.div(-1, tensor(0)))).toBe(-Infinity);
+    });
+    it("relu'(0) = 0", async () => {
+      expect(await d(relu, 0)).toBe(0);
+    });
+    it("abs'(0) = 0", async () => {
+      expect(await d(wg.abs, 0)).toBe(0);
+    });
+    it('maximum and minimum split the gradient 0.5/0.5 on ties', async () => {
+      for (const op of [maximum, minimum]) {
+        const gs = grad((a: Tensor, c: Tensor) => op(a, c), [0, 1])(2, 2);
+        expect(await Promise.all(gs.map((g) => g.item()))).toEqual([0.5, 0.5]);
+      }
+    });
+    it('pow with an integer exponent: negative and zero bases', async () => {
+      expect(await value(pow(tensor(-2), 3))).toBe(-8);
+      expect(await d((x) => pow(x, 3), -2)).toBe(12);
+      expect(await d((x) => pow(x, 2), 0)).toBe(0);
+      expect(await d((x) => pow(x, 1), 0)).toBe(1);
+      expect(await d((x) => pow(x, 0), 0)).toBe(0);
+      expect(await d((x) => pow(x, 3), 0)).toBe(0);
+      expect(await value(pow(tensor(0), 0))).toBe(1);
+    });
+    it('pow(-2, 0.5) = NaN', async () => {
+      expect(await value(pow(tensor(-2), 0.5))).toBeNaN();
+    });
+    it('tanh(±30) = ±1 exactly, with gradient 0 (not NaN)', async () => {
+      expect(await value(tanh(tensor(30)))).toBe(1);
+      expect(await value(tanh(tensor(-30)))).toBe(-1);
+      expect(await d(tanh, 30)).toBe(0);
+      expect(await d(tanh, -30)).toBe(0);
+    });
+    it('sigmoid tails: sigmoid(-100) ≥ 0 finite, sigmoid(100) = 1, gradients finite', async () => {
+      const lo = await value(sigmoid(tensor(-100)));
+      expect(lo).toBeGreaterThanOrEqual(0);
+      expect(lo).toBeLessThan(1e-30);
+      expect(await value(sigmoid(tensor(100)))).toBe(1);
+      for (const x of [-100, 100, -1000, 1000]) {
+        const g = await d(sigmoid, x);
+        expect(Number.isFinite(g) && g >= 0, `sigmoid'(${x}) = ${g}`).toBe(true);
+      }
+    });
+    it('exp overflow gives +Inf', async () => {
+      expect(await value(exp(tensor(100)))).toBe(Infinity);
+      expect(await value(exp(tensor(89)))).toBe(Infinity);
+    });
+    it("sqrt'(0) = Inf", async () => {
+      expect(await d(sqrt, 0)).toBe(Infinity);
+    });
+  });
+
+  describe('broadcasting', () => {
+    it('scalar against vector, gradients reduced to each shape', async () => {
+      const w = tensor(1.5, { requiresGrad: true });
+      const x = tensor([1, 2, 3], { requiresGrad: true });
+      const y = mul(w, x);
+      expect(y.shape).toEqual([3]);
+      expect(Array.from(await y.data())).toEqual([1.5, 3, 4.5]);
+      sum(y).backward();
+      expect(w.grad!.shape).toEqual([]);
+      expect(await w.grad!.item()).toBe(6);
+      expect(Array.from(await x.grad!.data())).toEqual([1.5, 1.5, 1.5]);
+    });
+
+    it('[3,1] against [1,4]', async () => {
+      const a = tensor([[1], [2], [3]], { requiresGrad: true });
+      const c = tensor([[1, 2, 3, 4]], { requiresGrad: true });
+      const weights = tensor([1, 10, 100, 1000, 2, 20, 200, 2000, 3, 30, 300, 3000], { shape: [3, 4] });
+      const y = mul(a, c);
+      expect(y.shape).toEqual([3, 4]);
+      expect(Array.from(await y.data())).toEqual([1, 2, 3, 4, 2, 4, 6, 8, 3, 6, 9, 12]);
+      sum(mul(y, weights)).backward();
+      // d/da_i = Σ_j w_ij c_j; d/dc_j = Σ_i w_ij a_i.
+      expect(a.grad!.shape).toEqual([3, 1]);
+      expect(Array.from(await a.grad!.data())).toEqual([4321, 8642, 12963]);
+      expect(c.grad!.shape).toEqual([1, 4]);
+      expect(Array.from(await c.grad!.data())).toEqual([14, 140, 1400, 14000]);
+    });
+
+    it('[2,3] against [3]', async () => {
+      const m = tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { requiresGrad: true },
+      );
+      const v = tensor([10, 20, 30], { requiresGrad: true });
+      const y = wg.sub(m, v);
+      expect(Array.from(await y.data())).toEqual([-9, -18, -27, -6, -15, -24]);
+      sum(mul(y, m)).backward();
+      // d/dm = 2m - v, d/dv = -Σ_i m_i.
+      expect(m.grad!.shape).toEqual([2, 3]);
+      expect(Array.from(await m.grad!.data())).toEqual([-8, -16, -24, -2, -10, -18]);
+      expect(v.grad!.shape).toEqual([3]);
+      expect(Array.from(await v.grad!.data())).toEqual([-5, -7, -9]);
+    });
+  });
+
+  describe('sum and mean', () => {
+    const m = () =>
+      tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { requiresGrad: true },
+      );
+
+    it('over all elements, with gradients', async () => {
+      const x = m();
+      const s = sum(x);
+      expect(s.shape).toEqual([]);
+      expect(await s.item()).toBe(21);
+      s.backward();
+      expect(Array.from(await x.grad!.data())).toEqual([1, 1, 1, 1, 1, 1]);
+      const y = m();
+      const mu = mean(y);
+      close(await mu.item(), 3.5);
+      mu.backward();
+      for (const g of await y.grad!.data()) close(g, 1 / 6);
+    });
+
+    it('over one axis, also negative, with gradients', async () => {
+      const x = m();
+      expect(Array.from(await sum(x, 0).data())).toEqual([5, 7, 9]);
+      expect(Array.from(await sum(x, 1).data())).toEqual([6, 15]);
+      expect(Array.from(await sum(x, -1).data())).toEqual([6, 15]);
+      expect(sum(x, -2).shape).toEqual([3]);
+      expect(Array.from(await mean(x, -2).data())).toEqual([2.5, 3.5, 4.5]);
+      expect(Array.from(await mean(x, 1).data())).toEqual([2, 5]);
+      // Weighting each reduced entry tells the gradient's broadcast direction apart.
+      sum(mul(sum(x, -1), tensor([1, 10]))).backward();
+      expect(Array.from(await x.grad!.data())).toEqual([1, 1, 1, 10, 10, 10]);
+      const y = m();
+      sum(mul(mean(y, 0), tensor([2, 4, 6]))).backward();
+      expect(Array.from(await y.grad!.data())).toEqual([1, 2, 3, 1, 2, 3]);
+    });
+  });
+
+  describe('gradient machinery', () => {
+    const poly = (x: Tensor) =>
+      wg.add(wg.add(wg.add(wg.add(mul(8, pow(x, 4)), mul(3, pow(x, 3))), mul(7, pow(x, 2))), mul(6, x)), 3);
+
+    it('second and third derivatives of sin, exp and a polynomial', async () => {
+      const x = 0.7;
+      const s = (t: Tensor) => sin(t);
+      const e = (t: Tensor) => exp(t);
+      close(await grad(grad(s))(x).item(), -Math.sin(Math.fround(x)), CHAIN);
+      close(await grad(grad(grad(s)))(x).item(), -Math.cos(Math.fround(x)), CHAIN);
+      close(await grad(grad(e))(x).item(), Math.exp(Math.fround(x)), CHAIN);
+      close(await grad(grad(grad(e)))(x).item(), Math.exp(Math.fround(x)), CHAIN);
+      close(await grad(poly)(2).item(), 326, CHAIN);
+      close(await grad(grad(poly))(2).item(), 96 * 4 + 18 * 2 + 14, CHAIN);
+      close(await grad(grad(grad(poly)))(2).item(), 192 * 2 + 18, CHAIN);
+    });
+
+    it('backward accumulates into .grad, and assigning null resets it', async () => {
+      const x = tensor(3, { requiresGrad: true });
+      const y = mul(x, x);
+      y.backward();
+      expect(await x.grad!.item()).toBe(6);
+      y.backward();
+      expect(await x.grad!.item()).toBe(12);
+      x.grad = null;
+      y.backward();
+      expect(await x.grad!.item()).toBe(6);
+    });
+
+    it('detach stops gradients', async () => {
+      const x = tensor(3, { requiresGrad: true });
+      const dx = x.detach();
+      expect(dx.requiresGrad).toBe(false);
+      expect(await dx.item()).toBe(3);
+      mul(x, dx).backward();
+      expect(await x.grad!.item()).toBe(3);
+    });
+
+    it('grad(f, [0, 2]) gives one gradient per argnum', async () => {
+      const f = (a: Tensor, c: Tensor, e: Tensor) => wg.add(mul(a, c), mul(mul(e, e), c));
+      const gs = grad(f, [0, 2])(2, 3, 5);
+      expect(gs).toHaveLength(2);
+      expect(await gs[0]!.item()).toBe(3);
+      expect(await gs[1]!.item()).toBe(30);
+    });
+
+    it('valueAndGrad gives the value and the gradient', async () => {
+      const { value: v, grad: g } = valueAndGrad((t: Tensor) => mul(t, t))(4);
+      expect(await v.item()).toBe(16);
+      expect(await g.item()).toBe(8);
+      const r = valueAndGrad((a: Tensor, c: Tensor) => mul(a, c), [0, 1])(2, 5);
+      expect(await r.value.item()).toBe(10);
+      expect(await Promise.all(r.grad.map((t) => t.item()))).toEqual([5, 2]);
+    });
+
+    it('the same tensor passed twice gets each partial separately', async () => {
+      const x = tensor(3, { requiresGrad: true });
+      const gs = grad((a: Tensor, c: Tensor) => wg.add(mul(a, c), a), [0, 1])(x, x);
+      expect(await gs[0]!.item()).toBe(4);
+      expect(await gs[1]!.item()).toBe(3);
+    });
+
+    it.each([30, 2000])(
+      'a deep graph with heavy reuse (%d levels) differentiates in linear size',
+      async (n) => {
+        const x = tensor(1.25, { requiresGrad: true });
+        let h = x;
+        for (let i = 0; i < n; i++) h = h.add(h).mul(0.5);
+        h.backward();
+        expect(await h.item()).toBe(1.25);
+        expect(await x.grad!.item()).toBe(1);
+        // Without sharing adjoints the gradient graph would have 2^n paths; linear means O(n) nodes.
+        expect(topoSort([x.grad!.node]).length).toBeLessThanOrEqual(10 * n);
+      },
+    );
+
+    const notebook: [string, (...xs: Tensor[]) => Tensor, number[]][] = [
+      ['(x-2)^2', (x) => pow(wg.sub(x, 2), 2), [1]],
+      ['1/(1+exp(-x))', (x) => wg.div(1, wg.add(1, exp(wg.neg(x)))), [2]],
+      [
+        'Q1',
+        (a, c) =>
+          wg.add(mul(2, wg.add(mul(2, a), mul(3, c))), mul(3, wg.add(mul(5, mul(a, a)), mul(3, pow(c, 3))))),
+        [1, 2],
+      ],
+      ['Q2 relu', (w, c) => relu(wg.add(mul(w, 3), c)), [4, 5]],
+      ['Q3 sigmoid', (w, c) => sigmoid(wg.add(mul(w, 5), c)), [1, 1]],
+      ['Q4', (x) => exp(wg.sub(wg.sub(wg.neg(pow(x, 2)), mul(2, x)), sin(x))), [2]],
+      ['Q5', poly, [2]],
+      ['Q6', (x, y, z) => tanh(log(wg.add(1, wg.div(mul(z, mul(2, x)), sin(y))))), [1, 1, 1]],
+    ];
+    it.each(notebook)('checkGrads passes on %s (order 1 and 2)', async (_, f, at) => {
+      const report = await checkGrads(f, at, { order: 2 });
+      expect(report.ok).toBe(true);
+      expect(report.rows.some((r) => r.order === 2)).toBe(true);
+    });
+
+    it('checkGrads throws with a readable table for a wrong gradient', async () => {
+      // x·detach(x) has true derivative 2x, but its gradient graph only sees x.
+      const f = (x: Tensor) => sum(mul(x, x.detach()));
+      await expect(checkGrads(f, [[1, 2, 3]])).rejects.toThrow(/analytic\s+numeric[\s\S]*MISMATCH/);
+    });
+  });
+});
