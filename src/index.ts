@@ -36,6 +36,7 @@ export { grad, valueAndGrad, type ValueAndGrad, type Lifted } from './transforms
 export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
 export {
   init,
+  backendInfo,
   stats,
   type InitOptions,
   type InitInfo,

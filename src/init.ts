@@ -1,6 +1,6 @@
 /** Backend choice: WebGPU when asked for and available, else the CPU, with the reason said. */
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
-import type { Stats } from './schedule/backend.js';
+import type { Backend, Stats } from './schedule/backend.js';
 import { activeBackend, setBackend } from './schedule/scheduler.js';
 
 /** Which backend `init` should use. */
@@ -37,11 +37,13 @@ export interface WebGpuOptions {
 export interface InitInfo {
   backend: 'webgpu' | 'cpu';
   adapter?: AdapterSummary;
-  /** Why WebGPU is not used, when it was wanted ('auto'): `no-webgpu`, `no-adapter`, `no-device`, with detail. */
+  /** Why WebGPU is not used, when it was wanted: `no-webgpu`, `no-adapter`, `no-device`, `device-lost`, with detail. */
   fallbackReason?: string;
 }
 
 const NAMES: readonly BackendName[] = ['auto', 'webgpu', 'cpu'];
+
+let current: InitInfo = { backend: 'cpu' };
 
 /** Chooses the backend for all later work. */
 export async function init(opts: InitOptions = {}): Promise<InitInfo> {
@@ -51,18 +53,32 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   }
   if (name === 'cpu') {
     setBackend(new CpuBackend(opts.cpu));
-    return { backend: 'cpu' };
+    return (current = { backend: 'cpu' });
   }
   const { openWebGpu } = await import('./backend/webgpu/open.js');
-  const got = await openWebGpu(opts.gpu, opts.webgpu ?? {}, new CpuBackend(opts.cpu));
+  const cpu = new CpuBackend(opts.cpu);
+  let backend: Backend | null = null;
+  // A lost device hands pending and later work to the CPU; backendInfo() says so.
+  const onLost = (reason: string): void => {
+    if (activeBackend() !== backend) return;
+    setBackend(cpu);
+    current = { backend: 'cpu', fallbackReason: `device-lost: ${reason}` };
+  };
+  const got = await openWebGpu(opts.gpu, opts.webgpu ?? {}, cpu, onLost);
   if ('backend' in got) {
-    setBackend(got.backend);
-    return { backend: 'webgpu', adapter: got.adapter };
+    backend = got.backend;
+    setBackend(backend);
+    return (current = { backend: 'webgpu', adapter: got.adapter });
   }
   if (name === 'webgpu')
     throw new Error(`init(): WebGPU was required but is not available: ${got.fallbackReason}`);
-  setBackend(new CpuBackend(opts.cpu));
-  return { backend: 'cpu', fallbackReason: got.fallbackReason };
+  setBackend(cpu);
+  return (current = { backend: 'cpu', fallbackReason: got.fallbackReason });
+}
+
+/** The backend in use now, as init() reported it, or with `fallbackReason: 'device-lost: …'` after a loss. */
+export function backendInfo(): InitInfo {
+  return { ...current };
 }
 
 /** What the active backend has done so far: dispatches, submits, compiles, bytes moved, live buffers. */

@@ -1,5 +1,10 @@
 // The backends every suite runs on, with the tolerances each is held to.
 import { init } from '../src/index.js';
+import { testAdapter, testGpu } from './gpu.js';
+
+// Decided once per test file: without an adapter the WebGPU entry is left out, with a warning from
+// testAdapter() (or a failure when WEBGRAD_REQUIRE_WEBGPU=1).
+const hasWebGpu = (await testAdapter()) !== null;
 
 /** A backend a suite runs on. */
 export interface TestBackend {
@@ -23,5 +28,16 @@ export function testBackends(): TestBackend[] {
       rtol: 2e-6,
       atol: 1e-6,
     },
+    ...(hasWebGpu
+      ? [
+          {
+            name: 'webgpu',
+            setup: async () => void (await init({ backend: 'webgpu', gpu: testGpu() })),
+            // float32 storage and arithmetic against float64: a few ulp per op through the prelude.
+            rtol: 1e-5,
+            atol: 1e-6,
+          },
+        ]
+      : []),
   ];
 }

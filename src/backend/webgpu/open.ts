@@ -2,17 +2,95 @@
 import type { Backend } from '../../schedule/backend.js';
 import type { AdapterSummary, WebGpuOptions } from '../../init.js';
 import type { CpuBackend } from '../cpu.js';
+import { WebGpuBackend } from './backend.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
 export type WebGpuOpen = { backend: Backend; adapter: AdapterSummary } | { fallbackReason: string };
 
+// Dawn (the `webgpu` package) crashes the process if the GPU object is collected while a device made from
+// it lives, so the one this module creates is kept for the life of the process.
+let nodeGpu: GPU | null = null;
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The GPU of the `webgpu` package in Node, or null where it is not installed or not Node. */
+async function gpuFromPackage(): Promise<GPU | string> {
+  if (nodeGpu) return nodeGpu;
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!isNode) return 'navigator.gpu is missing and no gpu was passed to init()';
+  try {
+    // A variable specifier keeps bundlers from resolving the optional Node-only package.
+    const name = 'webgpu';
+    const mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU; globals: object };
+    Object.assign(globalThis, mod.globals);
+    nodeGpu = mod.create([]);
+    return nodeGpu;
+  } catch (e) {
+    return `navigator.gpu is missing and the optional 'webgpu' package could not be loaded (${message(e)})`;
+  }
+}
+
 /** Finds a GPU (`gpu`, else navigator.gpu, else the `webgpu` package in Node) and opens a device on it. */
 export async function openWebGpu(
   gpu: GPU | undefined,
-  _opts: WebGpuOptions,
-  _cpu: CpuBackend,
+  opts: WebGpuOptions,
+  cpu: CpuBackend,
+  onLost: (reason: string) => void = () => {},
 ): Promise<WebGpuOpen> {
-  const g = gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!g) return { fallbackReason: 'no-webgpu: navigator.gpu is missing and no gpu was passed to init()' };
-  return { fallbackReason: 'no-device: the WebGPU backend is not available yet' };
+  const found = gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu ?? (await gpuFromPackage());
+  if (typeof found === 'string') return { fallbackReason: `no-webgpu: ${found}` };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await found.requestAdapter(
+      opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined,
+    );
+  } catch (e) {
+    return { fallbackReason: `no-adapter: requestAdapter() failed: ${message(e)}` };
+  }
+  if (!adapter) return { fallbackReason: 'no-adapter: requestAdapter() found no adapter' };
+  const L = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+    maxBufferSize: L.maxBufferSize,
+    maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+  };
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits });
+  } catch (e) {
+    return { fallbackReason: `no-device: requestDevice() failed: ${message(e)}` };
+  }
+  const D = device.limits;
+  const maxBindingBytes = Math.min(
+    opts.maxBindingBytes ?? D.maxStorageBufferBindingSize,
+    D.maxStorageBufferBindingSize,
+    D.maxBufferSize,
+  );
+  if (!(maxBindingBytes >= 1024))
+    return {
+      fallbackReason: `no-device: maxBindingBytes must be at least 1024, got ${opts.maxBindingBytes}`,
+    };
+  const backend = new WebGpuBackend(
+    device,
+    {
+      maxBindingBytes,
+      maxBufferSize: D.maxBufferSize,
+      maxStorage: D.maxStorageBuffersPerShaderStage,
+      maxDim: D.maxComputeWorkgroupsPerDimension,
+      storageAlign: D.minStorageBufferOffsetAlignment,
+      uniformAlign: D.minUniformBufferOffsetAlignment,
+    },
+    cpu,
+    onLost,
+  );
+  const info = adapter.info;
+  return {
+    backend,
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      description: info.description || info.device,
+    },
+  };
 }

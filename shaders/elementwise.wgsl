@@ -1,0 +1,41 @@
+// One fused kernel: each invocation computes every value and gradient at one point of the domain,
+// stores the per-point outputs, and adds its share of each summed output to a per-workgroup partial.
+// Sizes and offsets are uniforms, so the same kernel over a different N reuses the same pipeline.
+
+{{prelude}}
+
+// A float from its bits at run time (NaN and Inf cannot be written as f32 constants).
+fn f32_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}
+
+struct Params {
+  n: u32,           // points in this chunk
+  start: u32,       // flat index of the chunk's first point
+  grid_x: u32,      // workgroups per row of the dispatch grid (2-D beyond the per-dimension limit)
+  part_base: u32,   // this chunk's first workgroup among all partials of the kernel
+  part_stride: u32, // partials per summed output
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+  terms: array<vec4<u32>, {{terms}}>, // broadcast indexing: (inner, dim, stride) per term
+  c: array<vec4<f32>, {{consts}}>, // the kernel's constants (uniforms, so that new numbers reuse the pipeline)
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+{{bindings}}
+
+const WG: u32 = 256u;
+{{shared}}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * P.grid_x + wid.x;
+  let p = wg * WG + lid;
+  {{accumulators}}
+  if (p < P.n) {
+    let i = P.start + p;
+    {{body}}
+  }
+  {{reduce}}
+}

@@ -1,0 +1,57 @@
+// Second pass of a fused kernel's sums: one workgroup adds up the per-workgroup partials of every
+// summed output (compensated, so long sums keep float32 accuracy) and stores each total. A kernel
+// over the totals alone (a scalar loss and gradients derived from the sums) runs here too, on one
+// invocation, instead of in a dispatch of its own.
+
+{{prelude}}
+
+// A float from its bits at run time (NaN and Inf cannot be written as f32 constants).
+fn f32_bits(b: u32) -> f32 {
+  return bitcast<f32>(b);
+}
+
+struct Params {
+  count: u32, // partials per summed output
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+  c: array<vec4<f32>, {{consts}}>, // the kernel's constants (uniforms, so that new numbers reuse the pipeline)
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> partials: array<f32>;
+{{bindings}}
+
+const WG: u32 = 256u;
+var<workgroup> sh: array<f32, 256>;
+
+// The sum of partials[base .. base + count), the same in every invocation of the workgroup.
+fn total(base: u32, lid: u32) -> f32 {
+  var s = 0.0;
+  var c = 0.0;
+  for (var t = lid; t < P.count; t += WG) {
+    let y = partials[base + t] - c;
+    let u = s + y;
+    c = (u - s) - y;
+    s = u;
+  }
+  sh[lid] = s;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      sh[lid] += sh[lid + h];
+    }
+    workgroupBarrier();
+  }
+  let r = sh[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  {{totals}}
+  if (lid == 0u) {
+    {{body}}
+  }
+}

@@ -1,0 +1,322 @@
+/** The WebGPU backend: runs planned steps in one submit, keeps values in pooled buffers, falls back to the CPU on loss. */
+import type { Node } from '../../graph/node.js';
+import { emptyStats, type Backend, type Stats } from '../../schedule/backend.js';
+import { planKernels, storageNode } from '../../schedule/fuse.js';
+import type { Kernel } from '../../schedule/kernel.js';
+import type { CpuBackend } from '../cpu.js';
+import { BufferPool, GpuStorage, STAGING_USAGE, STORAGE_USAGE, UNIFORM_USAGE } from './buffers.js';
+import { WG } from './codegen.js';
+import { PipelineCache, type Compiled } from './pipelines.js';
+import { planRun, type PlanLimits, type RunPlan } from './plan.js';
+
+/** Device figures the backend works within. */
+export interface GpuLimits {
+  /** Largest storage binding used, in bytes (the device limit, or lower when asked). */
+  readonly maxBindingBytes: number;
+  readonly maxBufferSize: number;
+  readonly maxStorage: number;
+  readonly maxDim: number;
+  readonly storageAlign: number;
+  readonly uniformAlign: number;
+}
+
+// Outputs up to this many elements are copied back with the run, so reading a loss or a scalar gradient
+// needs no submit of its own (and the copy doubles as the run's completion and device-loss check).
+const READ_AHEAD = 1024;
+// GPUMapMode.READ, spelled out (the global may be missing in Node).
+const MAP_READ = 0x1;
+
+interface PendingRead {
+  storage: GpuStorage;
+  bytes: number;
+  resolve: (a: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Runs fused kernels on a WebGPU device. */
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  private readonly counters: Stats = emptyStats();
+  private readonly pool: BufferPool;
+  private readonly pipelines: PipelineCache;
+  private readonly planLimits: PlanLimits;
+  private lostReason: string | null = null;
+  private reads: PendingRead[] = [];
+
+  constructor(
+    /** The device (exposed for tests). */
+    readonly device: GPUDevice,
+    private readonly limits: GpuLimits,
+    private readonly cpu: CpuBackend,
+    private readonly onLost: (reason: string) => void,
+  ) {
+    this.pool = new BufferPool(device, limits.maxBufferSize);
+    this.pipelines = new PipelineCache(device, this.counters);
+    // Chunks start at multiples of the workgroup size and of the storage offset alignment.
+    const align = Math.max(WG, limits.storageAlign / 4);
+    const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);
+    this.planLimits = { chunk, maxDim: limits.maxDim, maxStorage: limits.maxStorage };
+    void device.lost.then((info) =>
+      this.markLost(`${info.reason}: ${info.message || 'the device was lost'}`),
+    );
+  }
+
+  /** True once the device is lost; everything then runs on the CPU. */
+  get lost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** @internal Destroys the device, as a loss would (for tests). */
+  lose(): void {
+    this.device.destroy();
+  }
+
+  has(node: Node): boolean {
+    const s = storageNode(node);
+    return s.host !== null || this.owns(s);
+  }
+
+  private owns(n: Node): n is Node & { device: GpuStorage } {
+    return n.device instanceof GpuStorage && n.device.owner === this;
+  }
+
+  async run(kernels: readonly Kernel[]): Promise<void> {
+    if (this.lost) return this.runOnCpu(kernels);
+    const plan = planRun(kernels, this.planLimits);
+    const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
+    if (this.lost) return this.runOnCpu(kernels);
+    const check = this.encode(plan, compiled);
+    try {
+      await check();
+    } catch (e) {
+      this.markLost(`mapAsync failed: ${e instanceof Error ? e.message || e.name : String(e)}`);
+    }
+    if (this.lost) return this.runOnCpu(kernels);
+  }
+
+  /** Encodes and submits a plan; resolves (through the returned function) once its results are readable. */
+  private encode(plan: RunPlan, compiled: readonly Compiled[]): () => Promise<void> {
+    const { device, pool } = this;
+    const storage = new Map<Node, GpuStorage>();
+    const bufferOf = (n: Node): GpuStorage => {
+      const s = storageNode(n);
+      let st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
+      if (!st) {
+        if (!s.host) throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
+        st = this.upload(s);
+      }
+      return st;
+    };
+    for (const n of plan.outputs) {
+      const bytes = n.size * 4;
+      storage.set(n, new GpuStorage(this, pool, pool.acquire(bytes, STORAGE_USAGE), bytes));
+    }
+    const partials = new Map<number, GPUBuffer>();
+    for (const [ki, bytes] of plan.partials) partials.set(ki, pool.acquire(bytes, STORAGE_USAGE));
+    // All uniform blocks of the run live in one buffer, each at an aligned offset.
+    const blocks: { offset: number; size: number }[][] = [];
+    let uniformBytes = 0;
+    for (const step of plan.steps) {
+      const size = step.program.uniformBytes;
+      const stride = Math.ceil(size / this.limits.uniformAlign) * this.limits.uniformAlign;
+      blocks.push(
+        step.dispatches.map(() => {
+          const b = { offset: uniformBytes, size };
+          uniformBytes += stride;
+          return b;
+        }),
+      );
+    }
+    const uniform = pool.acquire(uniformBytes, UNIFORM_USAGE);
+    const words = new Uint32Array(uniformBytes / 4);
+    plan.steps.forEach((step, si) =>
+      step.dispatches.forEach((d, di) => words.set(d.words, blocks[si]![di]!.offset / 4)),
+    );
+    device.queue.writeBuffer(uniform, 0, words);
+
+    const encoder = device.createCommandEncoder();
+    const gathered: GPUBuffer[] = [];
+    let pass: GPUComputePassEncoder | null = null;
+    plan.steps.forEach((step, si) => {
+      const { pipeline, layout } = compiled[si]!;
+      // One-element operands are gathered into one buffer: from the host by a queue write (ordered
+      // before this submit), from GPU results by copies between compute passes.
+      const packedBufs = new Map<number, GPUBuffer>();
+      step.binds.forEach((b, i) => {
+        if (b.kind !== 'packed') return;
+        const buf = pool.acquire(b.nodes.length * 4, STORAGE_USAGE);
+        gathered.push(buf);
+        packedBufs.set(i, buf);
+        b.nodes.forEach((node, m) => {
+          const s = storageNode(node);
+          const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
+          if (st) {
+            pass?.end();
+            pass = null;
+            encoder.copyBufferToBuffer(st.buffer, 0, buf, m * 4, 4);
+          } else if (s.host) {
+            device.queue.writeBuffer(buf, m * 4, new Float32Array([s.host[0]!]));
+            this.counters.bytesUploaded += 4;
+          } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
+        });
+      });
+      pass ??= encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      step.dispatches.forEach((d, di) => {
+        const u = blocks[si]![di]!;
+        const entries: GPUBindGroupEntry[] = [
+          { binding: 0, resource: { buffer: uniform, offset: u.offset, size: u.size } },
+        ];
+        step.binds.forEach((b, i) => {
+          if (b.kind === 'partials') {
+            const buf = partials.get(b.kernel)!;
+            entries.push({ binding: i + 1, resource: { buffer: buf, size: plan.partials.get(b.kernel)! } });
+            return;
+          }
+          if (b.kind === 'packed') {
+            entries.push({
+              binding: i + 1,
+              resource: { buffer: packedBufs.get(i)!, size: b.nodes.length * 4 },
+            });
+            return;
+          }
+          const st = bufferOf(b.node);
+          const resource = b.chunked
+            ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
+            : { buffer: st.buffer, offset: 0, size: st.bytes };
+          // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
+          if (!b.chunked && st.bytes > device.limits.maxStorageBufferBindingSize)
+            throw new Error(
+              `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
+            );
+          entries.push({ binding: i + 1, resource });
+        });
+        pass!.setBindGroup(0, device.createBindGroup({ layout, entries }));
+        pass!.dispatchWorkgroups(d.grid[0], d.grid[1]);
+        this.counters.dispatches++;
+      });
+    });
+    (pass as GPUComputePassEncoder | null)?.end();
+
+    // Small outputs come back with the run; with none, four bytes do, to learn when the work is done.
+    const small = plan.outputs.filter((n) => n.size <= READ_AHEAD);
+    const fence = small.length === 0 ? [plan.outputs[0]!] : small;
+    const offsets = new Map<Node, number>();
+    let stagingBytes = 0;
+    for (const n of fence) {
+      offsets.set(n, stagingBytes);
+      stagingBytes += small.length === 0 ? 4 : n.size * 4;
+    }
+    const staging = pool.acquire(stagingBytes, STAGING_USAGE);
+    for (const n of fence)
+      encoder.copyBufferToBuffer(
+        storage.get(n)!.buffer,
+        0,
+        staging,
+        offsets.get(n)!,
+        small.length === 0 ? 4 : n.size * 4,
+      );
+    device.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+    this.counters.bytesReadBack += stagingBytes;
+    pool.release(uniform);
+    for (const b of partials.values()) pool.release(b);
+    for (const b of gathered) pool.release(b);
+    for (const [n, st] of storage) st.attach(n);
+
+    return async () => {
+      try {
+        await staging.mapAsync(MAP_READ, 0, stagingBytes);
+        const all = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
+        staging.unmap();
+        for (const n of small) {
+          const off = offsets.get(n)! / 4;
+          n.host = all.slice(off, off + n.size);
+        }
+      } finally {
+        pool.release(staging);
+      }
+    };
+  }
+
+  /** Copies a node's host values into a fresh GPU buffer owned by the node. */
+  private upload(n: Node): GpuStorage {
+    const host = n.host!;
+    const data = host instanceof Float32Array ? host : Float32Array.from(host);
+    const bytes = data.byteLength;
+    const st = new GpuStorage(this, this.pool, this.pool.acquire(bytes, STORAGE_USAGE), bytes);
+    this.device.queue.writeBuffer(st.buffer, 0, data.buffer, data.byteOffset, bytes);
+    this.counters.bytesUploaded += bytes;
+    st.attach(n);
+    return st;
+  }
+
+  async read(node: Node): Promise<Float32Array> {
+    const s = storageNode(node);
+    if (s.host) return Float32Array.from(s.host);
+    if (this.lost || !this.owns(s)) return this.readOnCpu(node);
+    const storage = s.device;
+    try {
+      return await new Promise<Float32Array>((resolve, reject) => {
+        this.reads.push({ storage, bytes: s.size * 4, resolve, reject });
+        // Reads asked for in the same tick share one submit.
+        if (this.reads.length === 1) queueMicrotask(() => void this.flushReads());
+      });
+    } catch (e) {
+      this.markLost(`mapAsync failed: ${e instanceof Error ? e.message || e.name : String(e)}`);
+      return this.readOnCpu(node);
+    }
+  }
+
+  private async flushReads(): Promise<void> {
+    const batch = this.reads;
+    this.reads = [];
+    const encoder = this.device.createCommandEncoder();
+    const staging = batch.map((r) => {
+      const buf = this.pool.acquire(r.bytes, STAGING_USAGE);
+      encoder.copyBufferToBuffer(r.storage.buffer, 0, buf, 0, r.bytes);
+      return buf;
+    });
+    this.device.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+    await Promise.all(
+      batch.map(async (r, i) => {
+        const buf = staging[i]!;
+        try {
+          await buf.mapAsync(MAP_READ, 0, r.bytes);
+          const out = new Float32Array(buf.getMappedRange(0, r.bytes).slice(0));
+          buf.unmap();
+          this.counters.bytesReadBack += r.bytes;
+          r.resolve(out);
+        } catch (e) {
+          r.reject(e);
+        } finally {
+          this.pool.release(buf);
+        }
+      }),
+    );
+  }
+
+  stats(): Stats {
+    return { ...this.counters, liveBuffers: this.pool.live, liveBytes: this.pool.liveBytes };
+  }
+
+  /** Records the loss once: the scheduler moves to the CPU and the reason is reported. */
+  private markLost(reason: string): void {
+    if (this.lostReason !== null) return;
+    this.lostReason = reason;
+    this.pool.drop(true);
+    this.onLost(reason);
+  }
+
+  /** Recomputes the kernels' outputs on the CPU, from whatever has host values (leaves always do). */
+  private runOnCpu(kernels: readonly Kernel[]): void {
+    const targets = kernels.flatMap((k) => k.outputs.map((o) => o.node));
+    this.cpu.run(planKernels(targets, (n) => this.cpu.has(n)));
+  }
+
+  private async readOnCpu(node: Node): Promise<Float32Array> {
+    if (!this.cpu.has(node)) this.cpu.run(planKernels([node], (n) => this.cpu.has(n)));
+    return this.cpu.read(node);
+  }
+}

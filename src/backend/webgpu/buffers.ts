@@ -1,0 +1,125 @@
+/** GPU buffers: a pool that reuses released buffers by size class, and node storage freed with its node. */
+import type { DeviceStorage, Node } from '../../graph/node.js';
+
+// The spec's flag values, spelled out: in Node the GPUBufferUsage global exists only if the caller installed it.
+const MAP_READ = 0x1;
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const UNIFORM = 0x40;
+const STORAGE = 0x80;
+
+/** Usage of buffers that hold node values, partial sums and everything copied in or out of them. */
+export const STORAGE_USAGE = STORAGE | COPY_SRC | COPY_DST;
+/** Usage of staging buffers that reads map. */
+export const STAGING_USAGE = MAP_READ | COPY_DST;
+/** Usage of the per-run uniform blocks. */
+export const UNIFORM_USAGE = UNIFORM | COPY_DST;
+
+// Released buffers kept for reuse, at most this many bytes; the least recently released go first.
+const IDLE_BYTES = 256 * 1024 * 1024;
+
+/** The size a request is rounded up to, so that nearby sizes share buffers (at most 1/8 wasted above 1 KiB). */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 1024) return Math.max(16, Math.ceil(bytes / 16) * 16);
+  const step = 2 ** (Math.floor(Math.log2(bytes)) - 3);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** Buffers handed out and idle ones kept for reuse. */
+export class BufferPool {
+  /** Buffers handed out and not yet released. */
+  live = 0;
+  /** Bytes of the buffers handed out. */
+  liveBytes = 0;
+  private readonly idle = new Map<string, GPUBuffer[]>();
+  private idleOrder: { key: string; buf: GPUBuffer }[] = [];
+  private idleBytes = 0;
+  private dead = false;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
+
+  /** A buffer of at least `bytes` with `usage` (reused when one is idle). */
+  acquire(bytes: number, usage: number): GPUBuffer {
+    const cls = sizeClass(bytes);
+    const size = cls <= this.maxBufferSize ? cls : bytes;
+    if (size > this.maxBufferSize)
+      throw new Error(
+        `webgpu: a buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.maxBufferSize}); use fewer points per tensor`,
+      );
+    const key = `${usage}:${size}`;
+    const buf = this.idle.get(key)?.pop();
+    this.live++;
+    this.liveBytes += size;
+    if (buf) {
+      this.idleBytes -= size;
+      this.idleOrder = this.idleOrder.filter((e) => e.buf !== buf);
+      return buf;
+    }
+    return this.device.createBuffer({ size, usage });
+  }
+
+  /** Takes back a buffer from acquire(); it may be handed out again at once (queue order keeps that safe). */
+  release(buf: GPUBuffer): void {
+    this.live--;
+    this.liveBytes -= buf.size;
+    if (this.dead) return;
+    const key = `${buf.usage}:${buf.size}`;
+    const list = this.idle.get(key);
+    if (list) list.push(buf);
+    else this.idle.set(key, [buf]);
+    this.idleOrder.push({ key, buf });
+    this.idleBytes += buf.size;
+    while (this.idleBytes > IDLE_BYTES && this.idleOrder.length > 0) {
+      const old = this.idleOrder.shift()!;
+      const l = this.idle.get(old.key)!;
+      l.splice(l.indexOf(old.buf), 1);
+      this.idleBytes -= old.buf.size;
+      old.buf.destroy();
+    }
+  }
+
+  /** Destroys the idle buffers; after a device loss, releases only update the counts. */
+  drop(lost: boolean): void {
+    for (const e of this.idleOrder) e.buf.destroy();
+    this.idle.clear();
+    this.idleOrder = [];
+    this.idleBytes = 0;
+    this.dead ||= lost;
+  }
+}
+
+// A node's GPU buffer goes back to its pool when the node becomes unreachable; dispose() does it at once.
+const registry = new FinalizationRegistry<GpuStorage>((s) => s.release());
+
+/** The GPU buffer holding a node's values. */
+export class GpuStorage implements DeviceStorage {
+  readonly backend = 'webgpu';
+  private released = false;
+
+  constructor(
+    /** The backend instance the buffer belongs to (a later init() makes another). */
+    readonly owner: object,
+    private readonly pool: BufferPool,
+    /** The buffer (possibly larger than the values). */
+    readonly buffer: GPUBuffer,
+    /** Bytes of values: 4 per element. */
+    readonly bytes: number,
+  ) {}
+
+  /** Attaches the storage to `node`, to be released when the node is freed or collected. */
+  attach(node: Node): void {
+    node.device?.release();
+    node.device = this;
+    registry.register(node, this, this);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    registry.unregister(this);
+    this.pool.release(this.buffer);
+  }
+}

@@ -1,0 +1,489 @@
+/** WGSL for fused kernels: fills the shaders/ templates with one `let` per value and one store per output. */
+import { opRow } from '../../ops/table.js';
+import { stridedTerms, type Kernel, type Ref } from '../../schedule/kernel.js';
+import { shaders } from './shaders.gen.js';
+
+/** Invocations per workgroup in every template. */
+export const WG = 256;
+
+/** What a binding after the uniform block (binding 0) is: read-only or writable storage. */
+export type BindingKind = 'read' | 'write';
+
+/** A generated shader with the bindings it declares and the uniform terms it indexes. */
+export interface Program {
+  /** The complete WGSL source (also the pipeline cache key). */
+  readonly source: string;
+  /** Kinds of bindings 1.. in order. */
+  readonly bindings: readonly BindingKind[];
+  /** Bytes of the uniform block the shader reads. */
+  readonly uniformBytes: number;
+  /** Constants the shader reads from the uniform block (`P.c`), in slot order. */
+  readonly consts: readonly number[];
+}
+
+/** A per-point program: the elementwise template, or the strided (sum along axes) one. */
+export interface PointProgram extends Program {
+  /** Kernel input indices bound at 1.., in order. */
+  readonly inputs: readonly number[];
+  /**
+   * Kernel input indices of one-element inputs, read as `sc[m]` from one binding after `inputs` (absent
+   * when empty): gathered into one buffer before the dispatch, so that a kernel reading many scalars (a
+   * second derivative reads dozens of sums) stays within the device's storage-buffer limit.
+   */
+  readonly packed: readonly number[];
+  /** Kernel output indices written per point (main) or per summed element (strided), bound after the inputs. */
+  readonly stores: readonly number[];
+  /** Kernel output indices summed into the partials buffer (bound last), by slot. */
+  readonly reduces: readonly { output: number; slot: number }[];
+  /** Uniform (inner, dim, stride) terms, in the order the shader reads them. */
+  readonly terms: readonly (readonly [number, number, number])[];
+}
+
+/** Header words of the per-point templates' uniform block before the terms. */
+export const HEADER_WORDS = 8;
+
+function fill(template: string, slots: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const s = slots[name];
+    if (s === undefined) throw new Error(`internal: WGSL template slot {{${name}}} has no value`);
+    return s;
+  });
+}
+
+function template(name: string): string {
+  const t = shaders[name];
+  if (t === undefined) throw new Error(`internal: shaders/${name}.wgsl is missing from the embedded shaders`);
+  return t;
+}
+
+/** A top-level declaration of the prelude with the comments above it. */
+interface PreludeItem {
+  readonly name: string;
+  readonly text: string;
+  readonly uses: readonly string[];
+}
+
+let preludeItems: PreludeItem[] | null = null;
+
+/** The prelude split into its `fn` and `const` declarations, in file order. */
+function parsePrelude(): PreludeItem[] {
+  if (preludeItems) return preludeItems;
+  const items: { name: string; lines: string[] }[] = [];
+  let pending: string[] = [];
+  for (const line of template('prelude').split('\n')) {
+    const m = /^(?:fn|const)\s+(\w+)/.exec(line);
+    if (m) {
+      items.push({ name: m[1]!, lines: [...pending, line] });
+      pending = [];
+    } else if (line.startsWith('//') || line.trim() === '' || items.length === 0) {
+      // Comments at the left margin introduce the next declaration.
+      pending.push(line);
+    } else {
+      items[items.length - 1]!.lines.push(...pending, line);
+      pending = [];
+    }
+  }
+  preludeItems = items.map(({ name, lines }) => {
+    const text = lines.join('\n').trimEnd();
+    const uses = [...new Set(text.match(/\bwg_\w+/g) ?? [])].filter((u) => u !== name);
+    return { name, text, uses };
+  });
+  return preludeItems;
+}
+
+/**
+ * The prelude declarations that `code` calls, directly or through each other. Shader compilers (Tint,
+ * then the driver) spend most of their time on the prelude's long functions, so a kernel carries only
+ * those it uses.
+ */
+export function preludeFor(code: string): string {
+  const items = parsePrelude();
+  const byName = new Map(items.map((it) => [it.name, it]));
+  const need = new Set<string>();
+  const stack = [...new Set(code.match(/\bwg_\w+/g) ?? [])];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (need.has(name)) continue;
+    const item = byName.get(name);
+    if (!item)
+      throw new Error(`internal: the generated WGSL calls ${name}, which shaders/prelude.wgsl lacks`);
+    need.add(name);
+    stack.push(...item.uses);
+  }
+  return items
+    .filter((it) => need.has(it.name))
+    .map((it) => it.text)
+    .join('\n\n');
+}
+
+/** A WGSL f32 expression for `v`, exact for every float32 (non-finite values through their bits). */
+export function literal(v: number): string {
+  const f = Math.fround(v);
+  if (Number.isNaN(f)) return 'f32_bits(0x7fc00000u)';
+  if (f === Infinity) return 'f32_bits(0x7f800000u)';
+  if (f === -Infinity) return 'f32_bits(0xff800000u)';
+  if (Object.is(f, -0)) return 'f32_bits(0x80000000u)';
+  // The shortest float64 text of a float32 value converts back to exactly that value.
+  const s = String(Math.abs(f));
+  const text = /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+  return f < 0 ? `(-${text})` : text;
+}
+
+/** The refs that `roots` depend on, in increasing (topological) order. */
+export function neededRefs(k: Kernel, roots: readonly Ref[]): Ref[] {
+  const need = new Set<Ref>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const r = stack.pop()!;
+    if (need.has(r)) continue;
+    need.add(r);
+    const v = k.values[r]!;
+    if (v.kind === 'op') stack.push(...v.args);
+  }
+  return [...need].sort((a, b) => a - b);
+}
+
+/** Kernel input indices that `refs` load. */
+export function inputsOf(k: Kernel, refs: readonly Ref[]): number[] {
+  const ins: number[] = [];
+  for (const r of refs) {
+    const v = k.values[r]!;
+    if (v.kind === 'input') ins.push(v.index);
+  }
+  return ins.sort((a, b) => a - b);
+}
+
+/**
+ * A program's constants. They are read from the uniform block rather than written into the source, so
+ * that graphs differing only in numbers (a learning rate, a random direction, a typed coefficient)
+ * share one compiled pipeline.
+ */
+class Consts {
+  readonly values: number[] = [];
+  private readonly slots = new Map<number, number>();
+
+  /** The WGSL expression for `v` (one slot per distinct float32 bit pattern). */
+  expr(v: number): string {
+    const bits = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+    let slot = this.slots.get(bits);
+    if (slot === undefined) {
+      slot = this.values.length;
+      this.values.push(v);
+      this.slots.set(bits, slot);
+    }
+    return `P.c[${slot >> 2}].${'xyzw'[slot & 3]}`;
+  }
+
+  /** Elements of the `c` array (vec4s) the uniform struct declares. */
+  get vec4s(): number {
+    return Math.max(1, Math.ceil(this.values.length / 4));
+  }
+}
+
+/** The uniform words holding `consts` (float bits), padded to whole vec4s. */
+export function constWords(consts: readonly number[]): number[] {
+  const words = Array.from(new Uint32Array(new Float32Array(consts).buffer));
+  while (words.length % 4 !== 0 || words.length === 0) words.push(0);
+  return words;
+}
+
+/** WGSL statements computing `refs`; `load(j)` is the expression reading kernel input j at this point. */
+function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => string, c: Consts): string[] {
+  const lines: string[] = [];
+  for (const r of refs) {
+    const v = k.values[r]!;
+    if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
+    else if (v.kind === 'op') {
+      const [a, b] = v.args.map((x) => refExpr(k, x, c));
+      lines.push(`let v${r} = ${opRow(v.op)!.wgsl(a!, b ?? '', v.p)};`);
+    }
+  }
+  return lines;
+}
+
+/** The expression for a ref once computed: constants from the uniform block, everything else its `let`. */
+function refExpr(k: Kernel, r: Ref, c: Consts): string {
+  const v = k.values[r]!;
+  return v.kind === 'const' ? c.expr(v.value) : `v${r}`;
+}
+
+/** `Σ ((x / inner) % dim) * stride` over uniform terms [first, first + count). */
+function termSum(x: string, first: number, count: number): string {
+  const parts: string[] = [];
+  for (let t = first; t < first + count; t++)
+    parts.push(`((${x} / P.terms[${t}].x) % P.terms[${t}].y) * P.terms[${t}].z`);
+  return parts.length > 0 ? parts.join(' + ') : '0u';
+}
+
+const declare = (binding: number, name: string, kind: BindingKind): string =>
+  `@group(0) @binding(${binding}) var<storage, ${kind === 'read' ? 'read' : 'read_write'}> ${name}: array<f32>;`;
+
+const indent = (lines: readonly string[], pad: string): string => lines.join(`\n${pad}`);
+
+/** True when kernel input j holds one element (a scalar operand, or any operand of a one-point kernel). */
+export function isPacked(k: Kernel, j: number): boolean {
+  return k.inputs[j]!.access.kind === 'scalar' || (k.size === 1 && k.inputs[j]!.access.kind === 'full');
+}
+
+/** Splits kernel inputs into those bound one each and the one-element ones packed into `sc`. */
+export function splitInputs(k: Kernel, inputs: readonly number[]): { direct: number[]; packed: number[] } {
+  return { direct: inputs.filter((j) => !isPacked(k, j)), packed: inputs.filter((j) => isPacked(k, j)) };
+}
+
+/** Input loads of a per-point template: `p` within the chunk (full), 0 (scalar) or broadcast terms of `i`. */
+function loaders(
+  k: Kernel,
+  inputs: readonly number[],
+  packed: readonly number[],
+  terms: [number, number, number][],
+) {
+  const names = new Map<number, string>();
+  inputs.forEach((j, b) => names.set(j, `in${b}`));
+  packed.forEach((j, m) => names.set(j, `sc[${m}]`));
+  return (j: number): string => {
+    const access = k.inputs[j]!.access;
+    if (isPacked(k, j)) return names.get(j)!;
+    const name = names.get(j)!;
+    if (access.kind === 'full') return `${name}[p]`;
+    if (access.kind === 'scalar') return `${name}[0]`;
+    const ts = stridedTerms(access.strides, k.domain);
+    const first = terms.length;
+    for (const t of ts) terms.push([t.inner, t.dim, t.stride]);
+    return `${name}[${termSum('i', first, ts.length)}]`;
+  };
+}
+
+const uniformBytes = (terms: number, c: Consts): number =>
+  4 * HEADER_WORDS + 16 * Math.max(1, terms) + 16 * c.vec4s;
+
+/**
+ * The fused per-point kernel for some of `k`'s outputs: `stores` are written at each point, `reduces`
+ * (scalar sums) are reduced per workgroup into partials at `slot * part_stride + workgroup`.
+ */
+export function mainProgram(
+  k: Kernel,
+  stores: readonly number[],
+  reduces: readonly { output: number; slot: number }[],
+): PointProgram {
+  const roots = [...stores, ...reduces.map((r) => r.output)].map((o) => k.outputs[o]!.ref);
+  const refs = neededRefs(k, roots);
+  const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
+  const terms: [number, number, number][] = [];
+  const c = new Consts();
+  const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
+  const bindings: BindingKind[] = inputs.map(() => 'read' as const);
+  const decls = inputs.map((_, b) => declare(b + 1, `in${b}`, 'read'));
+  if (packed.length > 0) {
+    bindings.push('read');
+    decls.push(declare(bindings.length, 'sc', 'read'));
+  }
+  stores.forEach((o, s) => {
+    bindings.push('write');
+    decls.push(declare(bindings.length, `out${s}`, 'write'));
+    body.push(`out${s}[p] = ${refExpr(k, k.outputs[o]!.ref, c)};`);
+  });
+  const acc: string[] = [];
+  const reduce: string[] = [];
+  let shared = '';
+  if (reduces.length > 0) {
+    bindings.push('write');
+    decls.push(declare(bindings.length, 'part', 'write'));
+    reduces.forEach((r, q) => {
+      acc.push(`var r${q} = 0.0;`);
+      body.push(`r${q} = ${refExpr(k, k.outputs[r.output]!.ref, c)};`);
+    });
+    // Workgroup memory holds up to 8 sums at a time; more are reduced in rounds.
+    const G = Math.min(8, reduces.length);
+    shared = `var<workgroup> sh: array<f32, ${G * WG}>;`;
+    for (let g0 = 0; g0 < reduces.length; g0 += G) {
+      const group = reduces.slice(g0, g0 + G);
+      const off = (q: number): string => (q === 0 ? '' : `${q * WG}u + `);
+      reduce.push(
+        ...group.map((_, q) => `sh[${off(q)}lid] = r${g0 + q};`),
+        'workgroupBarrier();',
+        'for (var h = WG / 2u; h > 0u; h >>= 1u) {',
+        '  if (lid < h) {',
+        ...group.map((_, q) => `    sh[${off(q)}lid] += sh[${off(q)}lid + h];`),
+        '  }',
+        '  workgroupBarrier();',
+        '}',
+        'if (lid == 0u && wg * WG < P.n) {',
+        ...group.map((r, q) => `  part[${r.slot}u * P.part_stride + P.part_base + wg] = sh[${q * WG}];`),
+        '}',
+        'workgroupBarrier();',
+      );
+    }
+  }
+  const source = fill(template('elementwise'), {
+    prelude: preludeFor(body.join('\n')),
+    terms: String(Math.max(1, terms.length)),
+    consts: String(c.vec4s),
+    bindings: decls.join('\n'),
+    shared,
+    accumulators: indent(acc, '  '),
+    body: indent(body, '    '),
+    reduce: indent(reduce, '  '),
+  });
+  return {
+    source,
+    bindings,
+    uniformBytes: uniformBytes(terms.length, c),
+    consts: c.values,
+    inputs,
+    packed,
+    stores,
+    reduces,
+    terms,
+  };
+}
+
+/** Sizes of a sum along axes: elements of the result (`m`) and points folded into each (`r`). */
+export interface StridedShape {
+  readonly m: number;
+  readonly r: number;
+}
+
+/** The sum-along-axes kernel for outputs of `k` that share one strided reduce access. */
+export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProgram & StridedShape {
+  const access = k.outputs[outputs[0]!]!.access;
+  if (access.kind !== 'strided') throw new Error('internal: strided program for a non-strided sum');
+  const refs = neededRefs(
+    k,
+    outputs.map((o) => k.outputs[o]!.ref),
+  );
+  const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
+  const terms: [number, number, number][] = [];
+  // Kept axes give the output element's base point, reduced axes the points folded into it.
+  const dstride: number[] = [];
+  let s = 1;
+  for (let d = k.domain.length - 1; d >= 0; d--) {
+    dstride[d] = s;
+    s *= k.domain[d]!;
+  }
+  let m = 1;
+  let r = 1;
+  const kept: [number, number, number][] = [];
+  const folded: [number, number, number][] = [];
+  for (let d = k.domain.length - 1; d >= 0; d--) {
+    const dim = k.domain[d]!;
+    if (access.strides[d] !== 0) {
+      kept.push([access.strides[d]!, dim, dstride[d]!]);
+      m *= dim;
+    } else if (dim > 1) {
+      folded.push([r, dim, dstride[d]!]);
+      r *= dim;
+    }
+  }
+  terms.push(...kept, ...folded);
+  const c = new Consts();
+  const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
+  const bindings: BindingKind[] = inputs.map(() => 'read' as const);
+  const decls = inputs.map((_, b) => declare(b + 1, `in${b}`, 'read'));
+  if (packed.length > 0) {
+    bindings.push('read');
+    decls.push(declare(bindings.length, 'sc', 'read'));
+  }
+  const acc: string[] = [];
+  const store: string[] = [];
+  const accumulate: string[] = [];
+  outputs.forEach((o, q) => {
+    bindings.push('write');
+    decls.push(declare(bindings.length, `out${q}`, 'write'));
+    acc.push(`var a${q} = 0.0;`);
+    body.push(`a${q} += ${refExpr(k, k.outputs[o]!.ref, c)};`);
+    store.push(`out${q}[o] = a${q};`);
+    accumulate.push(`out${q}[o] += a${q};`);
+  });
+  const source = fill(template('strided'), {
+    prelude: preludeFor(body.join('\n')),
+    terms: String(Math.max(1, terms.length)),
+    consts: String(c.vec4s),
+    bindings: decls.join('\n'),
+    base: kept.length > 0 ? `base = ${termSum('o', 0, kept.length)};` : '',
+    accumulators: indent(acc, '  '),
+    point: folded.length > 0 ? `i += ${termSum('k', kept.length, folded.length)};` : '',
+    body: indent(body, '    '),
+    store: indent(store, '    '),
+    accumulate: indent(accumulate, '    '),
+  });
+  return {
+    source,
+    bindings,
+    uniformBytes: uniformBytes(terms.length, c),
+    consts: c.values,
+    inputs,
+    packed,
+    stores: outputs,
+    reduces: [],
+    terms,
+    m,
+    r,
+  };
+}
+
+/** A one-point kernel run by the finishing pass, reading sums by their slot. */
+export interface Tail {
+  readonly kernel: Kernel;
+  /** Slot of the sum each tail input is (by input index), when it is one of the finished sums. */
+  readonly slotOf: ReadonlyMap<number, number>;
+}
+
+/** The finishing pass: totals of the partials of `slots` (stored in that order), then the tail kernel. */
+export interface FinishProgram extends Program {
+  /** Tail input indices bound after the totals (those not read from a slot). */
+  readonly tailInputs: readonly number[];
+}
+
+/** Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel. */
+export function finishProgram(slots: readonly number[], tail: Tail | null): FinishProgram {
+  const decls: string[] = [];
+  const bindings: BindingKind[] = ['read'];
+  const totals: string[] = [];
+  const body: string[] = [];
+  slots.forEach((slot, q) => {
+    bindings.push('write');
+    decls.push(declare(bindings.length, `sum${q}`, 'write'));
+    totals.push(`let t${slot} = total(${slot}u * P.count, lid);`);
+    body.push(`sum${q}[0] = t${slot};`);
+  });
+  const tailInputs: number[] = [];
+  const c = new Consts();
+  if (tail) {
+    const k = tail.kernel;
+    const refs = neededRefs(
+      k,
+      k.outputs.map((o) => o.ref),
+    );
+    for (const j of inputsOf(k, refs)) if (!tail.slotOf.has(j)) tailInputs.push(j);
+    const names = new Map<number, string>();
+    for (const j of tailInputs) {
+      bindings.push('read');
+      names.set(j, `tin${j}`);
+      decls.push(declare(bindings.length, `tin${j}`, 'read'));
+    }
+    body.push(
+      ...valueLines(
+        k,
+        refs,
+        (j) => {
+          const slot = tail.slotOf.get(j);
+          return slot !== undefined ? `t${slot}` : `${names.get(j)!}[0]`;
+        },
+        c,
+      ),
+    );
+    k.outputs.forEach((o, q) => {
+      bindings.push('write');
+      decls.push(declare(bindings.length, `tout${q}`, 'write'));
+      body.push(`tout${q}[0] = ${refExpr(k, o.ref, c)};`);
+    });
+  }
+  const source = fill(template('reduce'), {
+    prelude: preludeFor(body.join('\n')),
+    consts: String(c.vec4s),
+    bindings: decls.join('\n'),
+    totals: indent(totals, '  '),
+    body: indent(body, '    '),
+  });
+  return { source, bindings, uniformBytes: 16 + 16 * c.vec4s, consts: c.values, tailInputs };
+}

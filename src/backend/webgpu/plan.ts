@@ -1,0 +1,253 @@
+/** Turns a run's kernels into GPU steps: programs, what each binding holds, and one dispatch per chunk. */
+import type { Node } from '../../graph/node.js';
+import { storageNode } from '../../schedule/fuse.js';
+import type { Kernel } from '../../schedule/kernel.js';
+import {
+  finishProgram,
+  inputsOf,
+  mainProgram,
+  splitInputs,
+  neededRefs,
+  stridedProgram,
+  constWords,
+  WG,
+  type Program,
+  type Tail,
+} from './codegen.js';
+
+/** What a binding after the uniform block holds. */
+export type Bind =
+  | { readonly kind: 'node'; readonly node: Node; readonly chunked: boolean }
+  | { readonly kind: 'partials'; readonly kernel: number }
+  /** One-element nodes gathered into one buffer, in order. */
+  | { readonly kind: 'packed'; readonly nodes: readonly Node[] };
+
+/** One dispatch of a step: its uniform words, grid, and the point range chunked bindings cover. */
+export interface Dispatch {
+  readonly words: readonly number[];
+  readonly grid: readonly [number, number];
+  readonly start: number;
+  readonly n: number;
+}
+
+/** One program with its bindings, dispatched once per chunk. */
+export interface Step {
+  readonly program: Program;
+  readonly binds: readonly Bind[];
+  readonly dispatches: readonly Dispatch[];
+}
+
+/** The GPU work for a run. */
+export interface RunPlan {
+  readonly steps: readonly Step[];
+  /** Bytes of the partial-sums buffer of each kernel (by kernel index) that has scalar sums. */
+  readonly partials: ReadonlyMap<number, number>;
+  /** Every node the steps write. */
+  readonly outputs: readonly Node[];
+}
+
+/** Device figures the plan depends on. */
+export interface PlanLimits {
+  /** Points per chunk: a multiple of the workgroup size and of the offset alignment. */
+  readonly chunk: number;
+  /** maxComputeWorkgroupsPerDimension. */
+  readonly maxDim: number;
+  /** maxStorageBuffersPerShaderStage. */
+  readonly maxStorage: number;
+}
+
+/** The workgroup grid for `groups` workgroups: 1-D up to the per-dimension limit, else 2-D. */
+export function grid(groups: number, maxDim: number): [number, number] {
+  const x = Math.min(groups, maxDim);
+  const y = Math.ceil(groups / x);
+  if (y > maxDim) throw new Error(`webgpu: ${groups} workgroups exceed a ${maxDim}×${maxDim} grid`);
+  return [x, y];
+}
+
+/** Uniform words of the broadcast terms: at least one vec4, as the shader's array has at least one element. */
+const termWords = (terms: readonly (readonly [number, number, number])[]): number[] =>
+  terms.length === 0 ? [0, 0, 0, 0] : terms.flatMap(([a, b, c]) => [a, b, c, 0]);
+
+/** Point ranges of at most `chunk` points covering `size`. */
+function chunks(size: number, chunk: number): { start: number; n: number }[] {
+  const out: { start: number; n: number }[] = [];
+  for (let start = 0; start < size; start += chunk) out.push({ start, n: Math.min(chunk, size - start) });
+  return out;
+}
+
+/** Splits `outputs` into groups whose inputs plus outputs (plus `extra(group)`) fit `limit` bindings. */
+function fitBindings(
+  k: Kernel,
+  outputs: readonly number[],
+  limit: number,
+  extra: (group: readonly number[]) => number,
+): number[][] {
+  const groups: number[][] = [];
+  let cur: number[] = [];
+  const count = (g: readonly number[]): number => {
+    const ins = inputsOf(
+      k,
+      neededRefs(
+        k,
+        g.map((o) => k.outputs[o]!.ref),
+      ),
+    );
+    const { direct, packed } = splitInputs(k, ins);
+    return direct.length + (packed.length > 0 ? 1 : 0) + g.length + extra(g);
+  };
+  for (const o of outputs) {
+    if (cur.length > 0 && count([...cur, o]) > limit) {
+      groups.push(cur);
+      cur = [];
+    }
+    if (count([o]) > limit)
+      throw new Error(
+        `webgpu: a fused kernel output needs ${count([o])} storage buffers; the device allows ${limit} per shader`,
+      );
+    cur.push(o);
+  }
+  if (cur.length > 0) groups.push(cur);
+  return groups;
+}
+
+/** Finds, for kernels with scalar sums, a one-point kernel over those sums that the finishing pass can run. */
+function findTails(kernels: readonly Kernel[], limits: PlanLimits): Map<number, { at: number; tail: Tail }> {
+  const producer = new Map<Node, number>();
+  kernels.forEach((k, i) => k.outputs.forEach((o) => producer.set(o.node, i)));
+  const tails = new Map<number, { at: number; tail: Tail }>();
+  kernels.forEach((k, t) => {
+    if (k.size !== 1) return;
+    const from = k.inputs.map((inp) => producer.get(storageNode(inp.node)));
+    const ki = Math.max(-1, ...from.map((p) => p ?? -1));
+    if (ki < 0 || tails.has(ki)) return;
+    const src = kernels[ki]!;
+    const sums = src.outputs.filter((o) => o.reduce && o.access.kind === 'scalar');
+    const slotOf = new Map<number, number>();
+    for (const [j, p] of from.entries()) {
+      if (p !== ki) continue;
+      const slot = sums.findIndex((o) => o.node === storageNode(k.inputs[j]!.node));
+      if (slot < 0) return;
+      slotOf.set(j, slot);
+    }
+    const tail = { kernel: k, slotOf };
+    const needed = 1 + sums.length + finishProgram([], tail).bindings.length - 1;
+    if (needed <= limits.maxStorage) tails.set(ki, { at: t, tail });
+  });
+  return tails;
+}
+
+/** The steps that run `kernels` (in level order) on the GPU. */
+export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan {
+  const steps: Step[] = [];
+  const partials = new Map<number, number>();
+  const outputs: Node[] = [];
+  const tails = findTails(kernels, limits);
+  const absorbed = new Set([...tails.values()].map((t) => t.at));
+  kernels.forEach((k, ki) => {
+    if (absorbed.has(ki)) return;
+    outputs.push(...k.outputs.map((o) => o.node));
+    const isSum = (o: number): boolean => k.outputs[o]!.access.kind === 'scalar' && k.outputs[o]!.reduce;
+    const perPoint: number[] = [];
+    const strided = new Map<string, number[]>();
+    k.outputs.forEach((o, j) => {
+      if (o.reduce && o.access.kind === 'strided') {
+        const key = o.access.strides.join(',');
+        strided.set(key, [...(strided.get(key) ?? []), j]);
+      } else perPoint.push(j);
+    });
+    const sums = perPoint.filter(isSum);
+    const slot = new Map(sums.map((o, s) => [o, s]));
+    const ranges = chunks(k.size, limits.chunk);
+    const totalGroups = ranges.reduce((a, c) => a + Math.ceil(c.n / WG), 0);
+    const nodeBinds = (
+      ins: readonly number[],
+      packed: readonly number[],
+      outs: readonly number[],
+    ): Bind[] => [
+      ...ins.map((j) => ({
+        kind: 'node' as const,
+        node: k.inputs[j]!.node,
+        chunked: k.inputs[j]!.access.kind === 'full',
+      })),
+      ...(packed.length > 0
+        ? [{ kind: 'packed' as const, nodes: packed.map((j) => k.inputs[j]!.node) }]
+        : []),
+      ...outs.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: true })),
+    ];
+    for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0))) {
+      const stores = group.filter((o) => !isSum(o));
+      const reduces = group.filter(isSum).map((o) => ({ output: o, slot: slot.get(o)! }));
+      const program = mainProgram(k, stores, reduces);
+      const binds = nodeBinds(program.inputs, program.packed, stores);
+      if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
+      let base = 0;
+      const dispatches = ranges.map(({ start, n }) => {
+        const groups = Math.ceil(n / WG);
+        const g = grid(groups, limits.maxDim);
+        const words = [
+          ...[n, start, g[0], base, totalGroups, 0, 0, 0],
+          ...termWords(program.terms),
+          ...constWords(program.consts),
+        ];
+        base += groups;
+        return { words, grid: g, start, n };
+      });
+      steps.push({ program, binds, dispatches });
+    }
+    if (sums.length > 0) {
+      partials.set(ki, sums.length * totalGroups * 4);
+      const tail = tails.get(ki);
+      if (tail) outputs.push(...tail.tail.kernel.outputs.map((o) => o.node));
+      const perStep = Math.max(1, limits.maxStorage - 1);
+      for (let s0 = 0; s0 < sums.length; s0 += perStep) {
+        const slots = sums.slice(s0, s0 + perStep).map((o) => slot.get(o)!);
+        const withTail = tail && s0 + perStep >= sums.length ? tail.tail : null;
+        const program = finishProgram(slots, withTail);
+        const binds: Bind[] = [
+          { kind: 'partials', kernel: ki },
+          ...slots.map((s) => ({ kind: 'node' as const, node: k.outputs[sums[s]!]!.node, chunked: false })),
+        ];
+        if (withTail) {
+          const tk = withTail.kernel;
+          binds.push(
+            ...program.tailInputs.map((j) => ({
+              kind: 'node' as const,
+              node: tk.inputs[j]!.node,
+              chunked: false,
+            })),
+            ...tk.outputs.map((o) => ({ kind: 'node' as const, node: o.node, chunked: false })),
+          );
+        }
+        steps.push({
+          program,
+          binds,
+          dispatches: [
+            { words: [totalGroups, 0, 0, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
+          ],
+        });
+      }
+    }
+    for (const outs of strided.values()) {
+      for (const group of fitBindings(k, outs, limits.maxStorage, () => 0)) {
+        const program = stridedProgram(k, group);
+        const binds = nodeBinds(program.inputs, program.packed, []);
+        binds.push(
+          ...group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false })),
+        );
+        const g = grid(Math.ceil(program.m / WG), limits.maxDim);
+        const dispatches = ranges.map(({ start, n }, c) => ({
+          words: [
+            ...[n, start, g[0], program.m, program.r, c === 0 ? 1 : 0, 0, 0],
+            ...termWords(program.terms),
+            ...constWords(program.consts),
+          ],
+          grid: g,
+          start,
+          n,
+        }));
+        steps.push({ program, binds, dispatches });
+      }
+    }
+  });
+  return { steps, partials, outputs };
+}
