@@ -45,3 +45,4 @@ export {
   type WebGpuOptions,
 } from './init.js';
 export type { Stats } from './schedule/backend.js';
+export { formula, type FormulaOptions } from './format.js';

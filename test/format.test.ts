@@ -1,0 +1,90 @@
+// formula(): the printed graph reads as ordinary math, and mathjs evaluating the text gives the same
+// numbers webgrad computes from the graph.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from 'mathjs';
+import {
+  add,
+  cos,
+  div,
+  exp,
+  formula,
+  grad,
+  init,
+  log,
+  maximum,
+  mul,
+  neg,
+  pow,
+  sigmoid,
+  sin,
+  sub,
+  sum,
+  tanh,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
+
+const POINTS = [-1.5, -0.3, 0.4, 1, 2.5];
+// Internal derivative helpers have no mathjs function; these are their definitions.
+const HELPERS = {
+  sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+  relu: (v: number) => Math.max(v, 0),
+  step: (v: number) => (v > 0 ? 1 : 0),
+  tiehalf: (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0),
+  xlogy: (a: number, b: number) => (a === 0 ? 0 : a * Math.log(b)),
+};
+
+/** Evaluates `text` with mathjs at each point and compares with webgrad's values of `t`. */
+async function expectSameValues(text: string, t: Tensor): Promise<void> {
+  const got = await t.data();
+  POINTS.forEach((x, i) => {
+    const want = evaluate(text, { x: Math.fround(x), ...HELPERS }) as number;
+    expect(got[i]).toBeCloseTo(want, 4);
+  });
+}
+
+describe('formula', () => {
+  beforeAll(async () => void (await init({ backend: 'cpu' })));
+
+  it('prints a forward graph with the fewest parentheses', () => {
+    const x = tensor(1, { requiresGrad: true });
+    expect(formula(sub(mul(2, x), pow(x, 2)), { x })).toBe('2 * x - x^2');
+    expect(formula(div(1, add(1, exp(neg(x)))), { x })).toBe('1 / (1 + exp(-x))');
+    expect(formula(sub(x, sub(x, 1)), { x })).toBe('x - (x - 1)');
+    expect(formula(neg(mul(x, x)), { x })).toBe('-(x * x)');
+    expect(formula(pow(add(x, 1), -2), { x })).toBe('(x + 1)^(-2)');
+    expect(formula(mul(x, -3), { x })).toBe('x * -3');
+    expect(formula(maximum(x, 0), { x })).toBe('max(x, 0)');
+  });
+
+  it('names leaves, prints unnamed scalars as values and other leaves by id', () => {
+    const x = tensor(1, { requiresGrad: true });
+    const w = tensor(0.5);
+    const v = tensor([1, 2]);
+    expect(formula(mul(w, x), { x })).toBe('0.5 * x');
+    expect(formula(add(v, x), { x })).toMatch(/^t\d+ \+ x$/);
+  });
+
+  it('prints the derivative backward() built, and mathjs evaluates it to the same values', async () => {
+    const xs = tensor(Float32Array.from(POINTS), { requiresGrad: true });
+    sum(mul(sin(xs), pow(xs, 2))).backward();
+    const text = formula(xs.grad!, { x: xs });
+    expect(text).toContain('cos(x)');
+    await expectSameValues(text, xs.grad!);
+  });
+
+  it('prints second derivatives from grad of grad', async () => {
+    const f = (t: Tensor) => tanh(log(add(2, mul(sigmoid(t), cos(t)))));
+    const df = (t: Tensor) => grad((u: Tensor) => sum(f(u)))(t);
+    const xs = tensor(Float32Array.from(POINTS));
+    const d2 = grad((t: Tensor) => sum(df(t)))(xs);
+    await expectSameValues(formula(d2, { x: xs }), d2);
+  });
+
+  it('refuses a formula longer than maxLength', () => {
+    let y = tensor(1, { requiresGrad: true });
+    const x = y;
+    for (let i = 0; i < 30; i++) y = mul(y, add(y, x));
+    expect(() => formula(y, { x }, { maxLength: 1000 })).toThrow(/longer than 1000/);
+  });
+});
