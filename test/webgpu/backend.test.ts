@@ -1,0 +1,229 @@
+// The WebGPU backend on a real adapter: fusion proved with stats(), pipeline reuse, chunking beyond the
+// binding limit, 2-D dispatch grids, device loss and shader compile errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backendInfo,
+  exp,
+  init,
+  sigmoid,
+  sin,
+  stats,
+  sum,
+  tensor,
+  type Stats,
+  type Tensor,
+} from '../../src/index.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { OPS } from '../../src/ops/table.js';
+import { activeBackend } from '../../src/schedule/scheduler.js';
+import { testAdapter, testGpu } from '../gpu.js';
+
+const adapter = await testAdapter();
+
+const useGpu = async (webgpu: { maxBindingBytes?: number } = {}): Promise<WebGpuBackend> => {
+  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu });
+  expect(info.backend).toBe('webgpu');
+  return activeBackend() as WebGpuBackend;
+};
+
+/** Counters accumulated while `fn` runs. */
+async function counting<T>(fn: () => Promise<T>): Promise<[T, Stats]> {
+  const before = stats();
+  const out = await fn();
+  const after = stats();
+  const diff = { ...after };
+  for (const k of Object.keys(before) as (keyof Stats)[]) diff[k] = after[k] - before[k];
+  return [out, diff];
+}
+
+const ramp = (n: number, lo: number, hi: number): Float32Array =>
+  new Float32Array(n).map((_, i) => lo + ((hi - lo) * i) / (n - 1));
+
+/** exp(-x^2 - 2x - sin x): the notebook's fourth exercise. */
+const q4 = (x: Tensor): Tensor => exp(x.pow(2).neg().sub(x.mul(2)).sub(sin(x)));
+
+/** Largest relative error of `got` against float64 `want(i)`, relative to max(1, |want|). */
+function worst(got: Float32Array, want: (i: number) => number): number {
+  let w = 0;
+  for (let i = 0; i < got.length; i++) {
+    const r = want(i);
+    w = Math.max(w, Math.abs(got[i]! - r) / Math.max(1, Math.abs(r)));
+  }
+  return w;
+}
+
+describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
+  beforeAll(async () => void (await useGpu()));
+
+  it('exp(-x^2-2x-sin x): value and gradient over 10^6 points are one dispatch, one submit', async () => {
+    const N = 1_000_000;
+    const xs = ramp(N, -3, 3);
+    const x = tensor(xs, { requiresGrad: true });
+    const y = q4(x);
+    y.backward(tensor(new Float32Array(N).fill(1)));
+    const [[v, g], d] = await counting(() => Promise.all([y.data(), x.grad!.data()]));
+    expect(d.dispatches).toBe(1);
+    expect(d.submits).toBeLessThanOrEqual(2);
+    const f = (t: number) => Math.exp(-t * t - 2 * t - Math.sin(t));
+    expect(worst(v, (i) => f(xs[i]!))).toBeLessThan(1e-5);
+    expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
+  });
+
+  it('a second identical call compiles nothing, and new constants reuse the pipeline', async () => {
+    const run = async (c: number) => {
+      const x = tensor(ramp(5000, -2, 2), { requiresGrad: true });
+      const loss = sum(q4(x).mul(c));
+      loss.backward();
+      return Promise.all([loss.item(), x.grad!.data()]);
+    };
+    // 1 would be simplified away (x * 1 is x); any other number is a uniform.
+    await run(1.5);
+    const [[l2, g2], d] = await counting(() => run(1.5));
+    expect(d.pipelinesCompiled).toBe(0);
+    expect(d.cacheHits).toBeGreaterThan(0);
+    const [[l3, g3], d3] = await counting(() => run(2.5));
+    expect(d3.pipelinesCompiled).toBe(0);
+    expect(l3 / l2).toBeCloseTo(2.5 / 1.5, 5);
+    expect(g3[1234]! / g2[1234]!).toBeCloseTo(2.5 / 1.5, 5);
+  });
+
+  it('batched sigmoid(w*x+b) with scalar w, b: loss and both gradients in at most 2 dispatches', async () => {
+    const N = 100_000;
+    const xs = ramp(N, -6, 6);
+    const x = tensor(xs);
+    const w = tensor(0.7, { requiresGrad: true });
+    const b = tensor(-0.2, { requiresGrad: true });
+    const loss = sum(sigmoid(w.mul(x).add(b)));
+    loss.backward();
+    const [[l, gw, gb], d] = await counting(() => Promise.all([loss.item(), w.grad!.item(), b.grad!.item()]));
+    expect(d.dispatches).toBeLessThanOrEqual(2);
+    expect(d.submits).toBe(1);
+    let L = 0;
+    let GW = 0;
+    let GB = 0;
+    for (const t of xs) {
+      const s = 1 / (1 + Math.exp(-(0.7 * Math.fround(t) - 0.2)));
+      L += s;
+      GW += s * (1 - s) * t;
+      GB += s * (1 - s);
+    }
+    expect(Math.abs(l - L) / L).toBeLessThan(1e-5);
+    expect(Math.abs(gw - GW) / Math.abs(GW)).toBeLessThan(1e-4);
+    expect(Math.abs(gb - GB) / GB).toBeLessThan(1e-5);
+  });
+});
+
+describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
+  afterAll(async () => void (await useGpu()));
+
+  /** Values, per-point gradient, a scalar-parameter gradient and an axis sum, for comparison across limits. */
+  async function workload() {
+    const rows = 37;
+    const cols = 1000;
+    const xs = ramp(rows * cols, -4, 4);
+    const x = tensor(xs, { shape: [rows, cols], requiresGrad: true });
+    const w = tensor(0.3, { requiresGrad: true });
+    const c = tensor(ramp(cols, -1, 1), { requiresGrad: true });
+    const y = sigmoid(x.mul(w).add(c)).mul(sin(x));
+    const loss = sum(y);
+    loss.backward();
+    const out = await Promise.all([y.data(), loss.data(), x.grad!.data(), w.grad!.data(), c.grad!.data()]);
+    return out;
+  }
+
+  it('a binding limit far below N gives the results of one chunk', async () => {
+    await useGpu();
+    const one = await workload();
+    // 4 KiB bindings: 1024 points per chunk, 37 chunks.
+    await useGpu({ maxBindingBytes: 4096 });
+    const [many, d] = await counting(workload);
+    expect(d.dispatches).toBeGreaterThan(37);
+    for (let k = 0; k < one.length; k++) {
+      const a = one[k]!;
+      const b = many[k]!;
+      expect(b.length).toBe(a.length);
+      // Sums are added in a different order across chunks: equal to float32 rounding of long sums.
+      for (let i = 0; i < a.length; i++)
+        expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(
+          1e-5 * Math.max(1, Math.abs(a[i]!)) * (a.length === 1 ? 100 : 1),
+        );
+    }
+  });
+
+  it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
+    await useGpu();
+    // 256 points per workgroup: 2^24 + 2^16 points need 65792 workgroups.
+    const N = 2 ** 24 + 2 ** 16;
+    const x = tensor(ramp(N, -1, 1), { requiresGrad: true });
+    const y = x.mul(x).add(1);
+    y.backward(tensor(new Float32Array(N).fill(1)));
+    const [v, g] = await Promise.all([y.data(), x.grad!.data()]);
+    const xs = ramp(N, -1, 1);
+    for (const i of [0, 1, 65535 * 256 - 1, 65535 * 256, 65535 * 256 + 1, N - 2, N - 1]) {
+      expect(v[i]).toBeCloseTo(xs[i]! * xs[i]! + 1, 6);
+      expect(g[i]).toBeCloseTo(2 * xs[i]!, 6);
+    }
+    let bad = 0;
+    for (let i = 0; i < N; i++) if (g[i] !== 2 * xs[i]!) bad++;
+    expect(bad).toBe(0);
+  });
+});
+
+describe.skipIf(!adapter)('WebGPU faults', () => {
+  afterAll(async () => void (await useGpu()));
+
+  it('a device destroyed while work is pending still gives correct results, through the CPU, and says so', async () => {
+    const gpu = await useGpu();
+    const xs = ramp(20000, -3, 3);
+    const x = tensor(xs, { requiresGrad: true });
+    const y = q4(x);
+    const loss = sum(y);
+    loss.backward();
+    const pending = Promise.all([loss.item(), x.grad!.data(), y.data()]);
+    gpu.lose();
+    const [l, g, v] = await pending;
+    const f = (t: number) => Math.exp(-t * t - 2 * t - Math.sin(t));
+    expect(worst(v, (i) => f(xs[i]!))).toBeLessThan(1e-5);
+    expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
+    let L = 0;
+    for (const t of xs) L += f(t);
+    expect(Math.abs(l - L) / L).toBeLessThan(1e-5);
+    expect(backendInfo().backend).toBe('cpu');
+    expect(backendInfo().fallbackReason).toMatch(/^device-lost: /);
+    // Later work runs on the CPU, and values computed on the lost device before the loss are recomputed.
+    const z = x.mul(2);
+    expect((await z.data())[5]).toBeCloseTo(2 * xs[5]!, 6);
+    // A new init() opens a new device.
+    const again = await init({ backend: 'webgpu', gpu: testGpu() });
+    expect(again.backend).toBe('webgpu');
+    expect(backendInfo().fallbackReason).toBeUndefined();
+    expect((await sum(x.mul(x)).item()) / xs.reduce((s, t) => s + t * t, 0)).toBeCloseTo(1, 5);
+  });
+
+  it('a kernel that does not compile throws with the compiler messages and the generated WGSL', async () => {
+    await useGpu();
+    const row = OPS.tanh as { wgsl: (a: string, b: string, p: number) => string };
+    const original = row.wgsl;
+    row.wgsl = (a) => `wg_tanh(${a}) + not_a_function(${a})`;
+    try {
+      const x = tensor([0.5, 1.5]);
+      const y = x.tanh();
+      const err = await y.data().then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err!.message).toMatch(/does not compile/);
+      expect(err!.message).toMatch(/not_a_function/);
+      expect(err!.message).toMatch(/generated WGSL/);
+      expect(err!.message).toMatch(/@compute @workgroup_size\(256\)/);
+    } finally {
+      row.wgsl = original;
+    }
+    // The failure is not cached: a good kernel of the same shape works afterwards.
+    expect(Array.from(await tensor([0.5, 1.5]).tanh().data())).toEqual([
+      Math.fround(Math.tanh(0.5)),
+      Math.fround(Math.tanh(1.5)),
+    ]);
+  });
+});
