@@ -4,11 +4,6 @@
 
 {{prelude}}
 
-// A float from its bits at run time (NaN and Inf cannot be written as f32 constants).
-fn f32_bits(b: u32) -> f32 {
-  return bitcast<f32>(b);
-}
-
 struct Params {
   n: u32,           // points in this chunk
   start: u32,       // flat index of the chunk's first point

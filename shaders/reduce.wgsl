@@ -5,11 +5,6 @@
 
 {{prelude}}
 
-// A float from its bits at run time (NaN and Inf cannot be written as f32 constants).
-fn f32_bits(b: u32) -> f32 {
-  return bitcast<f32>(b);
-}
-
 struct Params {
   count: u32, // partials per summed output
   pad0: u32,

@@ -116,19 +116,6 @@ export function preludeFor(code: string): string {
     .join('\n\n');
 }
 
-/** A WGSL f32 expression for `v`, exact for every float32 (non-finite values through their bits). */
-export function literal(v: number): string {
-  const f = Math.fround(v);
-  if (Number.isNaN(f)) return 'f32_bits(0x7fc00000u)';
-  if (f === Infinity) return 'f32_bits(0x7f800000u)';
-  if (f === -Infinity) return 'f32_bits(0xff800000u)';
-  if (Object.is(f, -0)) return 'f32_bits(0x80000000u)';
-  // The shortest float64 text of a float32 value converts back to exactly that value.
-  const s = String(Math.abs(f));
-  const text = /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
-  return f < 0 ? `(-${text})` : text;
-}
-
 /** The refs that `roots` depend on, in increasing (topological) order. */
 export function neededRefs(k: Kernel, roots: readonly Ref[]): Ref[] {
   const need = new Set<Ref>();
