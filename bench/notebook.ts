@@ -15,6 +15,11 @@ export interface NotebookCase {
   hand(xs: Float32Array[], params: number[]): Float32Array[];
 }
 
+// The formulas webgrad uses, so that both sides do the same arithmetic: a logistic function that never
+// exponentiates a positive number, and derivatives σ(v) σ(-v) and 4 σ(2v) σ(-2v) that stay accurate in
+// the tails (y (1 - y) and 1 - y² cancel there).
+const sig = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+
 const leaves = (xs: Float32Array[]): Tensor[] => xs.map((x) => tensor(x, { requiresGrad: true }));
 const scalars = (ps: number[]): Tensor[] => ps.map((p) => tensor(p, { requiresGrad: true }));
 
@@ -62,9 +67,9 @@ export const notebookCases: NotebookCase[] = [
         y = new Float32Array(n),
         g = new Float32Array(n);
       for (let i = 0; i < n; i++) {
-        const s = 1 / (1 + Math.exp(-x![i]!));
+        const s = sig(x![i]!);
         y[i] = s;
-        g[i] = s * (1 - s);
+        g[i] = s * sig(-x![i]!);
       }
       return [y, g];
     },
@@ -128,9 +133,10 @@ export const notebookCases: NotebookCase[] = [
       let gw = 0,
         gb = 0;
       for (let i = 0; i < n; i++) {
-        const s = 1 / (1 + Math.exp(-(w! * x![i]! + b!)));
+        const v = w! * x![i]! + b!;
+        const s = sig(v);
         y[i] = s;
-        const d = s * (1 - s);
+        const d = s * sig(-v);
         gw += d * x![i]!;
         gb += d;
       }
@@ -190,8 +196,9 @@ export const notebookCases: NotebookCase[] = [
           s = Math.sin(y![i]!),
           c = z![i]!;
         const u = 1 + (2 * a * c) / s;
-        const t = Math.tanh(Math.log(u));
-        const k = (1 - t * t) / u;
+        const L = Math.log(u);
+        const t = Math.tanh(L);
+        const k = (4 * sig(2 * L) * sig(-2 * L)) / u;
         f[i] = t;
         gx[i] = (k * 2 * c) / s;
         gz[i] = (k * 2 * a) / s;

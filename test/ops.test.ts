@@ -254,11 +254,20 @@ describe.each(testBackends())('ops on $name', (b) => {
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();
     });
-    it('tanh(±30) = ±1 exactly, with gradient 0 (not NaN)', async () => {
+    it('tanh(±30) = ±1 exactly, with the gradient accurate in the tails (sech² x, not 1 - 1)', async () => {
       expect(await value(tanh(tensor(30)))).toBe(1);
       expect(await value(tanh(tensor(-30)))).toBe(-1);
-      expect(await d(tanh, 30)).toBe(0);
-      expect(await d(tanh, -30)).toBe(0);
+      for (const x of [-30, -9, 6, 12, 30]) {
+        const want = 1 / Math.cosh(x) ** 2;
+        expect(Math.abs((await d(tanh, x)) - want) / want, `tanh'(${x})`).toBeLessThan(1e-5);
+      }
+      expect(await d(tanh, 100)).toBe(0);
+    });
+    it("sigmoid's gradient is accurate in both tails (σ(x) σ(-x), not y (1 - y))", async () => {
+      for (const x of [-20, -6, 6, 20, 60]) {
+        const want = Math.exp(-Math.abs(x)) / (1 + Math.exp(-Math.abs(x))) ** 2;
+        expect(Math.abs((await d(sigmoid, x)) - want) / want, `sigmoid'(${x})`).toBeLessThan(1e-5);
+      }
     });
     it('sigmoid tails: sigmoid(-100) ≥ 0 finite, sigmoid(100) = 1, gradients finite', async () => {
       const lo = await value(sigmoid(tensor(-100)));

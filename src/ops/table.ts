@@ -170,7 +170,13 @@ export const OPS = {
     cpu: (a) => Math.tanh(a),
     js: (a) => `Math.tanh(${a})`,
     wgsl: (a) => `wg_tanh(${a})`,
-    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('sub', b.c(1), b.op('mul', y, y)))],
+    // 1 - y^2 cancels in the tails (y rounds to ±1 from |a| ≈ 9, and loses most bits of 1 - |y| well
+    // before); 4 σ(2a) σ(-2a) is the same function, accurate everywhere.
+    grad: ({ x: [a], dy, b }) => {
+      const a2 = b.op('mul', b.c(2), a!);
+      const s = b.op('mul', b.op('sigmoid', a2), b.op('sigmoid', b.op('neg', a2)));
+      return [b.op('mul', dy, b.op('mul', b.c(4), s))];
+    },
   }),
   sigmoid: row({
     arity: 1,
@@ -179,7 +185,8 @@ export const OPS = {
     cpu: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
     js: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
     wgsl: (a) => `wg_sigmoid(${a})`,
-    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.op('sub', b.c(1), y)))],
+    // σ(a) σ(-a) rather than y (1 - y): 1 - y cancels for large a (σ'(20) would be 0, not 2e-9).
+    grad: ({ x: [a], y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.op('sigmoid', b.op('neg', a!))))],
   }),
   relu: row({
     arity: 1,
