@@ -1,4 +1,4 @@
-// One fused kernel: each invocation computes every value and gradient at one point of the domain,
+// One fused kernel: each invocation computes every value and gradient at its points of the domain,
 // stores the per-point outputs, and adds its share of each summed output to a per-workgroup partial.
 // Sizes and offsets are uniforms, so the same kernel over a different N reuses the same pipeline.
 
@@ -21,16 +21,21 @@ struct Params {
 {{bindings}}
 
 const WG: u32 = 256u;
+// Points per invocation: 1, or several where the kernel has sums (fewer workgroup reductions).
+const PTS: u32 = {{points}};
 {{shared}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * P.grid_x + wid.x;
-  let p = wg * WG + lid;
   {{accumulators}}
-  if (p < P.n) {
-    let i = P.start + p;
-    {{body}}
+  // Consecutive invocations take consecutive points (coalesced loads and stores).
+  for (var j = 0u; j < PTS; j++) {
+    let p = (wg * PTS + j) * WG + lid;
+    if (p < P.n) {
+      let i = P.start + p;
+      {{body}}
+    }
   }
   {{reduce}}
 }

@@ -6,6 +6,14 @@ import { shaders } from './shaders.gen.js';
 /** Invocations per workgroup in every template. */
 export const WG = 256;
 
+/**
+ * Points each invocation of a kernel with scalar sums adds up before the workgroup reduction. The
+ * reduction's barriers then cost per 16 points, not per point: they dominate on CPU implementations of
+ * WebGPU (SwiftShader runs each invocation of a workgroup with barriers as a coroutine), and a GPU
+ * still has N / 4096 workgroups to spread (16384 at 2^26 points).
+ */
+export const REDUCE_POINTS = 16;
+
 /** What a binding after the uniform block (binding 0) is: read-only or writable storage. */
 export type BindingKind = 'read' | 'write';
 
@@ -37,6 +45,8 @@ export interface PointProgram extends Program {
   readonly reduces: readonly { output: number; slot: number }[];
   /** Uniform (inner, dim, stride) terms, in the order the shader reads them. */
   readonly terms: readonly (readonly [number, number, number])[];
+  /** Points per invocation (REDUCE_POINTS with scalar sums, else 1): a workgroup covers WG * points. */
+  readonly points: number;
 }
 
 /** Header words of the per-point templates' uniform block before the terms. */
@@ -272,12 +282,13 @@ export function mainProgram(
   const acc: string[] = [];
   const reduce: string[] = [];
   let shared = '';
+  const points = reduces.length > 0 ? REDUCE_POINTS : 1;
   if (reduces.length > 0) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
     reduces.forEach((r, q) => {
       acc.push(`var r${q} = 0.0;`);
-      body.push(`r${q} = ${refExpr(k, k.outputs[r.output]!.ref, c)};`);
+      body.push(`r${q} += ${refExpr(k, k.outputs[r.output]!.ref, c)};`);
     });
     // Workgroup memory holds up to 8 sums at a time; more are reduced in rounds.
     const G = Math.min(8, reduces.length);
@@ -294,7 +305,7 @@ export function mainProgram(
         '  }',
         '  workgroupBarrier();',
         '}',
-        'if (lid == 0u && wg * WG < P.n) {',
+        'if (lid == 0u && wg * WG * PTS < P.n) {',
         ...group.map((r, q) => `  part[${r.slot}u * P.part_stride + P.part_base + wg] = sh[${q * WG}];`),
         '}',
         'workgroupBarrier();',
@@ -305,10 +316,11 @@ export function mainProgram(
     prelude: preludeFor(body.join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
+    points: `${points}u`,
     bindings: decls.join('\n'),
     shared,
     accumulators: indent(acc, '  '),
-    body: indent(body, '    '),
+    body: indent(body, '      '),
     reduce: indent(reduce, '  '),
   });
   return {
@@ -321,6 +333,7 @@ export function mainProgram(
     stores,
     reduces,
     terms,
+    points,
   };
 }
 
@@ -403,6 +416,7 @@ export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProg
     stores: outputs,
     reduces: [],
     terms,
+    points: 1,
     m,
     r,
   };

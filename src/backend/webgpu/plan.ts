@@ -10,6 +10,7 @@ import {
   neededRefs,
   stridedProgram,
   constWords,
+  REDUCE_POINTS,
   WG,
   type Program,
   type Tail,
@@ -93,7 +94,9 @@ function fitBindings(
       ),
     );
     const { direct, packed } = splitInputs(k, ins);
-    return direct.length + (packed.length > 0 ? 1 : 0) + g.length + extra(g);
+    // Scalar sums share the partials binding (counted by `extra`); every other output has its own.
+    const own = g.filter((o) => !(k.outputs[o]!.reduce && k.outputs[o]!.access.kind === 'scalar'));
+    return direct.length + (packed.length > 0 ? 1 : 0) + own.length + extra(g);
   };
   for (const o of outputs) {
     if (cur.length > 0 && count([...cur, o]) > limit) {
@@ -158,7 +161,8 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     const sums = perPoint.filter(isSum);
     const slot = new Map(sums.map((o, s) => [o, s]));
     const ranges = chunks(k.size, limits.chunk);
-    const totalGroups = ranges.reduce((a, c) => a + Math.ceil(c.n / WG), 0);
+    // Partials per sum: one per workgroup of the programs that reduce.
+    const totalGroups = ranges.reduce((a, c) => a + Math.ceil(c.n / (WG * REDUCE_POINTS)), 0);
     const nodeBinds = (
       ins: readonly number[],
       packed: readonly number[],
@@ -182,7 +186,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
       if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
       let base = 0;
       const dispatches = ranges.map(({ start, n }) => {
-        const groups = Math.ceil(n / WG);
+        const groups = Math.ceil(n / (WG * program.points));
         const g = grid(groups, limits.maxDim);
         const words = [
           ...[n, start, g[0], base, totalGroups, 0, 0, 0],
