@@ -1,0 +1,243 @@
+/**
+ * The chain rule spelled out for one point, in float64 on the page: every node of the formula's graph with
+ * its value, its local derivatives and its adjoint ∂f/∂node, accumulated in reverse as done by hand.
+ */
+import type { Expr, OpKey } from './expr.js';
+
+/** One input of a node: another node, or a constant written into the formula. */
+export interface ChainInput {
+  /** Index of the input node in `Chain.nodes`, or null for a constant. */
+  node: number | null;
+  /** How the input is written in the node's definition (a node name or a number). */
+  label: string;
+  /** ∂node/∂input as a formula of input names. */
+  localText: string;
+  /** ∂node/∂input at the point. */
+  local: number;
+}
+
+/** One node of the graph: a variable, or an op applied to inputs. */
+export interface ChainNode {
+  name: string;
+  op: OpKey | 'var';
+  /** The node's definition in terms of its inputs, e.g. `sin(v1)`. */
+  definition: string;
+  value: number;
+  inputs: ChainInput[];
+  /** ∂f/∂node at the point. */
+  adjoint: number;
+  /** The adjoint as the sum over the node's users, e.g. `df/dv3 · cos(v1) + df/dv4 · 2`. */
+  adjointText: string;
+}
+
+/** The whole derivation: nodes in forward (topological) order, the output last. */
+export interface Chain {
+  nodes: ChainNode[];
+  value: number;
+  /** ∂f/∂variable for every variable the formula uses. */
+  grads: Record<string, number>;
+}
+
+const fmt = (v: number): string => (v < 0 ? `(${v})` : String(v));
+
+/** Float64 logistic function, exact in both tails. */
+const sigmoid64 = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+
+/** Float64 value of each op. */
+const VALUE: Record<OpKey, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => Math.pow(a, b),
+  neg: (a) => -a,
+  exp: Math.exp,
+  log: Math.log,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sigmoid: sigmoid64,
+  relu: (a) => (a > 0 ? a : a <= 0 ? 0 : NaN),
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+};
+
+/** How a node is defined from its input labels. */
+function definition(op: OpKey, [a, b]: string[]): string {
+  switch (op) {
+    case 'add':
+      return `${a} + ${b}`;
+    case 'sub':
+      return `${a} - ${b}`;
+    case 'mul':
+      return `${a} * ${b}`;
+    case 'div':
+      return `${a} / ${b}`;
+    case 'pow':
+      return `${a}^${b}`;
+    case 'neg':
+      return `-${a}`;
+    default:
+      return `${op}(${b === undefined ? a : `${a}, ${b}`})`;
+  }
+}
+
+/** n·a^(n−1), with the exponent worked out when it is a number. */
+function powerRule(a: string, b: string): string {
+  const n = Number(b.replace(/[()]/g, ''));
+  if (!Number.isFinite(n)) return `${b} * ${a}^(${b} - 1)`;
+  if (n === 0) return '0';
+  if (n === 1) return '1';
+  return n === 2 ? `2 * ${a}` : `${fmt(n)} * ${a}^${fmt(n - 1)}`;
+}
+
+/**
+ * ∂out/∂input for each input of an op, as text and as a float64 value; the same conventions as webgrad's
+ * op table (relu'(0) = 0, abs'(0) = 0, ties of max/min split evenly).
+ */
+function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [string, number][] {
+  const va = x!;
+  const vb = y ?? NaN;
+  switch (op) {
+    case 'add':
+      return [
+        ['1', 1],
+        ['1', 1],
+      ];
+    case 'sub':
+      return [
+        ['1', 1],
+        ['-1', -1],
+      ];
+    case 'mul':
+      return [
+        [b!, vb],
+        [a!, va],
+      ];
+    case 'div':
+      return [
+        [`1 / ${b}`, 1 / vb],
+        [`-${a} / ${b}^2`, -va / (vb * vb)],
+      ];
+    case 'pow':
+      return [
+        [powerRule(a!, b!), vb === 0 ? 0 : vb * Math.pow(va, vb - 1)],
+        [`${a}^${b} * log(${a})`, va === 0 && vb > 0 ? 0 : out * Math.log(va)],
+      ];
+    case 'neg':
+      return [['-1', -1]];
+    case 'exp':
+      return [[`exp(${a})`, out]];
+    case 'log':
+      return [[`1 / ${a}`, 1 / va]];
+    case 'sin':
+      return [[`cos(${a})`, Math.cos(va)]];
+    case 'cos':
+      return [[`-sin(${a})`, -Math.sin(va)]];
+    case 'tan':
+      return [[`1 + tan(${a})^2`, 1 + out * out]];
+    case 'tanh':
+      return [[`1 - tanh(${a})^2`, 1 - out * out]];
+    case 'sqrt':
+      return [[`1 / (2 * sqrt(${a}))`, 1 / (2 * out)]];
+    case 'abs':
+      return [[`sign(${a})`, va > 0 ? 1 : va < 0 ? -1 : va === 0 ? 0 : NaN]];
+    case 'sigmoid':
+      return [[`sigmoid(${a}) * (1 - sigmoid(${a}))`, out * (1 - out)]];
+    case 'relu':
+      return [[`step(${a})`, va > 0 ? 1 : va <= 0 ? 0 : NaN]];
+    case 'max':
+    case 'min': {
+      const first = op === 'max' ? va > vb : va < vb;
+      const second = op === 'max' ? va < vb : va > vb;
+      const wa = first ? 1 : second ? 0 : va === vb ? 0.5 : NaN;
+      const rel = op === 'max' ? '>' : '<';
+      return [
+        [`[${a} ${rel} ${b}]`, wa],
+        [`[${b} ${rel} ${a}]`, Number.isNaN(wa) ? NaN : 1 - wa],
+      ];
+    }
+  }
+}
+
+/**
+ * Derives `e` at `point` (a value per variable). Equal subformulas become one node, so a variable used
+ * twice collects two terms in its adjoint, as the chain rule says.
+ */
+export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Chain {
+  const nodes: ChainNode[] = [];
+  const byKey = new Map<string, number>();
+  let counter = 0;
+
+  // Post-order walk: a node's inputs get their names and values before it.
+  const visit = (x: Expr): { key: string; index: number | null; value: number; label: string } => {
+    if (x.kind === 'num') return { key: `#${x.value}`, index: null, value: x.value, label: fmt(x.value) };
+    const kids = x.kind === 'var' ? [] : x.args.map(visit);
+    const key = x.kind === 'var' ? x.name : `${x.op}(${kids.map((k) => k.key).join(',')})`;
+    const seen = byKey.get(key);
+    if (seen !== undefined) return { key, index: seen, value: nodes[seen]!.value, label: nodes[seen]!.name };
+    let node: ChainNode;
+    if (x.kind === 'var') {
+      const v = point[x.name];
+      if (v === undefined) throw new Error(`No value for ${x.name}`);
+      node = {
+        name: x.name,
+        op: 'var',
+        definition: 'input',
+        value: v,
+        inputs: [],
+        adjoint: 0,
+        adjointText: '',
+      };
+    } else {
+      const labels = kids.map((k) => k.label);
+      const values = kids.map((k) => k.value);
+      const value = VALUE[x.op](values[0]!, values[1] ?? NaN);
+      const ls = locals(x.op, labels, values, value);
+      node = {
+        name: `v${++counter}`,
+        op: x.op,
+        definition: definition(x.op, labels),
+        value,
+        inputs: kids.map((k, i) => ({
+          node: k.index,
+          label: k.label,
+          localText: ls[i]![0],
+          local: ls[i]![1],
+        })),
+        adjoint: 0,
+        adjointText: '',
+      };
+    }
+    nodes.push(node);
+    byKey.set(key, nodes.length - 1);
+    return { key, index: nodes.length - 1, value: node.value, label: node.name };
+  };
+
+  const root = visit(e);
+  const grads: Record<string, number> = {};
+  if (root.index === null) return { nodes, value: root.value, grads };
+  const out = nodes[root.index]!;
+  // The output is the last node, so no definition refers to it by its old name.
+  if (out.op !== 'var') out.name = 'f';
+
+  // Reverse sweep: each node hands adjoint × local derivative to its inputs.
+  const terms: string[][] = nodes.map(() => []);
+  out.adjoint = 1;
+  terms[root.index] = ['1'];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    n.adjointText = terms[k]!.join(' + ') || '0';
+    for (const inp of n.inputs) {
+      if (inp.node === null) continue;
+      nodes[inp.node]!.adjoint += n.adjoint * inp.local;
+      const local = /[ ]/.test(inp.localText) ? `(${inp.localText})` : inp.localText;
+      terms[inp.node]!.push(`df/d${n.name} · ${local}`);
+    }
+  }
+  for (const n of nodes) if (n.op === 'var') grads[n.name] = n.adjoint;
+  return { nodes, value: out.value, grads };
+}

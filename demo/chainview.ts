@@ -1,0 +1,132 @@
+/** The chain rule section: the derivation table for one point, and the cross-check against webgrad. */
+import { tensor, type Tensor } from '../src/index.js';
+import { chainRule, type Chain } from './chain.js';
+import type { Parsed } from './expr.js';
+import { toTensor } from './lower.js';
+import { readNumber } from './playground.js';
+import { byId, diffText, num, renderTex, say } from './format.js';
+
+/** The derivation shown last, for tests: float64 adjoints and webgrad's float32 gradients. */
+export interface ChainState {
+  run: number;
+  status: 'idle' | 'ok' | 'error';
+  chain: Chain | null;
+  webgrad: Record<string, number>;
+  ok: boolean;
+}
+
+/** webgrad's gradients at one point, computed the notebook's way. */
+async function webgradGrads(p: Parsed, point: Record<string, number>): Promise<Record<string, number>> {
+  const env: Record<string, Tensor> = {};
+  for (const v of p.vars) env[v] = tensor(point[v]!, { requiresGrad: true });
+  const out = toTensor(p.expr, env);
+  const grads: Record<string, number> = {};
+  if (typeof out !== 'number' && out.requiresGrad) out.backward();
+  for (const v of p.vars) grads[v] = env[v]!.grad ? await env[v]!.grad.item() : 0;
+  return grads;
+}
+
+const cell = (row: HTMLTableRowElement, text: string, cls?: string): HTMLTableCellElement => {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+};
+
+/** The chain rule view of the playground's formula. */
+export class ChainView {
+  /** Exposed for tests: the last derivation. */
+  readonly state: ChainState = { run: 0, status: 'idle', chain: null, webgrad: {}, ok: false };
+  private parsed: Parsed | null = null;
+  private readonly section = byId('chain');
+  private readonly xIn = byId<HTMLInputElement>('chain-x');
+  private readonly yIn = byId<HTMLInputElement>('chain-y');
+  private readonly errorEl = byId('chain-error');
+  private readonly body = byId<HTMLTableElement>('chain-table').tBodies[0]!;
+  private readonly check = byId<HTMLTableElement>('chain-check').tBodies[0]!;
+  private readonly texEl = byId('chain-formula');
+
+  constructor() {
+    byId<HTMLFormElement>('chain-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void this.run();
+    });
+  }
+
+  /** Derives `p` (the playground's formula) at the chosen point. */
+  show(p: Parsed): Promise<void> {
+    this.parsed = p;
+    return this.run();
+  }
+
+  /** Recomputes the derivation at the point in the form. */
+  async run(): Promise<void> {
+    const s = this.state;
+    try {
+      if (!this.parsed) throw new Error('Compute a formula in the playground first.');
+      const p = this.parsed;
+      const point: Record<string, number> = { x: readNumber('x', this.xIn.value) };
+      if (p.vars.includes('y')) point.y = readNumber('y', this.yIn.value);
+      // webgrad works in float32: derive at the float32 point so both sides see the same inputs.
+      for (const k of Object.keys(point)) point[k] = Math.fround(point[k]!);
+      const chain = chainRule(p.expr, point);
+      const webgrad = await webgradGrads(p, point);
+      s.chain = chain;
+      s.webgrad = webgrad;
+      this.render(p, chain, webgrad);
+      say(this.errorEl, null);
+      s.status = 'ok';
+    } catch (e) {
+      say(this.errorEl, e instanceof Error ? e.message : String(e));
+      s.status = 'error';
+    }
+    s.run++;
+    this.section.dataset.state = s.status;
+    this.section.dataset.run = String(s.run);
+  }
+
+  private render(p: Parsed, chain: Chain, webgrad: Record<string, number>): void {
+    renderTex(this.texEl, `f = ${p.node.toTex({ parenthesis: 'auto', implicit: 'show' })}`);
+    this.body.innerHTML = '';
+    for (const n of chain.nodes) {
+      const row = this.body.insertRow();
+      row.className = n.op === 'var' ? 'input' : n.name === 'f' ? 'output' : '';
+      cell(row, n.name, 'mono');
+      cell(row, n.op === 'var' ? 'input' : `${n.name} = ${n.definition}`, 'mono');
+      cell(row, num(n.value), 'num mono');
+      const locals = cell(row, '', 'mono');
+      for (const i of n.inputs) {
+        if (i.node === null) continue;
+        const line = document.createElement('div');
+        const value = i.localText === num(i.local) ? '' : ` = ${num(i.local)}`;
+        line.textContent = `∂${n.name}/∂${i.label} = ${i.localText}${value}`;
+        locals.append(line);
+      }
+      cell(row, `df/d${n.name} = ${n.adjointText}`, 'mono');
+      cell(row, num(n.adjoint), 'num mono');
+    }
+    this.check.innerHTML = '';
+    let allOk = true;
+    const vars = p.vars.length ? p.vars : [];
+    for (const v of vars) {
+      const want = chain.grads[v] ?? 0;
+      const got = webgrad[v]!;
+      const diff = got - want;
+      // A float32 rounding or so per node of the chain, relative to the size of the result.
+      const tol = 1e-6 * Math.max(4, chain.nodes.length) * Math.max(Math.abs(want), 1e-4);
+      const ok = Math.abs(diff) <= tol || (Number.isNaN(got) && Number.isNaN(want)) || got === want;
+      allOk &&= ok;
+      const row = this.check.insertRow();
+      row.dataset.ok = String(ok);
+      cell(row, `df/d${v}`, 'mono');
+      cell(row, num(want), 'num mono');
+      cell(row, num(got), 'num mono');
+      cell(row, `${ok ? '✓' : '✗'} Δ = ${diffText(diff)}`, ok ? 'ok' : 'bad');
+    }
+    if (vars.length === 0) {
+      const row = this.check.insertRow();
+      cell(row, 'f is a constant: there is nothing to differentiate.').colSpan = 4;
+    }
+    this.state.ok = allOk;
+  }
+}

@@ -1,0 +1,175 @@
+/** Reads a formula typed by the user: mathjs parses it, and it becomes a small tree of webgrad's ops. */
+import {
+  isConstantNode,
+  isFunctionAssignmentNode,
+  isFunctionNode,
+  isOperatorNode,
+  isParenthesisNode,
+  isSymbolNode,
+  parse,
+} from 'mathjs';
+import type { MathNode } from 'mathjs';
+
+/** The operations a formula may use: one per webgrad op. */
+export type OpKey =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sin'
+  | 'cos'
+  | 'tan'
+  | 'tanh'
+  | 'sqrt'
+  | 'abs'
+  | 'sigmoid'
+  | 'relu'
+  | 'max'
+  | 'min';
+
+/** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
+export type Expr =
+  { kind: 'num'; value: number } | { kind: 'var'; name: string } | { kind: 'op'; op: OpKey; args: Expr[] };
+
+/** A formula that was read, with the variables it uses (x, or x and y). */
+export interface Parsed {
+  expr: Expr;
+  vars: string[];
+  /** The mathjs tree, for printing the formula as TeX. */
+  node: MathNode;
+}
+
+/** A mistake in the formula, said so that the user can fix it. */
+export class ExprError extends Error {}
+
+/** The variables a formula may use. */
+export const VARIABLES = ['x', 'y'];
+
+/** Functions by name, with their arity; `ln` is the notebook's spelling of log. */
+const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
+  sin: { op: 'sin', arity: 1 },
+  cos: { op: 'cos', arity: 1 },
+  tan: { op: 'tan', arity: 1 },
+  exp: { op: 'exp', arity: 1 },
+  log: { op: 'log', arity: 1 },
+  ln: { op: 'log', arity: 1 },
+  sqrt: { op: 'sqrt', arity: 1 },
+  abs: { op: 'abs', arity: 1 },
+  tanh: { op: 'tanh', arity: 1 },
+  sigmoid: { op: 'sigmoid', arity: 1 },
+  relu: { op: 'relu', arity: 1 },
+  max: { op: 'max', arity: 2 },
+  min: { op: 'min', arity: 2 },
+};
+
+/** Names of the functions a formula may call, for help texts. */
+export const FUNCTION_NAMES = Object.keys(FUNCTIONS);
+
+const OPERATORS: Partial<Record<string, OpKey>> = {
+  add: 'add',
+  subtract: 'sub',
+  multiply: 'mul',
+  divide: 'div',
+  pow: 'pow',
+  unaryMinus: 'neg',
+};
+
+const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
+
+/** Parses `src` (ordinary math syntax) into a formula of x (and y), or throws an ExprError saying what is wrong. */
+export function parseFormula(src: string): Parsed {
+  if (src.trim() === '') throw new ExprError('Enter a formula in x, for example sin(x) * x^2.');
+  let node: MathNode;
+  try {
+    node = parse(src);
+  } catch (e) {
+    throw new ExprError(`Cannot read the formula: ${(e as Error).message}.`);
+  }
+  // `f(x) = …` and `f(x, y) = …` name the function and its variables; the body is the formula.
+  if (isFunctionAssignmentNode(node)) {
+    const extra = node.params.filter((p) => !VARIABLES.includes(p));
+    if (extra.length) throw new ExprError(`Unknown variable '${extra[0]}': use x and y.`);
+    node = node.expr;
+  }
+  const vars = new Set<string>();
+  const expr = convert(node, vars);
+  return { expr, vars: VARIABLES.filter((v) => vars.has(v)), node };
+}
+
+function convert(node: MathNode, vars: Set<string>): Expr {
+  if (isParenthesisNode(node)) return convert(node.content, vars);
+  if (isConstantNode(node)) {
+    if (typeof node.value !== 'number')
+      throw new ExprError(`Only numbers are allowed, not ${node.toString()}.`);
+    return { kind: 'num', value: node.value };
+  }
+  if (isSymbolNode(node)) {
+    if (VARIABLES.includes(node.name)) {
+      vars.add(node.name);
+      return { kind: 'var', name: node.name };
+    }
+    const c = CONSTANTS[node.name];
+    if (c !== undefined) return { kind: 'num', value: c };
+    if (FUNCTIONS[node.name]) throw new ExprError(`${node.name} is a function: write ${node.name}(x).`);
+    throw new ExprError(`Unknown variable '${node.name}': use x and y (constants: pi, e).`);
+  }
+  if (isOperatorNode(node)) {
+    if (node.fn === 'unaryPlus') return convert(node.args[0]!, vars);
+    const op = OPERATORS[node.fn];
+    if (!op) throw new ExprError(`The operator '${node.op}' is not supported: use + - * / ^.`);
+    return { kind: 'op', op, args: node.args.map((a) => convert(a, vars)) };
+  }
+  if (isFunctionNode(node)) {
+    const name = isSymbolNode(node.fn) ? node.fn.name : String(node.fn as unknown);
+    const fn = FUNCTIONS[name];
+    if (!fn) {
+      throw new ExprError(`Unsupported function '${name}': use ${FUNCTION_NAMES.join(', ')}.`);
+    }
+    if (node.args.length !== fn.arity) {
+      const want = fn.arity === 1 ? 'one argument' : `${fn.arity} arguments`;
+      throw new ExprError(`${name}() takes ${want}, got ${node.args.length}.`);
+    }
+    return { kind: 'op', op: fn.op, args: node.args.map((a) => convert(a, vars)) };
+  }
+  throw new ExprError(
+    `'${node.toString()}' is not a formula of x: use numbers, x, y, + - * / ^ and functions.`,
+  );
+}
+
+/**
+ * The formula in mathjs syntax with only functions mathjs can differentiate: sigmoid, relu, max and min
+ * are written out with exp and abs (equal everywhere, so mathjs's derivative is an independent check).
+ */
+export function toDifferentiable(e: Expr): string {
+  if (e.kind === 'num') return e.value < 0 ? `(${e.value})` : String(e.value);
+  if (e.kind === 'var') return e.name;
+  const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
+  switch (e.op) {
+    case 'add':
+      return `${a} + ${b}`;
+    case 'sub':
+      return `${a} - ${b}`;
+    case 'mul':
+      return `${a} * ${b}`;
+    case 'div':
+      return `${a} / ${b}`;
+    case 'pow':
+      return `${a} ^ ${b}`;
+    case 'neg':
+      return `-${a}`;
+    case 'sigmoid':
+      return `1 / (1 + exp(-${a}))`;
+    case 'relu':
+      return `(${a} + abs(${a})) / 2`;
+    case 'max':
+      return `(${a} + ${b} + abs(${a} - ${b})) / 2`;
+    case 'min':
+      return `(${a} + ${b} - abs(${a} - ${b})) / 2`;
+    default:
+      return `${e.op}${a}`;
+  }
+}

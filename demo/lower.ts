@@ -1,0 +1,67 @@
+/** Turns a parsed formula into webgrad ops, so the formula runs on whichever backend is active. */
+import {
+  abs,
+  add,
+  cos,
+  div,
+  exp,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  pow,
+  relu,
+  sigmoid,
+  sin,
+  sqrt,
+  sub,
+  tan,
+  tanh,
+  type Operand,
+  type Tensor,
+} from '../src/index.js';
+import type { Expr, OpKey } from './expr.js';
+
+const UNARY: Partial<Record<OpKey, (a: Operand) => Tensor>> = {
+  neg,
+  exp,
+  log,
+  sin,
+  cos,
+  tan,
+  tanh,
+  sqrt,
+  abs,
+  sigmoid,
+  relu,
+};
+
+const BINARY: Partial<Record<OpKey, (a: Operand, b: Operand) => Tensor>> = {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  max: maximum,
+  min: minimum,
+};
+
+/**
+ * Builds `e` from webgrad ops over the tensors in `env` (one per variable). A formula without variables
+ * stays a plain number, since there is nothing to differentiate.
+ */
+export function toTensor(e: Expr, env: Readonly<Record<string, Tensor>>): Tensor | number {
+  if (e.kind === 'num') return e.value;
+  if (e.kind === 'var') {
+    const t = env[e.name];
+    if (!t) throw new Error(`No value for ${e.name}`);
+    return t;
+  }
+  const args = e.args.map((a) => toTensor(a, env));
+  const u = UNARY[e.op];
+  if (u) return u(args[0]!);
+  const b = BINARY[e.op];
+  if (b) return b(args[0]!, args[1]!);
+  throw new Error(`No webgrad op for ${e.op}`);
+}

@@ -1,0 +1,361 @@
+// The demo page in headless Chromium: built with vite, served from localhost (a secure context, as WebGPU
+// needs), driven with puppeteer. WebGPU runs on whatever adapter Chromium finds (SwiftShader without a GPU).
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, preview, type PreviewServer } from 'vite';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { EXERCISES } from '../../demo/notebook.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OUT = 'dist/demo-e2e';
+const SHOTS = fileURLToPath(new URL('./screenshots', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const REQUIRE_WEBGPU = process.env.WEBGRAD_REQUIRE_WEBGPU === '1';
+const ARGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--no-first-run',
+  '--headless=new',
+];
+/** Points in the playground runs: enough to batch, few enough for a CPU-only machine. */
+const N = 20_000;
+const TIMEOUT = 30_000;
+
+let server: PreviewServer;
+let browser: Browser;
+let page: Page;
+/** Console errors and uncaught exceptions of the page. */
+const problems: string[] = [];
+
+/** Sets a text field of the page. */
+async function setField(id: string, value: string): Promise<void> {
+  await page.$eval(`#${id}`, (el, v) => ((el as HTMLInputElement).value = v), value);
+}
+
+/** Presses Compute and waits until the playground has finished that attempt. */
+async function compute(): Promise<'ok' | 'error'> {
+  const before = await page.evaluate(() => window.webgradDemo.playground.run);
+  await page.click('#pg-run');
+  await settled(before);
+  return page.evaluate(() => window.webgradDemo.playground.status as 'ok' | 'error');
+}
+
+/** Waits until the playground has finished more than `n` attempts and has nothing queued. */
+async function settled(n: number): Promise<void> {
+  await page.waitForFunction(
+    (k: number) => {
+      const s = window.webgradDemo.playground;
+      return s.run > k && s.status !== 'busy';
+    },
+    { timeout: TIMEOUT },
+    n,
+  );
+}
+
+/** Fills the playground form. */
+async function form(expr: string, lo = '-6', hi = '6', n = String(N)): Promise<void> {
+  await setField('pg-expr', expr);
+  await setField('pg-lo', lo);
+  await setField('pg-hi', hi);
+  await setField('pg-n', n);
+}
+
+/** The visible text of an element, or null when it is hidden. */
+function shown(id: string): Promise<string | null> {
+  return page.$eval(`#${id}`, (el) => ((el as HTMLElement).hidden ? null : (el.textContent ?? '')));
+}
+
+async function waitNotebook(backend: string): Promise<void> {
+  await page.waitForFunction(
+    (b: string) => {
+      const s = document.getElementById('notebook');
+      return s?.dataset.state === 'done' && s.dataset.backend === b;
+    },
+    { timeout: TIMEOUT },
+    backend,
+  );
+}
+
+/** Checks every row of the notebook table on the page. */
+async function expectNotebookRows(): Promise<void> {
+  const rows = await page.$$eval('#notebook-table tbody tr', (trs) =>
+    trs.map((tr) => ({ ok: (tr as HTMLElement).dataset.ok, check: tr.cells[7]?.textContent ?? '' })),
+  );
+  expect(rows.length).toBe(EXERCISES.length);
+  rows.forEach((r, i) => {
+    expect(r.ok, `row ${i} (${EXERCISES[i]!.title} d/d${EXERCISES[i]!.wrt}): ${r.check}`).toBe('true');
+    expect(r.check.startsWith('✓')).toBe(true);
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it or set CHROMIUM_PATH`);
+  mkdirSync(SHOTS, { recursive: true });
+  await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true } });
+  server = await preview({
+    root: ROOT,
+    logLevel: 'warn',
+    build: { outDir: OUT },
+    preview: { host: 'localhost', port: 0, strictPort: false, open: false },
+  });
+  const url = server.resolvedUrls?.local[0];
+  if (!url) throw new Error('vite preview gave no local URL');
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1440, height: 900 });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.webgradDemo?.backend !== null, { timeout: TIMEOUT });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+});
+
+describe('demo page', () => {
+  let backend = 'cpu';
+
+  it('shows the backend: WebGPU with its adapter', async () => {
+    const info = await page.evaluate(() => window.webgradDemo.backend!);
+    const badge = await page.$eval('#backend-badge', (el) => el.textContent ?? '');
+    backend = info.backend;
+    if (info.backend !== 'webgpu') {
+      const why = `no WebGPU in Chromium (${info.fallbackReason ?? 'no reason given'})`;
+      if (REQUIRE_WEBGPU) throw new Error(`${why}, and WEBGRAD_REQUIRE_WEBGPU=1`);
+      console.warn(`${why}: the page is tested on the CPU`);
+      expect(badge).toContain(`CPU · ${info.fallbackReason}`);
+      return;
+    }
+    const names = [info.adapter?.vendor, info.adapter?.architecture, info.adapter?.description].filter(
+      (s): s is string => !!s && s.trim() !== '',
+    );
+    expect(names.length, 'the adapter reports no name').toBeGreaterThan(0);
+    expect(badge.startsWith('WebGPU · ')).toBe(true);
+    for (const n of names) expect(badge).toContain(n);
+  });
+
+  it('every notebook exercise agrees with its formula and with mathjs', async () => {
+    await waitNotebook(backend);
+    await settled(0);
+    await expectNotebookRows();
+    // The numbers the notebook printed (PyTorch), independent of the page's own formulas; float32 loses
+    // about 9 bits to the cancellation in sigmoid's y·(1 − y) at v = 6, hence 1e-4.
+    const printed: Record<string, number[]> = {
+      '#1': [-2],
+      sigmoid: [0.10499356687068939],
+      Q1: [34, 114],
+      'Q2 (ReLU)': [3, 1],
+      'Q3 (sigmoid)': [0.012332546456800243, 0.0024665092913600485],
+      Q4: [-0.0007545278582400674],
+      Q5: [326],
+    };
+    const results = await page.evaluate(() => window.webgradDemo.notebook.results.map((r) => r.autograd));
+    const seen: Record<string, number> = {};
+    EXERCISES.forEach((ex, i) => {
+      const want = printed[ex.title]?.[(seen[ex.title] = (seen[ex.title] ?? -1) + 1)];
+      if (want === undefined) return;
+      expect(Math.abs(results[i]! - want), `${ex.title} d/d${ex.wrt}`).toBeLessThanOrEqual(
+        1e-4 * Math.abs(want),
+      );
+    });
+    await (await page.$('#notebook'))!.screenshot({ path: `${SHOTS}/notebook.png` });
+  });
+
+  it("plots sin(x)*x^2 with f' = 2x sin x + x^2 cos x and f'' at every sampled point", async () => {
+    await form('');
+    await page.type('#pg-expr', 'sin(x)*x^2');
+    expect(await compute()).toBe('ok');
+    const got = await page.evaluate(() => {
+      const r = window.webgradDemo.playground.result!;
+      return { xs: Array.from(r.xs), f: Array.from(r.f), df: Array.from(r.df) };
+    });
+    expect(got.xs.length).toBe(N);
+    expect(got.xs[0]).toBe(-6);
+    expect(got.xs[N - 1]).toBe(6);
+    const check = (ys: number[], want: (x: number) => number, scale: (x: number) => number, what: string) => {
+      for (let k = 0; k < 64; k++) {
+        const i = Math.floor(((k + 0.5) * N) / 64);
+        const x = got.xs[i]!;
+        const w = want(x);
+        expect(Math.abs(ys[i]! - w), `${what} at x = ${x}: got ${ys[i]}, want ${w}`).toBeLessThanOrEqual(
+          1e-5 * scale(x) + 1e-6,
+        );
+      }
+    };
+    check(
+      got.f,
+      (x) => Math.sin(x) * x * x,
+      (x) => x * x,
+      'f',
+    );
+    check(
+      got.df,
+      (x) => 2 * x * Math.sin(x) + x * x * Math.cos(x),
+      (x) => 2 * Math.abs(x) + x * x,
+      "f'",
+    );
+
+    // f'' is the gradient of the gradient, computed when the box is ticked.
+    const before = await page.evaluate(() => window.webgradDemo.playground.run);
+    await page.click('#pg-second');
+    await settled(before);
+    const d2 = await page.evaluate(() => Array.from(window.webgradDemo.playground.result!.d2f ?? []));
+    expect(d2.length).toBe(N);
+    check(
+      d2,
+      (x) => 2 * Math.sin(x) + 4 * x * Math.cos(x) - x * x * Math.sin(x),
+      (x) => 2 + 4 * Math.abs(x) + x * x,
+      "f''",
+    );
+    const ticked = await page.evaluate(() => window.webgradDemo.playground.run);
+    await page.click('#pg-second');
+    await settled(ticked);
+
+    // Time, throughput, the backend, and both derivatives as formulas.
+    const stats = await page.$eval('#pg-stats', (el) => el.textContent ?? '');
+    expect(stats).toMatch(/points\/s/);
+    expect(stats).toContain(backend === 'webgpu' ? 'WebGPU' : 'CPU');
+    expect(await page.$$('#pg-formula-webgrad .katex')).toHaveLength(1);
+    expect(await page.$$('#pg-formula-mathjs .katex')).toHaveLength(1);
+    expect(await page.$eval('#pg-check', (el) => el.textContent ?? '')).toMatch(/^✓/);
+    expect(await page.$$('#pg-plots .uplot')).toHaveLength(2);
+    await (await page.$('#playground'))!.screenshot({ path: `${SHOTS}/playground.png` });
+  });
+
+  it('derives the chain rule at one point and agrees with webgrad', async () => {
+    await page.waitForFunction(() => window.webgradDemo.chain.status === 'ok', { timeout: TIMEOUT });
+    const { grads, webgrad, ok, names } = await page.evaluate(() => {
+      const c = window.webgradDemo.chain;
+      return {
+        grads: c.chain!.grads,
+        webgrad: c.webgrad,
+        ok: c.ok,
+        names: c.chain!.nodes.map((n) => n.name),
+      };
+    });
+    const want = 2 * Math.sin(1) + Math.cos(1);
+    expect(Math.abs(grads.x! - want)).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs(webgrad.x! - want)).toBeLessThanOrEqual(1e-6);
+    expect(ok).toBe(true);
+    expect(names).toContain('x');
+    expect(names.at(-1)).toBe('f');
+    expect(await page.$$eval('#chain-table tbody tr', (r) => r.length)).toBe(names.length);
+    expect(
+      await page.$$eval('#chain-check tbody tr', (r) => r.map((x) => (x as HTMLElement).dataset.ok)),
+    ).toEqual(['true']);
+    await (await page.$('#chain'))!.screenshot({ path: `${SHOTS}/chain.png` });
+  });
+
+  it('plots f(x, y) along x at the chosen y, with ∂f/∂x and ∂f/∂y', async () => {
+    await form('(x^2 * y + sin(y)) / (1 + x^2)', '-2', '2');
+    await setField('pg-y', '0.5');
+    expect(await compute()).toBe('ok');
+    const r = await page.evaluate(() => {
+      const r = window.webgradDemo.playground.result!;
+      return { xs: Array.from(r.xs), df: Array.from(r.df), dfdy: Array.from(r.dfdy ?? []) };
+    });
+    const y = 0.5;
+    for (let k = 0; k < 32; k++) {
+      const i = Math.floor(((k + 0.5) * N) / 32);
+      const x = r.xs[i]!;
+      const q = 1 + x * x;
+      const dfdx = (2 * x * y * q - (x * x * y + Math.sin(y)) * 2 * x) / (q * q);
+      const dfdy = (x * x + Math.cos(y)) / q;
+      expect(Math.abs(r.df[i]! - dfdx), `∂f/∂x at x = ${x}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(dfdx)));
+      expect(Math.abs(r.dfdy[i]! - dfdy), `∂f/∂y at x = ${x}`).toBeLessThanOrEqual(
+        1e-5 * (1 + Math.abs(dfdy)),
+      );
+    }
+    expect(await page.$$('#pg-plots .uplot')).toHaveLength(3);
+    expect(await page.$$('#pg-formula-webgrad .katex')).toHaveLength(1);
+    await page.waitForFunction(() => window.webgradDemo.chain.chain?.grads.y !== undefined, {
+      timeout: TIMEOUT,
+    });
+    expect(await page.evaluate(() => window.webgradDemo.chain.ok)).toBe(true);
+  });
+
+  it('says what is wrong with bad input, and computes again afterwards', async () => {
+    const bad: [string, string[], RegExp][] = [
+      ['malformed formula', ['sin(x'], /Cannot read the formula/],
+      ['empty formula', ['  '], /Enter a formula/],
+      ['unknown variable', ['x + q'], /Unknown variable 'q'/],
+      ['unsupported function', ['gamma(x)'], /Unsupported function 'gamma'/],
+      ['N too large', ['x', '-1', '1', '20000000'], /N must be a whole number from 2 to 10,000,000/],
+      ['N not a number', ['x', '-1', '1', 'many'], /N must be a whole number/],
+      ['empty range', ['x', '1', '1'], /range is empty/],
+      ['inverted range', ['x', '2', '-2'], /range is inverted/],
+      ['range not a number', ['x', 'a', '2'], /x from must be a number/],
+    ];
+    for (const [what, args, message] of bad) {
+      await form(...(args as [string]));
+      expect(await compute(), what).toBe('error');
+      expect(await shown('pg-error'), what).toMatch(message);
+      await form('sin(x)*x^2');
+      expect(await compute(), `${what}, then a good formula`).toBe('ok');
+      expect(await shown('pg-error'), what).toBeNull();
+    }
+
+    // Mistakes show while typing, before anything is computed.
+    const runs = await page.evaluate(() => window.webgradDemo.playground.run);
+    await page.click('#pg-n', { count: 3 });
+    await page.type('#pg-n', '0');
+    expect(await shown('pg-error')).toMatch(/N must be a whole number/);
+    await page.click('#pg-n', { count: 3 });
+    await page.type('#pg-n', String(N));
+    expect(await shown('pg-error')).toBeNull();
+    expect(await page.evaluate(() => window.webgradDemo.playground.run)).toBe(runs);
+
+    // Overflow: exp(x) is +Inf beyond x ≈ 88.7 in float32; the page draws gaps and says where. The
+    // example button sets the formula and the range [0, 100].
+    await page.$$eval('button.example', (bs) => bs.find((b) => b.textContent === 'exp(x)')!.click());
+    await settled(runs);
+    expect(await page.evaluate(() => window.webgradDemo.playground.status)).toBe('ok');
+    expect(await page.$eval('#pg-expr', (el) => (el as HTMLInputElement).value)).toBe('exp(x)');
+    expect(await shown('pg-notice')).toMatch(/not finite .* first at x = 88\.7/);
+    const { inf, finite } = await page.evaluate(() => {
+      const r = window.webgradDemo.playground.result!;
+      let inf = 0;
+      for (const v of r.f) if (v === Infinity) inf++;
+      return { inf, finite: r.f.length - inf };
+    });
+    expect(inf).toBeGreaterThan(0);
+    expect(finite).toBeGreaterThan(0);
+    await (await page.$('#playground'))!.screenshot({ path: `${SHOTS}/overflow.png` });
+    await form('sin(x)*x^2');
+    expect(await compute()).toBe('ok');
+    expect(await shown('pg-notice')).toBeNull();
+  });
+
+  it('reruns the notebook on the other backend', async () => {
+    if (backend !== 'webgpu') return;
+    await page.click('#backend-toggle');
+    await waitNotebook('cpu');
+    expect(await page.$eval('#backend-badge', (el) => el.textContent)).toMatch(/^CPU/);
+    await expectNotebookRows();
+    await page.waitForFunction(
+      () => !(document.getElementById('backend-toggle') as HTMLButtonElement).disabled,
+    );
+    await page.click('#backend-toggle');
+    await waitNotebook('webgpu');
+    await expectNotebookRows();
+    // The playground reruns after the notebook; the toggle comes back when both are done.
+    await page.waitForFunction(
+      () => !(document.getElementById('backend-toggle') as HTMLButtonElement).disabled,
+    );
+    expect(await page.$eval('#pg-stats', (el) => el.textContent)).toContain('WebGPU');
+    await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true });
+  });
+
+  it('logs no console errors and throws no page errors', () => {
+    expect(problems).toEqual([]);
+  });
+});
