@@ -100,7 +100,9 @@ export class Tensor {
     }
     const wrt = [...owners.keys()];
     const gs = gradients([this.node], [seed], wrt);
-    const created: Node[] = [this.node];
+    // The gradients are computed together, and with the output when it is read in the same tick; the
+    // output alone is not hinted: a loss nobody reads would cost a reduction and a second dispatch.
+    const created: Node[] = [];
     wrt.forEach((n, i) => {
       const g = gs[i];
       if (!g) return;
@@ -132,6 +134,8 @@ export class Tensor {
   async data(): Promise<Float32Array> {
     this.assertLive('data()');
     await realize(this.node);
+    // A lost device hands over to the CPU between realizing and reading: realize again on the new backend.
+    for (let tries = 0; tries < 3 && !activeBackend().has(this.node); tries++) await realize(this.node);
     return activeBackend().read(this.node);
   }
 

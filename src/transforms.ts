@@ -75,7 +75,9 @@ function evaluate(
   }
   const wrt = nums.map((i) => (wrapped[i] as Tensor).node);
   const gs = gradients([out.node], [constant(1)], wrt).map((g, k) => new Tensor(g ?? zerosLike(wrt[k]!)));
-  hint([out.node, ...gs.map((g) => g.node)]);
+  // The gradients are computed together; f's value only where it is returned (valueAndGrad): a value
+  // nobody reads would cost a reduction and a second dispatch.
+  hint([...(what.startsWith('valueAndGrad') ? [out.node] : []), ...gs.map((g) => g.node)]);
   return { value: out, grads: gs };
 }
 

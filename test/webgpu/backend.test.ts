@@ -69,6 +69,29 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
   });
 
+  it('after sum(y).backward(), y and the gradient are one dispatch; reading the loss first brings them along', async () => {
+    const xs = ramp(100_000, -3, 3);
+    const x = tensor(xs, { requiresGrad: true });
+    const y = q4(x);
+    sum(y).backward();
+    // The loss is not read: no reduction, no second pass.
+    const [, d] = await counting(() => Promise.all([y.data(), x.grad!.data()]));
+    expect(d.dispatches).toBe(1);
+    const x2 = tensor(xs, { requiresGrad: true });
+    const loss = sum(q4(x2));
+    loss.backward();
+    const [l, d2] = await counting(() => loss.item());
+    // The loss's kernel also produced the gradient: reading it runs nothing.
+    const [g, d3] = await counting(() => x2.grad!.data());
+    expect(d2.dispatches).toBe(2);
+    expect(d3.dispatches).toBe(0);
+    const f = (t: number) => Math.exp(-t * t - 2 * t - Math.sin(t));
+    let L = 0;
+    for (const t of xs) L += f(t);
+    expect(Math.abs(l - L) / L).toBeLessThan(1e-5);
+    expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
+  });
+
   it('a second identical call compiles nothing, and new constants reuse the pipeline', async () => {
     const run = async (c: number) => {
       const x = tensor(ramp(5000, -2, 2), { requiresGrad: true });
