@@ -1,7 +1,7 @@
 // Fusion on the CPU: values and gradients of a function come from one generated loop, reductions
 // included, and symbolic differentiation stays linear in the size of the graph.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exp, init, sigmoid, sin, stats, sum, tensor, type Tensor } from '../src/index.js';
+import { exp, grad, init, sigmoid, sin, stats, sum, tensor, type Tensor } from '../src/index.js';
 import { kernelSource } from '../src/backend/cpu-kernel.js';
 import { topoSort } from '../src/graph/node.js';
 import { planKernels } from '../src/schedule/fuse.js';
@@ -69,6 +69,28 @@ describe('CPU fusion', () => {
     const s1 = stats();
     expect(s1.pipelinesCompiled).toBe(s0.pipelinesCompiled);
     expect(s1.cacheHits).toBeGreaterThan(s0.cacheHits);
+  });
+
+  it("f' and f'' from separate grad() calls share one load of x and every common subexpression", async () => {
+    const f = (x: Tensor) => sin(x).mul(x.mul(x));
+    const d1 = (x: Tensor) => grad((t: Tensor) => sum(f(t)))(x);
+    const x = tensor([0.5, 1.5, 2.5]);
+    const g1 = d1(x);
+    const g2 = grad((t: Tensor) => sum(d1(t)))(x);
+    const kernels = pending(g1, g2);
+    expect(kernels).toHaveLength(1);
+    const k = kernels[0]!;
+    // Each grad() call wraps x in an identity node of its own: still one input, one sin, one cos.
+    expect(k.inputs).toHaveLength(1);
+    const count = (op: string) => k.values.filter((v) => v.kind === 'op' && v.op === op).length;
+    expect(count('sin')).toBe(1);
+    expect(count('cos')).toBe(1);
+    expect(count('id')).toBe(0);
+    const [a, b] = await Promise.all([g1.data(), g2.data()]);
+    for (const [i, t] of [0.5, 1.5, 2.5].entries()) {
+      expect(a[i]).toBeCloseTo(Math.cos(t) * t * t + 2 * t * Math.sin(t), 5);
+      expect(b[i]).toBeCloseTo(-Math.sin(t) * t * t + 4 * t * Math.cos(t) + 2 * Math.sin(t), 5);
+    }
   });
 
   it('gradient graphs of heavily shared graphs grow linearly with depth', async () => {

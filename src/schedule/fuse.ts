@@ -105,10 +105,18 @@ function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => b
   for (const n of topoSort(roots, isBoundary)) {
     let r: Ref;
     if (isBoundary(n)) {
-      // topoSort yields each node once, so each boundary becomes exactly one input.
-      r = values.length;
-      values.push({ kind: 'input', index: inputs.length });
-      inputs.push({ node: n, access: accessFor(n.shape, domain) });
+      // One input per buffer and access: views of one buffer (the `id` that each grad() call wraps its
+      // arguments in, say) load it once, and what is computed from them is shared.
+      const access = accessFor(n.shape, domain);
+      const key = `in:${storageNode(n).id}:${JSON.stringify(access)}`;
+      const known = cse.get(key);
+      if (known !== undefined) r = known;
+      else {
+        r = intern(key, { kind: 'input', index: inputs.length });
+        inputs.push({ node: n, access });
+      }
+    } else if (opRow(n.op)?.identity === true) {
+      r = refOf.get(n.inputs[0]!)!;
     } else if (n.op === 'const') {
       r = intern(`c:${Object.is(n.attr, -0) ? '-0' : n.attr}`, { kind: 'const', value: n.attr });
     } else if (n.op === 'expand') {
