@@ -1,0 +1,89 @@
+// The benchmark in Node: every case and system on WebGPU through Dawn (the `webgpu` package) — SwiftShader
+// without a GPU, the real driver on a GPU machine — plus webgrad's CPU backend; prints the tables and
+// writes bench/results/<date>-<adapter>-node.{json,md,svg}.
+// Run through bench/node.ts (npm run bench:node), or bundled by ../shared/gpu/prepare.sh for a bare GPU machine.
+import { create, globals } from 'webgpu';
+import { bytesPerPoint } from './cases.js';
+import { parseOptions, USAGE } from './options.js';
+import { printTables, writeReport, type BenchReport } from './report.js';
+import { runBenchmark } from './run.js';
+import { handSystem } from './systems/hand.js';
+import { jaxSystem } from './systems/jax.js';
+import { installCallCounters, type System, type SystemId } from './systems/system.js';
+import { tfjsSystem } from './systems/tfjs.js';
+import { webgradSystem } from './systems/webgrad.js';
+
+if (process.argv.includes('--help')) {
+  console.log(`npm run bench:node -- [options]\n${USAGE}`);
+  process.exit(0);
+}
+const opts = parseOptions(process.argv.slice(2));
+
+Object.assign(globalThis, globals);
+installCallCounters();
+// Module-level and never released: Dawn crashes the process if this object is collected while a device lives.
+const gpu = create([]) as GPU;
+
+const adapter = await gpu.requestAdapter();
+if (!adapter) {
+  console.error(
+    'no WebGPU adapter (without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader)',
+  );
+  process.exit(process.env.WEBGRAD_REQUIRE_WEBGPU === '1' ? 1 : 2);
+}
+const info = adapter.info;
+const adapterName = [info.vendor, info.architecture, info.description || info.device]
+  .filter(Boolean)
+  .join(' | ');
+const software = /swiftshader|llvmpipe|lavapipe/i.test(adapterName);
+// A software adapter on a few cores gets the sizes that fit in minutes (its workgroup barriers are slow);
+// a real GPU the full range.
+const sizes =
+  opts.sizes.length > 0 ? opts.sizes : software ? [10, 12, 14, 16, 18, 20] : [16, 18, 20, 22, 24, 26];
+
+const make: Record<SystemId, () => System> = {
+  webgrad: () => webgradSystem('webgpu', gpu),
+  hand: () => handSystem(gpu),
+  jax: () => jaxSystem(gpu),
+  tfjs: () => tfjsSystem(gpu),
+  'webgrad-cpu': () => webgradSystem('cpu'),
+};
+const systems = opts.systems.map((id) => make[id]());
+
+console.log(
+  `webgrad benchmark (Node ${process.version}, Dawn): adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}; ` +
+    `${opts.reps} timed calls after ${opts.warmup} warm-up per size`,
+);
+const t0 = performance.now();
+const result = await runBenchmark({
+  sizes,
+  cases: opts.cases,
+  systems,
+  reps: opts.reps,
+  warmup: opts.warmup,
+  budgetMs: opts.budgetMs,
+  progress: (line) => console.log(`  [${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
+});
+const report: BenchReport = {
+  meta: {
+    date: new Date().toISOString(),
+    platform: 'node',
+    runtime: `Node ${process.version}, Dawn (webgpu package)`,
+    adapter: adapterName,
+    sizes,
+    reps: opts.reps,
+    warmup: opts.warmup,
+    quick: opts.quick,
+    cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
+    systems: systems.map((s) => ({ id: s.id, label: s.label })),
+    seconds: (performance.now() - t0) / 1e3,
+  },
+  ...result,
+};
+printTables(report, console.log);
+if (opts.out) {
+  const files = await writeReport(report, opts.out);
+  console.log(`wrote ${files.join(', ')}`);
+}
+// Dawn keeps the event loop alive; exit once everything is written.
+process.exit(0);

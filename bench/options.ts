@@ -1,0 +1,73 @@
+// Command-line (or URL) options of both runners, with their defaults.
+import { selectCases, type BenchCase } from './cases.js';
+import { SYSTEM_IDS, type SystemId } from './systems/system.js';
+
+/** Parsed benchmark options. */
+export interface BenchOptions {
+  /** log2 of the point counts; empty means the runner's default for the adapter. */
+  sizes: number[];
+  cases: BenchCase[];
+  systems: SystemId[];
+  reps: number;
+  warmup: number;
+  budgetMs: number;
+  quick: boolean;
+  /** Where result files go ('' for nowhere). */
+  out: string;
+}
+
+/** Help text shared by both runners. */
+export const USAGE = `options:
+  --sizes=10,12,14 | --sizes=16-22   log2 of the point counts (a-b: every size from a to b)
+  --step=2                           step of an a-b size range (default 2)
+  --cases=sq,relu-wb                 case ids (default: all)
+  --systems=webgrad,hand             webgrad, hand, jax, tfjs, webgrad-cpu (default: all)
+  --reps=5 --warmup=2                timed and untimed calls per size
+  --budget-ms=2000                   stop timing a system at larger sizes once a call takes longer
+  --quick                            a few small sizes, 2 reps: a check that everything runs
+  --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)`;
+
+/** Parses `--name=value` flags (from argv, or from a URL query turned into such strings). */
+export function parseOptions(args: readonly string[]): BenchOptions {
+  const get = (name: string): string | undefined => {
+    const a = args.find((s) => s === `--${name}` || s.startsWith(`--${name}=`));
+    return a === undefined ? undefined : a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
+  };
+  const list = (v: string | undefined): string[] => (v ? v.split(',').filter((s) => s.length > 0) : []);
+  const num = (name: string, dflt: number): number => {
+    const v = get(name);
+    if (v === undefined) return dflt;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) throw new Error(`--${name} must be a number, got ${v}`);
+    return x;
+  };
+  for (const a of args)
+    if (
+      a.startsWith('--') &&
+      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|quick|out|help)(=|$)/.test(a)
+    )
+      throw new Error(`unknown option ${a}\n${USAGE}`);
+  const quick = get('quick') !== undefined;
+  const step = num('step', 2);
+  const sizes: number[] = [];
+  for (const part of list(get('sizes'))) {
+    const m = /^(\d+)-(\d+)$/.exec(part);
+    if (m) for (let s = Number(m[1]); s <= Number(m[2]); s += Math.max(1, step)) sizes.push(s);
+    else if (/^\d+$/.test(part)) sizes.push(Number(part));
+    else throw new Error(`--sizes: bad size ${part}`);
+  }
+  const systems = list(get('systems'));
+  for (const s of systems)
+    if (!(SYSTEM_IDS as readonly string[]).includes(s))
+      throw new Error(`unknown system ${s}; systems: ${SYSTEM_IDS.join(', ')}`);
+  return {
+    sizes: sizes.length === 0 && quick ? [10, 12] : sizes,
+    cases: selectCases(list(get('cases'))),
+    systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
+    reps: num('reps', quick ? 2 : 5),
+    warmup: num('warmup', quick ? 1 : 2),
+    budgetMs: num('budget-ms', 2000),
+    quick,
+    out: get('out') ?? 'bench/results',
+  };
+}

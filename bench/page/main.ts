@@ -1,0 +1,87 @@
+// The benchmark page: runs the cases on navigator.gpu (and webgrad's CPU backend) and leaves the report
+// on window.benchReport for bench/browser.ts; progress goes to the page and the console.
+import { bytesPerPoint } from '../cases.js';
+import { parseOptions } from '../options.js';
+import type { BenchReport } from '../report.js';
+import { runBenchmark } from '../run.js';
+import { handSystem } from '../systems/hand.js';
+import { jaxSystem } from '../systems/jax.js';
+import { installCallCounters, type System, type SystemId } from '../systems/system.js';
+import { tfjsSystem } from '../systems/tfjs.js';
+import { webgradSystem } from '../systems/webgrad.js';
+
+/** What the page leaves for the driver. */
+interface BenchWindow {
+  benchReport?: BenchReport;
+  benchError?: string;
+}
+
+const out = document.getElementById('log')!;
+const say = (line: string): void => {
+  out.textContent += `${line}\n`;
+  console.log(`[bench] ${line}`);
+};
+
+async function main(): Promise<BenchReport> {
+  const args = decodeURIComponent(location.search.slice(1))
+    .split('&')
+    .filter((s) => s.length > 0);
+  const opts = parseOptions(args);
+  const gpu = navigator.gpu;
+  if (!gpu) throw new Error('no navigator.gpu (WebGPU is off in this browser)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const info = adapter.info;
+  const adapterName = [info.vendor, info.architecture, info.description || info.device]
+    .filter(Boolean)
+    .join(' | ');
+  const sizes = opts.sizes.length > 0 ? opts.sizes : [10, 12, 14, 16, 18, 20];
+  installCallCounters();
+  const make: Record<SystemId, () => System> = {
+    webgrad: () => webgradSystem('webgpu', gpu),
+    hand: () => handSystem(gpu),
+    jax: () => jaxSystem(gpu),
+    tfjs: () => tfjsSystem(gpu),
+    'webgrad-cpu': () => webgradSystem('cpu'),
+  };
+  const systems = opts.systems.map((id) => make[id]());
+  say(`adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}`);
+  const t0 = performance.now();
+  const result = await runBenchmark({
+    sizes,
+    cases: opts.cases,
+    systems,
+    reps: opts.reps,
+    warmup: opts.warmup,
+    budgetMs: opts.budgetMs,
+    progress: (line) => say(`[${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
+  });
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      platform: 'browser',
+      runtime: navigator.userAgent,
+      adapter: adapterName,
+      sizes,
+      reps: opts.reps,
+      warmup: opts.warmup,
+      quick: opts.quick,
+      cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
+      systems: systems.map((s) => ({ id: s.id, label: s.label })),
+      seconds: (performance.now() - t0) / 1e3,
+    },
+    ...result,
+  };
+}
+
+const w = window as unknown as BenchWindow;
+main().then(
+  (r) => {
+    w.benchReport = r;
+    say('done');
+  },
+  (e: unknown) => {
+    w.benchError = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    say(`failed: ${w.benchError}`);
+  },
+);

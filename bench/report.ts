@@ -1,0 +1,378 @@
+// Turns a run into tables (console and Markdown), an SVG chart of throughput against N, and JSON.
+import type { Latency, Measurement, RunResult } from './run.js';
+import type { SystemId } from './systems/system.js';
+
+/** A run with what it ran on. */
+export interface BenchReport extends RunResult {
+  meta: {
+    date: string;
+    platform: 'node' | 'browser';
+    runtime: string;
+    adapter: string;
+    sizes: number[];
+    reps: number;
+    warmup: number;
+    quick: boolean;
+    cases: { id: string; name: string; bytesPerPoint: number }[];
+    systems: { id: SystemId; label: string }[];
+    seconds: number;
+  };
+}
+
+/** What every timing covers, said once in every report. */
+export const TIMED =
+  'Each timing is one call end to end, from host Float32Arrays to host Float32Arrays: upload of the inputs, ' +
+  'the value and gradient computation, and readback of every output (values, per-point gradients, summed ' +
+  'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call. ' +
+  'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
+  '(12 for one input). Dispatches and submits are counted for every library alike by wrapping ' +
+  'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit.';
+
+const COLORS: Record<SystemId, string> = {
+  webgrad: '#d62728',
+  hand: '#222222',
+  jax: '#1f77b4',
+  tfjs: '#ff7f0e',
+  'webgrad-cpu': '#2ca02c',
+};
+
+const fmtMs = (ms: number | undefined): string =>
+  ms === undefined ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+const fmtRate = (x: number | undefined): string => (x === undefined ? '–' : (x / 1e6).toPrecision(3));
+const fmtRatio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}x`;
+
+function find(r: BenchReport, c: string, s: SystemId, log2n: number): Measurement | undefined {
+  return r.measurements.find((m) => m.case === c && m.system === s && m.log2n === log2n);
+}
+
+const msOf = (r: BenchReport, c: string, s: SystemId, log2n: number): number | undefined => {
+  const m = find(r, c, s, log2n);
+  return m?.status === 'ok' ? m.ms : undefined;
+};
+
+function cell(m: Measurement | undefined): string {
+  if (!m) return '–';
+  if (m.status === 'ok') return fmtMs(m.ms);
+  return m.status;
+}
+
+const has = (r: BenchReport, s: SystemId): boolean => r.meta.systems.some((x) => x.id === s);
+
+/** Rows of a Markdown table. */
+function table(head: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+/** The per-case ratio table at every size: the figures the benchmark is about. */
+function ratioTable(r: BenchReport): string[] {
+  const sys = r.meta.systems.map((s) => s.id);
+  const head = ['case', 'N', ...sys.map((s) => `${s} ms`)];
+  const ratios: [SystemId, SystemId, string][] = [
+    ['webgrad', 'hand', 'webgrad / hand'],
+    ['jax', 'webgrad', 'jax-js / webgrad'],
+    ['tfjs', 'webgrad', 'tfjs / webgrad'],
+    ['webgrad-cpu', 'webgrad', 'cpu / webgrad'],
+  ];
+  const shown = ratios.filter(([a, b]) => has(r, a) && has(r, b));
+  head.push(...shown.map(([, , h]) => h));
+  const rows: string[][] = [];
+  for (const c of r.meta.cases)
+    for (const n of r.meta.sizes)
+      rows.push([
+        c.id,
+        `2^${n}`,
+        ...sys.map((s) => cell(find(r, c.id, s, n))),
+        ...shown.map(([a, b]) => fmtRatio(msOf(r, c.id, a, n), msOf(r, c.id, b, n))),
+      ]);
+  return table(head, rows);
+}
+
+/** Throughput, bandwidth, calls and the ratio to the hand-written kernel, per system and size. */
+function detailTable(r: BenchReport): string[] {
+  const rows = r.measurements
+    .filter((m) => m.status === 'ok')
+    .map((m) => [
+      m.case,
+      `2^${m.log2n}`,
+      m.system,
+      fmtMs(m.ms),
+      fmtMs(m.minMs),
+      fmtRate(m.pointsPerSec),
+      m.gbps!.toPrecision(3),
+      fmtRatio(m.ms, msOf(r, m.case, 'hand', m.log2n)),
+      m.dispatches!.toFixed(0),
+      m.submits!.toFixed(0),
+      m.error!.toExponential(1),
+    ]);
+  return table(
+    [
+      'case',
+      'N',
+      'system',
+      'median ms',
+      'min ms',
+      'Mpoints/s',
+      'GB/s',
+      '/ hand',
+      'dispatches',
+      'submits',
+      'error',
+    ],
+    rows,
+  );
+}
+
+/** webgrad's own counters (stats()) per call at the largest size of each case: where its time can go. */
+function ownTable(r: BenchReport): string[] {
+  const rows: string[][] = [];
+  for (const c of r.meta.cases) {
+    const m = r.measurements
+      .filter((x) => x.case === c.id && x.own && x.status === 'ok')
+      .sort((a, b) => b.log2n - a.log2n)
+      .find((x) => x.system === 'webgrad');
+    if (!m?.own) continue;
+    const n = 2 ** m.log2n;
+    rows.push([
+      c.id,
+      `2^${m.log2n}`,
+      m.own.dispatches.toFixed(0),
+      m.own.submits.toFixed(0),
+      (m.own.bytesUploaded / n).toFixed(1),
+      (m.own.bytesReadBack / n).toFixed(1),
+      String(c.bytesPerPoint),
+    ]);
+  }
+  return rows.length === 0
+    ? []
+    : table(
+        [
+          'case',
+          'N',
+          'dispatches',
+          'submits',
+          'bytes uploaded / point',
+          'bytes read back / point',
+          'minimum bytes / point',
+        ],
+        rows,
+      );
+}
+
+function latencyTable(r: BenchReport): string[] {
+  const sys = r.meta.systems.map((s) => s.id);
+  const get = (c: string, s: SystemId): Latency | undefined =>
+    r.latency.find((l) => l.case === c && l.system === s);
+  const rows = r.meta.cases.map((c) => [
+    c.id,
+    ...sys.map((s) => fmtMs(get(c.id, s)?.firstCallMs)),
+    ...sys.map((s) => {
+      const us = get(c.id, s)?.singlePointUs;
+      return us === undefined ? '–' : us.toFixed(0);
+    }),
+  ]);
+  return table(['case', ...sys.map((s) => `${s} first call ms`), ...sys.map((s) => `${s} 1-point µs`)], rows);
+}
+
+function problems(r: BenchReport): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const m of r.measurements) {
+    if (m.status === 'ok' || !m.note) continue;
+    const key = `${m.case} ${m.system} ${m.status} ${m.note}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(`- ${m.case}, ${m.system}, from 2^${m.log2n}: ${m.status} (${m.note})`);
+  }
+  for (const l of r.latency) if (l.note) out.push(`- ${l.case}, ${l.system}: ${l.note}`);
+  return out;
+}
+
+/** Geometric mean over cases of points/s, per system and size: the one-line summary of the chart. */
+function meanThroughput(r: BenchReport, s: SystemId, n: number): number | undefined {
+  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter((m) => m?.status === 'ok');
+  if (xs.length !== r.meta.cases.length) return undefined;
+  return Math.exp(xs.reduce((a, m) => a + Math.log(m!.pointsPerSec!), 0) / xs.length);
+}
+
+/** A text chart of the geometric-mean throughput against N (log scale), one letter per system. */
+function asciiChart(r: BenchReport): string[] {
+  const sys = r.meta.systems.map((s) => s.id);
+  const pts = sys
+    .flatMap((s) => r.meta.sizes.map((n) => meanThroughput(r, s, n)))
+    .filter((v) => v !== undefined);
+  if (pts.length === 0) return [];
+  const lo = Math.floor(Math.log10(Math.min(...pts)));
+  const hi = Math.ceil(Math.log10(Math.max(...pts)));
+  const H = 12;
+  const colW = 8;
+  const grid = Array.from({ length: H + 1 }, () =>
+    Array.from({ length: r.meta.sizes.length * colW }, () => ' '),
+  );
+  const mark = (s: SystemId): string => (s === 'webgrad-cpu' ? 'c' : s[0]!);
+  sys.forEach((s, k) =>
+    r.meta.sizes.forEach((n, j) => {
+      const v = meanThroughput(r, s, n);
+      if (v === undefined) return;
+      const y = Math.round(((Math.log10(v) - lo) / Math.max(1e-9, hi - lo)) * H);
+      grid[H - y]![j * colW + 2 + k] = mark(s);
+    }),
+  );
+  const label = (row: number): string => {
+    const v = lo + ((H - row) / H) * (hi - lo);
+    return row % 3 === 0 ? `${(10 ** v / 1e6).toPrecision(2)}`.padStart(8) : ' '.repeat(8);
+  };
+  return [
+    '```',
+    `Mpoints/s (geometric mean over cases, log scale); ${sys.map((s) => `${mark(s)} = ${s}`).join(', ')}`,
+    ...grid.map((row, i) => `${label(i)} |${row.join('')}`),
+    `${' '.repeat(8)} +${'-'.repeat(r.meta.sizes.length * colW)}`,
+    `${' '.repeat(10)}${r.meta.sizes.map((n) => `2^${n}`.padEnd(colW)).join('')}`,
+    '```',
+  ];
+}
+
+/** Small multiples: throughput against N for every case, one line per system, log-log. */
+export function svgChart(r: BenchReport): string {
+  const sys = r.meta.systems.map((s) => s.id);
+  const cols = 4;
+  const W = 260;
+  const H = 190;
+  const pad = { l: 48, r: 20, t: 24, b: 30 };
+  const cases = r.meta.cases;
+  const rowsN = Math.ceil(cases.length / cols);
+  const legendH = 28;
+  const all = r.measurements.filter((m) => m.status === 'ok').map((m) => m.pointsPerSec!);
+  const lo = Math.floor(Math.log10(Math.min(...all, 1e6)));
+  const hi = Math.ceil(Math.log10(Math.max(...all, 1e7)));
+  const nlo = Math.min(...r.meta.sizes);
+  const nhi = Math.max(...r.meta.sizes, nlo + 1);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * W}" height="${rowsN * H + legendH}" font-family="sans-serif" font-size="10">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+  ];
+  sys.forEach((s, k) => {
+    const x = 10 + k * 170;
+    out.push(`<line x1="${x}" y1="14" x2="${x + 20}" y2="14" stroke="${COLORS[s]}" stroke-width="2"/>`);
+    out.push(`<text x="${x + 24}" y="18">${r.meta.systems[k]!.label}</text>`);
+  });
+  cases.forEach((c, i) => {
+    const ox = (i % cols) * W;
+    const oy = legendH + Math.floor(i / cols) * H;
+    const pw = W - pad.l - pad.r;
+    const ph = H - pad.t - pad.b;
+    const X = (n: number): number => ox + pad.l + ((n - nlo) / (nhi - nlo)) * pw;
+    const Y = (v: number): number => oy + pad.t + ph - ((Math.log10(v) - lo) / (hi - lo)) * ph;
+    out.push(`<text x="${ox + pad.l}" y="${oy + 14}" font-weight="bold">${escape(c.name)}</text>`);
+    out.push(
+      `<rect x="${ox + pad.l}" y="${oy + pad.t}" width="${pw}" height="${ph}" fill="none" stroke="#ccc"/>`,
+    );
+    for (let e = lo; e <= hi; e++) {
+      out.push(
+        `<line x1="${ox + pad.l}" x2="${ox + pad.l + pw}" y1="${Y(10 ** e)}" y2="${Y(10 ** e)}" stroke="#eee"/>`,
+      );
+      out.push(`<text x="${ox + pad.l - 4}" y="${Y(10 ** e) + 3}" text-anchor="end">1e${e}</text>`);
+    }
+    for (const n of r.meta.sizes)
+      out.push(`<text x="${X(n)}" y="${oy + H - pad.b + 12}" text-anchor="middle">2^${n}</text>`);
+    for (const s of sys) {
+      const pts = r.meta.sizes
+        .map((n) => [n, find(r, c.id, s, n)] as const)
+        .filter(([, m]) => m?.status === 'ok')
+        .map(([n, m]) => `${X(n).toFixed(1)},${Y(m!.pointsPerSec!).toFixed(1)}`);
+      if (pts.length > 0)
+        out.push(
+          `<polyline points="${pts.join(' ')}" fill="none" stroke="${COLORS[s]}" stroke-width="1.5"/>`,
+        );
+    }
+  });
+  out.push(
+    `<text x="${cols * W - 8}" y="${rowsN * H + legendH - 4}" text-anchor="end" fill="#666">points/s (log) against N</text>`,
+    '</svg>',
+  );
+  return out.join('\n');
+}
+
+const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The Markdown report; `svgName` is the chart file beside it. */
+export function markdown(r: BenchReport, svgName: string): string {
+  const m = r.meta;
+  const setup = Object.entries(r.setupMs)
+    .map(([s, ms]) => `${s} ${fmtMs(ms)} ms`)
+    .join(', ');
+  return [
+    `# webgrad benchmark: ${m.adapter} (${m.platform})`,
+    '',
+    `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed calls after ${m.warmup} warm-up; ` +
+      `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}.`,
+    '',
+    TIMED,
+    '',
+    `Cases: ${m.cases.map((c) => `\`${c.id}\` ${c.name}`).join('; ')}. Start-up: ${setup}.`,
+    '',
+    '## Median ms per call and ratios',
+    '',
+    ...ratioTable(r),
+    '',
+    '## Throughput',
+    '',
+    `![throughput against N](${svgName})`,
+    '',
+    ...asciiChart(r),
+    '',
+    ...detailTable(r),
+    '',
+    ...(ownTable(r).length > 0
+      ? ["## webgrad's own counters per call (stats(), WebGPU, largest size)", '', ...ownTable(r), '']
+      : []),
+    '## First call (compilation) and single-point latency',
+    '',
+    ...latencyTable(r),
+    '',
+    ...(problems(r).length > 0 ? ['## Not timed', '', ...problems(r), ''] : []),
+  ].join('\n');
+}
+
+/** Prints the detail, ratio and latency tables. */
+export function printTables(r: BenchReport, print: (s: string) => void): void {
+  print('');
+  print(TIMED);
+  print('');
+  for (const l of detailTable(r)) print(l);
+  print('');
+  for (const l of ratioTable(r)) print(l);
+  print('');
+  for (const l of latencyTable(r)) print(l);
+  for (const l of problems(r)) print(l);
+}
+
+/** File name stem of a run: date, adapter (vendor and architecture) and platform. */
+export function stem(r: BenchReport): string {
+  const adapter = r.meta.adapter
+    .split(' | ')
+    .slice(0, 2)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+  return `${r.meta.date.slice(0, 10)}-${adapter || 'unknown'}-${r.meta.platform}${r.meta.quick ? '-quick' : ''}`;
+}
+
+/** Writes `<dir>/<stem>.json`, `.md` and `.svg`; returns their paths. */
+export async function writeReport(r: BenchReport, dir: string): Promise<string[]> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await mkdir(dir, { recursive: true });
+  const s = stem(r);
+  const files = [join(dir, `${s}.json`), join(dir, `${s}.md`), join(dir, `${s}.svg`)];
+  await writeFile(files[0]!, JSON.stringify(r, null, 1) + '\n');
+  await writeFile(files[1]!, markdown(r, `${s}.svg`));
+  await writeFile(files[2]!, svgChart(r));
+  return files;
+}

@@ -1,0 +1,253 @@
+// The benchmark loop shared by the Node and browser runners: checks each system against the float64
+// reference, then times value + gradient calls, interleaving the systems of a phase so that machine
+// noise hits them alike.
+import { bytesPerPoint, caseInputs, type BenchCase } from './cases.js';
+import { maxError, reference, TOLERANCE } from './reference.js';
+import { gpuCalls, type OwnCounters, type System, type SystemId } from './systems/system.js';
+
+/** How a benchmark runs. */
+export interface RunOptions {
+  /** log2 of the point counts. */
+  sizes: number[];
+  cases: BenchCase[];
+  systems: System[];
+  /** Timed calls per size (the median is reported). */
+  reps: number;
+  /** Untimed calls per size before the timed ones. */
+  warmup: number;
+  /** A system whose median call exceeds this many ms is not run at larger sizes of that case. */
+  budgetMs: number;
+  /** Called with a line of progress. */
+  progress: (line: string) => void;
+}
+
+/** What happened to a system at one size. */
+export type Status = 'ok' | 'wrong' | 'error' | 'skipped';
+
+/** One (case, system, size) result. */
+export interface Measurement {
+  case: string;
+  system: SystemId;
+  log2n: number;
+  status: Status;
+  /** Median ms per call, end to end (upload, compute, readback of every output). */
+  ms?: number;
+  /** Fastest call, ms. */
+  minMs?: number;
+  pointsPerSec?: number;
+  /** Bytes a fused kernel must move (bytesPerPoint × N) per second of the median call, in GB/s. */
+  gbps?: number;
+  /** WebGPU compute dispatches per call (counted for every library alike; 0 on the CPU). */
+  dispatches?: number;
+  /** Queue submits per call. */
+  submits?: number;
+  /** Worst normalized error against the float64 reference (see maxError). */
+  error?: number;
+  /** The system's own counters per call (webgrad: stats()), where it keeps them. */
+  own?: OwnCounters;
+  /** Why the status is not ok. */
+  note?: string;
+}
+
+/** First-call and single-point figures of a (case, system). */
+export interface Latency {
+  case: string;
+  system: SystemId;
+  /** The first call of the case at the smallest size: includes pipeline or jit compilation, ms. */
+  firstCallMs?: number;
+  /** Median of calls with one point (value and gradient read back), µs. */
+  singlePointUs?: number;
+  note?: string;
+}
+
+/** Everything a run measured. */
+export interface RunResult {
+  measurements: Measurement[];
+  latency: Latency[];
+  /** Seconds each system took to start (device, backend). */
+  setupMs: Partial<Record<SystemId, number>>;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
+const message = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+/** Runs the benchmark: GPU phase first, then the CPU phase. */
+export async function runBenchmark(o: RunOptions): Promise<RunResult> {
+  const result: RunResult = { measurements: [], latency: [], setupMs: {} };
+  for (const phase of ['gpu', 'cpu'] as const) {
+    const started: System[] = [];
+    for (const s of o.systems.filter((x) => x.phase === phase)) {
+      const t0 = performance.now();
+      try {
+        await s.setup();
+        result.setupMs[s.id] = performance.now() - t0;
+        started.push(s);
+        o.progress(`${s.label}: started in ${(performance.now() - t0).toFixed(0)} ms`);
+      } catch (e) {
+        o.progress(`${s.label}: could not start: ${message(e)}`);
+        for (const c of o.cases)
+          result.measurements.push(
+            ...o.sizes.map((log2n) => ({
+              case: c.id,
+              system: s.id,
+              log2n,
+              status: 'error' as const,
+              note: `setup: ${message(e)}`,
+            })),
+          );
+      }
+    }
+    for (const c of o.cases) await runCase(o, c, started, result);
+    for (const s of started) await s.teardown();
+  }
+  return result;
+}
+
+async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: RunResult): Promise<void> {
+  const live = new Set<System>();
+  const lat = new Map<System, Latency>();
+  for (const s of systems) {
+    lat.set(s, { case: c.id, system: s.id });
+    try {
+      s.prepare(c);
+      live.add(s);
+    } catch (e) {
+      lat.get(s)!.note = message(e);
+    }
+  }
+  const firstDone = new Set<System>();
+  for (const log2n of o.sizes) {
+    const n = 2 ** log2n;
+    const xs = caseInputs(c, n);
+    const ref = reference(c, xs);
+    const rows = new Map<System, Measurement>();
+    const timed: System[] = [];
+    for (const s of systems) {
+      const row: Measurement = { case: c.id, system: s.id, log2n, status: 'skipped' };
+      rows.set(s, row);
+      result.measurements.push(row);
+      if (!live.has(s)) {
+        row.note = lat.get(s)!.note ?? 'too slow at a smaller size';
+        continue;
+      }
+      // The check call: also the first call of the case, which pays for compilation.
+      try {
+        const t0 = performance.now();
+        const got = await s.run(c, xs, c.params);
+        const t = performance.now() - t0;
+        if (!firstDone.has(s)) {
+          firstDone.add(s);
+          lat.get(s)!.firstCallMs = t;
+        }
+        row.error = maxError(got, ref);
+        if (row.error > TOLERANCE) {
+          row.status = 'wrong';
+          row.note = `error ${row.error.toExponential(1)} > ${TOLERANCE}`;
+          continue;
+        }
+        timed.push(s);
+      } catch (e) {
+        row.status = 'error';
+        row.note = message(e);
+        live.delete(s);
+      }
+    }
+    const times = new Map<System, number[]>(timed.map((s) => [s, []]));
+    const calls = new Map<System, { d: number; q: number }>(timed.map((s) => [s, { d: 0, q: 0 }]));
+    const own = new Map<System, OwnCounters>();
+    const failed = new Set<System>();
+    for (let r = -o.warmup; r < o.reps; r++) {
+      // Rotating the order spreads any first-in-round effect over every system.
+      const order = timed.map((_, k) => timed[(k + Math.max(0, r)) % timed.length]!);
+      for (const s of order) {
+        if (failed.has(s)) continue;
+        try {
+          const d0 = gpuCalls.dispatches;
+          const q0 = gpuCalls.submits;
+          const o0 = s.counters?.();
+          const t0 = performance.now();
+          await s.run(c, xs, c.params);
+          const t = performance.now() - t0;
+          if (r >= 0) {
+            times.get(s)!.push(t);
+            calls.get(s)!.d += gpuCalls.dispatches - d0;
+            calls.get(s)!.q += gpuCalls.submits - q0;
+            const o1 = s.counters?.();
+            if (o0 && o1) {
+              const acc = own.get(s) ?? { dispatches: 0, submits: 0, bytesUploaded: 0, bytesReadBack: 0 };
+              for (const k of Object.keys(acc) as (keyof OwnCounters)[]) acc[k] += o1[k] - o0[k];
+              own.set(s, acc);
+            }
+          }
+        } catch (e) {
+          failed.add(s);
+          live.delete(s);
+          rows.get(s)!.status = 'error';
+          rows.get(s)!.note = message(e);
+        }
+      }
+    }
+    for (const s of timed) {
+      if (failed.has(s)) continue;
+      const row = rows.get(s)!;
+      const ts = times.get(s)!;
+      const ms = median(ts);
+      Object.assign(row, {
+        status: 'ok',
+        ms,
+        minMs: Math.min(...ts),
+        pointsPerSec: n / (ms / 1e3),
+        gbps: (bytesPerPoint(c) * n) / (ms / 1e3) / 1e9,
+        dispatches: calls.get(s)!.d / ts.length,
+        submits: calls.get(s)!.q / ts.length,
+      });
+      const mine = own.get(s);
+      if (mine) {
+        row.own = { ...mine };
+        for (const k of Object.keys(mine) as (keyof OwnCounters)[]) row.own[k] /= ts.length;
+      }
+      if (ms > o.budgetMs) live.delete(s);
+    }
+    o.progress(
+      `${c.id} N=2^${log2n}: ` +
+        systems
+          .map((s) => {
+            const row = rows.get(s)!;
+            return `${s.id} ${row.status === 'ok' ? `${row.ms!.toFixed(2)} ms` : row.status}`;
+          })
+          .join(', '),
+    );
+  }
+  // Single-point latency: one x (and its gradient) in, read back.
+  const one = caseInputs(c, 1);
+  const ref1 = reference(c, one);
+  for (const s of systems) {
+    const l = lat.get(s)!;
+    result.latency.push(l);
+    if (!firstDone.has(s)) {
+      l.note ??= 'not run';
+      continue;
+    }
+    try {
+      const err = maxError(await s.run(c, one, c.params), ref1);
+      if (err > TOLERANCE) {
+        l.note = `wrong at one point (error ${err.toExponential(1)})`;
+        continue;
+      }
+      const ts: number[] = [];
+      for (let r = -o.warmup; r < o.reps; r++) {
+        const t0 = performance.now();
+        await s.run(c, one, c.params);
+        if (r >= 0) ts.push(performance.now() - t0);
+      }
+      l.singlePointUs = median(ts) * 1e3;
+    } catch (e) {
+      l.note = message(e);
+    }
+  }
+}

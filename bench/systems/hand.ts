@@ -1,0 +1,254 @@
+// The baseline: a hand-written fused WGSL kernel per case, as a careful WebGPU programmer would write it —
+// one load per input, value and derivatives stored, scalar-parameter gradients reduced per workgroup and
+// finished by a second, one-workgroup pass. Buffers are made once per size and reused.
+import { pointOutputs, type BenchCase } from '../cases.js';
+import type { System } from './system.js';
+
+const WG = 256;
+// The spec's flag values (the globals may be missing in Node).
+const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+
+/**
+ * Points per invocation: one for purely per-point kernels; several where the kernel reduces, so that there
+ * are fewer workgroups and fewer barrier rounds per point (consecutive invocations still read consecutive
+ * points).
+ */
+export const perThread = (c: BenchCase): number => (c.params.length > 0 ? 16 : 1);
+
+/** The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction. */
+export function handKernel(c: BenchCase): string {
+  const outs = pointOutputs(c);
+  const hasParams = c.params.length > 0;
+  const decl: string[] = [];
+  let b = 1;
+  for (let k = 0; k < c.vars; k++)
+    decl.push(`@group(0) @binding(${b++}) var<storage, read> in${k}: array<f32>;`);
+  for (let k = 0; k < outs; k++)
+    decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<f32>;`);
+  if (hasParams) decl.push(`@group(0) @binding(${b}) var<storage, read_write> part: array<vec2<f32>>;`);
+  const loads = Array.from({ length: c.vars }, (_, k) => `let x${k} = in${k}[i];`).join('\n    ');
+  const vars = Array.from({ length: outs }, (_, k) => `var o${k}: f32;`).join('\n    ');
+  const stores = Array.from({ length: outs }, (_, k) => `out${k}[i] = o${k};`).join('\n    ');
+  const reduce = hasParams
+    ? `sh[lid] = vec2<f32>(a0, a1);
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      sh[lid] += sh[lid + h];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    part[wg] = sh[0];
+  }`
+    : '';
+  return `struct U { n: u32, gx: u32, w: f32, b: f32 }
+@group(0) @binding(0) var<uniform> u: U;
+${decl.join('\n')}
+${hasParams ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * u.gx + wid.x;
+  let w = u.w;
+  let b = u.b;
+  var a0 = 0.0;
+  var a1 = 0.0;
+  for (var k = 0u; k < ${perThread(c)}u; k++) {
+    let i = (wg * ${perThread(c)}u + k) * ${WG}u + lid;
+    if (i < u.n) {
+      var g0 = 0.0;
+      var g1 = 0.0;
+      ${loads}
+      ${vars}
+      ${c.wgsl}
+      ${stores}
+      a0 += g0;
+      a1 += g1;
+    }
+  }
+  ${reduce}
+}
+`;
+}
+
+/** The second pass: one workgroup adds up the per-workgroup partials of both parameters. */
+const FINISH = `struct F { groups: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> f: F;
+@group(0) @binding(1) var<storage, read> part: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> total: array<f32>;
+var<workgroup> sh: array<vec2<f32>, ${WG}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = vec2<f32>(0.0, 0.0);
+  for (var t = lid; t < f.groups; t += ${WG}u) {
+    s += part[t];
+  }
+  sh[lid] = s;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      sh[lid] += sh[lid + h];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    total[0] = sh[0].x;
+    total[1] = sh[0].y;
+  }
+}
+`;
+
+interface Sized {
+  n: number;
+  inputs: GPUBuffer[];
+  outputs: GPUBuffer[];
+  staging: GPUBuffer[];
+  uniform: GPUBuffer;
+  part: GPUBuffer | null;
+  total: GPUBuffer | null;
+  finishUniform: GPUBuffer | null;
+  main: GPUBindGroup;
+  finish: GPUBindGroup | null;
+  grid: [number, number];
+}
+
+/** The hand-written kernels on their own device of the same GPU. */
+export function handSystem(gpu: GPU): System {
+  let device: GPUDevice | null = null;
+  const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
+  let sized: { key: string; s: Sized } | null = null;
+
+  const compile = async (code: string): Promise<GPUComputePipeline> => {
+    const module = device!.createShaderModule({ code });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length > 0)
+      throw new Error(`hand kernel: ${errors.map((e) => e.message).join('; ')}\n${code}`);
+    return device!.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  };
+
+  const buffers = (c: BenchCase, n: number): Sized => {
+    const key = `${c.id}:${n}`;
+    if (sized?.key === key) return sized.s;
+    if (sized) destroy(sized.s);
+    const d = device!;
+    const bytes = Math.max(16, n * 4);
+    if (bytes > d.limits.maxStorageBufferBindingSize)
+      throw new Error(`hand kernel: ${n} points exceed the storage binding limit of this device`);
+    const p = pipelines.get(c.id)!;
+    const storage = (size: number): GPUBuffer =>
+      d.createBuffer({ size, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
+    const inputs = Array.from({ length: c.vars }, () => storage(bytes));
+    const outputs = Array.from({ length: pointOutputs(c) }, () => storage(bytes));
+    const groups = Math.ceil(n / (WG * perThread(c)));
+    const maxDim = d.limits.maxComputeWorkgroupsPerDimension;
+    const gx = Math.min(groups, maxDim);
+    const grid: [number, number] = [gx, Math.ceil(groups / gx)];
+    const uniform = d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST });
+    const hasParams = c.params.length > 0;
+    const part = hasParams ? storage(Math.max(16, grid[0] * grid[1] * 8)) : null;
+    const total = hasParams ? storage(16) : null;
+    const finishUniform = hasParams ? d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST }) : null;
+    const entries: GPUBindGroupEntry[] = [uniform, ...inputs, ...outputs, ...(part ? [part] : [])].map(
+      (buffer, binding) => ({ binding, resource: { buffer } }),
+    );
+    const main = d.createBindGroup({ layout: p.main.getBindGroupLayout(0), entries });
+    const finish =
+      hasParams && p.finish
+        ? d.createBindGroup({
+            layout: p.finish.getBindGroupLayout(0),
+            entries: [finishUniform!, part!, total!].map((buffer, binding) => ({
+              binding,
+              resource: { buffer },
+            })),
+          })
+        : null;
+    if (finishUniform) d.queue.writeBuffer(finishUniform, 0, new Uint32Array([grid[0] * grid[1], 0, 0, 0]));
+    const staging = [...outputs.map(() => bytes), ...(total ? [8] : [])].map((size) =>
+      d.createBuffer({ size: Math.max(16, size), usage: BUF.MAP_READ | BUF.COPY_DST }),
+    );
+    const s = { n, inputs, outputs, staging, uniform, part, total, finishUniform, main, finish, grid };
+    sized = { key, s };
+    return s;
+  };
+
+  const destroy = (s: Sized): void => {
+    for (const b of [...s.inputs, ...s.outputs, ...s.staging, s.uniform, s.part, s.total, s.finishUniform])
+      b?.destroy();
+  };
+
+  return {
+    id: 'hand',
+    label: 'hand-written WGSL',
+    phase: 'gpu',
+    async setup() {
+      const adapter = await gpu.requestAdapter();
+      if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
+      const L = adapter.limits;
+      device = await adapter.requestDevice({
+        requiredLimits: {
+          maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+          maxBufferSize: L.maxBufferSize,
+        },
+      });
+    },
+    prepare(c) {
+      // Compiled lazily in run(); prepare only forgets buffers of the previous case.
+      if (sized && !sized.key.startsWith(`${c.id}:`)) {
+        destroy(sized.s);
+        sized = null;
+      }
+    },
+    async run(c, xs, ps) {
+      const d = device!;
+      if (!pipelines.has(c.id)) {
+        const [main, finish] = await Promise.all([
+          compile(handKernel(c)),
+          c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
+        ]);
+        pipelines.set(c.id, { main, finish });
+      }
+      const n = xs[0]!.length;
+      const s = buffers(c, n);
+      const p = pipelines.get(c.id)!;
+      const head = new ArrayBuffer(16);
+      new Uint32Array(head, 0, 2).set([n, s.grid[0]]);
+      new Float32Array(head, 8, 2).set([ps[0] ?? 0, ps[1] ?? 0]);
+      d.queue.writeBuffer(s.uniform, 0, head);
+      xs.forEach((x, k) => d.queue.writeBuffer(s.inputs[k]!, 0, x.buffer, x.byteOffset, x.byteLength));
+      const enc = d.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(p.main);
+      pass.setBindGroup(0, s.main);
+      pass.dispatchWorkgroups(s.grid[0], s.grid[1]);
+      if (p.finish && s.finish) {
+        pass.setPipeline(p.finish);
+        pass.setBindGroup(0, s.finish);
+        pass.dispatchWorkgroups(1);
+      }
+      pass.end();
+      s.outputs.forEach((b, k) => enc.copyBufferToBuffer(b, 0, s.staging[k]!, 0, n * 4));
+      if (s.total) enc.copyBufferToBuffer(s.total, 0, s.staging[s.outputs.length]!, 0, 8);
+      d.queue.submit([enc.finish()]);
+      const sizes = [...s.outputs.map(() => n * 4), ...(s.total ? [8] : [])];
+      return Promise.all(
+        s.staging.map(async (buf, k) => {
+          await buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!);
+          const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
+          buf.unmap();
+          return out;
+        }),
+      ).then((outs) =>
+        s.total ? [...outs.slice(0, -1), outs.at(-1)!.subarray(0, 1), outs.at(-1)!.subarray(1, 2)] : outs,
+      );
+    },
+    async teardown() {
+      if (sized) destroy(sized.s);
+      sized = null;
+      device?.destroy();
+      device = null;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// What every benchmarked system provides, and the WebGPU call counters that measure all of them alike.
+import type { BenchCase } from '../cases.js';
+
+/** The systems, by id. */
+export const SYSTEM_IDS = ['webgrad', 'hand', 'jax', 'tfjs', 'webgrad-cpu'] as const;
+
+/** A system's id. */
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+/** One way of computing a case's values and gradients from host arrays to host arrays. */
+export interface System {
+  readonly id: SystemId;
+  /** Human-readable name for tables. */
+  readonly label: string;
+  /** Systems of one phase are timed interleaved; the CPU phase runs after the GPU one (one webgrad backend at a time). */
+  readonly phase: 'gpu' | 'cpu';
+  /** Starts the system (device, backend); called once, before its phase. */
+  setup(): Promise<void>;
+  /** Readies a case (e.g. builds the jitted function); called before the case's first run. */
+  prepare(c: BenchCase): void;
+  /** Value + gradient of the case at the given points: uploads, computes, reads every output back. */
+  run(c: BenchCase, xs: readonly Float32Array[], params: readonly number[]): Promise<Float32Array[]>;
+  /** Releases what setup() made, where that is possible. */
+  teardown(): Promise<void>;
+  /** The system's own counters, where it keeps them (webgrad's stats()). */
+  counters?(): OwnCounters;
+}
+
+/** Counters a system keeps about itself. */
+export interface OwnCounters {
+  dispatches: number;
+  submits: number;
+  bytesUploaded: number;
+  bytesReadBack: number;
+}
+
+/** Dispatches and submits of every WebGPU user in the process (counted by wrapping the prototypes). */
+export const gpuCalls = { dispatches: 0, submits: 0 };
+
+/**
+ * Counts compute dispatches and queue submits of every library at once, by wrapping the WebGPU
+ * prototypes; a no-op where they are not globals (no WebGPU).
+ */
+export function installCallCounters(): void {
+  const g = globalThis as unknown as {
+    GPUComputePassEncoder?: { prototype: Record<string, unknown> };
+    GPUQueue?: { prototype: Record<string, unknown> };
+  };
+  const wrap = (
+    proto: Record<string, unknown> | undefined,
+    name: string,
+    key: keyof typeof gpuCalls,
+  ): void => {
+    const orig = proto?.[name];
+    if (!proto || typeof orig !== 'function' || (orig as { counted?: boolean }).counted) return;
+    const counted = function (this: unknown, ...args: unknown[]): unknown {
+      gpuCalls[key]++;
+      return (orig as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    (counted as { counted?: boolean }).counted = true;
+    proto[name] = counted;
+  };
+  wrap(g.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
+  wrap(g.GPUQueue?.prototype, 'submit', 'submits');
+}

@@ -1,0 +1,65 @@
+// The benchmark's quick mode as a test: every case on every system (webgrad on WebGPU and on the CPU, the
+// hand-written WGSL kernel, jax-js, TensorFlow.js) at small sizes, in Node through Dawn. It asserts that
+// each system gave the right gradients and produced a timing — never how fast anything is.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { benchCases } from '../bench/cases.js';
+import type { BenchReport } from '../bench/report.js';
+import { TOLERANCE } from '../bench/reference.js';
+import { SYSTEM_IDS } from '../bench/systems/system.js';
+
+const requireWebGpu = process.env.WEBGRAD_REQUIRE_WEBGPU === '1';
+const dir = mkdtempSync(join(tmpdir(), 'webgrad-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `npm run bench:node -- --quick` (bundle, then Node with Dawn); exit 2 means no adapter. */
+function runQuick(): { status: number | null; output: string; report: BenchReport | null } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/node.ts', '--quick', `--out=${dir}`], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json',
+    },
+    timeout: 170_000,
+  });
+  const json = r.status === 0 ? readdirSync(dir).find((f) => f.endsWith('.json')) : undefined;
+  return {
+    status: r.status,
+    output: `${r.stdout}\n${r.stderr}`,
+    report: json ? (JSON.parse(readFileSync(join(dir, json), 'utf8')) as BenchReport) : null,
+  };
+}
+
+describe('benchmark quick mode (Node, Dawn)', () => {
+  it('checks and times every case on every system', { timeout: 180_000 }, (ctx) => {
+    const { status, output, report } = runQuick();
+    if (status === 2 && !requireWebGpu) {
+      console.warn('skipping the benchmark check: no WebGPU adapter');
+      ctx.skip();
+    }
+    expect(status, output.slice(-4000)).toBe(0);
+    expect(report).not.toBeNull();
+    const r = report!;
+    expect(r.meta.quick).toBe(true);
+    expect(r.meta.systems.map((s) => s.id).sort()).toEqual([...SYSTEM_IDS].sort());
+    for (const c of benchCases)
+      for (const s of SYSTEM_IDS)
+        for (const n of r.meta.sizes) {
+          const m = r.measurements.find((x) => x.case === c.id && x.system === s && x.log2n === n);
+          const where = `${c.id} on ${s} at 2^${n}: ${m?.status} ${m?.note ?? ''}`;
+          expect(m?.status, where).toBe('ok');
+          expect(m!.error!, where).toBeLessThanOrEqual(TOLERANCE);
+          expect(m!.ms!, where).toBeGreaterThan(0);
+          expect(Number.isFinite(m!.pointsPerSec!), where).toBe(true);
+        }
+    for (const l of r.latency) {
+      expect(l.note, `${l.case} on ${l.system}`).toBeUndefined();
+      expect(l.firstCallMs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
+      expect(l.singlePointUs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
+    }
+    expect(r.latency).toHaveLength(benchCases.length * SYSTEM_IDS.length);
+  });
+});
