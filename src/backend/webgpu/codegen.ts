@@ -192,7 +192,7 @@ function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => st
     if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
     else if (v.kind === 'op') {
       const [a, b] = v.args.map((x) => refExpr(k, x, c));
-      lines.push(`let v${r} = ${opRow(v.op)!.wgsl(a!, b ?? '', v.p)};`);
+      lines.push(`let v${r} = keep(${opRow(v.op)!.wgsl(a!, b ?? '', v.p)});`);
     }
   }
   return lines;
