@@ -4,6 +4,7 @@ import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients } from './autodiff/grad.js';
 import { apply, constant, leaf } from './ops/build.js';
 import { activeBackend, hint, realize } from './schedule/scheduler.js';
+import { storageNode } from './schedule/fuse.js';
 
 /** Nested arrays of numbers, any depth. */
 export type NestedArray = number | readonly NestedArray[];
@@ -162,6 +163,10 @@ export class Tensor {
     n.disposed = true;
     n.free();
     n.host = null;
+    // A `.grad` or a sum is often a view (detach, reshape) of the node that holds the values: free that
+    // too. Anything else reading it recomputes it; a leaf keeps its host data (free() leaves it).
+    const s = storageNode(n);
+    if (s !== n) s.free();
   }
 
   /** True once `dispose()` was called. */

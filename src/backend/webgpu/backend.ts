@@ -4,7 +4,14 @@ import { emptyStats, type Backend, type Stats } from '../../schedule/backend.js'
 import { planKernels, storageNode } from '../../schedule/fuse.js';
 import type { Kernel } from '../../schedule/kernel.js';
 import type { CpuBackend } from '../cpu.js';
-import { BufferPool, GpuStorage, STAGING_USAGE, STORAGE_USAGE, UNIFORM_USAGE } from './buffers.js';
+import {
+  BufferPool,
+  CapacityError,
+  GpuStorage,
+  STAGING_USAGE,
+  STORAGE_USAGE,
+  UNIFORM_USAGE,
+} from './buffers.js';
 import { WG } from './codegen.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
 import { planRun, type PlanLimits, type RunPlan } from './plan.js';
@@ -41,6 +48,7 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines: PipelineCache;
   private readonly planLimits: PlanLimits;
   private lostReason: string | null = null;
+  private readonly capacityWarned = new Set<string>();
   private reads: PendingRead[] = [];
 
   constructor(
@@ -82,10 +90,23 @@ export class WebGpuBackend implements Backend {
 
   async run(kernels: readonly Kernel[]): Promise<void> {
     if (this.lost) return this.runOnCpu(kernels);
-    const plan = planRun(kernels, this.planLimits);
-    const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
-    if (this.lost) return this.runOnCpu(kernels);
-    const check = this.encode(plan, compiled);
+    let check: () => Promise<void>;
+    try {
+      const plan = planRun(kernels, this.planLimits);
+      const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
+      if (this.lost) return this.runOnCpu(kernels);
+      check = this.encode(plan, compiled);
+    } catch (e) {
+      // Beyond the device's limits (a tensor larger than its largest buffer, say): right answers from
+      // the CPU rather than none; said once per kind of limit.
+      if (!(e instanceof CapacityError)) throw e;
+      const kind = e.message.replace(/[0-9]+/g, 'N');
+      if (!this.capacityWarned.has(kind)) {
+        this.capacityWarned.add(kind);
+        console.warn(`${e.message}; computing it on the CPU instead`);
+      }
+      return this.runOnCpu(kernels);
+    }
     try {
       await check();
     } catch (e) {
@@ -94,8 +115,28 @@ export class WebGpuBackend implements Backend {
     if (this.lost) return this.runOnCpu(kernels);
   }
 
-  /** Encodes and submits a plan; resolves (through the returned function) once its results are readable. */
+  /** Encodes and submits a plan (returning everything it took to the pool if that fails). */
   private encode(plan: RunPlan, compiled: readonly Compiled[]): () => Promise<void> {
+    const taken: GPUBuffer[] = [];
+    const take = (bytes: number, usage: number): GPUBuffer => {
+      const b = this.pool.acquire(bytes, usage);
+      taken.push(b);
+      return b;
+    };
+    try {
+      return this.encodeWith(plan, compiled, take);
+    } catch (e) {
+      for (const b of taken) this.pool.release(b);
+      throw e;
+    }
+  }
+
+  /** Encodes and submits a plan; resolves (through the returned function) once its results are readable. */
+  private encodeWith(
+    plan: RunPlan,
+    compiled: readonly Compiled[],
+    take: (bytes: number, usage: number) => GPUBuffer,
+  ): () => Promise<void> {
     const { device, pool } = this;
     const storage = new Map<Node, GpuStorage>();
     const bufferOf = (n: Node): GpuStorage => {
@@ -109,10 +150,10 @@ export class WebGpuBackend implements Backend {
     };
     for (const n of plan.outputs) {
       const bytes = n.size * 4;
-      storage.set(n, new GpuStorage(this, pool, pool.acquire(bytes, STORAGE_USAGE), bytes));
+      storage.set(n, new GpuStorage(this, pool, take(bytes, STORAGE_USAGE), bytes));
     }
     const partials = new Map<number, GPUBuffer>();
-    for (const [ki, bytes] of plan.partials) partials.set(ki, pool.acquire(bytes, STORAGE_USAGE));
+    for (const [ki, bytes] of plan.partials) partials.set(ki, take(bytes, STORAGE_USAGE));
     // All uniform blocks of the run live in one buffer, each at an aligned offset.
     const blocks: { offset: number; size: number }[][] = [];
     let uniformBytes = 0;
@@ -127,7 +168,7 @@ export class WebGpuBackend implements Backend {
         }),
       );
     }
-    const uniform = pool.acquire(uniformBytes, UNIFORM_USAGE);
+    const uniform = take(uniformBytes, UNIFORM_USAGE);
     const words = new Uint32Array(uniformBytes / 4);
     plan.steps.forEach((step, si) =>
       step.dispatches.forEach((d, di) => words.set(d.words, blocks[si]![di]!.offset / 4)),
@@ -144,7 +185,7 @@ export class WebGpuBackend implements Backend {
       const packedBufs = new Map<number, GPUBuffer>();
       step.binds.forEach((b, i) => {
         if (b.kind !== 'packed') return;
-        const buf = pool.acquire(b.nodes.length * 4, STORAGE_USAGE);
+        const buf = take(b.nodes.length * 4, STORAGE_USAGE);
         gathered.push(buf);
         packedBufs.set(i, buf);
         b.nodes.forEach((node, m) => {
@@ -186,7 +227,7 @@ export class WebGpuBackend implements Backend {
             : { buffer: st.buffer, offset: 0, size: st.bytes };
           // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
           if (!b.chunked && st.bytes > device.limits.maxStorageBufferBindingSize)
-            throw new Error(
+            throw new CapacityError(
               `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
             );
           entries.push({ binding: i + 1, resource });
@@ -207,7 +248,7 @@ export class WebGpuBackend implements Backend {
       offsets.set(n, stagingBytes);
       stagingBytes += small.length === 0 ? 4 : n.size * 4;
     }
-    const staging = pool.acquire(stagingBytes, STAGING_USAGE);
+    const staging = take(stagingBytes, STAGING_USAGE);
     for (const n of fence)
       encoder.copyBufferToBuffer(
         storage.get(n)!.buffer,

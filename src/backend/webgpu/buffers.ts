@@ -18,6 +18,9 @@ export const UNIFORM_USAGE = UNIFORM | COPY_DST;
 // Released buffers kept for reuse, at most this many bytes; the least recently released go first.
 const IDLE_BYTES = 256 * 1024 * 1024;
 
+/** Work the device cannot hold (a buffer, binding or grid beyond its limits): it runs on the CPU instead. */
+export class CapacityError extends Error {}
+
 /** The size a request is rounded up to, so that nearby sizes share buffers (at most 1/8 wasted above 1 KiB). */
 export function sizeClass(bytes: number): number {
   if (bytes <= 1024) return Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -46,7 +49,7 @@ export class BufferPool {
     const cls = sizeClass(bytes);
     const size = cls <= this.maxBufferSize ? cls : bytes;
     if (size > this.maxBufferSize)
-      throw new Error(
+      throw new CapacityError(
         `webgpu: a buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.maxBufferSize}); use fewer points per tensor`,
       );
     const key = `${usage}:${size}`;

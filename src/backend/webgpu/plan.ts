@@ -1,6 +1,7 @@
 /** Turns a run's kernels into GPU steps: programs, what each binding holds, and one dispatch per chunk. */
 import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
+import { CapacityError } from './buffers.js';
 import type { Kernel } from '../../schedule/kernel.js';
 import {
   finishProgram,
@@ -61,7 +62,7 @@ export interface PlanLimits {
 export function grid(groups: number, maxDim: number): [number, number] {
   const x = Math.min(groups, maxDim);
   const y = Math.ceil(groups / x);
-  if (y > maxDim) throw new Error(`webgpu: ${groups} workgroups exceed a ${maxDim}×${maxDim} grid`);
+  if (y > maxDim) throw new CapacityError(`webgpu: ${groups} workgroups exceed a ${maxDim}×${maxDim} grid`);
   return [x, y];
 }
 
@@ -104,7 +105,7 @@ function fitBindings(
       cur = [];
     }
     if (count([o]) > limit)
-      throw new Error(
+      throw new CapacityError(
         `webgpu: a fused kernel output needs ${count([o])} storage buffers; the device allows ${limit} per shader`,
       );
     cur.push(o);
