@@ -1,0 +1,83 @@
+// Differential fuzzing at length: random graphs on WebGPU (when there is an adapter), the CPU in float32
+// and the float64 reference, compared under the rules of test/robustness/fuzz.ts. The run goes on past
+// disagreements; the first few are shrunk and printed as runnable code, and the exit status is 1.
+//   npm run fuzz -- --cases=10000 --seed=123
+import fc from 'fast-check';
+import { init, stats } from '../src/index.js';
+import { collector } from '../test/robustness/soak.js';
+import { activeBackend } from '../src/schedule/scheduler.js';
+import { testGpu } from '../test/gpu.js';
+import {
+  backends,
+  batchArb,
+  casesOf,
+  describeMismatches,
+  inputsArb,
+  minimize,
+  runBatch,
+  type Tally,
+} from '../test/robustness/fuzz.js';
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : dflt;
+};
+// As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
+const PER_BATCH = 20;
+const CASES = arg('cases', 10_000);
+const SEED = arg('seed', Date.now() % 2 ** 31);
+
+const info = await init({ backend: 'auto', gpu: testGpu() });
+console.log(
+  `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''} and the CPU`,
+);
+const be = backends(info.backend === 'webgpu' ? activeBackend() : null);
+const total: Tally = { values: 0, uncertain: 0, nonFinite: 0 };
+const gc = collector();
+const t0 = performance.now();
+const batches = Math.ceil(CASES / PER_BATCH);
+let done = 0;
+// Disagreements shrunk and printed; later ones are only counted.
+const SHOW = 5;
+let failures = 0;
+await fc
+  .assert(
+    fc.asyncProperty(batchArb(8, 4, 5), inputsArb(), async (batch, data) => {
+      const cases = casesOf(batch);
+      const { mismatches, tally } = await runBatch(cases, data, be);
+      total.values += tally.values;
+      total.uncertain += tally.uncertain;
+      total.nonFinite += tally.nonFinite;
+      if (mismatches.length > 0) {
+        failures++;
+        if (failures <= SHOW) {
+          const repro = await minimize(cases[mismatches[0]!.caseIndex]!, data, be);
+          console.error(
+            `fuzz: disagreement ${failures}\n${describeMismatches(mismatches)}\n\nreproduction:\n${repro}\n`,
+          );
+        }
+      }
+      done++;
+      // Evicted pipelines hold native memory (compiled code) that V8 does not see: collect now and then,
+      // or a long run grows by megabytes per pipeline.
+      if (done % 5 === 0) gc();
+      if (done % 25 === 0 || done === batches) {
+        const s = (performance.now() - t0) / 1000;
+        console.log(
+          `${done * PER_BATCH} cases in ${s.toFixed(0)} s: ${total.values} values, ${total.uncertain} uncertain, ` +
+            `${total.nonFinite} NaN/Inf, ${stats().pipelinesCompiled} pipelines, ` +
+            `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB resident`,
+        );
+      }
+      return true;
+    }),
+    { seed: SEED, numRuns: batches, endOnFailure: true },
+  )
+  .catch((e: unknown) => {
+    // A batch that throws (rather than disagrees) ends the run.
+    failures++;
+    console.error(`fuzz: a batch threw\n${e instanceof Error ? e.message : String(e)}`);
+  });
+const summary = `${done * PER_BATCH} cases, ${failures} batches with disagreements (seed ${SEED})`;
+console.log(`fuzz: ${summary}`);
+process.exit(failures > 0 ? 1 : 0);

@@ -1,0 +1,318 @@
+// Bad input across the API: each mistake gives exactly its message, and none corrupts results computed
+// before or after it. NaN and ±Inf in data are legal values, not mistakes: they propagate by §5.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wg from '../../src/index.js';
+import {
+  add,
+  checkGrads,
+  grad,
+  init,
+  mean,
+  mul,
+  opNames,
+  pow,
+  sum,
+  tensor,
+  valueAndGrad,
+  type Tensor,
+  type TensorData,
+} from '../../src/index.js';
+import { testBackends } from '../backends.js';
+
+const bad = <T>(v: unknown): T => v as T;
+const disposed = (): Tensor => {
+  const t = tensor([1, 2]);
+  t.dispose();
+  return t;
+};
+const id = (x: Tensor): Tensor => x;
+
+/** A mistake and its exact message. */
+type Case = [what: string, trigger: () => unknown, message: string];
+
+const CASES: Case[] = [
+  [
+    'null as data',
+    () => tensor(bad<TensorData>(null)),
+    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got null',
+  ],
+  [
+    'a plain object as data',
+    () => tensor(bad<TensorData>({})),
+    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got Object',
+  ],
+  [
+    'a boolean as data',
+    () => tensor(bad<TensorData>(true)),
+    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got boolean true',
+  ],
+  [
+    'an Int32Array as data',
+    () => tensor(bad<TensorData>(new Int32Array([1, 2]))),
+    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got Int32Array',
+  ],
+  ['an empty array', () => tensor([]), 'tensor(): empty data (shape [0]); tensors need at least one element'],
+  [
+    'an empty row',
+    () => tensor([[]]),
+    'tensor(): empty data (shape [1,0]); tensors need at least one element',
+  ],
+  [
+    'an empty Float32Array',
+    () => tensor(new Float32Array(0)),
+    'tensor(): empty data (shape [0]); tensors need at least one element',
+  ],
+  [
+    'a negative dimension',
+    () => tensor([1, 2], { shape: [-1, 2] }),
+    'tensor(): shape must be an array of non-negative integers, got [-1,2]',
+  ],
+  [
+    'a fractional dimension',
+    () => tensor([1, 2], { shape: [2.5] }),
+    'tensor(): shape must be an array of non-negative integers, got [2.5]',
+  ],
+  [
+    'a string as shape',
+    () => tensor([1, 2], { shape: bad<number[]>('ab') }),
+    'tensor(): shape must be an array of non-negative integers, got "ab"',
+  ],
+  [
+    'requiresGrad not a boolean',
+    () => tensor(1, { requiresGrad: bad<boolean>('yes') }),
+    'tensor(): requiresGrad must be a boolean, got string',
+  ],
+  [
+    'an enormous shape for little data',
+    () => tensor([1, 2, 3, 4], { shape: [1e6, 1e6] }),
+    'tensor(): shape [1000000,1000000] has 1000000000000 elements but the data has 4',
+  ],
+  [
+    'undefined as an operand',
+    () => add(tensor([1, 2]), bad<number>(undefined)),
+    'add: expected a Tensor or a number, got undefined',
+  ],
+  [
+    'an object as an operand',
+    () => mul(tensor([1, 2]), bad<number>({})),
+    'mul: expected a Tensor or a number, got object',
+  ],
+  [
+    'a string exponent',
+    () => pow(tensor([1, 2]), bad<number>('x')),
+    'pow: expected a Tensor or a number, got string',
+  ],
+  [
+    'a fractional axis',
+    () => sum(tensor([[1, 2]]), 1.5),
+    'sum: axis 1.5 is out of range for a tensor of shape [1,2]',
+  ],
+  [
+    'mean over a missing axis',
+    () => mean(tensor([[1, 2]]), 3),
+    'mean: axis 3 is out of range for a tensor of shape [1,2]',
+  ],
+  [
+    'backward through a gradient made without createGraph',
+    () => {
+      const x = tensor(2, { requiresGrad: true });
+      x.mul(x).backward();
+      x.grad!.backward();
+    },
+    'backward(): this tensor does not require grad: none of the tensors it was computed from was created with { requiresGrad: true }',
+  ],
+  [
+    'a string as the backward gradient',
+    () => tensor([1, 2], { requiresGrad: true }).mul(2).backward(bad<TensorData>('abc')),
+    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got the string "abc"',
+  ],
+  [
+    'a backward gradient of another rank',
+    () =>
+      tensor([[1, 2]], { requiresGrad: true })
+        .mul(2)
+        .backward([1, 2]),
+    'backward(gradient): gradient has shape [2] but the tensor has shape [1,2]',
+  ],
+  [
+    'backward of a disposed result',
+    () => {
+      const y = tensor(2, { requiresGrad: true }).mul(3);
+      y.dispose();
+      y.backward();
+    },
+    'backward(): the tensor was disposed',
+  ],
+  ['detach of a disposed tensor', () => disposed().detach(), 'detach(): the tensor was disposed'],
+  [
+    'retainGrad where nothing requires grad',
+    () => tensor([1]).mul(2).retainGrad(),
+    'retainGrad(): this tensor does not require grad, so it never gets a gradient',
+  ],
+  ['item() of a disposed tensor', () => disposed().item(), 'item(): the tensor was disposed'],
+  ['realize() of a disposed tensor', () => disposed().realize(), 'realize(): the tensor was disposed'],
+  ['sum of a disposed tensor', () => sum(disposed()), 'sum: the tensor was disposed'],
+  [
+    'mixing a live tensor with one computed from a disposed one',
+    () => {
+      const a = tensor([1, 2]);
+      const b = a.mul(3);
+      a.dispose();
+      return add(b, tensor([1, 1])).data();
+    },
+    'a disposed tensor (shape [2]) is used in this computation',
+  ],
+  [
+    'item() of a non-scalar gradient',
+    () => {
+      const x = tensor([1, 2], { requiresGrad: true });
+      sum(x.mul(x)).backward();
+      return x.grad!.item();
+    },
+    'item(): the tensor has 2 elements (shape [2]); item() needs exactly one',
+  ],
+  [
+    'grad of a disposed argument',
+    () => grad((x: Tensor) => sum(x))(disposed()),
+    'grad(f): the tensor was disposed',
+  ],
+  [
+    'a fractional argnum',
+    () => grad(id, bad<number>(0.5))(1),
+    'grad(f): argnum 0.5 is out of range for 1 argument',
+  ],
+  [
+    'a repeated argnum',
+    () => grad((x: Tensor, y: Tensor) => mul(x, y), [0, 0])(1, 2),
+    'grad(f): argnums [0,0] repeats an index',
+  ],
+  ['no argnums', () => grad(id, [])(1), 'grad(f): argnums is empty'],
+  ['grad of a string', () => grad(bad<typeof id>('f')), 'grad(f): f must be a function, got string'],
+  [
+    'valueAndGrad of a string argument',
+    () => valueAndGrad((x: Tensor) => sum(x))(bad<number>('abc')),
+    'valueAndGrad(f): argument 0 is differentiated but is string, not a Tensor or numbers',
+  ],
+  [
+    'valueAndGrad of a non-scalar function',
+    () =>
+      valueAndGrad((x: Tensor) => mul(x, 2))(
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+      ),
+    'valueAndGrad(f): f must return a scalar, but it returned shape [2,2]; for many points use x => sum(f(x))',
+  ],
+  [
+    'checkGrads of order 0',
+    () => checkGrads((x: Tensor) => sum(x), [tensor([1])], { order: 0 }),
+    'checkGrads: order must be a positive integer, got 0',
+  ],
+  ['checkGrads without inputs', () => checkGrads((x: Tensor) => sum(x), []), 'checkGrads: no inputs'],
+  [
+    'an unknown backend',
+    () => init({ backend: bad<'cpu'>('gpu') }),
+    `init(): unknown backend "gpu"; expected 'auto', 'webgpu' or 'cpu'`,
+  ],
+];
+
+const api = wg as unknown as Record<string, (...args: (Tensor | number)[]) => Tensor>;
+
+describe.each(testBackends())('bad input on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it('has at least 25 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(CASES)('%s', async (_, trigger, message) => {
+    // A value realized before the mistake, and a gradient left pending across it.
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = sum(mul(x, x));
+    expect(await y.item()).toBe(14);
+    y.backward();
+    let err: unknown = null;
+    try {
+      await trigger();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe(message);
+    expect(await y.item()).toBe(14);
+    expect(Array.from(await x.grad!.data())).toEqual([2, 4, 6]);
+    // A fresh computation after the mistake.
+    const z = tensor([0.5, -1.5], { requiresGrad: true });
+    const w = sum(z.mul(z).mul(z));
+    w.backward();
+    const [wv, zg] = await Promise.all([w.item(), z.grad!.data()]);
+    expect(wv).toBe(0.125 - 3.375);
+    expect(Array.from(zg)).toEqual([0.75, 6.75]);
+  });
+
+  it('a backward inside the function grad differentiates is legal and both gradients are right', async () => {
+    const x = tensor(3, { requiresGrad: true });
+    const g = grad((t: Tensor) => {
+      const z = t.mul(t);
+      z.backward();
+      return z;
+    })(x);
+    expect(await g.item()).toBe(6);
+    expect(await x.grad!.item()).toBe(6);
+  });
+
+  // NaN and ±Inf are values: no error, and the results follow §5 of the numerics contract.
+  it('NaN in either operand of every public op gives a NaN value there and nowhere else', async () => {
+    for (const name of opNames) {
+      const fn = api[name]!;
+      const unary = name !== 'pow' && fn.length === 1;
+      for (const pos of unary ? [0] : [0, 1]) {
+        const a = tensor([NaN, 0.5], { requiresGrad: true });
+        const c = tensor([0.75, 0.75], { requiresGrad: true });
+        const y = unary ? fn(a) : pos === 0 ? fn(a, c) : fn(c, a);
+        sum(y).backward();
+        const [v, ga] = await Promise.all([y.data(), a.grad!.data()]);
+        expect([name, pos, Number.isNaN(v[0]!)]).toEqual([name, pos, true]);
+        // The gradient at the NaN point is NaN where it depends on the value (not for a + c, say);
+        // the other point is untouched by its neighbour's NaN.
+        expect([name, pos, Number.isFinite(v[1]!), Number.isFinite(ga[1]!)]).toEqual([name, pos, true, true]);
+      }
+    }
+  });
+
+  it('infinities and zeros follow the numerics contract', async () => {
+    const inf = Infinity;
+    const x = tensor([0, -0, inf, -inf, 1e30, -1e30]);
+    const [lg, rec, ex, sg, th, rl, sq] = await Promise.all([
+      wg.log(x).data(),
+      wg.div(1, x).data(),
+      wg.exp(x).data(),
+      wg.sigmoid(x).data(),
+      wg.tanh(x).data(),
+      wg.relu(x).data(),
+      wg.sqrt(x).data(),
+    ]);
+    expect(Array.from(lg)).toEqual([-inf, -inf, inf, NaN, Math.fround(Math.log(1e30)), NaN]);
+    expect(Array.from(rec)).toEqual([
+      inf,
+      -inf,
+      0,
+      -0,
+      Math.fround(1 / Math.fround(1e30)),
+      -Math.fround(1 / Math.fround(1e30)),
+    ]);
+    expect(Array.from(ex)).toEqual([1, 1, inf, 0, inf, 0]);
+    expect(Array.from(sg)).toEqual([0.5, 0.5, 1, 0, 1, 0]);
+    expect(Array.from(th)).toEqual([0, -0, 1, -1, 1, -1]);
+    expect(Array.from(rl)).toEqual([0, 0, inf, 0, Math.fround(1e30), 0]);
+    expect(Array.from(sq)).toEqual([0, -0, inf, NaN, Math.fround(1e15), NaN]);
+    // Kinks: relu'(0) = abs'(0) = 0, ties split, and pow(x, 2)'(0) is the limit 0; a real power of a negative base is NaN.
+    const z = tensor([0, 0], { requiresGrad: true });
+    const t = tensor([0, 1], { requiresGrad: true });
+    sum(wg.relu(z).add(wg.abs(z)).add(wg.maximum(z, t)).add(pow(z, 2))).backward();
+    expect(Array.from(await z.grad!.data())).toEqual([0.5, 0]);
+    expect(Array.from(await t.grad!.data())).toEqual([0.5, 1]);
+    expect(Array.from(await pow(tensor([-8, 8]), 1 / 3).data())).toEqual([NaN, 2]);
+  });
+});

@@ -1,0 +1,61 @@
+// A short soak on every backend: after the first cycles, live buffers and bytes, compiled pipelines
+// and the JS heap stay flat, whether tensors are disposed or left to the garbage collector.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sin, stats, sum, tensor } from '../../src/index.js';
+import { testBackends } from '../backends.js';
+import { soak, type SoakSample } from './soak.js';
+
+const CYCLES = 300;
+// Heap growth allowed over the run: V8 keeps some slack (compiled code, inline caches, pools) that is
+// not a leak; a leak of one small object per cycle would still exceed it tenfold, and a leaked 16 KiB
+// gradient per cycle a thousandfold.
+const HEAP_SLACK = 4 * 1024 * 1024;
+
+/** Growth of each figure from the sample after warm-up to the last one. */
+function growth(samples: readonly SoakSample[]): Omit<SoakSample, 'cycle'> {
+  const a = samples[1]!;
+  const z = samples[samples.length - 1]!;
+  return {
+    liveBuffers: z.liveBuffers - a.liveBuffers,
+    liveBytes: z.liveBytes - a.liveBytes,
+    pipelinesCompiled: z.pipelinesCompiled - a.pipelinesCompiled,
+    heapBytes: z.heapBytes - a.heapBytes,
+  };
+}
+
+describe.each(testBackends().filter((b) => b.name !== 'cpu-interp'))('soak on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it.each(['dispose', 'gc'] as const)(
+    `${CYCLES} cycles freeing by %s: buffers, pipelines and heap stay flat`,
+    async (free) => {
+      const samples = await soak({ cycles: CYCLES, free, samples: 10 });
+      const g = growth(samples);
+      console.log(`soak on ${b.name} (${free}):`, g);
+      // The last cycle's result may or may not be collected yet at a sample: growth is what counts.
+      expect(g.liveBuffers).toBeLessThanOrEqual(0);
+      expect(g.liveBytes).toBeLessThanOrEqual(0);
+      expect(g.pipelinesCompiled).toBe(0);
+      expect(g.heapBytes).toBeLessThan(HEAP_SLACK);
+      // Nothing is held between cycles beyond a handful of buffers (pooled staging, the last result).
+      expect(samples[samples.length - 1]!.liveBuffers).toBeLessThanOrEqual(samples[0]!.liveBuffers + 2);
+    },
+    300_000,
+  );
+});
+
+describe.each(testBackends().filter((b) => b.name === 'webgpu'))('dispose on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it('dispose() of every tensor a step made gives its buffers back at once, without a collection', async () => {
+    const before = stats().liveBuffers;
+    const x = tensor(new Float32Array(4096).fill(0.5), { requiresGrad: true });
+    const loss = sum(sin(x));
+    loss.backward();
+    await Promise.all([loss.item(), x.grad!.data()]);
+    expect(stats().liveBuffers).toBeGreaterThan(before);
+    // x.grad and loss are views (a detached gradient, a reshaped sum) of the nodes holding the buffers.
+    for (const t of [x.grad!, loss, x]) t.dispose();
+    expect(stats().liveBuffers).toBe(before);
+  });
+});
