@@ -7,23 +7,12 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { build } from 'vite';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 import { parseOptions, USAGE } from './options.js';
 import { printTables, writeReport, type BenchReport } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = join(here, '../node_modules/.cache/webgrad-bench/page');
-
-/** Chromium flags that give headless WebGPU on SwiftShader (Vulkan) from a page on localhost. */
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--no-first-run',
-  '--headless=new',
-];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -59,7 +48,7 @@ export async function runInBrowser(args: readonly string[], log: (s: string) => 
   await build({ configFile: join(here, 'vite.config.ts') });
   const { server, url } = await serve();
   const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
     protocolTimeout: 0,
   });

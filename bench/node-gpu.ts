@@ -3,10 +3,9 @@
 // writes bench/results/<date>-<adapter>-node.{json,md,svg}.
 // Run through bench/node.ts (npm run bench:node), or bundled by ../shared/gpu/prepare.sh for a bare GPU machine.
 import { create, globals } from 'webgpu';
-import { bytesPerPoint } from './cases.js';
 import { parseOptions, USAGE } from './options.js';
-import { printTables, writeReport, type BenchReport } from './report.js';
-import { runBenchmark } from './run.js';
+import { printTables, writeReport } from './report.js';
+import { benchmarkReport } from './run.js';
 import { handSystem } from './systems/hand.js';
 import { jaxSystem } from './systems/jax.js';
 import { installCallCounters, type System, type SystemId } from './systems/system.js';
@@ -54,32 +53,13 @@ console.log(
   `webgrad benchmark (Node ${process.version}, Dawn): adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}; ` +
     `${opts.reps} timed calls after ${opts.warmup} warm-up per size`,
 );
-const t0 = performance.now();
-const result = await runBenchmark({
+const report = await benchmarkReport(
+  { platform: 'node', runtime: `Node ${process.version}, Dawn (webgpu package)`, adapter: adapterName },
+  opts,
   sizes,
-  cases: opts.cases,
   systems,
-  reps: opts.reps,
-  warmup: opts.warmup,
-  budgetMs: opts.budgetMs,
-  progress: (line) => console.log(`  [${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
-});
-const report: BenchReport = {
-  meta: {
-    date: new Date().toISOString(),
-    platform: 'node',
-    runtime: `Node ${process.version}, Dawn (webgpu package)`,
-    adapter: adapterName,
-    sizes,
-    reps: opts.reps,
-    warmup: opts.warmup,
-    quick: opts.quick,
-    cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
-    systems: systems.map((s) => ({ id: s.id, label: s.label })),
-    seconds: (performance.now() - t0) / 1e3,
-  },
-  ...result,
-};
+  (line) => console.log(`  ${line}`),
+);
 printTables(report, console.log);
 if (opts.out) {
   const files = await writeReport(report, opts.out);

@@ -3,6 +3,8 @@
 // noise hits them alike.
 import { bytesPerPoint, caseInputs, type BenchCase } from './cases.js';
 import { maxError, reference, TOLERANCE } from './reference.js';
+import type { BenchOptions } from './options.js';
+import type { BenchReport } from './report.js';
 import { gpuCalls, type OwnCounters, type System, type SystemId } from './systems/system.js';
 
 /** How a benchmark runs. */
@@ -250,4 +252,45 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
       l.note = message(e);
     }
   }
+}
+
+/** Where a report was measured: the platform, the runtime in words and the adapter's name. */
+export interface Platform {
+  platform: 'node' | 'browser';
+  runtime: string;
+  adapter: string;
+}
+
+/** Runs the benchmark with the parsed options and wraps the results in a report with its metadata. */
+export async function benchmarkReport(
+  where: Platform,
+  opts: BenchOptions,
+  sizes: number[],
+  systems: System[],
+  say: (line: string) => void,
+): Promise<BenchReport> {
+  const t0 = performance.now();
+  const result = await runBenchmark({
+    sizes,
+    cases: opts.cases,
+    systems,
+    reps: opts.reps,
+    warmup: opts.warmup,
+    budgetMs: opts.budgetMs,
+    progress: (line) => say(`[${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
+  });
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      ...where,
+      sizes,
+      reps: opts.reps,
+      warmup: opts.warmup,
+      quick: opts.quick,
+      cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
+      systems: systems.map((s) => ({ id: s.id, label: s.label })),
+      seconds: (performance.now() - t0) / 1e3,
+    },
+    ...result,
+  };
 }

@@ -1,9 +1,8 @@
 // The benchmark page: runs the cases on navigator.gpu (and webgrad's CPU backend) and leaves the report
 // on window.benchReport for bench/browser.ts; progress goes to the page and the console.
-import { bytesPerPoint } from '../cases.js';
 import { parseOptions } from '../options.js';
 import type { BenchReport } from '../report.js';
-import { runBenchmark } from '../run.js';
+import { benchmarkReport } from '../run.js';
 import { handSystem } from '../systems/hand.js';
 import { jaxSystem } from '../systems/jax.js';
 import { installCallCounters, type System, type SystemId } from '../systems/system.js';
@@ -46,32 +45,13 @@ async function main(): Promise<BenchReport> {
   };
   const systems = opts.systems.map((id) => make[id]());
   say(`adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}`);
-  const t0 = performance.now();
-  const result = await runBenchmark({
+  return benchmarkReport(
+    { platform: 'browser', runtime: navigator.userAgent, adapter: adapterName },
+    opts,
     sizes,
-    cases: opts.cases,
     systems,
-    reps: opts.reps,
-    warmup: opts.warmup,
-    budgetMs: opts.budgetMs,
-    progress: (line) => say(`[${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
-  });
-  return {
-    meta: {
-      date: new Date().toISOString(),
-      platform: 'browser',
-      runtime: navigator.userAgent,
-      adapter: adapterName,
-      sizes,
-      reps: opts.reps,
-      warmup: opts.warmup,
-      quick: opts.quick,
-      cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
-      systems: systems.map((s) => ({ id: s.id, label: s.label })),
-      seconds: (performance.now() - t0) / 1e3,
-    },
-    ...result,
-  };
+    say,
+  );
 }
 
 const w = window as unknown as BenchWindow;

@@ -6,22 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, preview, type PreviewServer } from 'vite';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { EXERCISES } from '../../demo/notebook.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../bench/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = 'dist/demo-e2e';
 const SHOTS = fileURLToPath(new URL('./screenshots', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REQUIRE_WEBGPU = process.env.WEBGRAD_REQUIRE_WEBGPU === '1';
-const ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--no-first-run',
-  '--headless=new',
-];
 /** Points in the playground runs: enough to batch, few enough for a CPU-only machine. */
 const N = 20_000;
 const TIMEOUT = 30_000;
@@ -94,7 +84,8 @@ async function expectNotebookRows(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it or set CHROMIUM_PATH`);
   mkdirSync(SHOTS, { recursive: true });
   await build({ root: ROOT, logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true } });
   server = await preview({
@@ -105,7 +96,7 @@ beforeAll(async () => {
   });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview gave no local URL');
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   page = await browser.newPage();
   await page.setViewport({ width: 1440, height: 900 });
   page.on('console', (m) => {
