@@ -29,6 +29,12 @@ export interface InitOptions {
 export interface WebGpuOptions {
   /** Largest buffer binding to use, in bytes (default: the device limit); lower it to force chunking. */
   maxBindingBytes?: number;
+  /**
+   * Work of fewer points than this (default 256) whose inputs are all on the host runs on the CPU: a
+   * GPU round trip (upload, submit, map) costs milliseconds, a few points of arithmetic microseconds.
+   * 0 sends everything to the GPU.
+   */
+  cpuBelow?: number;
   /** Adapter power preference. */
   powerPreference?: GPUPowerPreference;
 }

@@ -32,7 +32,9 @@ export function testBackends(): TestBackend[] {
       ? [
           {
             name: 'webgpu',
-            setup: async () => void (await init({ backend: 'webgpu', gpu: testGpu() })),
+            // cpuBelow 0: every kernel on the GPU, however small (the suites use a few points).
+            setup: async () =>
+              void (await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } })),
             // float32 storage and arithmetic against float64: a few ulp per op through the prelude.
             rtol: 1e-5,
             atol: 1e-6,

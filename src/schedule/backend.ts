@@ -16,6 +16,8 @@ export interface Stats {
   bytesUploaded: number;
   /** Bytes copied back to the host. */
   bytesReadBack: number;
+  /** Kernels a WebGPU backend ran on the CPU instead: small work, work beyond its limits, after a loss. */
+  cpuFallbacks: number;
   /** Device buffers alive now. */
   liveBuffers: number;
   /** Bytes in device buffers alive now. */
@@ -45,6 +47,7 @@ export function emptyStats(): Stats {
     cacheHits: 0,
     bytesUploaded: 0,
     bytesReadBack: 0,
+    cpuFallbacks: 0,
     liveBuffers: 0,
     liveBytes: 0,
   };

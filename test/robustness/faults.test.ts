@@ -13,7 +13,7 @@ import { rng, uniform } from '../numeric.js';
 const adapter = await testAdapter();
 
 const useGpu = async (webgpu: { maxBindingBytes?: number } = {}): Promise<WebGpuBackend> => {
-  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu });
+  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
   expect(info.backend).toBe('webgpu');
   return activeBackend() as WebGpuBackend;
 };

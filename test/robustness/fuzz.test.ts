@@ -36,7 +36,7 @@ const BATCHES = 25;
 describe('differential fuzzing', () => {
   let be: Backends;
   beforeAll(async () => {
-    if (hasGpu) await init({ backend: 'webgpu', gpu: testGpu() });
+    if (hasGpu) await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
     be = backends(hasGpu ? activeBackend() : null);
   });
 

@@ -12,6 +12,7 @@ import {
   tensor,
   type Stats,
   type Tensor,
+  type WebGpuOptions,
 } from '../../src/index.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { OPS } from '../../src/ops/table.js';
@@ -20,8 +21,8 @@ import { testAdapter, testGpu } from '../gpu.js';
 
 const adapter = await testAdapter();
 
-const useGpu = async (webgpu: { maxBindingBytes?: number } = {}): Promise<WebGpuBackend> => {
-  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu });
+const useGpu = async (webgpu: WebGpuOptions = {}): Promise<WebGpuBackend> => {
+  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
   expect(info.backend).toBe('webgpu');
   return activeBackend() as WebGpuBackend;
 };
@@ -136,6 +137,37 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
   });
 });
 
+describe.skipIf(!adapter)('small work on the CPU', () => {
+  afterAll(async () => void (await useGpu()));
+
+  it('by default a single point runs on the CPU (no GPU round trip); cpuBelow: 0 sends it to the GPU', async () => {
+    const onePoint = async () => {
+      const x = tensor(2, { requiresGrad: true });
+      const y = q4(x);
+      y.backward();
+      return Promise.all([y.item(), x.grad!.item()]);
+    };
+    const f = Math.exp(-4 - 4 - Math.sin(2));
+    await init({ backend: 'webgpu', gpu: testGpu() });
+    const [[v, g], d] = await counting(onePoint);
+    expect(d.dispatches).toBe(0);
+    expect(d.cpuFallbacks).toBeGreaterThan(0);
+    expect(v).toBeCloseTo(f, 9);
+    expect(g).toBeCloseTo(f * (-4 - 2 - Math.cos(2)), 9);
+    // Work on values that live only on the GPU stays there, however small.
+    const big = tensor(ramp(100_000, -1, 1)).mul(3);
+    await big.realize();
+    const [, d2] = await counting(() => sum(big.mul(big)).item());
+    expect(d2.dispatches).toBeGreaterThan(0);
+    await useGpu();
+    const [[v0, g0], d0] = await counting(onePoint);
+    expect(d0.dispatches).toBeGreaterThan(0);
+    expect(d0.cpuFallbacks).toBe(0);
+    expect(v0).toBeCloseTo(f, 6);
+    expect(g0).toBeCloseTo(f * (-4 - 2 - Math.cos(2)), 6);
+  });
+});
+
 describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   afterAll(async () => void (await useGpu()));
 
@@ -217,7 +249,7 @@ describe.skipIf(!adapter)('WebGPU faults', () => {
     const z = x.mul(2);
     expect((await z.data())[5]).toBeCloseTo(2 * xs[5]!, 6);
     // A new init() opens a new device.
-    const again = await init({ backend: 'webgpu', gpu: testGpu() });
+    const again = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
     expect(again.backend).toBe('webgpu');
     expect(backendInfo().fallbackReason).toBeUndefined();
     expect((await sum(x.mul(x)).item()) / xs.reduce((s, t) => s + t * t, 0)).toBeCloseTo(1, 5);

@@ -20,6 +20,8 @@ import { planRun, type PlanLimits, type RunPlan } from './plan.js';
 export interface GpuLimits {
   /** Largest storage binding used, in bytes (the device limit, or lower when asked). */
   readonly maxBindingBytes: number;
+  /** Runs of fewer points than this, with every input on the host, go to the CPU. */
+  readonly cpuBelow: number;
   readonly maxBufferSize: number;
   readonly maxStorage: number;
   readonly maxDim: number;
@@ -89,7 +91,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async run(kernels: readonly Kernel[]): Promise<void> {
-    if (this.lost) return this.runOnCpu(kernels);
+    if (this.lost || this.small(kernels)) return this.runOnCpu(kernels);
     let check: () => Promise<void>;
     try {
       const plan = planRun(kernels, this.planLimits);
@@ -113,6 +115,15 @@ export class WebGpuBackend implements Backend {
       this.markLost(`mapAsync failed: ${e instanceof Error ? e.message || e.name : String(e)}`);
     }
     if (this.lost) return this.runOnCpu(kernels);
+  }
+
+  /** True for a run too small to be worth a GPU round trip: few points, every input already on the host. */
+  private small(kernels: readonly Kernel[]): boolean {
+    if (kernels.reduce((a, k) => a + k.size, 0) >= this.limits.cpuBelow) return false;
+    const made = new Set(kernels.flatMap((k) => k.outputs.map((o) => o.node)));
+    return kernels.every((k) =>
+      k.inputs.every((i) => made.has(storageNode(i.node)) || storageNode(i.node).host !== null),
+    );
   }
 
   /** Encodes and submits a plan (returning everything it took to the pool if that fails). */
@@ -352,6 +363,7 @@ export class WebGpuBackend implements Backend {
 
   /** Recomputes the kernels' outputs on the CPU, from whatever has host values (leaves always do). */
   private runOnCpu(kernels: readonly Kernel[]): void {
+    this.counters.cpuFallbacks += kernels.length;
     const targets = kernels.flatMap((k) => k.outputs.map((o) => o.node));
     this.cpu.run(planKernels(targets, (n) => this.cpu.has(n)));
   }

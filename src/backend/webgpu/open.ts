@@ -75,6 +75,7 @@ export async function openWebGpu(
     device,
     {
       maxBindingBytes,
+      cpuBelow: opts.cpuBelow ?? 256,
       maxBufferSize: D.maxBufferSize,
       maxStorage: D.maxStorageBuffersPerShaderStage,
       maxDim: D.maxComputeWorkgroupsPerDimension,
