@@ -27,7 +27,7 @@ const PER_BATCH = 20;
 const CASES = arg('cases', 10_000);
 const SEED = arg('seed', Date.now() % 2 ** 31);
 
-const info = await init({ backend: 'auto', gpu: testGpu() });
+const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
 console.log(
   `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''} and the CPU`,
 );

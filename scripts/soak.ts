@@ -12,7 +12,7 @@ const arg = (name: string, dflt: string): string => {
 const cycles = Number(arg('cycles', '10000'));
 const free = arg('free', 'dispose') === 'gc' ? 'gc' : 'dispose';
 
-const info = await init({ backend: 'auto', gpu: testGpu() });
+const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
 console.log(
   `soak: ${cycles} cycles on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''}, freeing by ${free}`,
 );
