@@ -281,6 +281,7 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       // Which output element each input point adds to: the sum's keepdims shape, broadcast back.
       const idx = broadcastIndex(n.shape, from);
       const mag = new Float64Array(size);
+      const magFinite = new Float64Array(size);
       const sumS = new Float64Array(size);
       const count = n.inputs[0]!.size / size;
       for (let i = 0; i < idx.length; i++) {
@@ -290,6 +291,7 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         c[o] = c[o]! + src.c[i]!;
         e[o] = e[o]! + src.e[i]!;
         mag[o] = mag[o]! + Math.abs(src.d[i]!);
+        if (finite(src.d[i]!)) magFinite[o] = magFinite[o]! + Math.abs(src.d[i]!);
         if (src.unc[i]) unc[o] = 1;
       }
       const grow = (Math.log2(Math.max(2, count)) + 4) * U;
@@ -297,8 +299,11 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         s[o] = f32(sumS[o]!);
         c[o] = f32(c[o]!);
         e[o] = e[o]! + grow * mag[o]! + (d[o] !== 0 && Math.abs(d[o]!) < MIN_NORMAL ? MIN_NORMAL : 0);
-        // Partial sums of a finite total may overflow float32 on the way.
-        if (finite(mag[o]!) && mag[o]! + SAFETY * e[o]! >= F32_MAX) unc[o] = 1;
+        // Partial sums may overflow float32 on the way, in an order each backend chooses: a finite total
+        // can come back ±Inf, and an infinite term can meet an overflowed partial of the other sign
+        // (Inf - Inf = NaN on the GPU, whose workgroup tree adds in float32; Inf on the CPU, which
+        // accumulates in float64).
+        if (magFinite[o]! + (finite(e[o]!) ? SAFETY * e[o]! : 0) >= F32_MAX) unc[o] = 1;
         if (!finite(e[o]!) && finite(d[o]!)) unc[o] = 1;
       }
       break;
