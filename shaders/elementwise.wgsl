@@ -10,7 +10,7 @@ struct Params {
   grid_x: u32,      // workgroups per row of the dispatch grid (2-D beyond the per-dimension limit)
   part_base: u32,   // this chunk's first workgroup among all partials of the kernel
   part_stride: u32, // partials per summed output
-  opaque: u32,      // always 0 (see keep())
+  opaque: u32,      // always 0 (see wg_keep in the prelude)
   pad1: u32,
   pad2: u32,
   terms: array<vec4<u32>, {{terms}}>, // broadcast indexing: (inner, dim, stride) per term
@@ -18,14 +18,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-
-// Every computed value passes through keep(): XOR with a uniform that is always 0 changes nothing, but
-// the compiler cannot see through it. WGSL lets compilers assume finite math and rearrange it, and some
-// do (SwiftShader turns (x - c) + c into x and (a * b) / b into a), which would lose the NaN of c = NaN
-// or of 0 / 0 and the rounding the formulas were written for.
-fn keep(x: f32) -> f32 {
-  return bitcast<f32>(bitcast<u32>(x) ^ P.opaque);
-}
 {{bindings}}
 
 const WG: u32 = 256u;

@@ -45,6 +45,14 @@ const wg__ln2_h: f32 = 0.693145751953125;
 const wg__ln2_l: f32 = 0.6931471805599453 - 0.693145751953125;
 const wg__log2e: f32 = 1.4426950408889634;
 
+// x, through an XOR with `zero`, a uniform that is always 0: the generated kernels pass every computed
+// value through it, since the compiler cannot see through it. WGSL lets compilers assume finite math and
+// rearrange it, and some do (SwiftShader turns (x - c) + c into x and (a * b) / b into a), which would
+// lose the NaN of c = NaN or of 0 / 0 and the rounding the formulas were written for.
+fn wg_keep(x: f32, zero: u32) -> f32 {
+  return bitcast<f32>(bitcast<u32>(x) ^ zero);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Error-free transformations: a pair (hi, lo) stands for the unevaluated sum hi + lo.
 

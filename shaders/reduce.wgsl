@@ -7,21 +7,13 @@
 
 struct Params {
   count: u32, // partials per summed output
-  opaque: u32,      // always 0 (see keep())
+  opaque: u32,      // always 0 (see wg_keep in the prelude)
   pad1: u32,
   pad2: u32,
   c: array<vec4<f32>, {{consts}}>, // the kernel's constants (uniforms, so that new numbers reuse the pipeline)
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-
-// Every computed value passes through keep(): XOR with a uniform that is always 0 changes nothing, but
-// the compiler cannot see through it. WGSL lets compilers assume finite math and rearrange it, and some
-// do (SwiftShader turns (x - c) + c into x and (a * b) / b into a), which would lose the NaN of c = NaN
-// or of 0 / 0 and the rounding the formulas were written for.
-fn keep(x: f32) -> f32 {
-  return bitcast<f32>(bitcast<u32>(x) ^ P.opaque);
-}
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 {{bindings}}
 

@@ -47,7 +47,7 @@ describe('differential fuzzing', () => {
   // Found by `npm run fuzz -- --seed=7`. The gradient's last step is (a · 2√x) / (2√x), which is 0/0 = NaN
   // at x = ±0 by the IEEE rules (and so on the CPU). SwiftShader's shader compiler cancels the product
   // and the division (WGSL lets it assume no NaN or infinity) unless every value passes through the
-  // kernels' keep().
+  // kernels' wg_keep().
   it('d/dx sigmoid(sqrt(x)²) at ±0 is NaN on every backend, as 0/0', async () => {
     const steps: Step[] = [
       { k: 'var', i: 0 },
@@ -66,7 +66,7 @@ describe('differential fuzzing', () => {
   });
 
   // Found by `npm run fuzz -- --seed=8`: SwiftShader's shader compiler reassociates (x - c) + c into x
-  // unless values pass through keep(), which loses the NaN of c = NaN (and for c = 1e30 gives 1 where
+  // unless values pass through wg_keep(), which loses the NaN of c = NaN (and for c = 1e30 gives 1 where
   // float32 gives 0).
   it('(x - c) + c is NaN for c = NaN', async () => {
     const steps: Step[] = [

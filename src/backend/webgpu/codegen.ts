@@ -192,7 +192,7 @@ function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => st
     if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
     else if (v.kind === 'op') {
       const [a, b] = v.args.map((x) => refExpr(k, x, c));
-      lines.push(`let v${r} = keep(${opRow(v.op)!.wgsl(a!, b ?? '', v.p)});`);
+      lines.push(`let v${r} = wg_keep(${opRow(v.op)!.wgsl(a!, b ?? '', v.p)}, P.opaque);`);
     }
   }
   return lines;
@@ -225,6 +225,20 @@ export function isPacked(k: Kernel, j: number): boolean {
 /** Splits kernel inputs into those bound one each and the one-element ones packed into `sc`. */
 export function splitInputs(k: Kernel, inputs: readonly number[]): { direct: number[]; packed: number[] } {
   return { direct: inputs.filter((j) => !isPacked(k, j)), packed: inputs.filter((j) => isPacked(k, j)) };
+}
+
+/** Bindings 1.. of a per-point program's inputs: one per direct input (`in0`, …), then `sc` if any are packed. */
+function inputBindings(
+  inputs: readonly number[],
+  packed: readonly number[],
+): { bindings: BindingKind[]; decls: string[] } {
+  const bindings: BindingKind[] = inputs.map(() => 'read' as const);
+  const decls = inputs.map((_, b) => declare(b + 1, `in${b}`, 'read'));
+  if (packed.length > 0) {
+    bindings.push('read');
+    decls.push(declare(bindings.length, 'sc', 'read'));
+  }
+  return { bindings, decls };
 }
 
 /** Input loads of a per-point template: `p` within the chunk (full), 0 (scalar) or broadcast terms of `i`. */
@@ -268,12 +282,7 @@ export function mainProgram(
   const terms: [number, number, number][] = [];
   const c = new Consts();
   const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
-  const bindings: BindingKind[] = inputs.map(() => 'read' as const);
-  const decls = inputs.map((_, b) => declare(b + 1, `in${b}`, 'read'));
-  if (packed.length > 0) {
-    bindings.push('read');
-    decls.push(declare(bindings.length, 'sc', 'read'));
-  }
+  const { bindings, decls } = inputBindings(inputs, packed);
   stores.forEach((o, s) => {
     bindings.push('write');
     decls.push(declare(bindings.length, `out${s}`, 'write'));
@@ -377,12 +386,7 @@ export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProg
   terms.push(...kept, ...folded);
   const c = new Consts();
   const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
-  const bindings: BindingKind[] = inputs.map(() => 'read' as const);
-  const decls = inputs.map((_, b) => declare(b + 1, `in${b}`, 'read'));
-  if (packed.length > 0) {
-    bindings.push('read');
-    decls.push(declare(bindings.length, 'sc', 'read'));
-  }
+  const { bindings, decls } = inputBindings(inputs, packed);
   const acc: string[] = [];
   const store: string[] = [];
   const accumulate: string[] = [];
