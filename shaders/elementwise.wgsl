@@ -1,5 +1,6 @@
 // One fused kernel: each invocation computes every value and gradient at its points of the domain,
-// stores the per-point outputs, and adds its share of each summed output to a per-workgroup partial.
+// stores the per-point outputs, and adds its share of each summed output to a partial (one per
+// workgroup, or one per invocation where barriers are expensive).
 // Sizes and offsets are uniforms, so the same kernel over a different N reuses the same pipeline.
 
 {{prelude}}

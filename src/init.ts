@@ -11,6 +11,8 @@ export interface AdapterSummary {
   vendor: string;
   architecture: string;
   description: string;
+  /** True for a CPU implementation of WebGPU (SwiftShader, llvmpipe, WARP, or any fallback adapter). */
+  software: boolean;
 }
 
 /** Options of `init`. */
@@ -37,6 +39,13 @@ export interface WebGpuOptions {
   cpuBelow?: number;
   /** Adapter power preference. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * How scalar sums (gradients of broadcast parameters, losses) are split before their finishing pass:
+   * 'workgroup' (a tree in workgroup memory, for GPUs), 'invocation' (a partial per invocation and no
+   * barriers, for CPU implementations, where barriers are slow) or 'auto' (default: by the adapter's
+   * `software` flag).
+   */
+  reduce?: 'auto' | 'workgroup' | 'invocation';
 }
 
 /** What `init` chose. */

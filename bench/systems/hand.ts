@@ -1,6 +1,8 @@
 // The baseline: a hand-written fused WGSL kernel per case, as a careful WebGPU programmer would write it —
-// one load per input, value and derivatives stored, scalar-parameter gradients reduced per workgroup and
-// finished by a second, one-workgroup pass. Buffers are made once per size and reused.
+// one load per input, value and derivatives stored, scalar-parameter gradients reduced per workgroup (per
+// invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
+// by a second, one-workgroup pass. Buffers are made once per size and reused.
+import { isSoftware } from '../../src/backend/webgpu/open.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
 
@@ -10,13 +12,17 @@ const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAG
 
 /**
  * Points per invocation: one for purely per-point kernels; several where the kernel reduces, so that there
- * are fewer workgroups and fewer barrier rounds per point (consecutive invocations still read consecutive
+ * are fewer partials and fewer barrier rounds per point (consecutive invocations still read consecutive
  * points).
  */
-export const perThread = (c: BenchCase): number => (c.params.length > 0 ? 16 : 1);
+export const perThread = (c: BenchCase, perInvocation = false): number =>
+  c.params.length > 0 ? (perInvocation ? 32 : 16) : 1;
 
-/** The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction. */
-export function handKernel(c: BenchCase): string {
+/**
+ * The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction (a
+ * workgroup tree, or with `perInvocation` one partial per invocation and no barrier).
+ */
+export function handKernel(c: BenchCase, perInvocation = false): string {
   const outs = pointOutputs(c);
   const hasParams = c.params.length > 0;
   const decl: string[] = [];
@@ -26,11 +32,15 @@ export function handKernel(c: BenchCase): string {
   for (let k = 0; k < outs; k++)
     decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<f32>;`);
   if (hasParams) decl.push(`@group(0) @binding(${b}) var<storage, read_write> part: array<vec2<f32>>;`);
+  const pts = perThread(c, perInvocation);
   const loads = Array.from({ length: c.vars }, (_, k) => `let x${k} = in${k}[i];`).join('\n    ');
   const vars = Array.from({ length: outs }, (_, k) => `var o${k}: f32;`).join('\n    ');
   const stores = Array.from({ length: outs }, (_, k) => `out${k}[i] = o${k};`).join('\n    ');
-  const reduce = hasParams
-    ? `sh[lid] = vec2<f32>(a0, a1);
+  const reduce = !hasParams
+    ? ''
+    : perInvocation
+      ? `part[wg * ${WG}u + lid] = vec2<f32>(a0, a1);`
+      : `sh[lid] = vec2<f32>(a0, a1);
   workgroupBarrier();
   for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
     if (lid < h) {
@@ -40,12 +50,11 @@ export function handKernel(c: BenchCase): string {
   }
   if (lid == 0u) {
     part[wg] = sh[0];
-  }`
-    : '';
+  }`;
   return `struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.join('\n')}
-${hasParams ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
+${hasParams && !perInvocation ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -54,8 +63,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let b = u.b;
   var a0 = 0.0;
   var a1 = 0.0;
-  for (var k = 0u; k < ${perThread(c)}u; k++) {
-    let i = (wg * ${perThread(c)}u + k) * ${WG}u + lid;
+  for (var k = 0u; k < ${pts}u; k++) {
+    let i = (wg * ${pts}u + k) * ${WG}u + lid;
     if (i < u.n) {
       var g0 = 0.0;
       var g1 = 0.0;
@@ -117,6 +126,7 @@ interface Sized {
 /** The hand-written kernels on their own device of the same GPU. */
 export function handSystem(gpu: GPU): System {
   let device: GPUDevice | null = null;
+  let perInvocation = false;
   const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
   let sized: { key: string; s: Sized } | null = null;
 
@@ -142,13 +152,14 @@ export function handSystem(gpu: GPU): System {
       d.createBuffer({ size, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
     const inputs = Array.from({ length: c.vars }, () => storage(bytes));
     const outputs = Array.from({ length: pointOutputs(c) }, () => storage(bytes));
-    const groups = Math.ceil(n / (WG * perThread(c)));
+    const groups = Math.ceil(n / (WG * perThread(c, perInvocation)));
     const maxDim = d.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.min(groups, maxDim);
     const grid: [number, number] = [gx, Math.ceil(groups / gx)];
     const uniform = d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST });
     const hasParams = c.params.length > 0;
-    const part = hasParams ? storage(Math.max(16, grid[0] * grid[1] * 8)) : null;
+    const partials = grid[0] * grid[1] * (perInvocation ? WG : 1);
+    const part = hasParams ? storage(Math.max(16, partials * 8)) : null;
     const total = hasParams ? storage(16) : null;
     const finishUniform = hasParams ? d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST }) : null;
     const entries: GPUBindGroupEntry[] = [uniform, ...inputs, ...outputs, ...(part ? [part] : [])].map(
@@ -165,7 +176,7 @@ export function handSystem(gpu: GPU): System {
             })),
           })
         : null;
-    if (finishUniform) d.queue.writeBuffer(finishUniform, 0, new Uint32Array([grid[0] * grid[1], 0, 0, 0]));
+    if (finishUniform) d.queue.writeBuffer(finishUniform, 0, new Uint32Array([partials, 0, 0, 0]));
     const staging = [...outputs.map(() => bytes), ...(total ? [8] : [])].map((size) =>
       d.createBuffer({ size: Math.max(16, size), usage: BUF.MAP_READ | BUF.COPY_DST }),
     );
@@ -186,6 +197,7 @@ export function handSystem(gpu: GPU): System {
     async setup() {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
+      perInvocation = isSoftware(adapter.info);
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {
@@ -205,7 +217,7 @@ export function handSystem(gpu: GPU): System {
       const d = device!;
       if (!pipelines.has(c.id)) {
         const [main, finish] = await Promise.all([
-          compile(handKernel(c)),
+          compile(handKernel(c, perInvocation)),
           c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
         ]);
         pipelines.set(c.id, { main, finish });

@@ -205,6 +205,39 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('scalar sums split per workgroup and per invocation agree, chunked or not', async () => {
+    await useGpu({ reduce: 'workgroup' });
+    const tree = await workload();
+    for (const webgpu of [
+      { reduce: 'invocation' as const },
+      // Per-invocation partials of 37 chunks would not fit a 4 KiB binding: workgroup partials instead.
+      { reduce: 'invocation' as const, maxBindingBytes: 4096 },
+      { reduce: 'workgroup' as const, maxBindingBytes: 4096 },
+    ]) {
+      await useGpu(webgpu);
+      const got = await workload();
+      for (let k = 0; k < tree.length; k++) {
+        const a = tree[k]!;
+        const b = got[k]!;
+        expect(b.length).toBe(a.length);
+        for (let i = 0; i < a.length; i++)
+          expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(
+            1e-5 * Math.max(1, Math.abs(a[i]!)) * (a.length === 1 ? 100 : 1),
+          );
+      }
+    }
+  });
+
+  it('a CPU adapter is flagged as software, and an unknown reduce mode is refused', async () => {
+    const info = backendInfo();
+    const a = adapter!.info;
+    const cpuAdapter = /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device}`);
+    expect(info.adapter?.software).toBe(cpuAdapter || a.isFallbackAdapter === true);
+    await expect(
+      init({ backend: 'webgpu', gpu: testGpu(), webgpu: { reduce: 'tree' as 'workgroup' } }),
+    ).rejects.toThrow(/webgpu\.reduce "tree"/);
+  });
+
   it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
     await useGpu();
     // 256 points per workgroup: 2^24 + 2^16 points need 65792 workgroups.

@@ -12,7 +12,7 @@ import {
   STORAGE_USAGE,
   UNIFORM_USAGE,
 } from './buffers.js';
-import { WG } from './codegen.js';
+import { WG, type ReduceMode } from './codegen.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
 import { planRun, type PlanLimits, type RunPlan } from './plan.js';
 
@@ -27,6 +27,8 @@ export interface GpuLimits {
   readonly maxDim: number;
   readonly storageAlign: number;
   readonly uniformAlign: number;
+  /** How scalar sums are split (see WebGpuOptions.reduce). */
+  readonly reduce: ReduceMode;
 }
 
 // Outputs up to this many elements are copied back with the run, so reading a loss or a scalar gradient
@@ -65,7 +67,7 @@ export class WebGpuBackend implements Backend {
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
     const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);
-    this.planLimits = { chunk, maxDim: limits.maxDim, maxStorage: limits.maxStorage };
+    this.planLimits = { chunk, maxDim: limits.maxDim, maxStorage: limits.maxStorage, reduce: limits.reduce };
     void device.lost.then((info) =>
       this.markLost(`${info.reason}: ${info.message || 'the device was lost'}`),
     );

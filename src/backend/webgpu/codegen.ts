@@ -14,6 +14,25 @@ export const WG = 256;
  */
 export const REDUCE_POINTS = 16;
 
+/**
+ * How a kernel's scalar sums are split before the finishing pass. 'workgroup': a tree in workgroup
+ * memory, one partial per workgroup (few partials; barriers are cheap on GPUs). 'invocation': every
+ * invocation keeps its own partial and there is no barrier at all: CPU implementations of WebGPU run a
+ * workgroup's invocations as coroutines, so each barrier round is a context switch per invocation
+ * (15x slower sums on SwiftShader), while the extra partials are a few percent more memory traffic.
+ */
+export type ReduceMode = 'workgroup' | 'invocation';
+
+/** Points each invocation adds up in 'invocation' mode: one partial per 32 points. */
+export const INVOCATION_POINTS = 32;
+
+/** Points per invocation of a kernel with scalar sums in `mode`. */
+export const reducePoints = (mode: ReduceMode): number =>
+  mode === 'invocation' ? INVOCATION_POINTS : REDUCE_POINTS;
+
+/** Partials one workgroup writes per sum in `mode`. */
+export const partialsPerGroup = (mode: ReduceMode): number => (mode === 'invocation' ? WG : 1);
+
 /** What a binding after the uniform block (binding 0) is: read-only or writable storage. */
 export type BindingKind = 'read' | 'write';
 
@@ -45,7 +64,7 @@ export interface PointProgram extends Program {
   readonly reduces: readonly { output: number; slot: number }[];
   /** Uniform (inner, dim, stride) terms, in the order the shader reads them. */
   readonly terms: readonly (readonly [number, number, number])[];
-  /** Points per invocation (REDUCE_POINTS with scalar sums, else 1): a workgroup covers WG * points. */
+  /** Points per invocation (reducePoints(mode) with scalar sums, else 1): a workgroup covers WG * points. */
   readonly points: number;
 }
 
@@ -269,12 +288,14 @@ const uniformBytes = (terms: number, c: Consts): number =>
 
 /**
  * The fused per-point kernel for some of `k`'s outputs: `stores` are written at each point, `reduces`
- * (scalar sums) are reduced per workgroup into partials at `slot * part_stride + workgroup`.
+ * (scalar sums) are reduced into partials at `slot * part_stride + part_base + q`, where q counts
+ * workgroups ('workgroup' mode) or invocations ('invocation' mode).
  */
 export function mainProgram(
   k: Kernel,
   stores: readonly number[],
   reduces: readonly { output: number; slot: number }[],
+  mode: ReduceMode = 'workgroup',
 ): PointProgram {
   const roots = [...stores, ...reduces.map((r) => r.output)].map((o) => k.outputs[o]!.ref);
   const refs = neededRefs(k, roots);
@@ -291,7 +312,7 @@ export function mainProgram(
   const acc: string[] = [];
   const reduce: string[] = [];
   let shared = '';
-  const points = reduces.length > 0 ? REDUCE_POINTS : 1;
+  const points = reduces.length > 0 ? reducePoints(mode) : 1;
   if (reduces.length > 0) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
@@ -299,6 +320,14 @@ export function mainProgram(
       acc.push(`var r${q} = 0.0;`);
       body.push(`r${q} += ${refExpr(k, k.outputs[r.output]!.ref, c)};`);
     });
+  }
+  if (reduces.length > 0 && mode === 'invocation') {
+    reduce.push(
+      'if (wg * WG * PTS < P.n) {',
+      ...reduces.map((r, q) => `  part[${r.slot}u * P.part_stride + P.part_base + wg * WG + lid] = r${q};`),
+      '}',
+    );
+  } else if (reduces.length > 0) {
     // Workgroup memory holds up to 8 sums at a time; more are reduced in rounds.
     const G = Math.min(8, reduces.length);
     shared = `var<workgroup> sh: array<f32, ${G * WG}>;`;

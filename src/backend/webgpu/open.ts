@@ -30,6 +30,15 @@ async function gpuFromPackage(): Promise<GPU | string> {
   }
 }
 
+/** True for a CPU implementation of WebGPU: flagged as a fallback adapter, or known by name. */
+export function isSoftware(info: GPUAdapterInfo): boolean {
+  const flagged = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const named = /swiftshader|llvmpipe|lavapipe|microsoft basic render|warp/i.test(
+    [info.vendor, info.architecture, info.device, info.description].join(' '),
+  );
+  return flagged || named;
+}
+
 /** Finds a GPU (`gpu`, else navigator.gpu, else the `webgpu` package in Node) and opens a device on it. */
 export async function openWebGpu(
   gpu: GPU | undefined,
@@ -48,6 +57,12 @@ export async function openWebGpu(
     return { fallbackReason: `no-adapter: requestAdapter() failed: ${message(e)}` };
   }
   if (!adapter) return { fallbackReason: 'no-adapter: requestAdapter() found no adapter' };
+  if (opts.reduce !== undefined && !['auto', 'workgroup', 'invocation'].includes(opts.reduce))
+    throw new Error(
+      `init(): unknown webgpu.reduce ${JSON.stringify(opts.reduce)}; expected 'auto', 'workgroup' or 'invocation'`,
+    );
+  const info = adapter.info;
+  const software = isSoftware(info);
   const L = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -81,17 +96,23 @@ export async function openWebGpu(
       maxDim: D.maxComputeWorkgroupsPerDimension,
       storageAlign: D.minStorageBufferOffsetAlignment,
       uniformAlign: D.minUniformBufferOffsetAlignment,
+      reduce:
+        opts.reduce === 'workgroup' || opts.reduce === 'invocation'
+          ? opts.reduce
+          : software
+            ? 'invocation'
+            : 'workgroup',
     },
     cpu,
     onLost,
   );
-  const info = adapter.info;
   return {
     backend,
     adapter: {
       vendor: info.vendor,
       architecture: info.architecture,
       description: info.description || info.device,
+      software,
     },
   };
 }

@@ -11,8 +11,10 @@ import {
   neededRefs,
   stridedProgram,
   constWords,
-  REDUCE_POINTS,
+  partialsPerGroup,
+  reducePoints,
   WG,
+  type ReduceMode,
   type Program,
   type Tail,
 } from './codegen.js';
@@ -56,6 +58,8 @@ export interface PlanLimits {
   readonly maxDim: number;
   /** maxStorageBuffersPerShaderStage. */
   readonly maxStorage: number;
+  /** How scalar sums are split; 'invocation' gives way to 'workgroup' where its partials would not fit one binding. */
+  readonly reduce: ReduceMode;
 }
 
 /** The workgroup grid for `groups` workgroups: 1-D up to the per-dimension limit, else 2-D. */
@@ -162,8 +166,16 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     const sums = perPoint.filter(isSum);
     const slot = new Map(sums.map((o, s) => [o, s]));
     const ranges = chunks(k.size, limits.chunk);
-    // Partials per sum: one per workgroup of the programs that reduce.
-    const totalGroups = ranges.reduce((a, c) => a + Math.ceil(c.n / (WG * REDUCE_POINTS)), 0);
+    // Partials per sum: one per workgroup or per invocation of the programs that reduce.
+    const groupsIn = (mode: ReduceMode): number =>
+      ranges.reduce((a, c) => a + Math.ceil(c.n / (WG * reducePoints(mode))), 0);
+    const mode: ReduceMode =
+      limits.reduce === 'invocation' &&
+      sums.length * groupsIn('invocation') * partialsPerGroup('invocation') <= limits.chunk
+        ? 'invocation'
+        : 'workgroup';
+    const perGroup = partialsPerGroup(mode);
+    const count = groupsIn(mode) * perGroup;
     const nodeBinds = (
       ins: readonly number[],
       packed: readonly number[],
@@ -182,7 +194,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0))) {
       const stores = group.filter((o) => !isSum(o));
       const reduces = group.filter(isSum).map((o) => ({ output: o, slot: slot.get(o)! }));
-      const program = mainProgram(k, stores, reduces);
+      const program = mainProgram(k, stores, reduces, mode);
       const binds = nodeBinds(program.inputs, program.packed, stores);
       if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
       let base = 0;
@@ -190,7 +202,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         const groups = Math.ceil(n / (WG * program.points));
         const g = grid(groups, limits.maxDim);
         const words = [
-          ...[n, start, g[0], base, totalGroups, 0, 0, 0],
+          ...[n, start, g[0], base * perGroup, count, 0, 0, 0],
           ...termWords(program.terms),
           ...constWords(program.consts),
         ];
@@ -200,7 +212,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
       steps.push({ program, binds, dispatches });
     }
     if (sums.length > 0) {
-      partials.set(ki, sums.length * totalGroups * 4);
+      partials.set(ki, sums.length * count * 4);
       const tail = tails.get(ki);
       if (tail) outputs.push(...tail.tail.kernel.outputs.map((o) => o.node));
       const perStep = Math.max(1, limits.maxStorage - 1);
@@ -227,7 +239,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
           program,
           binds,
           dispatches: [
-            { words: [totalGroups, 0, 0, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
+            { words: [count, 0, 0, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
           ],
         });
       }
