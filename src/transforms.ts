@@ -2,7 +2,7 @@
 import { gradients, zerosLike } from './autodiff/grad.js';
 import { fmtShape } from './graph/shape.js';
 import { apply, constant } from './ops/build.js';
-import { hint } from './schedule/scheduler.js';
+import { hint, withoutHints } from './schedule/scheduler.js';
 import { Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
@@ -57,7 +57,9 @@ function evaluate(
   const wrapped = args.map((a, i) =>
     nums.includes(i) ? new Tensor(apply('id', [asTensor(a, i, what).node])) : a,
   );
-  const out = (f as (...a: unknown[]) => unknown)(...wrapped);
+  // f's own intermediates are not hinted (a grad() called inside f would otherwise have its gradient
+  // stored as an extra output of the fused kernel): only what this call returns is.
+  const out = withoutHints(() => (f as (...a: unknown[]) => unknown)(...wrapped));
   if (!(out instanceof Tensor)) {
     // Name the class of objects: a Promise here means f was async, which grad cannot differentiate.
     const got =

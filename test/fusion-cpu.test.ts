@@ -57,6 +57,24 @@ describe('CPU fusion', () => {
     expect(gb).toBeCloseTo(rb, 3);
   });
 
+  it("f' and f'' from nested grad() calls store only the two results, not the inner gradient again", async () => {
+    const f = (x: Tensor): Tensor => sum(x.pow(2).mul(sin(x)));
+    const d1 = grad(f) as (x: Tensor) => Tensor;
+    let inner: Tensor | null = null;
+    const d2 = grad((x: Tensor) => {
+      inner = d1(x);
+      return sum(inner);
+    }) as (x: Tensor) => Tensor;
+    const x = tensor(new Float32Array(512).map((_, i) => i / 100 - 2.5));
+    const g1 = d1(x);
+    const g2 = d2(x);
+    const [a, b] = await Promise.all([g1.data(), g2.data()]);
+    expect(inner!.node.realized).toBe(false);
+    const xi = Math.fround(100 / 100 - 2.5);
+    expect(a[100]).toBeCloseTo(2 * xi * Math.sin(xi) + xi * xi * Math.cos(xi), 5);
+    expect(b[100]).toBeCloseTo(2 * Math.sin(xi) + 4 * xi * Math.cos(xi) - xi * xi * Math.sin(xi), 5);
+  });
+
   it('a second identical call compiles nothing', async () => {
     const run = async () => {
       const x = tensor([0.5, 1.5], { requiresGrad: true });

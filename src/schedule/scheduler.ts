@@ -38,7 +38,10 @@ export function hint(nodes: readonly Node[]): void {
   if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
 }
 
-/** Runs `fn` without recording hints: for graphs evaluated elsewhere (float64 references), never here. */
+/**
+ * Runs `fn` without recording hints: for graphs evaluated elsewhere (float64 references), and for the
+ * intermediates of a function being differentiated.
+ */
 export function withoutHints<T>(fn: () => T): T {
   hintsOff++;
   try {
