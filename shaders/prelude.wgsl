@@ -256,30 +256,35 @@ fn wg__cos_poly(r: f32) -> f32 {
   return w + (((1.0 - w) - hz) + tail);
 }
 
-// Sine. Reduction by pi/2 (wg__reduce_pio2), then the sine or cosine polynomial by quadrant.
-// NaN and ±Inf give NaN; sin(-0) = -0. Measured: 1 ulp, or 1e-13 absolute near the zeros, for all
+// Sine and cosine of x from one reduction by pi/2 (wg__reduce_pio2): both polynomials of the reduced
+// argument, assigned by quadrant. NaN and ±Inf give NaN; sin(-0) = -0. Kernels that need both of one
+// value call this once (OpRow.wgslShared). Measured: 1 ulp, or 1e-13 absolute near the zeros, for all
 // finite x (tested to |x| = 3e38).
-fn wg_sin(x: f32) -> f32 {
+fn wg_sincos(x: f32) -> vec2<f32> {
   if (wg__isnan(x) || wg__isinf(x)) {
-    return wg__nan();
+    return vec2<f32>(wg__nan(), wg__nan());
   }
   let rq = wg__reduce_pio2(abs(x));
   let q = u32(rq.y);
-  var v = select(wg__sin_poly(rq.x), wg__cos_poly(rq.x), (q & 1u) == 1u);
-  v = select(v, -v, q >= 2u);
+  let ps = wg__sin_poly(rq.x);
+  let pc = wg__cos_poly(rq.x);
+  let odd = (q & 1u) == 1u;
+  var s = select(ps, pc, odd);
+  s = select(s, -s, q >= 2u);
   // sin is odd: flip by the sign bit of x (keeps sin(-0) = -0).
-  return bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u));
+  s = bitcast<f32>(bitcast<u32>(s) ^ (bitcast<u32>(x) & 0x80000000u));
+  let c = select(pc, ps, odd);
+  return vec2<f32>(s, select(c, -c, q == 1u || q == 2u));
 }
 
-// Cosine: as wg_sin, one quadrant on. NaN and ±Inf give NaN. Measured: as wg_sin.
+// Sine (see wg_sincos).
+fn wg_sin(x: f32) -> f32 {
+  return wg_sincos(x).x;
+}
+
+// Cosine (see wg_sincos).
 fn wg_cos(x: f32) -> f32 {
-  if (wg__isnan(x) || wg__isinf(x)) {
-    return wg__nan();
-  }
-  let rq = wg__reduce_pio2(abs(x));
-  let q = u32(rq.y);
-  var v = select(wg__cos_poly(rq.x), wg__sin_poly(rq.x), (q & 1u) == 1u);
-  return select(v, -v, q == 1u || q == 2u);
+  return wg_sincos(x).y;
 }
 
 // Tangent: sin r / cos r of the same reduction (-cos r / sin r in odd quadrants). NaN and ±Inf give

@@ -40,6 +40,12 @@ export interface OpRow {
   readonly js: (a: string, b: string, p: number) => string;
   /** WGSL expression over operand expressions; `wg_*` helpers live in shaders/prelude.wgsl. */
   readonly wgsl: (a: string, b: string, p: number) => string;
+  /**
+   * Ops computed together: a prelude function `call` returning a vector, of which this op is `field`.
+   * Where a kernel applies two or more such ops to one operand, the call is made once (sin and cos of
+   * the same value, as every derivative of sin brings, share one range reduction).
+   */
+  readonly wgslShared?: { readonly call: string; readonly field: 'x' | 'y' };
   /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
   readonly identity?: true;
   /** Adjoint of each operand as graph nodes (so higher derivatives come for free); null = no contribution. */
@@ -143,6 +149,7 @@ export const OPS = {
     cpu: (a) => Math.sin(a),
     js: (a) => `Math.sin(${a})`,
     wgsl: (a) => `wg_sin(${a})`,
+    wgslShared: { call: 'wg_sincos', field: 'x' },
     grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('cos', a!))],
   }),
   cos: row({
@@ -152,6 +159,7 @@ export const OPS = {
     cpu: (a) => Math.cos(a),
     js: (a) => `Math.cos(${a})`,
     wgsl: (a) => `wg_cos(${a})`,
+    wgslShared: { call: 'wg_sincos', field: 'y' },
     grad: ({ x: [a], dy, b }) => [b.op('neg', b.op('mul', dy, b.op('sin', a!)))],
   }),
   tan: row({

@@ -206,12 +206,36 @@ export function constWords(consts: readonly number[]): number[] {
 /** WGSL statements computing `refs`; `load(j)` is the expression reading kernel input j at this point. */
 function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => string, c: Consts): string[] {
   const lines: string[] = [];
+  // Shared calls (OpRow.wgslShared) by call and operand: how many ops use each, and its `let` once made.
+  const sharedKey = (r: Ref): string | null => {
+    const v = k.values[r]!;
+    const sh = v.kind === 'op' ? opRow(v.op)!.wgslShared : undefined;
+    return v.kind === 'op' && sh ? `${sh.call}(${refExpr(k, v.args[0]!, c)})` : null;
+  };
+  const uses = new Map<string, number>();
+  for (const r of refs) {
+    const key = sharedKey(r);
+    if (key) uses.set(key, (uses.get(key) ?? 0) + 1);
+  }
+  const made = new Map<string, string>();
   for (const r of refs) {
     const v = k.values[r]!;
     if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
     else if (v.kind === 'op') {
+      const row = opRow(v.op)!;
+      const key = sharedKey(r);
+      if (key && row.wgslShared && uses.get(key)! > 1) {
+        let name = made.get(key);
+        if (!name) {
+          name = `s${r}`;
+          made.set(key, name);
+          lines.push(`let ${name} = ${key};`);
+        }
+        lines.push(`let v${r} = wg_keep(${name}.${row.wgslShared.field}, P.opaque);`);
+        continue;
+      }
       const [a, b] = v.args.map((x) => refExpr(k, x, c));
-      lines.push(`let v${r} = wg_keep(${opRow(v.op)!.wgsl(a!, b ?? '', v.p)}, P.opaque);`);
+      lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p)}, P.opaque);`);
     }
   }
   return lines;
