@@ -43,6 +43,7 @@ const sizes =
 const make: Record<SystemId, () => System> = {
   webgrad: () => webgradSystem('webgpu', gpu),
   hand: () => handSystem(gpu),
+  'hand-acc': () => handSystem(gpu, true),
   jax: () => jaxSystem(gpu),
   tfjs: () => tfjsSystem(gpu),
   'webgrad-cpu': () => webgradSystem('cpu'),

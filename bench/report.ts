@@ -31,6 +31,7 @@ export const TIMED =
 const COLORS: Record<SystemId, string> = {
   webgrad: '#d62728',
   hand: '#222222',
+  'hand-acc': '#8c564b',
   jax: '#1f77b4',
   tfjs: '#ff7f0e',
   'webgrad-cpu': '#2ca02c',
@@ -74,6 +75,7 @@ function ratioTable(r: BenchReport): string[] {
   const head = ['case', 'N', ...sys.map((s) => `${s} ms`)];
   const ratios: [SystemId, SystemId, string][] = [
     ['webgrad', 'hand', 'webgrad / hand'],
+    ['webgrad', 'hand-acc', 'webgrad / hand-acc'],
     ['jax', 'webgrad', 'jax-js / webgrad'],
     ['tfjs', 'webgrad', 'tfjs / webgrad'],
     ['webgrad-cpu', 'webgrad', 'cpu / webgrad'],
@@ -213,7 +215,7 @@ function asciiChart(r: BenchReport): string[] {
   const grid = Array.from({ length: H + 1 }, () =>
     Array.from({ length: r.meta.sizes.length * colW }, () => ' '),
   );
-  const mark = (s: SystemId): string => (s === 'webgrad-cpu' ? 'c' : s[0]!);
+  const mark = (s: SystemId): string => (s === 'webgrad-cpu' ? 'c' : s === 'hand-acc' ? 'a' : s[0]!);
   sys.forEach((s, k) =>
     r.meta.sizes.forEach((n, j) => {
       const v = meanThroughput(r, s, n);

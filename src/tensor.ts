@@ -134,7 +134,7 @@ export class Tensor {
   /** Computes pending work and resolves with a copy of the values. */
   async data(): Promise<Float32Array> {
     this.assertLive('data()');
-    await realize(this.node);
+    await realize(this.node, true);
     // A lost device hands over to the CPU between realizing and reading: realize again on the new backend.
     for (let tries = 0; tries < 3 && !activeBackend().has(this.node); tries++) await realize(this.node);
     return activeBackend().read(this.node);

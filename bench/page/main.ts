@@ -39,6 +39,7 @@ async function main(): Promise<BenchReport> {
   const make: Record<SystemId, () => System> = {
     webgrad: () => webgradSystem('webgpu', gpu),
     hand: () => handSystem(gpu),
+    'hand-acc': () => handSystem(gpu, true),
     jax: () => jaxSystem(gpu),
     tfjs: () => tfjsSystem(gpu),
     'webgrad-cpu': () => webgradSystem('cpu'),

@@ -2,6 +2,7 @@
 // one load per input, value and derivatives stored, scalar-parameter gradients reduced per workgroup (per
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused.
+import { preludeFor } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/open.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
@@ -19,10 +20,18 @@ export const perThread = (c: BenchCase, perInvocation = false): number =>
   c.params.length > 0 ? (perInvocation ? 32 : 16) : 1;
 
 /**
- * The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction (a
- * workgroup tree, or with `perInvocation` one partial per invocation and no barrier).
+ * A case's hand-written body with webgrad's prelude functions (wg_exp, wg_sin, …) in place of WGSL's
+ * builtins: the same code at webgrad's accuracy (the builtins may be off by 1e-4 and more).
  */
-export function handKernel(c: BenchCase, perInvocation = false): string {
+export const accurateBody = (wgsl: string): string => wgsl.replace(/\b(exp|log|sin|cos|tanh)\(/g, 'wg_$1(');
+
+/**
+ * The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction (a
+ * workgroup tree, or with `perInvocation` one partial per invocation and no barrier). `accurate` calls
+ * webgrad's prelude functions instead of the builtins.
+ */
+export function handKernel(c: BenchCase, perInvocation = false, accurate = false): string {
+  const body = accurate ? accurateBody(c.wgsl) : c.wgsl;
   const outs = pointOutputs(c);
   const hasParams = c.params.length > 0;
   const decl: string[] = [];
@@ -51,7 +60,8 @@ export function handKernel(c: BenchCase, perInvocation = false): string {
   if (lid == 0u) {
     part[wg] = sh[0];
   }`;
-  return `struct U { n: u32, gx: u32, w: f32, b: f32 }
+  return `${accurate ? preludeFor(body) : ''}
+struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.join('\n')}
 ${hasParams && !perInvocation ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
@@ -70,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var g1 = 0.0;
       ${loads}
       ${vars}
-      ${c.wgsl}
+      ${body}
       ${stores}
       a0 += g0;
       a1 += g1;
@@ -123,8 +133,11 @@ interface Sized {
   grid: [number, number];
 }
 
-/** The hand-written kernels on their own device of the same GPU. */
-export function handSystem(gpu: GPU): System {
+/**
+ * The hand-written kernels on their own device of the same GPU: with WGSL's builtins, or (`accurate`,
+ * system 'hand-acc') with webgrad's prelude functions, the limit at webgrad's accuracy.
+ */
+export function handSystem(gpu: GPU, accurate = false): System {
   let device: GPUDevice | null = null;
   let perInvocation = false;
   const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
@@ -191,8 +204,8 @@ export function handSystem(gpu: GPU): System {
   };
 
   return {
-    id: 'hand',
-    label: 'hand-written WGSL',
+    id: accurate ? 'hand-acc' : 'hand',
+    label: accurate ? "hand-written WGSL, webgrad's prelude" : 'hand-written WGSL',
     phase: 'gpu',
     async setup() {
       const adapter = await gpu.requestAdapter();
@@ -217,7 +230,7 @@ export function handSystem(gpu: GPU): System {
       const d = device!;
       if (!pipelines.has(c.id)) {
         const [main, finish] = await Promise.all([
-          compile(handKernel(c, perInvocation)),
+          compile(handKernel(c, perInvocation, accurate)),
           c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
         ]);
         pipelines.set(c.id, { main, finish });

@@ -2,7 +2,7 @@
 import type { BenchCase } from '../cases.js';
 
 /** The systems, by id. */
-export const SYSTEM_IDS = ['webgrad', 'hand', 'jax', 'tfjs', 'webgrad-cpu'] as const;
+export const SYSTEM_IDS = ['webgrad', 'hand', 'hand-acc', 'jax', 'tfjs', 'webgrad-cpu'] as const;
 
 /** A system's id. */
 export type SystemId = (typeof SYSTEM_IDS)[number];

@@ -30,8 +30,11 @@ export interface Backend {
   readonly name: 'cpu' | 'webgpu';
   /** True when the node's values can be read by this backend's kernels without recomputation. */
   has(node: Node): boolean;
-  /** Runs kernels in order (they are sorted by level), leaving each output's values on its node. */
-  run(kernels: readonly Kernel[]): Promise<void> | void;
+  /**
+   * Runs kernels in order (they are sorted by level), leaving each output's values on its node.
+   * `reads`: nodes about to be read, which a device backend may copy back with the run itself.
+   */
+  run(kernels: readonly Kernel[], reads?: readonly Node[]): Promise<void> | void;
   /** A fresh host copy of a realized node's values. */
   read(node: Node): Promise<Float32Array>;
   /** Counters since start (live figures are current). */

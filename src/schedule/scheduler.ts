@@ -6,6 +6,8 @@ import { CpuBackend } from '../backend/cpu.js';
 
 interface Request {
   node: Node;
+  /** Asked for by a read (data()), not only to be computed. */
+  read: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -51,11 +53,14 @@ export function withoutHints<T>(fn: () => T): T {
   }
 }
 
-/** Resolves once `node` has values on the active backend; requests made in the same tick share kernels. */
-export function realize(node: Node): Promise<void> {
+/**
+ * Resolves once `node` has values on the active backend; requests made in the same tick share kernels.
+ * `read`: the values are about to be read, so a device backend may bring them back with the run.
+ */
+export function realize(node: Node, read = false): Promise<void> {
   if (active.has(node)) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
-    queue.push({ node, resolve, reject });
+    queue.push({ node, read, resolve, reject });
     if (!scheduled) {
       scheduled = true;
       queueMicrotask(() => void flush());
@@ -71,14 +76,15 @@ async function flush(): Promise<void> {
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);
+  const reads = batch.filter((r) => r.read).map((r) => r.node);
   try {
-    await runAll(backend, [...wanted, ...extra]);
+    await runAll(backend, [...wanted, ...extra], reads);
     for (const r of batch) r.resolve();
   } catch {
     // One bad request must not fail the others: realize each alone, so only the culprit rejects.
     for (const r of batch) {
       try {
-        await runAll(backend, [r.node]);
+        await runAll(backend, [r.node], r.read ? [r.node] : []);
         r.resolve();
       } catch (e) {
         r.reject(e);
@@ -91,8 +97,11 @@ function isSafeHint(n: Node): boolean {
   return !storageNode(n).disposed;
 }
 
-async function runAll(backend: Backend, targets: readonly Node[]): Promise<void> {
+async function runAll(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
   const todo = targets.filter((n) => !backend.has(n));
   if (todo.length === 0) return;
-  await backend.run(planKernels(todo, (n) => backend.has(n)));
+  await backend.run(
+    planKernels(todo, (n) => backend.has(n)),
+    reads,
+  );
 }

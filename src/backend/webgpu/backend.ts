@@ -54,6 +54,9 @@ export class WebGpuBackend implements Backend {
   private lostReason: string | null = null;
   private readonly capacityWarned = new Set<string>();
   private reads: PendingRead[] = [];
+  // Values copied back with the run that made them, because a read of them was waiting: the next read
+  // takes them instead of a copy and a round trip of its own. Weak, so values nobody reads go with their node.
+  private prefetched = new WeakMap<Node, Float32Array>();
 
   constructor(
     /** The device (exposed for tests). */
@@ -92,14 +95,14 @@ export class WebGpuBackend implements Backend {
     return n.device instanceof GpuStorage && n.device.owner === this;
   }
 
-  async run(kernels: readonly Kernel[]): Promise<void> {
+  async run(kernels: readonly Kernel[], reads: readonly Node[] = []): Promise<void> {
     if (this.lost || this.small(kernels)) return this.runOnCpu(kernels);
     let check: () => Promise<void>;
     try {
       const plan = planRun(kernels, this.planLimits);
       const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
       if (this.lost) return this.runOnCpu(kernels);
-      check = this.encode(plan, compiled);
+      check = this.encode(plan, compiled, new Set(reads.map(storageNode)));
     } catch (e) {
       // Beyond the device's limits (a tensor larger than its largest buffer, say): right answers from
       // the CPU rather than none; said once per kind of limit.
@@ -129,7 +132,11 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Encodes and submits a plan (returning everything it took to the pool if that fails). */
-  private encode(plan: RunPlan, compiled: readonly Compiled[]): () => Promise<void> {
+  private encode(
+    plan: RunPlan,
+    compiled: readonly Compiled[],
+    reads: ReadonlySet<Node>,
+  ): () => Promise<void> {
     const taken: GPUBuffer[] = [];
     const take = (bytes: number, usage: number): GPUBuffer => {
       const b = this.pool.acquire(bytes, usage);
@@ -137,7 +144,7 @@ export class WebGpuBackend implements Backend {
       return b;
     };
     try {
-      return this.encodeWith(plan, compiled, take);
+      return this.encodeWith(plan, compiled, reads, take);
     } catch (e) {
       for (const b of taken) this.pool.release(b);
       throw e;
@@ -148,6 +155,7 @@ export class WebGpuBackend implements Backend {
   private encodeWith(
     plan: RunPlan,
     compiled: readonly Compiled[],
+    reads: ReadonlySet<Node>,
     take: (bytes: number, usage: number) => GPUBuffer,
   ): () => Promise<void> {
     const { device, pool } = this;
@@ -252,8 +260,9 @@ export class WebGpuBackend implements Backend {
     });
     (pass as GPUComputePassEncoder | null)?.end();
 
-    // Small outputs come back with the run; with none, four bytes do, to learn when the work is done.
-    const small = plan.outputs.filter((n) => n.size <= READ_AHEAD);
+    // Small outputs, and those a read is waiting for, come back with the run; with none, four bytes do,
+    // to learn when the work is done.
+    const small = plan.outputs.filter((n) => n.size <= READ_AHEAD || reads.has(n));
     const fence = small.length === 0 ? [plan.outputs[0]!] : small;
     const offsets = new Map<Node, number>();
     let stagingBytes = 0;
@@ -285,7 +294,9 @@ export class WebGpuBackend implements Backend {
         staging.unmap();
         for (const n of small) {
           const off = offsets.get(n)! / 4;
-          n.host = all.slice(off, off + n.size);
+          const values = all.slice(off, off + n.size);
+          if (n.size <= READ_AHEAD) n.host = values;
+          else this.prefetched.set(n, values);
         }
       } finally {
         pool.release(staging);
@@ -308,6 +319,11 @@ export class WebGpuBackend implements Backend {
   async read(node: Node): Promise<Float32Array> {
     const s = storageNode(node);
     if (s.host) return Float32Array.from(s.host);
+    const ready = this.prefetched.get(s);
+    if (ready) {
+      this.prefetched.delete(s);
+      return ready;
+    }
     if (this.lost || !this.owns(s)) return this.readOnCpu(node);
     const storage = s.device;
     try {
