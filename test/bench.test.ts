@@ -1,12 +1,15 @@
 // The benchmark's quick mode as a test: every case on every system (webgrad on WebGPU and on the CPU, the
-// hand-written WGSL kernel, jax-js, TensorFlow.js) at small sizes, in Node through Dawn. It asserts that
-// each system gave the right gradients and produced a timing — never how fast anything is.
+// hand-written WGSL kernels, jax-js, TensorFlow.js) at small sizes, in Node through Dawn and in headless
+// Chromium (npm run bench's page). It asserts that each system gave the right gradients and produced a
+// timing — never how fast anything is.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runInBrowser } from '../bench/browser.js';
 import { benchCases } from '../bench/cases.js';
+import { CHROMIUM_PATH } from '../bench/chromium.js';
 import type { BenchReport } from '../bench/report.js';
 import { TOLERANCE } from '../bench/reference.js';
 import { SYSTEM_IDS } from '../bench/systems/system.js';
@@ -33,6 +36,28 @@ function runQuick(): { status: number | null; output: string; report: BenchRepor
   };
 }
 
+/** Every case on every system at every size: checked against float64, timed, latency measured. */
+function expectComplete(r: BenchReport): void {
+  expect(r.meta.quick).toBe(true);
+  expect(r.meta.systems.map((s) => s.id).sort()).toEqual([...SYSTEM_IDS].sort());
+  for (const c of benchCases)
+    for (const s of SYSTEM_IDS)
+      for (const n of r.meta.sizes) {
+        const m = r.measurements.find((x) => x.case === c.id && x.system === s && x.log2n === n);
+        const where = `${c.id} on ${s} at 2^${n}: ${m?.status} ${m?.note ?? ''}`;
+        expect(m?.status, where).toBe('ok');
+        expect(m!.error!, where).toBeLessThanOrEqual(TOLERANCE);
+        expect(m!.ms!, where).toBeGreaterThan(0);
+        expect(Number.isFinite(m!.pointsPerSec!), where).toBe(true);
+      }
+  for (const l of r.latency) {
+    expect(l.note, `${l.case} on ${l.system}`).toBeUndefined();
+    expect(l.firstCallMs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
+    expect(l.singlePointUs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
+  }
+  expect(r.latency).toHaveLength(benchCases.length * SYSTEM_IDS.length);
+}
+
 describe('benchmark quick mode (Node, Dawn)', () => {
   it('checks and times every case on every system', { timeout: 180_000 }, (ctx) => {
     const { status, output, report } = runQuick();
@@ -42,24 +67,32 @@ describe('benchmark quick mode (Node, Dawn)', () => {
     }
     expect(status, output.slice(-4000)).toBe(0);
     expect(report).not.toBeNull();
-    const r = report!;
-    expect(r.meta.quick).toBe(true);
-    expect(r.meta.systems.map((s) => s.id).sort()).toEqual([...SYSTEM_IDS].sort());
-    for (const c of benchCases)
-      for (const s of SYSTEM_IDS)
-        for (const n of r.meta.sizes) {
-          const m = r.measurements.find((x) => x.case === c.id && x.system === s && x.log2n === n);
-          const where = `${c.id} on ${s} at 2^${n}: ${m?.status} ${m?.note ?? ''}`;
-          expect(m?.status, where).toBe('ok');
-          expect(m!.error!, where).toBeLessThanOrEqual(TOLERANCE);
-          expect(m!.ms!, where).toBeGreaterThan(0);
-          expect(Number.isFinite(m!.pointsPerSec!), where).toBe(true);
-        }
-    for (const l of r.latency) {
-      expect(l.note, `${l.case} on ${l.system}`).toBeUndefined();
-      expect(l.firstCallMs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
-      expect(l.singlePointUs!, `${l.case} on ${l.system}`).toBeGreaterThan(0);
-    }
-    expect(r.latency).toHaveLength(benchCases.length * SYSTEM_IDS.length);
+    expectComplete(report!);
   });
+});
+
+describe('benchmark quick mode (headless Chromium)', () => {
+  it(
+    'checks and times every case on every system in the page npm run bench serves',
+    { timeout: 180_000 },
+    async (ctx) => {
+      if (!existsSync(CHROMIUM_PATH))
+        throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it or set CHROMIUM_PATH`);
+      const lines: string[] = [];
+      let r: BenchReport;
+      try {
+        r = await runInBrowser(['--quick', '--out='], (l) => lines.push(l));
+      } catch (e) {
+        // Without WebGPU in the browser the page fails up front ("no WebGPU adapter").
+        if (!requireWebGpu && /WebGPU/.test(String(e))) {
+          console.warn(`skipping the browser benchmark check: ${String(e)}`);
+          ctx.skip();
+        }
+        throw new Error(`${String(e)}\n${lines.slice(-20).join('\n')}`, { cause: e });
+      }
+      expect(r.meta.platform).toBe('browser');
+      expect(r.meta.quick).toBe(true);
+      expectComplete(r);
+    },
+  );
 });
