@@ -290,14 +290,14 @@ export class WebGpuBackend implements Backend {
     return async () => {
       try {
         await staging.mapAsync(MAP_READ, 0, stagingBytes);
-        const all = new Float32Array(staging.getMappedRange(0, stagingBytes).slice(0));
-        staging.unmap();
+        const mapped = staging.getMappedRange(0, stagingBytes);
+        // One copy per output, straight out of the mapped range.
         for (const n of small) {
-          const off = offsets.get(n)! / 4;
-          const values = all.slice(off, off + n.size);
+          const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
           if (n.size <= READ_AHEAD) n.host = values;
           else this.prefetched.set(n, values);
         }
+        staging.unmap();
       } finally {
         pool.release(staging);
       }
