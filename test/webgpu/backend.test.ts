@@ -240,6 +240,47 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     ).rejects.toThrow(/webgpu\.reduce "tree"/);
   });
 
+  it('a sum along axes with few elements and many points (per-feature gradients) is split into slices', async () => {
+    // w: one weight per feature, shared by every row; v: one per row-block, shared along the rows.
+    const run = async () => {
+      const rows = 30_000;
+      const x = tensor(ramp(rows * 3, -2, 2), { shape: [rows, 3] });
+      const w = tensor([0.5, -1, 2], { requiresGrad: true });
+      const v = tensor([0.25, -0.75], { shape: [2, 1], requiresGrad: true });
+      const z = tensor(ramp(2 * 20_000, -1, 1), { shape: [2, 20_000] });
+      sum(sin(x.mul(w)))
+        .add(sum(sigmoid(z.mul(v))))
+        .backward();
+      return Promise.all([w.grad!.data(), v.grad!.data()]);
+    };
+    const xs = ramp(30_000 * 3, -2, 2);
+    const zs = ramp(40_000, -1, 1);
+    const W = [0.5, -1, 2];
+    // Sums and sums of magnitudes: the ramps are symmetric, so the sums cancel to near 0 and the error
+    // is judged against the size of the terms.
+    const gw = [0, 0, 0];
+    const mw = [0, 0, 0];
+    for (let i = 0; i < xs.length; i++) {
+      const t = xs[i]! * Math.cos(xs[i]! * Math.fround(W[i % 3]!));
+      gw[i % 3]! += t;
+      mw[i % 3]! += Math.abs(t);
+    }
+    const gv = [0, 0];
+    const mv = [0, 0];
+    for (let i = 0; i < zs.length; i++) {
+      const row = i < 20_000 ? 0 : 1;
+      const s = 1 / (1 + Math.exp(-zs[i]! * Math.fround([0.25, -0.75][row]!)));
+      gv[row]! += zs[i]! * s * (1 - s);
+      mv[row]! += Math.abs(zs[i]! * s * (1 - s));
+    }
+    for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
+      await useGpu(webgpu);
+      const [a, b] = await run();
+      for (let j = 0; j < 3; j++) expect(Math.abs(a[j]! - gw[j]!)).toBeLessThan(2e-6 * mw[j]!);
+      for (let j = 0; j < 2; j++) expect(Math.abs(b[j]! - gv[j]!)).toBeLessThan(2e-6 * mv[j]!);
+    }
+  });
+
   it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
     await useGpu();
     // 256 points per workgroup: 2^24 + 2^16 points need 65792 workgroups.

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cos, exp, init, sin, sum, tensor, type Tensor } from '../../src/index.js';
 import { mainProgram } from '../../src/backend/webgpu/codegen.js';
+import { planRun, slicesFor } from '../../src/backend/webgpu/plan.js';
 import { planKernels } from '../../src/schedule/fuse.js';
 
 /** The main function of the per-point program computing every output of the one kernel of `ts`. */
@@ -37,5 +38,27 @@ describe('WGSL generation', () => {
     expect(count(apart, /wg_sincos\(/g)).toBe(0);
     expect(count(apart, /wg_sin\(/g)).toBe(1);
     expect(count(apart, /wg_cos\(/g)).toBe(1);
+  });
+
+  it('a sum along axes with few elements over many points is sliced; one with many elements is not', () => {
+    expect(slicesFor(3, 1_000_000, 1, 1, 1 << 25)).toBeGreaterThan(1000);
+    expect(slicesFor(1000, 37, 1, 1, 1 << 25)).toBe(1);
+    // The partials must fit one binding: 3 elements x 88 chunks leave room for 3 slices of 1024 floats.
+    expect(slicesFor(3, 30_000, 1, 88, 1024)).toBe(3);
+    expect(slicesFor(3, 30_000, 1, 400, 1024)).toBe(1);
+    const plan = (shape: number[], wShape: number[]) => {
+      const x = tensor(new Float32Array(shape[0]! * shape[1]!), { shape });
+      const w = tensor(new Float32Array(wShape[0]! * wShape[1]!), { shape: wShape, requiresGrad: true });
+      sum(sin(x.mul(w))).backward();
+      const kernels = planKernels([w.grad!.node], (n) => n.realized);
+      return planRun(kernels, { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce: 'workgroup' });
+    };
+    const sliced = plan([100_000, 3], [1, 3]);
+    expect(sliced.steps).toHaveLength(2);
+    expect(sliced.steps[0]!.program.source).toMatch(/slice_base/);
+    expect(sliced.steps[1]!.program.source).toMatch(/fn total\(q: u32, o: u32\)/);
+    const plain = plan([37, 1000], [1, 1000]);
+    expect(plain.steps).toHaveLength(1);
+    expect(plain.steps[0]!.program.source).not.toMatch(/slice_base/);
   });
 });

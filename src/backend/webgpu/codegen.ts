@@ -307,8 +307,11 @@ function loaders(
   };
 }
 
-const uniformBytes = (terms: number, c: Consts): number =>
-  4 * HEADER_WORDS + 16 * Math.max(1, terms) + 16 * c.vec4s;
+/** Header words of the sliced strided template (strided-slices.wgsl) before the terms. */
+export const SLICED_HEADER_WORDS = 12;
+
+const uniformBytes = (terms: number, c: Consts, header = HEADER_WORDS): number =>
+  4 * header + 16 * Math.max(1, terms) + 16 * c.vec4s;
 
 /**
  * The fused per-point kernel for some of `k`'s outputs: `stores` are written at each point, `reduces`
@@ -405,8 +408,16 @@ export interface StridedShape {
   readonly r: number;
 }
 
-/** The sum-along-axes kernel for outputs of `k` that share one strided reduce access. */
-export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProgram & StridedShape {
+/**
+ * The sum-along-axes kernel for outputs of `k` that share one strided reduce access: one invocation per
+ * result element (stored, or added to in later chunks), or with `sliced` one per element and slice of its
+ * points, storing partials (bound last) for stridedFinishProgram.
+ */
+export function stridedProgram(
+  k: Kernel,
+  outputs: readonly number[],
+  sliced = false,
+): PointProgram & StridedShape {
   const access = k.outputs[outputs[0]!]!.access;
   if (access.kind !== 'strided') throw new Error('internal: strided program for a non-strided sum');
   const refs = neededRefs(
@@ -444,14 +455,20 @@ export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProg
   const store: string[] = [];
   const accumulate: string[] = [];
   outputs.forEach((o, q) => {
-    bindings.push('write');
-    decls.push(declare(bindings.length, `out${q}`, 'write'));
+    if (!sliced) {
+      bindings.push('write');
+      decls.push(declare(bindings.length, `out${q}`, 'write'));
+    }
     acc.push(`var a${q} = 0.0;`);
     body.push(`a${q} += ${refExpr(k, k.outputs[o]!.ref, c)};`);
-    store.push(`out${q}[o] = a${q};`);
+    store.push(sliced ? `part[${q}u * P.part_stride + at] = a${q};` : `out${q}[o] = a${q};`);
     accumulate.push(`out${q}[o] += a${q};`);
   });
-  const source = fill(template('strided'), {
+  if (sliced) {
+    bindings.push('write');
+    decls.push(declare(bindings.length, 'part', 'write'));
+  }
+  const source = fill(template(sliced ? 'strided-slices' : 'strided'), {
     prelude: preludeFor(body.join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
@@ -460,13 +477,13 @@ export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProg
     accumulators: indent(acc, '  '),
     point: folded.length > 0 ? `i += ${termSum('k', kept.length, folded.length)};` : '',
     body: indent(body, '    '),
-    store: indent(store, '    '),
+    store: indent(store, sliced ? '  ' : '    '),
     accumulate: indent(accumulate, '    '),
   });
   return {
     source,
     bindings,
-    uniformBytes: uniformBytes(terms.length, c),
+    uniformBytes: uniformBytes(terms.length, c, sliced ? SLICED_HEADER_WORDS : HEADER_WORDS),
     consts: c.values,
     inputs,
     packed,
@@ -477,6 +494,23 @@ export function stridedProgram(k: Kernel, outputs: readonly number[]): PointProg
     m,
     r,
   };
+}
+
+/** The second pass of a sliced sum along axes: `count` outputs, each element the total of its slices. */
+export function stridedFinishProgram(count: number): Program {
+  const bindings: BindingKind[] = ['read'];
+  const decls: string[] = [];
+  const store: string[] = [];
+  for (let q = 0; q < count; q++) {
+    bindings.push('write');
+    decls.push(declare(bindings.length, `out${q}`, 'write'));
+    store.push(`out${q}[o] = total(${q}u, o);`);
+  }
+  const source = fill(template('strided-finish'), {
+    bindings: decls.join('\n'),
+    store: indent(store, '  '),
+  });
+  return { source, bindings, uniformBytes: 16, consts: [] };
 }
 
 /** A one-point kernel run by the finishing pass, reading sums by their slot. */

@@ -10,6 +10,7 @@ import {
   splitInputs,
   neededRefs,
   stridedProgram,
+  stridedFinishProgram,
   constWords,
   partialsPerGroup,
   reducePoints,
@@ -73,6 +74,23 @@ export function grid(groups: number, maxDim: number): [number, number] {
 /** Uniform words of the broadcast terms: at least one vec4, as the shader's array has at least one element. */
 const termWords = (terms: readonly (readonly [number, number, number])[]): number[] =>
   terms.length === 0 ? [0, 0, 0, 0] : terms.flatMap(([a, b, c]) => [a, b, c, 0]);
+
+// A sum along axes with fewer elements than this many invocations is split into slices of its points.
+const SLICE_TARGET = 1 << 16;
+// Points per slice at least: below this the second pass would cost more than the slicing saves.
+const SLICE_MIN = 64;
+
+/**
+ * Slices per element of a sum along axes with `m` elements folding `r` points each, for `outputs`
+ * outputs over `chunks` chunks, within `budget` partials (one binding); 1 means not sliced.
+ */
+export function slicesFor(m: number, r: number, outputs: number, chunks: number, budget: number): number {
+  const want = Math.min(Math.ceil(SLICE_TARGET / m), Math.ceil(r / SLICE_MIN));
+  const s = Math.min(want, Math.floor(budget / (outputs * m * chunks)));
+  if (s < 2) return 1;
+  // Equal slices of len points; the last slice may be short.
+  return Math.ceil(r / Math.ceil(r / s));
+}
 
 /** Point ranges of at most `chunk` points covering `size`. */
 function chunks(size: number, chunk: number): { start: number; n: number }[] {
@@ -149,6 +167,8 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
   const steps: Step[] = [];
   const partials = new Map<number, number>();
   const outputs: Node[] = [];
+  // Partial buffers of sliced sums along axes, numbered after the kernels' own.
+  let nextPartials = kernels.length;
   const tails = findTails(kernels, limits);
   const absorbed = new Set([...tails.values()].map((t) => t.at));
   kernels.forEach((k, ki) => {
@@ -246,7 +266,14 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     }
     for (const outs of strided.values()) {
       for (const group of fitBindings(k, outs, limits.maxStorage, () => 0)) {
-        const program = stridedProgram(k, group);
+        const plain = stridedProgram(k, group);
+        const slices = slicesFor(plain.m, plain.r, group.length, ranges.length, limits.chunk);
+        if (slices > 1) {
+          steps.push(...slicedSteps(k, group, slices, ranges, nextPartials, limits, partials));
+          nextPartials++;
+          continue;
+        }
+        const program = plain;
         const binds = nodeBinds(program.inputs, program.packed, []);
         binds.push(
           ...group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false })),
@@ -267,4 +294,56 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     }
   });
   return { steps, partials, outputs };
+}
+
+/** The two steps of a sliced sum along axes: partial sums per slice and chunk, then their totals. */
+function slicedSteps(
+  k: Kernel,
+  group: readonly number[],
+  slices: number,
+  ranges: readonly { start: number; n: number }[],
+  id: number,
+  limits: PlanLimits,
+  partials: Map<number, number>,
+): Step[] {
+  const program = stridedProgram(k, group, true);
+  const { m, r } = program;
+  const len = Math.ceil(r / slices);
+  const all = slices * ranges.length;
+  partials.set(id, group.length * m * all * 4);
+  const binds: Bind[] = [
+    ...program.inputs.map((j) => ({
+      kind: 'node' as const,
+      node: k.inputs[j]!.node,
+      chunked: k.inputs[j]!.access.kind === 'full',
+    })),
+    ...(program.packed.length > 0
+      ? [{ kind: 'packed' as const, nodes: program.packed.map((j) => k.inputs[j]!.node) }]
+      : []),
+    { kind: 'partials', kernel: id },
+  ];
+  const g = grid(Math.ceil((m * slices) / WG), limits.maxDim);
+  const dispatches = ranges.map(({ start, n }, c) => ({
+    words: [
+      ...[n, start, g[0], m, r, len, slices, c * slices, m * all, 0, 0, 0],
+      ...termWords(program.terms),
+      ...constWords(program.consts),
+    ],
+    grid: g,
+    start,
+    n,
+  }));
+  const finish = stridedFinishProgram(group.length);
+  const gf = grid(Math.ceil(m / WG), limits.maxDim);
+  return [
+    { program, binds, dispatches },
+    {
+      program: finish,
+      binds: [
+        { kind: 'partials', kernel: id },
+        ...group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false })),
+      ],
+      dispatches: [{ words: [m, all, gf[0], 0], grid: gf, start: 0, n: m }],
+    },
+  ];
 }
