@@ -96,7 +96,13 @@ export class WebGpuBackend implements Backend {
   }
 
   async run(kernels: readonly Kernel[], reads: readonly Node[] = []): Promise<void> {
-    if (this.lost || this.small(kernels)) return this.runOnCpu(kernels);
+    if (this.lost) return this.runOnCpu(kernels);
+    if (this.small(kernels)) {
+      // Every input is on the host or made by these kernels: the CPU runs them as planned.
+      this.counters.cpuFallbacks += kernels.length;
+      this.cpu.run(kernels);
+      return;
+    }
     let check: () => Promise<void>;
     try {
       const plan = planRun(kernels, this.planLimits);
