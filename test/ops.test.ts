@@ -75,6 +75,7 @@ const ROWS: Record<string, Row> = {
   tan: { domain: [[-4, 4]], f: Math.tan, avoid: (a) => Math.abs(Math.cos(a)) < 0.2 },
   tanh: { domain: [[-6, 6]], f: (a) => (Math.exp(2 * a) - 1) / (Math.exp(2 * a) + 1) },
   sigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) },
+  dsigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) / (1 + Math.exp(a)) },
   relu: { domain: [wide], f: (a) => (a > 0 ? a : 0), avoid: nearZero },
   abs: { domain: [wide], f: Math.abs, avoid: nearZero },
   sqrt: { domain: [[1e-3, 100]], f: Math.sqrt },

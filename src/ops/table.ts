@@ -179,12 +179,10 @@ export const OPS = {
     js: (a) => `Math.tanh(${a})`,
     wgsl: (a) => `wg_tanh(${a})`,
     // 1 - y^2 cancels in the tails (y rounds to ±1 from |a| ≈ 9, and loses most bits of 1 - |y| well
-    // before); 4 σ(2a) σ(-2a) is the same function, accurate everywhere.
-    grad: ({ x: [a], dy, b }) => {
-      const a2 = b.op('mul', b.c(2), a!);
-      const s = b.op('mul', b.op('sigmoid', a2), b.op('sigmoid', b.op('neg', a2)));
-      return [b.op('mul', dy, b.op('mul', b.c(4), s))];
-    },
+    // before); 4 σ'(2a) = 4 σ(2a) σ(-2a) is the same function, accurate everywhere.
+    grad: ({ x: [a], dy, b }) => [
+      b.op('mul', dy, b.op('mul', b.c(4), b.op('dsigmoid', b.op('mul', b.c(2), a!)))),
+    ],
   }),
   sigmoid: row({
     arity: 1,
@@ -193,8 +191,30 @@ export const OPS = {
     cpu: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
     js: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
     wgsl: (a) => `wg_sigmoid(${a})`,
-    // σ(a) σ(-a) rather than y (1 - y): 1 - y cancels for large a (σ'(20) would be 0, not 2e-9).
-    grad: ({ x: [a], y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.op('sigmoid', b.op('neg', a!))))],
+    wgslShared: { call: 'wg_sigmoid_d', field: 'x' },
+    // σ'(a) = σ(a) σ(-a) rather than y (1 - y): 1 - y cancels for large a (σ'(20) would be 0, not 2e-9).
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('dsigmoid', a!))],
+  }),
+  dsigmoid: row({
+    arity: 1,
+    api: false,
+    doc: "sigmoid'(a) = σ(a) σ(-a), as e / (1 + e)^2 with e = e^-|a|: one exponential, accurate in both tails",
+    cpu: (a) => {
+      const e = Math.exp(-Math.abs(a));
+      return e / ((1 + e) * (1 + e));
+    },
+    js: (a) => `((e) => e / ((1 + e) * (1 + e)))(Math.exp(-Math.abs(${a})))`,
+    wgsl: (a) => `wg_dsigmoid(${a})`,
+    // With sigmoid of the same value in a kernel, one exponential serves both.
+    wgslShared: { call: 'wg_sigmoid_d', field: 'y' },
+    // σ''(a) = σ'(a) (1 - 2σ(a)) = -σ'(a) tanh(a / 2): no cancellation near 0 or in the tails.
+    grad: ({ x: [a], dy, b }) => [
+      b.op(
+        'mul',
+        dy,
+        b.op('neg', b.op('mul', b.op('dsigmoid', a!), b.op('tanh', b.op('mul', b.c(0.5), a!)))),
+      ),
+    ],
   }),
   relu: row({
     arity: 1,

@@ -1,6 +1,6 @@
 // The WGSL generator on its own (no device needed): what a fused kernel's source contains.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cos, exp, init, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { cos, exp, init, sigmoid, sin, sum, tensor, type Tensor } from '../../src/index.js';
 import { mainProgram } from '../../src/backend/webgpu/codegen.js';
 import { planRun, slicesFor } from '../../src/backend/webgpu/plan.js';
 import { planKernels } from '../../src/schedule/fuse.js';
@@ -26,13 +26,20 @@ const count = (s: string, re: RegExp): number => s.match(re)?.length ?? 0;
 describe('WGSL generation', () => {
   beforeAll(() => init({ backend: 'cpu' }));
 
-  it('sin and cos of one value share one range reduction; of different values they do not', () => {
+  it('sin and cos of one value share one range reduction, sigmoid and its derivative one exponential; of different values they do not', () => {
     const x = tensor(new Float32Array(64), { requiresGrad: true });
     const y = exp(x.pow(2).neg().sub(x.mul(2)).sub(sin(x)));
     sum(y).backward();
     const body = mainBody(y, x.grad!);
     expect(count(body, /wg_sincos\(/g)).toBe(1);
     expect(count(body, /wg_(sin|cos)\(/g)).toBe(0);
+    // sigmoid and its derivative of one value: one exponential for both.
+    const u = tensor(new Float32Array(64), { requiresGrad: true });
+    const s = sigmoid(u);
+    sum(s).backward();
+    const both = mainBody(s, u.grad!);
+    expect(count(both, /wg_sigmoid_d\(/g)).toBe(1);
+    expect(count(both, /wg_(d?sigmoid|exp)\(/g)).toBe(0);
     const z = tensor(new Float32Array(64));
     const apart = mainBody(sin(z).add(cos(z.mul(2))));
     expect(count(apart, /wg_sincos\(/g)).toBe(0);

@@ -198,6 +198,14 @@ function groups(): Group[] {
       specials: [NaN32, Inf, -Inf, 0, -0, 100, 200, -200, -1e30].map((x) => [x, 0]),
     },
     {
+      label: 'dsigmoid',
+      op: 'dsigmoid',
+      rtol: 4.8e-7,
+      atol: 0,
+      a: [...uniform(200000, -100, 100), ...uniform(50000, -20, 20)],
+      specials: [NaN32, Inf, -Inf, 0, -0, 100, 200, -200, -1e30].map((x) => [x, 0]),
+    },
+    {
       label: 'sqrt',
       op: 'sqrt',
       rtol: 6e-8,
