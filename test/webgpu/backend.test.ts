@@ -188,6 +188,21 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     return out;
   }
 
+  /** The workload's outputs under other limits or modes equal `want` up to the rounding of long sums. */
+  function expectSameResults(got: Float32Array[], want: Float32Array[]): void {
+    expect(got.length).toBe(want.length);
+    for (let k = 0; k < want.length; k++) {
+      const a = want[k]!;
+      const b = got[k]!;
+      expect(b.length).toBe(a.length);
+      // Sums are added in a different order across chunks and modes: equal to float32 rounding of long sums.
+      for (let i = 0; i < a.length; i++)
+        expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(
+          1e-5 * Math.max(1, Math.abs(a[i]!)) * (a.length === 1 ? 100 : 1),
+        );
+    }
+  }
+
   it('a binding limit far below N gives the results of one chunk', async () => {
     await useGpu();
     const one = await workload();
@@ -195,16 +210,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await useGpu({ maxBindingBytes: 4096 });
     const [many, d] = await counting(workload);
     expect(d.dispatches).toBeGreaterThan(37);
-    for (let k = 0; k < one.length; k++) {
-      const a = one[k]!;
-      const b = many[k]!;
-      expect(b.length).toBe(a.length);
-      // Sums are added in a different order across chunks: equal to float32 rounding of long sums.
-      for (let i = 0; i < a.length; i++)
-        expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(
-          1e-5 * Math.max(1, Math.abs(a[i]!)) * (a.length === 1 ? 100 : 1),
-        );
-    }
+    expectSameResults(many, one);
   });
 
   it('scalar sums split per workgroup and per invocation agree, chunked or not', async () => {
@@ -217,16 +223,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       { reduce: 'workgroup' as const, maxBindingBytes: 4096 },
     ]) {
       await useGpu(webgpu);
-      const got = await workload();
-      for (let k = 0; k < tree.length; k++) {
-        const a = tree[k]!;
-        const b = got[k]!;
-        expect(b.length).toBe(a.length);
-        for (let i = 0; i < a.length; i++)
-          expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(
-            1e-5 * Math.max(1, Math.abs(a[i]!)) * (a.length === 1 ? 100 : 1),
-          );
-      }
+      expectSameResults(await workload(), tree);
     }
   });
 

@@ -307,8 +307,8 @@ function loaders(
   };
 }
 
-/** Header words of the sliced strided template (strided-slices.wgsl) before the terms. */
-export const SLICED_HEADER_WORDS = 12;
+/** Header words of the strided template's uniform block before the terms. */
+export const STRIDED_HEADER_WORDS = 12;
 
 const uniformBytes = (terms: number, c: Consts, header = HEADER_WORDS): number =>
   4 * header + 16 * Math.max(1, terms) + 16 * c.vec4s;
@@ -464,11 +464,21 @@ export function stridedProgram(
     store.push(sliced ? `part[${q}u * P.part_stride + at] = a${q};` : `out${q}[o] = a${q};`);
     accumulate.push(`out${q}[o] += a${q};`);
   });
+  let finish: string[];
   if (sliced) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
+    finish = ['let at = (P.slice_base + s) * P.m + o;', ...store];
+  } else {
+    finish = [
+      'if (P.first == 1u) {',
+      ...store.map((l) => `  ${l}`),
+      '} else {',
+      ...accumulate.map((l) => `  ${l}`),
+      '}',
+    ];
   }
-  const source = fill(template(sliced ? 'strided-slices' : 'strided'), {
+  const source = fill(template('strided'), {
     prelude: preludeFor(body.join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
@@ -477,13 +487,12 @@ export function stridedProgram(
     accumulators: indent(acc, '  '),
     point: folded.length > 0 ? `i += ${termSum('k', kept.length, folded.length)};` : '',
     body: indent(body, '    '),
-    store: indent(store, sliced ? '  ' : '    '),
-    accumulate: indent(accumulate, '    '),
+    finish: indent(finish, '  '),
   });
   return {
     source,
     bindings,
-    uniformBytes: uniformBytes(terms.length, c, sliced ? SLICED_HEADER_WORDS : HEADER_WORDS),
+    uniformBytes: uniformBytes(terms.length, c, STRIDED_HEADER_WORDS),
     consts: c.values,
     inputs,
     packed,

@@ -280,8 +280,9 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         );
         const g = grid(Math.ceil(program.m / WG), limits.maxDim);
         const dispatches = ranges.map(({ start, n }, c) => ({
+          // One slice of all r points per element; stored in the first chunk, added to after.
           words: [
-            ...[n, start, g[0], program.m, program.r, c === 0 ? 1 : 0, 0, 0],
+            ...[n, start, g[0], program.m, program.r, program.r, 1, 0, 0, c === 0 ? 1 : 0, 0, 0],
             ...termWords(program.terms),
             ...constWords(program.consts),
           ],
