@@ -3,7 +3,7 @@
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused.
 import { preludeFor } from '../../src/backend/webgpu/codegen.js';
-import { isSoftware } from '../../src/backend/webgpu/open.js';
+import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
 

@@ -2,6 +2,7 @@
 import type { Backend } from '../../schedule/backend.js';
 import type { AdapterSummary, WebGpuOptions } from '../../init.js';
 import type { CpuBackend } from '../cpu.js';
+import { isSoftware } from './adapter.js';
 import { WebGpuBackend } from './backend.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
@@ -28,15 +29,6 @@ async function gpuFromPackage(): Promise<GPU | string> {
   } catch (e) {
     return `navigator.gpu is missing and the optional 'webgpu' package could not be loaded (${message(e)})`;
   }
-}
-
-/** True for a CPU implementation of WebGPU: flagged as a fallback adapter, or known by name. */
-export function isSoftware(info: GPUAdapterInfo): boolean {
-  const flagged = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  const named = /swiftshader|llvmpipe|lavapipe|microsoft basic render|warp/i.test(
-    [info.vendor, info.architecture, info.device, info.description].join(' '),
-  );
-  return flagged || named;
 }
 
 /** Finds a GPU (`gpu`, else navigator.gpu, else the `webgpu` package in Node) and opens a device on it. */
