@@ -1,5 +1,6 @@
-// Second pass of a sliced sum along axes (strided-slices.wgsl): each invocation adds up the slices of
-// one element of every summed output (compensated, so long sums keep float32 accuracy) and stores it.
+// Second pass of a sliced sum along axes (strided.wgsl with several slices per element): each
+// invocation adds up the slices of one element of every summed output (compensated, so long sums keep
+// float32 accuracy) and stores it.
 
 struct Params {
   m: u32,      // elements of each summed output
