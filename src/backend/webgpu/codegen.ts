@@ -212,18 +212,16 @@ function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => st
     const sh = v.kind === 'op' ? opRow(v.op)!.wgslShared : undefined;
     return v.kind === 'op' && sh ? `${sh.call}(${refExpr(k, v.args[0]!, c)})` : null;
   };
+  const keys = refs.map(sharedKey);
   const uses = new Map<string, number>();
-  for (const r of refs) {
-    const key = sharedKey(r);
-    if (key) uses.set(key, (uses.get(key) ?? 0) + 1);
-  }
+  for (const key of keys) if (key) uses.set(key, (uses.get(key) ?? 0) + 1);
   const made = new Map<string, string>();
-  for (const r of refs) {
+  for (const [at, r] of refs.entries()) {
     const v = k.values[r]!;
     if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
     else if (v.kind === 'op') {
       const row = opRow(v.op)!;
-      const key = sharedKey(r);
+      const key = keys[at];
       if (key && row.wgslShared && uses.get(key)! > 1) {
         let name = made.get(key);
         if (!name) {
@@ -409,24 +407,16 @@ export interface StridedShape {
 }
 
 /**
- * The sum-along-axes kernel for outputs of `k` that share one strided reduce access: one invocation per
- * result element (stored, or added to in later chunks), or with `sliced` one per element and slice of its
- * points, storing partials (bound last) for stridedFinishProgram.
+ * The axes of a sum along axes (outputs of `k` sharing one strided reduce access), as uniform terms
+ * (inner, dim, stride): kept axes give the result element's base point, folded axes the points summed into
+ * it; `m` elements, `r` points each.
  */
-export function stridedProgram(
+function stridedAxes(
   k: Kernel,
   outputs: readonly number[],
-  sliced = false,
-): PointProgram & StridedShape {
+): StridedShape & { kept: [number, number, number][]; folded: [number, number, number][] } {
   const access = k.outputs[outputs[0]!]!.access;
   if (access.kind !== 'strided') throw new Error('internal: strided program for a non-strided sum');
-  const refs = neededRefs(
-    k,
-    outputs.map((o) => k.outputs[o]!.ref),
-  );
-  const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
-  const terms: [number, number, number][] = [];
-  // Kept axes give the output element's base point, reduced axes the points folded into it.
   const dstride: number[] = [];
   let s = 1;
   for (let d = k.domain.length - 1; d >= 0; d--) {
@@ -447,7 +437,32 @@ export function stridedProgram(
       r *= dim;
     }
   }
-  terms.push(...kept, ...folded);
+  return { kept, folded, m, r };
+}
+
+/** Elements and points per element of the sum along axes computing `outputs` of `k`. */
+export function stridedShape(k: Kernel, outputs: readonly number[]): StridedShape {
+  const { m, r } = stridedAxes(k, outputs);
+  return { m, r };
+}
+
+/**
+ * The sum-along-axes kernel for outputs of `k` that share one strided reduce access: one invocation per
+ * result element (stored, or added to in later chunks), or with `sliced` one per element and slice of its
+ * points, storing partials (bound last) for stridedFinishProgram.
+ */
+export function stridedProgram(
+  k: Kernel,
+  outputs: readonly number[],
+  sliced = false,
+): PointProgram & StridedShape {
+  const refs = neededRefs(
+    k,
+    outputs.map((o) => k.outputs[o]!.ref),
+  );
+  const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
+  const { kept, folded, m, r } = stridedAxes(k, outputs);
+  const terms: [number, number, number][] = [...kept, ...folded];
   const c = new Consts();
   const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
   const { bindings, decls } = inputBindings(inputs, packed);

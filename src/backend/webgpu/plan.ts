@@ -10,6 +10,7 @@ import {
   splitInputs,
   neededRefs,
   stridedProgram,
+  stridedShape,
   stridedFinishProgram,
   constWords,
   partialsPerGroup,
@@ -196,26 +197,11 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         : 'workgroup';
     const perGroup = partialsPerGroup(mode);
     const count = groupsIn(mode) * perGroup;
-    const nodeBinds = (
-      ins: readonly number[],
-      packed: readonly number[],
-      outs: readonly number[],
-    ): Bind[] => [
-      ...ins.map((j) => ({
-        kind: 'node' as const,
-        node: k.inputs[j]!.node,
-        chunked: k.inputs[j]!.access.kind === 'full',
-      })),
-      ...(packed.length > 0
-        ? [{ kind: 'packed' as const, nodes: packed.map((j) => k.inputs[j]!.node) }]
-        : []),
-      ...outs.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: true })),
-    ];
     for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0))) {
       const stores = group.filter((o) => !isSum(o));
       const reduces = group.filter(isSum).map((o) => ({ output: o, slot: slot.get(o)! }));
       const program = mainProgram(k, stores, reduces, mode);
-      const binds = nodeBinds(program.inputs, program.packed, stores);
+      const binds = nodeBinds(k, program.inputs, program.packed, stores);
       if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
       let base = 0;
       const dispatches = ranges.map(({ start, n }) => {
@@ -266,39 +252,41 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     }
     for (const outs of strided.values()) {
       for (const group of fitBindings(k, outs, limits.maxStorage, () => 0)) {
-        const plain = stridedProgram(k, group);
-        const slices = slicesFor(plain.m, plain.r, group.length, ranges.length, limits.chunk);
-        if (slices > 1) {
-          steps.push(...slicedSteps(k, group, slices, ranges, nextPartials, limits, partials));
-          nextPartials++;
-          continue;
-        }
-        const program = plain;
-        const binds = nodeBinds(program.inputs, program.packed, []);
-        binds.push(
-          ...group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false })),
+        const { m, r } = stridedShape(k, group);
+        const slices = slicesFor(m, r, group.length, ranges.length, limits.chunk);
+        steps.push(
+          ...stridedSteps(k, group, slices, ranges, slices > 1 ? nextPartials++ : -1, limits, partials),
         );
-        const g = grid(Math.ceil(program.m / WG), limits.maxDim);
-        const dispatches = ranges.map(({ start, n }, c) => ({
-          // One slice of all r points per element; stored in the first chunk, added to after.
-          words: [
-            ...[n, start, g[0], program.m, program.r, program.r, 1, 0, 0, c === 0 ? 1 : 0, 0, 0],
-            ...termWords(program.terms),
-            ...constWords(program.consts),
-          ],
-          grid: g,
-          start,
-          n,
-        }));
-        steps.push({ program, binds, dispatches });
       }
     }
   });
   return { steps, partials, outputs };
 }
 
-/** The two steps of a sliced sum along axes: partial sums per slice and chunk, then their totals. */
-function slicedSteps(
+/** Bindings of a kernel's inputs (`packed` ones gathered into one) and of per-point outputs `outs`. */
+function nodeBinds(
+  k: Kernel,
+  ins: readonly number[],
+  packed: readonly number[],
+  outs: readonly number[],
+): Bind[] {
+  return [
+    ...ins.map((j) => ({
+      kind: 'node' as const,
+      node: k.inputs[j]!.node,
+      chunked: k.inputs[j]!.access.kind === 'full',
+    })),
+    ...(packed.length > 0 ? [{ kind: 'packed' as const, nodes: packed.map((j) => k.inputs[j]!.node) }] : []),
+    ...outs.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: true })),
+  ];
+}
+
+/**
+ * The steps of a sum along axes in `slices` slices per element: with one, each element is stored by its
+ * invocation (added to in later chunks); with more, partial sums per slice and chunk go to partials
+ * buffer `id`, and a second step adds them up.
+ */
+function stridedSteps(
   k: Kernel,
   group: readonly number[],
   slices: number,
@@ -307,26 +295,23 @@ function slicedSteps(
   limits: PlanLimits,
   partials: Map<number, number>,
 ): Step[] {
-  const program = stridedProgram(k, group, true);
+  const sliced = slices > 1;
+  const program = stridedProgram(k, group, sliced);
   const { m, r } = program;
   const len = Math.ceil(r / slices);
   const all = slices * ranges.length;
-  partials.set(id, group.length * m * all * 4);
+  const results = group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false }));
   const binds: Bind[] = [
-    ...program.inputs.map((j) => ({
-      kind: 'node' as const,
-      node: k.inputs[j]!.node,
-      chunked: k.inputs[j]!.access.kind === 'full',
-    })),
-    ...(program.packed.length > 0
-      ? [{ kind: 'packed' as const, nodes: program.packed.map((j) => k.inputs[j]!.node) }]
-      : []),
-    { kind: 'partials', kernel: id },
+    ...nodeBinds(k, program.inputs, program.packed, []),
+    ...(sliced ? [{ kind: 'partials' as const, kernel: id }] : results),
   ];
+  if (sliced) partials.set(id, group.length * m * all * 4);
   const g = grid(Math.ceil((m * slices) / WG), limits.maxDim);
   const dispatches = ranges.map(({ start, n }, c) => ({
+    // One slice: stored in the first chunk, added to after. Several: the chunk's slices among all.
     words: [
-      ...[n, start, g[0], m, r, len, slices, c * slices, m * all, 0, 0, 0],
+      ...[n, start, g[0], m, r, len, slices, sliced ? c * slices : 0, sliced ? m * all : 0],
+      ...[c === 0 ? 1 : 0, 0, 0],
       ...termWords(program.terms),
       ...constWords(program.consts),
     ],
@@ -334,17 +319,14 @@ function slicedSteps(
     start,
     n,
   }));
-  const finish = stridedFinishProgram(group.length);
-  const gf = grid(Math.ceil(m / WG), limits.maxDim);
-  return [
-    { program, binds, dispatches },
-    {
-      program: finish,
-      binds: [
-        { kind: 'partials', kernel: id },
-        ...group.map((o) => ({ kind: 'node' as const, node: k.outputs[o]!.node, chunked: false })),
-      ],
+  const steps: Step[] = [{ program, binds, dispatches }];
+  if (sliced) {
+    const gf = grid(Math.ceil(m / WG), limits.maxDim);
+    steps.push({
+      program: stridedFinishProgram(group.length),
+      binds: [{ kind: 'partials', kernel: id }, ...results],
       dispatches: [{ words: [m, all, gf[0], 0], grid: gf, start: 0, n: m }],
-    },
-  ];
+    });
+  }
+  return steps;
 }
