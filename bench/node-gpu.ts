@@ -3,14 +3,12 @@
 // writes bench/results/<date>-<adapter>-node.{json,md,svg}.
 // Run through bench/node.ts (npm run bench:node), or bundled by ../shared/gpu/prepare.sh for a bare GPU machine.
 import { create, globals } from 'webgpu';
+import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { parseOptions, USAGE } from './options.js';
 import { printTables, writeReport } from './report.js';
 import { benchmarkReport } from './run.js';
-import { handSystem } from './systems/hand.js';
-import { jaxSystem } from './systems/jax.js';
-import { installCallCounters, type System, type SystemId } from './systems/system.js';
-import { tfjsSystem } from './systems/tfjs.js';
-import { webgradSystem } from './systems/webgrad.js';
+import { adapterLabel, makeSystem } from './systems/all.js';
+import { installCallCounters } from './systems/system.js';
 
 if (process.argv.includes('--help')) {
   console.log(`npm run bench:node -- [options]\n${USAGE}`);
@@ -31,24 +29,14 @@ if (!adapter) {
   process.exit(process.env.WEBGRAD_REQUIRE_WEBGPU === '1' ? 1 : 2);
 }
 const info = adapter.info;
-const adapterName = [info.vendor, info.architecture, info.description || info.device]
-  .filter(Boolean)
-  .join(' | ');
-const software = /swiftshader|llvmpipe|lavapipe/i.test(adapterName);
-// A software adapter on a few cores gets the sizes that fit in minutes (its workgroup barriers are slow);
+const adapterName = adapterLabel(info);
+const software = isSoftware(info);
+// A software adapter on a few cores gets the sizes that fit in minutes (it runs every kernel on the CPU);
 // a real GPU the full range.
 const sizes =
   opts.sizes.length > 0 ? opts.sizes : software ? [10, 12, 14, 16, 18, 20] : [16, 18, 20, 22, 24, 26];
 
-const make: Record<SystemId, () => System> = {
-  webgrad: () => webgradSystem('webgpu', gpu),
-  hand: () => handSystem(gpu),
-  'hand-acc': () => handSystem(gpu, true),
-  jax: () => jaxSystem(gpu),
-  tfjs: () => tfjsSystem(gpu),
-  'webgrad-cpu': () => webgradSystem('cpu'),
-};
-const systems = opts.systems.map((id) => make[id]());
+const systems = opts.systems.map((id) => makeSystem(id, gpu));
 
 console.log(
   `webgrad benchmark (Node ${process.version}, Dawn): adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}; ` +

@@ -3,11 +3,8 @@
 import { parseOptions } from '../options.js';
 import type { BenchReport } from '../report.js';
 import { benchmarkReport } from '../run.js';
-import { handSystem } from '../systems/hand.js';
-import { jaxSystem } from '../systems/jax.js';
-import { installCallCounters, type System, type SystemId } from '../systems/system.js';
-import { tfjsSystem } from '../systems/tfjs.js';
-import { webgradSystem } from '../systems/webgrad.js';
+import { adapterLabel, makeSystem } from '../systems/all.js';
+import { installCallCounters } from '../systems/system.js';
 
 /** What the page leaves for the driver. */
 interface BenchWindow {
@@ -31,20 +28,10 @@ async function main(): Promise<BenchReport> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
   const info = adapter.info;
-  const adapterName = [info.vendor, info.architecture, info.description || info.device]
-    .filter(Boolean)
-    .join(' | ');
+  const adapterName = adapterLabel(info);
   const sizes = opts.sizes.length > 0 ? opts.sizes : [10, 12, 14, 16, 18, 20];
   installCallCounters();
-  const make: Record<SystemId, () => System> = {
-    webgrad: () => webgradSystem('webgpu', gpu),
-    hand: () => handSystem(gpu),
-    'hand-acc': () => handSystem(gpu, true),
-    jax: () => jaxSystem(gpu),
-    tfjs: () => tfjsSystem(gpu),
-    'webgrad-cpu': () => webgradSystem('cpu'),
-  };
-  const systems = opts.systems.map((id) => make[id]());
+  const systems = opts.systems.map((id) => makeSystem(id, gpu));
   say(`adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}`);
   return benchmarkReport(
     { platform: 'browser', runtime: navigator.userAgent, adapter: adapterName },

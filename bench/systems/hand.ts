@@ -19,6 +19,15 @@ const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAG
 export const perThread = (c: BenchCase, perInvocation = false): number =>
   c.params.length > 0 ? (perInvocation ? 32 : 16) : 1;
 
+/** Adds up `sh[0..WG)` into `sh[0]`, halving the active invocations each round. */
+const TREE = `workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      sh[lid] += sh[lid + h];
+    }
+    workgroupBarrier();
+  }`;
+
 /**
  * A case's hand-written body with webgrad's prelude functions (wg_exp, wg_sin, …) in place of WGSL's
  * builtins: the same code at webgrad's accuracy (the builtins may be off by 1e-4 and more).
@@ -50,13 +59,7 @@ export function handKernel(c: BenchCase, perInvocation = false, accurate = false
     : perInvocation
       ? `part[wg * ${WG}u + lid] = vec2<f32>(a0, a1);`
       : `sh[lid] = vec2<f32>(a0, a1);
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
-    if (lid < h) {
-      sh[lid] += sh[lid + h];
-    }
-    workgroupBarrier();
-  }
+  ${TREE}
   if (lid == 0u) {
     part[wg] = sh[0];
   }`;
@@ -105,13 +108,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     s += part[t];
   }
   sh[lid] = s;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
-    if (lid < h) {
-      sh[lid] += sh[lid + h];
-    }
-    workgroupBarrier();
-  }
+  ${TREE}
   if (lid == 0u) {
     total[0] = sh[0].x;
     total[1] = sh[0].y;

@@ -1,0 +1,23 @@
+// Every benchmarked system, made on one GPU: the same set in Node (Dawn) and in the browser page.
+import { handSystem } from './hand.js';
+import { jaxSystem } from './jax.js';
+import type { System, SystemId } from './system.js';
+import { tfjsSystem } from './tfjs.js';
+import { webgradSystem } from './webgrad.js';
+
+/** Makes the system `id` on `gpu` (webgrad's CPU backend ignores it). */
+export function makeSystem(id: SystemId, gpu: GPU): System {
+  const make: Record<SystemId, () => System> = {
+    webgrad: () => webgradSystem('webgpu', gpu),
+    hand: () => handSystem(gpu),
+    'hand-acc': () => handSystem(gpu, true),
+    jax: () => jaxSystem(gpu),
+    tfjs: () => tfjsSystem(gpu),
+    'webgrad-cpu': () => webgradSystem('cpu'),
+  };
+  return make[id]();
+}
+
+/** The adapter as the reports name it: vendor | architecture | description. */
+export const adapterLabel = (info: GPUAdapterInfo): string =>
+  [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' | ');
