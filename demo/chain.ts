@@ -2,7 +2,7 @@
  * The chain rule spelled out for one point, in float64 on the page: every node of the formula's graph with
  * its value, its local derivatives and its adjoint ∂f/∂node, accumulated in reverse as done by hand.
  */
-import type { Expr, OpKey } from './expr.js';
+import { infix, type Expr, type OpKey } from './expr.js';
 
 /** One input of a node: another node, or a constant written into the formula. */
 export interface ChainInput {
@@ -67,22 +67,7 @@ const VALUE: Record<OpKey, (a: number, b: number) => number> = {
 
 /** How a node is defined from its input labels. */
 function definition(op: OpKey, [a, b]: string[]): string {
-  switch (op) {
-    case 'add':
-      return `${a} + ${b}`;
-    case 'sub':
-      return `${a} - ${b}`;
-    case 'mul':
-      return `${a} * ${b}`;
-    case 'div':
-      return `${a} / ${b}`;
-    case 'pow':
-      return `${a}^${b}`;
-    case 'neg':
-      return `-${a}`;
-    default:
-      return `${op}(${b === undefined ? a : `${a}, ${b}`})`;
-  }
+  return infix(op, a!, b) ?? `${op}(${b === undefined ? a : `${a}, ${b}`})`;
 }
 
 /** n·a^(n−1), with the exponent worked out when it is a number. */

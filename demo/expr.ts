@@ -140,15 +140,9 @@ function convert(node: MathNode, vars: Set<string>): Expr {
   );
 }
 
-/**
- * The formula in mathjs syntax with only functions mathjs can differentiate: sigmoid, relu, max and min
- * are written out with exp and abs (equal everywhere, so mathjs's derivative is an independent check).
- */
-export function toDifferentiable(e: Expr): string {
-  if (e.kind === 'num') return e.value < 0 ? `(${e.value})` : String(e.value);
-  if (e.kind === 'var') return e.name;
-  const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
-  switch (e.op) {
+/** `a op b` (or `-a`) for the arithmetic ops, in mathjs syntax; undefined for functions. */
+export function infix(op: OpKey, a: string, b: string | undefined): string | undefined {
+  switch (op) {
     case 'add':
       return `${a} + ${b}`;
     case 'sub':
@@ -158,9 +152,25 @@ export function toDifferentiable(e: Expr): string {
     case 'div':
       return `${a} / ${b}`;
     case 'pow':
-      return `${a} ^ ${b}`;
+      return `${a}^${b}`;
     case 'neg':
       return `-${a}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The formula in mathjs syntax with only functions mathjs can differentiate: sigmoid, relu, max and min
+ * are written out with exp and abs (equal everywhere, so mathjs's derivative is an independent check).
+ */
+export function toDifferentiable(e: Expr): string {
+  if (e.kind === 'num') return e.value < 0 ? `(${e.value})` : String(e.value);
+  if (e.kind === 'var') return e.name;
+  const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
+  const arithmetic = infix(e.op, a!, b);
+  if (arithmetic !== undefined) return arithmetic;
+  switch (e.op) {
     case 'sigmoid':
       return `1 / (1 + exp(-${a}))`;
     case 'relu':

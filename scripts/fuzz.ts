@@ -15,6 +15,7 @@ import {
   inputsArb,
   minimize,
   runBatch,
+  addTally,
   type Tally,
 } from '../test/robustness/fuzz.js';
 
@@ -45,9 +46,7 @@ await fc
     fc.asyncProperty(batchArb(8, 4, 5), inputsArb(), async (batch, data) => {
       const cases = casesOf(batch);
       const { mismatches, tally } = await runBatch(cases, data, be);
-      total.values += tally.values;
-      total.uncertain += tally.uncertain;
-      total.nonFinite += tally.nonFinite;
+      addTally(total, tally);
       if (mismatches.length > 0) {
         failures++;
         if (failures <= SHOW) {

@@ -18,6 +18,7 @@ import {
   type Backends,
   type Inputs,
   type Step,
+  addTally,
   type Tally,
 } from './fuzz.js';
 
@@ -91,9 +92,7 @@ describe('differential fuzzing', () => {
       fc.asyncProperty(batchArb(STEPS, PER_GRAPH, GRAPHS), inputsArb(), async (batch, data) => {
         const cases = casesOf(batch);
         const { mismatches, tally } = await runBatch(cases, data, be);
-        total.values += tally.values;
-        total.uncertain += tally.uncertain;
-        total.nonFinite += tally.nonFinite;
+        addTally(total, tally);
         if (mismatches.length > 0) {
           const repro = await minimize(cases[mismatches[0]!.caseIndex]!, data, be);
           throw new Error(`${describeMismatches(mismatches)}\n\nreproduction:\n${repro}`);

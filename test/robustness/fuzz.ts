@@ -355,6 +355,13 @@ export interface Mismatch {
   s: number;
 }
 
+/** Adds `t`'s counts to `total`. */
+export function addTally(total: Tally, t: Tally): void {
+  total.values += t.values;
+  total.uncertain += t.uncertain;
+  total.nonFinite += t.nonFinite;
+}
+
 /** Counts of what was compared. */
 export interface Tally {
   /** Output elements (per case and output). */
