@@ -57,6 +57,7 @@ export interface InitInfo {
 }
 
 const NAMES: readonly BackendName[] = ['auto', 'webgpu', 'cpu'];
+const REDUCE_MODES: readonly string[] = ['auto', 'workgroup', 'invocation'];
 
 let current: InitInfo = { backend: 'cpu' };
 
@@ -65,6 +66,12 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   const name = opts.backend ?? 'auto';
   if (!NAMES.includes(name)) {
     throw new Error(`init(): unknown backend ${JSON.stringify(name)}; expected 'auto', 'webgpu' or 'cpu'`);
+  }
+  const reduce = opts.webgpu?.reduce;
+  if (reduce !== undefined && !REDUCE_MODES.includes(reduce)) {
+    throw new Error(
+      `init(): unknown webgpu.reduce ${JSON.stringify(reduce)}; expected 'auto', 'workgroup' or 'invocation'`,
+    );
   }
   if (name === 'cpu') {
     setBackend(new CpuBackend(opts.cpu));

@@ -49,10 +49,6 @@ export async function openWebGpu(
     return { fallbackReason: `no-adapter: requestAdapter() failed: ${message(e)}` };
   }
   if (!adapter) return { fallbackReason: 'no-adapter: requestAdapter() found no adapter' };
-  if (opts.reduce !== undefined && !['auto', 'workgroup', 'invocation'].includes(opts.reduce))
-    throw new Error(
-      `init(): unknown webgpu.reduce ${JSON.stringify(opts.reduce)}; expected 'auto', 'workgroup' or 'invocation'`,
-    );
   const info = adapter.info;
   const software = isSoftware(info);
   const L = adapter.limits;
