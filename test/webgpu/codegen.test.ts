@@ -69,4 +69,21 @@ describe('WGSL generation', () => {
     expect(plain.steps[0]!.program.source).not.toMatch(/part\[/);
     expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] \+= a0;/);
   });
+
+  it('scalar sums are split per invocation with no barrier, or per workgroup with a tree, as asked', () => {
+    const main = (reduce: 'workgroup' | 'invocation') => {
+      const x = tensor(new Float32Array(100_000));
+      const w = tensor(0.5, { requiresGrad: true });
+      sum(sigmoid(x.mul(w))).backward();
+      const kernels = planKernels([w.grad!.node], (n) => n.realized);
+      return planRun(kernels, { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce }).steps[0]!.program
+        .source;
+    };
+    const perInvocation = main('invocation');
+    expect(perInvocation).not.toMatch(/workgroupBarrier/);
+    expect(perInvocation).toMatch(/P\.part_base \+ wg \* WG \+ lid\] = r0;/);
+    const tree = main('workgroup');
+    expect(tree).toMatch(/workgroupBarrier/);
+    expect(tree).toMatch(/P\.part_base \+ wg\] = sh\[0\];/);
+  });
 });
