@@ -460,60 +460,39 @@ fn wg_powi(x: f32, n: u32) -> f32 {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Piecewise functions: NaN checked first, on the bits.
+// Piecewise functions: NaN checked on the bits. Written with select() alone: a CPU implementation of
+// WebGPU runs both sides of a branch whenever its lanes differ, and pays for the masking even when not.
 
 // max(x, 0): relu(NaN) = NaN, relu(-0) = 0.
 fn wg_relu(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  return select(0.0, x, x > 0.0);
+  return select(select(0.0, x, x > 0.0), x, wg__isnan(x));
 }
 
 // 1 where x > 0, else 0; NaN stays NaN (relu' with relu'(0) = 0).
 fn wg_step(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  return select(0.0, 1.0, x > 0.0);
+  return select(select(0.0, 1.0, x > 0.0), x, wg__isnan(x));
 }
 
 // -1, 0 or 1 by the sign of x (0 for ±0); NaN stays NaN.
 fn wg_sign(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
+  return select(select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0), x, wg__isnan(x));
 }
 
 // NaN if either is NaN, else the larger; max(-0, 0) = 0 (the sign bits of equal operands are ANDed).
 fn wg_maximum(a: f32, b: f32) -> f32 {
-  if (wg__isnan(a) || wg__isnan(b)) {
-    return wg__nan();
-  }
-  if (a == b) {
-    return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b));
-  }
-  return select(b, a, a > b);
+  let m = select(select(b, a, a > b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
+  return select(m, wg__nan(), wg__isnan(a) || wg__isnan(b));
 }
 
 // NaN if either is NaN, else the smaller; min(-0, 0) = -0 (the sign bits of equal operands are ORed).
 fn wg_minimum(a: f32, b: f32) -> f32 {
-  if (wg__isnan(a) || wg__isnan(b)) {
-    return wg__nan();
-  }
-  if (a == b) {
-    return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b));
-  }
-  return select(b, a, a < b);
+  let m = select(select(b, a, a < b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
+  return select(m, wg__nan(), wg__isnan(a) || wg__isnan(b));
 }
 
 // 1 where a > b, 0.5 where a == b, 0 where a < b, NaN if either is NaN.
 fn wg_tiehalf(a: f32, b: f32) -> f32 {
-  if (wg__isnan(a) || wg__isnan(b)) {
-    return wg__nan();
-  }
-  return select(select(0.0, 0.5, a == b), 1.0, a > b);
+  return select(select(select(0.0, 0.5, a == b), 1.0, a > b), wg__nan(), wg__isnan(a) || wg__isnan(b));
 }
 
 // a * log(b), and 0 where a == 0 (unless b is NaN); NaN in either stays NaN. Measured: as wg_log.
