@@ -22,13 +22,16 @@ struct Params {
 {{bindings}}
 
 const WG: u32 = 256u;
-// Points per invocation: 1, or several where the kernel has sums (fewer workgroup reductions).
+// Points per invocation: 1 on a GPU; several where the kernel has sums (fewer partials to add up) or on
+// a CPU implementation of WebGPU (fewer workgroups, each of which costs a fixed scheduling overhead there).
 const PTS: u32 = {{points}};
 {{shared}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * P.grid_x + wid.x;
+  // Values the same at every point (constants, scalar operands), read and computed once.
+  {{invariant}}
   {{accumulators}}
   // Consecutive invocations take consecutive points (coalesced loads and stores).
   for (var j = 0u; j < PTS; j++) {

@@ -38,6 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Consecutive invocations take consecutive elements of one slice.
   let o = t % P.m;
   let s = t / P.m;
+  {{invariant}}
   var base = 0u;
   {{base}}
   {{accumulators}}

@@ -46,6 +46,12 @@ export interface WebGpuOptions {
    * `software` flag).
    */
   reduce?: 'auto' | 'workgroup' | 'invocation';
+  /**
+   * Points each invocation of a kernel without sums computes, in consecutive runs of 256 (so loads and
+   * stores stay coalesced): an integer from 1 to 256, or 'auto' (default: 1 on a GPU, 32 on a CPU
+   * implementation of WebGPU, where every workgroup has a fixed cost).
+   */
+  pointsPerInvocation?: 'auto' | number;
 }
 
 /** What `init` chose. */
@@ -71,6 +77,16 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   if (reduce !== undefined && !REDUCE_MODES.includes(reduce)) {
     throw new Error(
       `init(): unknown webgpu.reduce ${JSON.stringify(reduce)}; expected 'auto', 'workgroup' or 'invocation'`,
+    );
+  }
+  const points = opts.webgpu?.pointsPerInvocation;
+  if (
+    points !== undefined &&
+    points !== 'auto' &&
+    !(typeof points === 'number' && Number.isInteger(points) && points >= 1 && points <= 256)
+  ) {
+    throw new Error(
+      `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${JSON.stringify(points)}`,
     );
   }
   if (name === 'cpu') {

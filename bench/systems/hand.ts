@@ -1,8 +1,9 @@
 // The baseline: a hand-written fused WGSL kernel per case, as a careful WebGPU programmer would write it —
 // one load per input, value and derivatives stored, scalar-parameter gradients reduced per workgroup (per
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
-// by a second, one-workgroup pass. Buffers are made once per size and reused.
-import { preludeFor } from '../../src/backend/webgpu/codegen.js';
+// by a second, one-workgroup pass. Buffers are made once per size and reused. On a CPU implementation each
+// invocation covers several points, as webgrad's kernels do there.
+import { preludeFor, reducePoints, SOFTWARE_POINTS } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
@@ -12,12 +13,13 @@ const WG = 256;
 const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
 
 /**
- * Points per invocation: one for purely per-point kernels; several where the kernel reduces, so that there
- * are fewer partials and fewer barrier rounds per point (consecutive invocations still read consecutive
- * points).
+ * Points per invocation, as webgrad chooses them on the same adapter (so that the hand kernel stays the
+ * limit): one on a GPU for purely per-point kernels, several where the kernel reduces (fewer partials and
+ * barrier rounds), and several everywhere on a CPU implementation (`software`), where every workgroup has
+ * a fixed cost. Consecutive invocations still read consecutive points.
  */
-export const perThread = (c: BenchCase, perInvocation = false): number =>
-  c.params.length > 0 ? (perInvocation ? 32 : 16) : 1;
+export const perThread = (c: BenchCase, software = false): number =>
+  c.params.length > 0 ? reducePoints(software ? 'invocation' : 'workgroup') : software ? SOFTWARE_POINTS : 1;
 
 /** Adds up `sh[0..WG)` into `sh[0]`, halving the active invocations each round. */
 const TREE = `workgroupBarrier();
@@ -36,10 +38,10 @@ export const accurateBody = (wgsl: string): string => wgsl.replace(/\b(exp|log|s
 
 /**
  * The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction (a
- * workgroup tree, or with `perInvocation` one partial per invocation and no barrier). `accurate` calls
- * webgrad's prelude functions instead of the builtins.
+ * workgroup tree, or on a CPU implementation, `software`, one partial per invocation and no barrier).
+ * `accurate` calls webgrad's prelude functions instead of the builtins.
  */
-export function handKernel(c: BenchCase, perInvocation = false, accurate = false): string {
+export function handKernel(c: BenchCase, software = false, accurate = false): string {
   const body = accurate ? accurateBody(c.wgsl) : c.wgsl;
   const outs = pointOutputs(c);
   const hasParams = c.params.length > 0;
@@ -50,13 +52,13 @@ export function handKernel(c: BenchCase, perInvocation = false, accurate = false
   for (let k = 0; k < outs; k++)
     decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<f32>;`);
   if (hasParams) decl.push(`@group(0) @binding(${b}) var<storage, read_write> part: array<vec2<f32>>;`);
-  const pts = perThread(c, perInvocation);
+  const pts = perThread(c, software);
   const loads = Array.from({ length: c.vars }, (_, k) => `let x${k} = in${k}[i];`).join('\n    ');
   const vars = Array.from({ length: outs }, (_, k) => `var o${k}: f32;`).join('\n    ');
   const stores = Array.from({ length: outs }, (_, k) => `out${k}[i] = o${k};`).join('\n    ');
   const reduce = !hasParams
     ? ''
-    : perInvocation
+    : software
       ? `part[wg * ${WG}u + lid] = vec2<f32>(a0, a1);`
       : `sh[lid] = vec2<f32>(a0, a1);
   ${TREE}
@@ -67,7 +69,7 @@ export function handKernel(c: BenchCase, perInvocation = false, accurate = false
 struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.join('\n')}
-${hasParams && !perInvocation ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
+${hasParams && !software ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -136,7 +138,7 @@ interface Sized {
  */
 export function handSystem(gpu: GPU, accurate = false): System {
   let device: GPUDevice | null = null;
-  let perInvocation = false;
+  let software = false;
   const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
   let sized: { key: string; s: Sized } | null = null;
 
@@ -162,13 +164,13 @@ export function handSystem(gpu: GPU, accurate = false): System {
       d.createBuffer({ size, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
     const inputs = Array.from({ length: c.vars }, () => storage(bytes));
     const outputs = Array.from({ length: pointOutputs(c) }, () => storage(bytes));
-    const groups = Math.ceil(n / (WG * perThread(c, perInvocation)));
+    const groups = Math.ceil(n / (WG * perThread(c, software)));
     const maxDim = d.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.min(groups, maxDim);
     const grid: [number, number] = [gx, Math.ceil(groups / gx)];
     const uniform = d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST });
     const hasParams = c.params.length > 0;
-    const partials = grid[0] * grid[1] * (perInvocation ? WG : 1);
+    const partials = grid[0] * grid[1] * (software ? WG : 1);
     const part = hasParams ? storage(Math.max(16, partials * 8)) : null;
     const total = hasParams ? storage(16) : null;
     const finishUniform = hasParams ? d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST }) : null;
@@ -207,7 +209,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
     async setup() {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
-      perInvocation = isSoftware(adapter.info);
+      software = isSoftware(adapter.info);
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {
@@ -227,7 +229,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const d = device!;
       if (!pipelines.has(c.id)) {
         const [main, finish] = await Promise.all([
-          compile(handKernel(c, perInvocation, accurate)),
+          compile(handKernel(c, software, accurate)),
           c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
         ]);
         pipelines.set(c.id, { main, finish });

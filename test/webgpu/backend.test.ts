@@ -227,7 +227,28 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
-  it('a CPU adapter is flagged as software, and an unknown reduce mode is refused', async () => {
+  it('any number of points per invocation gives bit-identical per-point results, chunked or not', async () => {
+    // No sums here, so every kernel takes the option's points (kernels with sums take their reduction's).
+    const run = async () => {
+      const x = tensor(ramp(37 * 1000, -4, 4), { shape: [37, 1000], requiresGrad: true });
+      const c = tensor(ramp(1000, -1, 1));
+      const y = sigmoid(x.mul(c).add(0.5)).mul(sin(x)).sub(c.mul(3).div(7));
+      y.backward(tensor(ramp(37 * 1000, 1, 2), { shape: [37, 1000] }));
+      const out = await Promise.all([y.data(), x.grad!.data()]);
+      for (const t of [x, c, y]) t.dispose();
+      return out;
+    };
+    await useGpu({ pointsPerInvocation: 1 });
+    const one = await run();
+    for (const pointsPerInvocation of [7, 32, 256])
+      for (const maxBindingBytes of [undefined, 4096]) {
+        await useGpu({ pointsPerInvocation, ...(maxBindingBytes ? { maxBindingBytes } : {}) });
+        const got = await run();
+        for (let k = 0; k < one.length; k++) expect(got[k]).toEqual(one[k]);
+      }
+  });
+
+  it('a CPU adapter is flagged as software; an unknown reduce mode or number of points is refused', async () => {
     const info = backendInfo();
     const a = adapter!.info;
     const cpuAdapter = /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device}`);
@@ -235,6 +256,10 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await expect(
       init({ backend: 'webgpu', gpu: testGpu(), webgpu: { reduce: 'tree' as 'workgroup' } }),
     ).rejects.toThrow(/webgpu\.reduce "tree"/);
+    for (const bad of [0, 1.5, 257, 'many'])
+      await expect(
+        init({ backend: 'webgpu', gpu: testGpu(), webgpu: { pointsPerInvocation: bad as number } }),
+      ).rejects.toThrow(/webgpu\.pointsPerInvocation must be 'auto' or an integer from 1 to 256/);
   });
 
   it('a sum along axes with few elements and many points (per-feature gradients) is split into slices', async () => {
@@ -279,13 +304,29 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
-    await useGpu();
+    // One point per invocation (as on a GPU), so that the grid needs its second dimension.
+    await useGpu({ pointsPerInvocation: 1 });
     // 256 points per workgroup: 2^24 + 2^16 points need 65792 workgroups.
     const N = 2 ** 24 + 2 ** 16;
     const x = tensor(ramp(N, -1, 1), { requiresGrad: true });
     const y = x.mul(x).add(1);
     y.backward(tensor(new Float32Array(N).fill(1)));
-    const [v, g] = await Promise.all([y.data(), x.grad!.data()]);
+    // The grids dispatched, seen through the encoder's prototype.
+    const grids: (number | undefined)[][] = [];
+    const P = (globalThis as unknown as { GPUComputePassEncoder: { prototype: GPUComputePassEncoder } })
+      .GPUComputePassEncoder.prototype;
+    const dispatch = P.dispatchWorkgroups;
+    P.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<typeof dispatch>) {
+      grids.push(a);
+      return dispatch.apply(this, a);
+    };
+    let v: Float32Array, g: Float32Array;
+    try {
+      [v, g] = await Promise.all([y.data(), x.grad!.data()]);
+    } finally {
+      P.dispatchWorkgroups = dispatch;
+    }
+    expect(grids).toEqual([[65535, 2]]);
     const xs = ramp(N, -1, 1);
     for (const i of [0, 1, 65535 * 256 - 1, 65535 * 256, 65535 * 256 + 1, N - 2, N - 1]) {
       expect(v[i]).toBeCloseTo(xs[i]! * xs[i]! + 1, 6);

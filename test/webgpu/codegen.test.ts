@@ -47,6 +47,24 @@ describe('WGSL generation', () => {
     expect(count(apart, /wg_cos\(/g)).toBe(1);
   });
 
+  it('constants, scalar operands and what is computed from them alone are read and computed once, ahead of the loop over points', () => {
+    const x = tensor(new Float32Array(64));
+    const w = tensor(0.5);
+    const b = tensor(-1.5);
+    const body = mainBody(sigmoid(x.mul(w).add(b.mul(w).add(3))).mul(2));
+    const [ahead, loop] = body.split('for (var j = 0u; j < PTS; j++)');
+    expect(loop).toBeDefined();
+    // w, b, b*w + 3 and both constants ahead; x, the sums with it and sigmoid in the loop.
+    expect(count(ahead!, /= sc\[\d\];/g)).toBe(2);
+    expect(count(ahead!, /= P\.c\[0\]\.[xy];/g)).toBe(2);
+    expect(count(ahead!, /wg_keep\(\(v\d+ \* v\d+\), opaque\)/g)).toBe(1);
+    expect(count(ahead!, /wg_keep\(\(v\d+ \+ c\d\), opaque\)/g)).toBe(1);
+    expect(loop).not.toMatch(/sc\[|P\.c\[|P\.opaque/);
+    expect(count(loop!, /wg_keep\(/g)).toBe(4);
+    expect(loop).toMatch(/in0\[p\]/);
+    expect(loop).toMatch(/wg_sigmoid\(/);
+  });
+
   it('a sum along axes with few elements over many points is sliced; one with many elements is not', () => {
     expect(slicesFor(3, 1_000_000, 1, 1, 1 << 25)).toBeGreaterThan(1000);
     expect(slicesFor(1000, 37, 1, 1, 1 << 25)).toBe(1);

@@ -29,6 +29,8 @@ export interface GpuLimits {
   readonly uniformAlign: number;
   /** How scalar sums are split (see WebGpuOptions.reduce). */
   readonly reduce: ReduceMode;
+  /** Points per invocation of kernels without sums (see WebGpuOptions.pointsPerInvocation). */
+  readonly points: number;
 }
 
 // Outputs up to this many elements are copied back with the run, so reading a loss or a scalar gradient
@@ -70,7 +72,13 @@ export class WebGpuBackend implements Backend {
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
     const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);
-    this.planLimits = { chunk, maxDim: limits.maxDim, maxStorage: limits.maxStorage, reduce: limits.reduce };
+    this.planLimits = {
+      chunk,
+      maxDim: limits.maxDim,
+      maxStorage: limits.maxStorage,
+      reduce: limits.reduce,
+      points: limits.points,
+    };
     void device.lost.then((info) =>
       this.markLost(`${info.reason}: ${info.message || 'the device was lost'}`),
     );

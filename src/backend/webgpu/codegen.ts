@@ -26,6 +26,14 @@ export type ReduceMode = 'workgroup' | 'invocation';
 /** Points each invocation adds up in 'invocation' mode: one partial per 32 points. */
 export const INVOCATION_POINTS = 32;
 
+/**
+ * Points per invocation of kernels without sums on a CPU implementation of WebGPU. SwiftShader pays a
+ * fixed cost per workgroup that, at one point per invocation, is most of a memory-bound kernel's time
+ * ((x-2)^2 over 2^22 points: 2.5x faster at 32). A GPU wants many resident invocations instead, and
+ * keeps 1.
+ */
+export const SOFTWARE_POINTS = 32;
+
 /** Points per invocation of a kernel with scalar sums in `mode`. */
 export const reducePoints = (mode: ReduceMode): number =>
   mode === 'invocation' ? INVOCATION_POINTS : REDUCE_POINTS;
@@ -178,7 +186,7 @@ class Consts {
   readonly values: number[] = [];
   private readonly slots = new Map<number, number>();
 
-  /** The WGSL expression for `v` (one slot per distinct float32 bit pattern). */
+  /** The WGSL name of `v` (one slot per distinct float32 bit pattern), declared by decls(). */
   expr(v: number): string {
     const bits = new Uint32Array(new Float32Array([v]).buffer)[0]!;
     let slot = this.slots.get(bits);
@@ -187,7 +195,12 @@ class Consts {
       this.values.push(v);
       this.slots.set(bits, slot);
     }
-    return `P.c[${slot >> 2}].${'xyzw'[slot & 3]}`;
+    return `c${slot}`;
+  }
+
+  /** `let`s reading every constant from the uniform block once, ahead of the per-point loop. */
+  decls(): string[] {
+    return this.values.map((_, s) => `let c${s} = P.c[${s >> 2}].${'xyzw'[s & 3]};`);
   }
 
   /** Elements of the `c` array (vec4s) the uniform struct declares. */
@@ -203,9 +216,34 @@ export function constWords(consts: readonly number[]): number[] {
   return words;
 }
 
-/** WGSL statements computing `refs`; `load(j)` is the expression reading kernel input j at this point. */
-function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => string, c: Consts): string[] {
-  const lines: string[] = [];
+/** WGSL statements computing `refs`, split by whether they are the same at every point. */
+interface ValueLines {
+  /**
+   * Statements that depend on no per-point input (constants, one-element operands and what is computed
+   * from them only): generated code runs them once per invocation, ahead of its loop over points,
+   * where the compiler would otherwise reload them from memory at every point (a storage buffer
+   * may alias the outputs written in between).
+   */
+  readonly invariant: string[];
+  /** Statements computed at each point. */
+  readonly point: string[];
+}
+
+/**
+ * WGSL statements computing `refs`; `load(j)` is the expression reading kernel input j at this point,
+ * the same at every point where `invariantInput(j)`. Every value passes through wg_keep with the local
+ * `opaque` (declared by invariantHeader).
+ */
+function valueLines(
+  k: Kernel,
+  refs: readonly Ref[],
+  load: (input: number) => string,
+  c: Consts,
+  invariantInput: (input: number) => boolean = () => false,
+): ValueLines {
+  const out: ValueLines = { invariant: [], point: [] };
+  const fixed = new Set<Ref>();
+  const isFixed = (r: Ref): boolean => fixed.has(r) || k.values[r]!.kind === 'const';
   // Shared calls (OpRow.wgslShared) by call and operand: how many ops use each, and its `let` once made.
   const sharedKey = (r: Ref): string | null => {
     const v = k.values[r]!;
@@ -218,26 +256,38 @@ function valueLines(k: Kernel, refs: readonly Ref[], load: (input: number) => st
   const made = new Map<string, string>();
   for (const [at, r] of refs.entries()) {
     const v = k.values[r]!;
-    if (v.kind === 'input') lines.push(`let v${r} = ${load(v.index)};`);
-    else if (v.kind === 'op') {
-      const row = opRow(v.op)!;
-      const key = keys[at];
-      if (key && row.wgslShared && uses.get(key)! > 1) {
-        let name = made.get(key);
-        if (!name) {
-          name = `s${r}`;
-          made.set(key, name);
-          lines.push(`let ${name} = ${key};`);
-        }
-        lines.push(`let v${r} = wg_keep(${name}.${row.wgslShared.field}, P.opaque);`);
-        continue;
-      }
-      const [a, b] = v.args.map((x) => refExpr(k, x, c));
-      lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p)}, P.opaque);`);
+    if (v.kind === 'const') continue;
+    const same = v.kind === 'input' ? invariantInput(v.index) : v.args.every(isFixed);
+    if (same) fixed.add(r);
+    const lines = same ? out.invariant : out.point;
+    if (v.kind === 'input') {
+      lines.push(`let v${r} = ${load(v.index)};`);
+      continue;
     }
+    const row = opRow(v.op)!;
+    const key = keys[at];
+    if (key && row.wgslShared && uses.get(key)! > 1) {
+      let name = made.get(key);
+      if (!name) {
+        name = `s${r}`;
+        made.set(key, name);
+        lines.push(`let ${name} = ${key};`);
+      }
+      lines.push(`let v${r} = wg_keep(${name}.${row.wgslShared.field}, opaque);`);
+      continue;
+    }
+    const [a, b] = v.args.map((x) => refExpr(k, x, c));
+    lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p)}, opaque);`);
   }
-  return lines;
+  return out;
 }
+
+/** The statements ahead of a program's per-point work: wg_keep's operand, the constants, the invariant values. */
+const invariantHeader = (c: Consts, lines: ValueLines): string[] => [
+  'let opaque = P.opaque;',
+  ...c.decls(),
+  ...lines.invariant,
+];
 
 /** The expression for a ref once computed: constants from the uniform block, everything else its `let`. */
 function refExpr(k: Kernel, r: Ref, c: Consts): string {
@@ -314,20 +364,23 @@ const uniformBytes = (terms: number, c: Consts, header = HEADER_WORDS): number =
 /**
  * The fused per-point kernel for some of `k`'s outputs: `stores` are written at each point, `reduces`
  * (scalar sums) are reduced into partials at `slot * part_stride + part_base + q`, where q counts
- * workgroups ('workgroup' mode) or invocations ('invocation' mode).
+ * workgroups ('workgroup' mode) or invocations ('invocation' mode). Each invocation covers
+ * reducePoints(mode) points where there are sums, else `points`.
  */
 export function mainProgram(
   k: Kernel,
   stores: readonly number[],
   reduces: readonly { output: number; slot: number }[],
   mode: ReduceMode = 'workgroup',
+  points = 1,
 ): PointProgram {
   const roots = [...stores, ...reduces.map((r) => r.output)].map((o) => k.outputs[o]!.ref);
   const refs = neededRefs(k, roots);
   const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
   const terms: [number, number, number][] = [];
   const c = new Consts();
-  const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
+  const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
+  const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   stores.forEach((o, s) => {
     bindings.push('write');
@@ -337,7 +390,7 @@ export function mainProgram(
   const acc: string[] = [];
   const reduce: string[] = [];
   let shared = '';
-  const points = reduces.length > 0 ? reducePoints(mode) : 1;
+  const pts = reduces.length > 0 ? reducePoints(mode) : points;
   if (reduces.length > 0) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
@@ -376,12 +429,13 @@ export function mainProgram(
     }
   }
   const source = fill(template('elementwise'), {
-    prelude: preludeFor(body.join('\n')),
+    prelude: preludeFor([...lines.invariant, ...body].join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
-    points: `${points}u`,
+    points: `${pts}u`,
     bindings: decls.join('\n'),
     shared,
+    invariant: indent(invariantHeader(c, lines), '  '),
     accumulators: indent(acc, '  '),
     body: indent(body, '      '),
     reduce: indent(reduce, '  '),
@@ -396,7 +450,7 @@ export function mainProgram(
     stores,
     reduces,
     terms,
-    points,
+    points: pts,
   };
 }
 
@@ -464,7 +518,8 @@ export function stridedProgram(
   const { kept, folded, m, r } = stridedAxes(k, outputs);
   const terms: [number, number, number][] = [...kept, ...folded];
   const c = new Consts();
-  const body = valueLines(k, refs, loaders(k, inputs, packed, terms), c);
+  const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
+  const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   const acc: string[] = [];
   const store: string[] = [];
@@ -494,10 +549,11 @@ export function stridedProgram(
     ];
   }
   const source = fill(template('strided'), {
-    prelude: preludeFor(body.join('\n')),
+    prelude: preludeFor([...lines.invariant, ...body].join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
+    invariant: indent(invariantHeader(c, lines), '  '),
     base: kept.length > 0 ? `base = ${termSum('o', 0, kept.length)};` : '',
     accumulators: indent(acc, '  '),
     point: folded.length > 0 ? `i += ${termSum('k', kept.length, folded.length)};` : '',
@@ -577,22 +633,22 @@ export function finishProgram(slots: readonly number[], tail: Tail | null): Fini
       names.set(j, `tin${j}`);
       decls.push(declare(bindings.length, `tin${j}`, 'read'));
     }
-    body.push(
-      ...valueLines(
-        k,
-        refs,
-        (j) => {
-          const slot = tail.slotOf.get(j);
-          return slot !== undefined ? `t${slot}` : `${names.get(j)!}[0]`;
-        },
-        c,
-      ),
+    // One invocation computes the tail: there is no loop to hoist anything out of.
+    const lines = valueLines(
+      k,
+      refs,
+      (j) => {
+        const slot = tail.slotOf.get(j);
+        return slot !== undefined ? `t${slot}` : `${names.get(j)!}[0]`;
+      },
+      c,
     );
     k.outputs.forEach((o, q) => {
       bindings.push('write');
       decls.push(declare(bindings.length, `tout${q}`, 'write'));
-      body.push(`tout${q}[0] = ${refExpr(k, o.ref, c)};`);
+      lines.point.push(`tout${q}[0] = ${refExpr(k, o.ref, c)};`);
     });
+    body.push(...invariantHeader(c, lines), ...lines.point);
   }
   const source = fill(template('reduce'), {
     prelude: preludeFor(body.join('\n')),

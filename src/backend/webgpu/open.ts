@@ -4,6 +4,7 @@ import type { AdapterSummary, WebGpuOptions } from '../../init.js';
 import type { CpuBackend } from '../cpu.js';
 import { isSoftware } from './adapter.js';
 import { WebGpuBackend } from './backend.js';
+import { SOFTWARE_POINTS } from './codegen.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
 export type WebGpuOpen = { backend: Backend; adapter: AdapterSummary } | { fallbackReason: string };
@@ -90,6 +91,12 @@ export async function openWebGpu(
           : software
             ? 'invocation'
             : 'workgroup',
+      points:
+        typeof opts.pointsPerInvocation === 'number'
+          ? opts.pointsPerInvocation
+          : software
+            ? SOFTWARE_POINTS
+            : 1,
     },
     cpu,
     onLost,

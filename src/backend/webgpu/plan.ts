@@ -62,6 +62,8 @@ export interface PlanLimits {
   readonly maxStorage: number;
   /** How scalar sums are split; 'invocation' gives way to 'workgroup' where its partials would not fit one binding. */
   readonly reduce: ReduceMode;
+  /** Points per invocation of a per-point program without sums (default 1). */
+  readonly points?: number;
 }
 
 /** The workgroup grid for `groups` workgroups: 1-D up to the per-dimension limit, else 2-D. */
@@ -200,7 +202,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0))) {
       const stores = group.filter((o) => !isSum(o));
       const reduces = group.filter(isSum).map((o) => ({ output: o, slot: slot.get(o)! }));
-      const program = mainProgram(k, stores, reduces, mode);
+      const program = mainProgram(k, stores, reduces, mode, limits.points ?? 1);
       const binds = nodeBinds(k, program.inputs, program.packed, stores);
       if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
       let base = 0;
