@@ -42,4 +42,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   {{reduce}}
+  {{report}}
 }

@@ -192,15 +192,21 @@ fn wg__two_over_pi_word(p: u32) -> u32 {
   return (t[j] << o) | select(0u, t[j + 1u] >> (32u - o), o != 0u);
 }
 
-// For finite ax >= 0: (r, q) with ax = q pi/2 + r (mod 2 pi), |r| <= pi/4 (plus rounding), q in 0..3.
-// Cody-Waite with the four-part pi/2 up to 8192 (exact products; about 2^-44 absolute error in r);
-// above, Payne-Hanek: ax = m 2^E with a 24-bit integer m, and (ax 2/pi) mod 4 is the low 96 bits of
-// m times a 96-bit window of 2/pi, multiplied out exactly in 16-bit limbs. Accurate for every finite ax.
+// For 0 <= ax <= wg__cw_max: (r, q) with ax = q pi/2 + r (mod 2 pi), |r| <= pi/4 (plus rounding), q in
+// 0..3. Cody-Waite with the four-part pi/2 (exact products; about 2^-44 absolute error in r). Beyond
+// the range the result is meaningless (k is clamped so that nothing overflows).
+fn wg__reduce_cw(ax: f32) -> vec2<f32> {
+  let k = round(min(ax, wg__cw_max) * wg__two_over_pi);
+  let r = (((ax - k * wg__pio2_1) - k * wg__pio2_2) - k * wg__pio2_3) - k * wg__pio2_4;
+  return vec2<f32>(r, f32(u32(k) & 3u));
+}
+
+// For finite ax >= 0: what wg__reduce_cw gives, for every ax. Beyond 8192, Payne-Hanek: ax = m 2^E with
+// a 24-bit integer m, and (ax 2/pi) mod 4 is the low 96 bits of m times a 96-bit window of 2/pi,
+// multiplied out exactly in 16-bit limbs.
 fn wg__reduce_pio2(ax: f32) -> vec2<f32> {
   if (ax <= wg__cw_max) {
-    let k = round(ax * wg__two_over_pi);
-    let r = (((ax - k * wg__pio2_1) - k * wg__pio2_2) - k * wg__pio2_3) - k * wg__pio2_4;
-    return vec2<f32>(r, f32(u32(k) & 3u));
+    return wg__reduce_cw(ax);
   }
   let bits = bitcast<u32>(ax);
   let m = (bits & 0x007fffffu) | 0x00800000u;
@@ -238,6 +244,18 @@ fn wg__reduce_pio2(ax: f32) -> vec2<f32> {
   }
   let f = f32(a) * 0x1p-30f + f32(b) * 0x1p-62f;
   return vec2<f32>(sgn * (f * wg__pio2 + f * wg__pio2_lo), f32(q & 3u));
+}
+
+// True once wg__reduce_pio2_fast met an argument beyond its range in this invocation.
+var<private> wg__beyond: bool;
+
+// wg__reduce_pio2 without its Payne-Hanek part, which a CPU implementation of WebGPU executes for every
+// point even when no point needs it (it runs both sides of every branch): Cody-Waite alone, noting an
+// argument beyond 8192 in wg__beyond. A kernel built with it reports that, and its run is redone with
+// wg__reduce_pio2 (see speculative programs in codegen.ts).
+fn wg__reduce_pio2_fast(ax: f32) -> vec2<f32> {
+  wg__beyond = wg__beyond || ax > wg__cw_max;
+  return wg__reduce_cw(ax);
 }
 
 // sin r for |r| <= pi/4: Taylor to degree 9 (truncation 2.5e-9 relative).

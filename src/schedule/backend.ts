@@ -18,6 +18,11 @@ export interface Stats {
   bytesReadBack: number;
   /** Kernels a WebGPU backend ran on the CPU instead: small work, work beyond its limits, after a loss. */
   cpuFallbacks: number;
+  /**
+   * Runs a WebGPU backend redid with the exact range reduction of sin, cos and tan, because an argument
+   * was beyond 8192 in magnitude (the first attempt reduces by Cody-Waite alone).
+   */
+  exactReruns: number;
   /** Device buffers alive now. */
   liveBuffers: number;
   /** Bytes in device buffers alive now. */
@@ -51,6 +56,7 @@ export function emptyStats(): Stats {
     bytesUploaded: 0,
     bytesReadBack: 0,
     cpuFallbacks: 0,
+    exactReruns: 0,
     liveBuffers: 0,
     liveBytes: 0,
   };

@@ -66,7 +66,9 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     expect(d.dispatches).toBe(1);
     // The reads were waiting: both outputs come back with the run, in the same submit.
     expect(d.submits).toBe(1);
-    expect(d.bytesReadBack).toBe(2 * N * 4);
+    // Both outputs, and the word saying that no argument of sin was beyond the fast range reduction.
+    expect(d.bytesReadBack).toBe(2 * N * 4 + 4);
+    expect(d.exactReruns).toBe(0);
     const f = (t: number) => Math.exp(-t * t - 2 * t - Math.sin(t));
     expect(worst(v, (i) => f(xs[i]!))).toBeLessThan(1e-5);
     expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
@@ -335,6 +337,45 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     let bad = 0;
     for (let i = 0; i < N; i++) if (g[i] !== 2 * xs[i]!) bad++;
     expect(bad).toBe(0);
+  });
+});
+
+describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
+  afterAll(async () => void (await useGpu()));
+
+  /** sin(x) * 2 and its gradient 2 cos(x) at `xs`, with what the run did. */
+  async function sinAndGrad(xs: Float32Array) {
+    const x = tensor(xs, { requiresGrad: true });
+    const y = sin(x).mul(2);
+    y.backward(tensor(new Float32Array(xs.length).fill(1)));
+    const out = await counting(() => Promise.all([y.data(), x.grad!.data()]));
+    x.dispose();
+    return out;
+  }
+
+  it('are redone with the exact range reduction when an argument is beyond 8192, chunked or not', async () => {
+    for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
+      await useGpu(webgpu);
+      // Below the Cody-Waite range: one speculative run stands.
+      const small = ramp(50_000, -8000, 8000);
+      const [[v0, g0], d0] = await sinAndGrad(small);
+      expect(d0.exactReruns).toBe(0);
+      expect(worst(v0, (i) => 2 * Math.sin(small[i]!))).toBeLessThan(3e-7);
+      expect(worst(g0, (i) => 2 * Math.cos(small[i]!))).toBeLessThan(3e-7);
+      // One point beyond it, the last: the whole run is redone, and every point is right.
+      const big = ramp(50_000, -8000, 8000);
+      big[big.length - 1] = 1e30;
+      const [[v1, g1], d1] = await sinAndGrad(big);
+      expect(d1.exactReruns).toBe(1);
+      expect(worst(v1, (i) => 2 * Math.sin(big[i]!))).toBeLessThan(3e-7);
+      expect(worst(g1, (i) => 2 * Math.cos(big[i]!))).toBeLessThan(3e-7);
+      // Far beyond, everywhere.
+      const far = ramp(50_000, -3e7, 3e7);
+      const [[v2, g2], d2] = await sinAndGrad(far);
+      expect(d2.exactReruns).toBe(1);
+      expect(worst(v2, (i) => 2 * Math.sin(far[i]!))).toBeLessThan(3e-7);
+      expect(worst(g2, (i) => 2 * Math.cos(far[i]!))).toBeLessThan(3e-7);
+    }
   });
 });
 

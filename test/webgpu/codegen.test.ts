@@ -65,6 +65,29 @@ describe('WGSL generation', () => {
     expect(loop).toMatch(/wg_sigmoid\(/);
   });
 
+  it('sin, cos and tan reduce by Cody-Waite alone and flag arguments beyond it, unless the program is exact', () => {
+    const x = tensor(new Float32Array(64), { requiresGrad: true });
+    const y = sin(x).add(x.tan());
+    y.backward(tensor(new Float32Array(64).fill(1)));
+    const k = planKernels([y.node, x.grad!.node], (n) => n.realized)[0]!;
+    const outs = k.outputs.map((_, i) => i);
+    const fast = mainProgram(k, outs, []);
+    expect(fast.speculative).toBe(true);
+    expect(fast.source).toMatch(/wg__reduce_pio2_fast\(/);
+    expect(fast.source).not.toMatch(/wg__reduce_pio2\(|wg__two_over_pi_word/);
+    expect(fast.source).toMatch(/if \(wg__beyond\) \{\s*atomicStore\(&beyond\[0\], 1u\);/);
+    expect(fast.bindings.at(-1)).toBe('write');
+    const exact = mainProgram(k, outs, [], { exact: true });
+    expect(exact.speculative).toBe(false);
+    expect(exact.source).toMatch(/wg__two_over_pi_word/);
+    expect(exact.source).not.toMatch(/wg__reduce_pio2_fast|wg__beyond|beyond\[/);
+    expect(exact.bindings).toHaveLength(fast.bindings.length - 1);
+    // Nothing to speculate on without them.
+    const z = tensor(new Float32Array(64));
+    const plain = planKernels([exp(z).node], (n) => n.realized)[0]!;
+    expect(mainProgram(plain, [0], []).speculative).toBe(false);
+  });
+
   it('a sum along axes with few elements over many points is sliced; one with many elements is not', () => {
     expect(slicesFor(3, 1_000_000, 1, 1, 1 << 25)).toBeGreaterThan(1000);
     expect(slicesFor(1000, 37, 1, 1, 1 << 25)).toBe(1);

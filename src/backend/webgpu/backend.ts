@@ -104,16 +104,37 @@ export class WebGpuBackend implements Backend {
   }
 
   async run(kernels: readonly Kernel[], reads: readonly Node[] = []): Promise<void> {
-    if (this.lost) return this.runOnCpu(kernels);
+    if (this.lost) {
+      this.runOnCpu(kernels);
+      return;
+    }
     if (this.small(kernels)) {
       // Every input is on the host or made by these kernels: the CPU runs them as planned.
       this.counters.cpuFallbacks += kernels.length;
       this.cpu.run(kernels);
       return;
     }
-    let check: () => Promise<void>;
+    const first = await this.attempt(kernels, reads, this.planLimits);
+    if (first !== 'flagged') return;
+    // An argument of sin/cos/tan was beyond the speculative reduction: the same run, exact this time.
+    this.counters.exactReruns++;
+    if ((await this.attempt(kernels, reads, { ...this.planLimits, exact: true })) === 'flagged')
+      throw new Error('internal: an exact run reported an argument beyond its range reduction');
+  }
+
+  /**
+   * Plans, compiles, encodes and submits the kernels under `limits`, and waits for them: 'done', or
+   * 'flagged' when a speculative program met an argument beyond its range (its results are not used).
+   * Work the device cannot take, or a loss, ends on the CPU ('done').
+   */
+  private async attempt(
+    kernels: readonly Kernel[],
+    reads: readonly Node[],
+    limits: PlanLimits,
+  ): Promise<'done' | 'flagged'> {
+    let check: () => Promise<boolean>;
     try {
-      const plan = planRun(kernels, this.planLimits);
+      const plan = planRun(kernels, limits);
       const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
       if (this.lost) return this.runOnCpu(kernels);
       check = this.encode(plan, compiled, new Set(reads.map(storageNode)));
@@ -128,12 +149,14 @@ export class WebGpuBackend implements Backend {
       }
       return this.runOnCpu(kernels);
     }
+    let stands = true;
     try {
-      await check();
+      stands = await check();
     } catch (e) {
       this.markLost(`mapAsync failed: ${e instanceof Error ? e.message || e.name : String(e)}`);
     }
     if (this.lost) return this.runOnCpu(kernels);
+    return stands ? 'done' : 'flagged';
   }
 
   /** True for a run too small to be worth a GPU round trip: few points, every input already on the host. */
@@ -150,7 +173,7 @@ export class WebGpuBackend implements Backend {
     plan: RunPlan,
     compiled: readonly Compiled[],
     reads: ReadonlySet<Node>,
-  ): () => Promise<void> {
+  ): () => Promise<boolean> {
     const taken: GPUBuffer[] = [];
     const take = (bytes: number, usage: number): GPUBuffer => {
       const b = this.pool.acquire(bytes, usage);
@@ -165,13 +188,16 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  /** Encodes and submits a plan; resolves (through the returned function) once its results are readable. */
+  /**
+   * Encodes and submits a plan; the returned function resolves once its results are readable, to false
+   * when a speculative step flagged them (see PointProgram.speculative): nothing is read back then.
+   */
   private encodeWith(
     plan: RunPlan,
     compiled: readonly Compiled[],
     reads: ReadonlySet<Node>,
     take: (bytes: number, usage: number) => GPUBuffer,
-  ): () => Promise<void> {
+  ): () => Promise<boolean> {
     const { device, pool } = this;
     const storage = new Map<Node, GpuStorage>();
     const bufferOf = (n: Node): GpuStorage => {
@@ -212,6 +238,9 @@ export class WebGpuBackend implements Backend {
 
     const encoder = device.createCommandEncoder();
     const gathered: GPUBuffer[] = [];
+    // The flag word speculative steps set; cleared first, read back with the run.
+    const beyond = plan.speculative ? take(4, STORAGE_USAGE) : null;
+    if (beyond) encoder.clearBuffer(beyond, 0, 4);
     let pass: GPUComputePassEncoder | null = null;
     plan.steps.forEach((step, si) => {
       const { pipeline, layout } = compiled[si]!;
@@ -249,6 +278,10 @@ export class WebGpuBackend implements Backend {
             entries.push({ binding: i + 1, resource: { buffer: buf, size: plan.partials.get(b.kernel)! } });
             return;
           }
+          if (b.kind === 'beyond') {
+            entries.push({ binding: i + 1, resource: { buffer: beyond!, size: 4 } });
+            return;
+          }
           if (b.kind === 'packed') {
             entries.push({
               binding: i + 1,
@@ -284,6 +317,8 @@ export class WebGpuBackend implements Backend {
       offsets.set(n, stagingBytes);
       stagingBytes += small.length === 0 ? 4 : n.size * 4;
     }
+    const flagAt = stagingBytes;
+    if (beyond) stagingBytes += 4;
     const staging = take(stagingBytes, STAGING_USAGE);
     for (const n of fence)
       encoder.copyBufferToBuffer(
@@ -293,26 +328,41 @@ export class WebGpuBackend implements Backend {
         offsets.get(n)!,
         small.length === 0 ? 4 : n.size * 4,
       );
+    if (beyond) encoder.copyBufferToBuffer(beyond, 0, staging, flagAt, 4);
     device.queue.submit([encoder.finish()]);
     this.counters.submits++;
     this.counters.bytesReadBack += stagingBytes;
     pool.release(uniform);
+    if (beyond) pool.release(beyond);
     for (const b of partials.values()) pool.release(b);
     for (const b of gathered) pool.release(b);
-    for (const [n, st] of storage) st.attach(n);
+    // Results of a speculative run belong to their nodes only once the flag says they stand; until then
+    // a read from elsewhere finds the nodes pending rather than values that may be redone.
+    let attached = false;
+    const attach = (): void => {
+      for (const [n, st] of storage) st.attach(n);
+      attached = true;
+    };
+    if (!beyond) attach();
 
     return async () => {
       try {
         await staging.mapAsync(MAP_READ, 0, stagingBytes);
         const mapped = staging.getMappedRange(0, stagingBytes);
+        const flagged = beyond !== null && new Uint32Array(mapped, flagAt, 1)[0] !== 0;
         // One copy per output, straight out of the mapped range.
-        for (const n of small) {
-          const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
-          if (n.size <= READ_AHEAD) n.host = values;
-          else this.prefetched.set(n, values);
-        }
+        if (!flagged)
+          for (const n of small) {
+            const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
+            if (n.size <= READ_AHEAD) n.host = values;
+            else this.prefetched.set(n, values);
+          }
         staging.unmap();
+        if (!flagged && !attached) attach();
+        return !flagged;
       } finally {
+        // Flagged (or failed) speculative results go back to the pool unused.
+        if (!attached) for (const st of storage.values()) st.release();
         pool.release(staging);
       }
     };
@@ -394,10 +444,11 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Recomputes the kernels' outputs on the CPU, from whatever has host values (leaves always do). */
-  private runOnCpu(kernels: readonly Kernel[]): void {
+  private runOnCpu(kernels: readonly Kernel[]): 'done' {
     this.counters.cpuFallbacks += kernels.length;
     const targets = kernels.flatMap((k) => k.outputs.map((o) => o.node));
     this.cpu.run(planKernels(targets, (n) => this.cpu.has(n)));
+    return 'done';
   }
 
   private async readOnCpu(node: Node): Promise<Float32Array> {

@@ -74,6 +74,22 @@ export interface PointProgram extends Program {
   readonly terms: readonly (readonly [number, number, number])[];
   /** Points per invocation (reducePoints(mode) with scalar sums, else 1): a workgroup covers WG * points. */
   readonly points: number;
+  /**
+   * True when the program reduces sin/cos/tan arguments by Cody-Waite alone: its last binding is a flag
+   * word it sets to nonzero when an argument was beyond that range (the results are then wrong and the
+   * run is redone with exact programs).
+   */
+  readonly speculative: boolean;
+}
+
+/** How mainProgram builds a kernel. */
+export interface MainOptions {
+  /** How scalar sums are split (default 'workgroup'). */
+  readonly mode?: ReduceMode;
+  /** Points per invocation where there are no sums (default 1). */
+  readonly points?: number;
+  /** The exact range reduction for sin, cos and tan, rather than the speculative one (default false). */
+  readonly exact?: boolean;
 }
 
 /** Header words of the per-point templates' uniform block before the terms. */
@@ -102,13 +118,13 @@ interface PreludeItem {
 
 let preludeItems: PreludeItem[] | null = null;
 
-/** The prelude split into its `fn` and `const` declarations, in file order. */
+/** The prelude split into its `fn`, `const` and `var<private>` declarations, in file order. */
 function parsePrelude(): PreludeItem[] {
   if (preludeItems) return preludeItems;
   const items: { name: string; lines: string[] }[] = [];
   let pending: string[] = [];
   for (const line of template('prelude').split('\n')) {
-    const m = /^(?:fn|const)\s+(\w+)/.exec(line);
+    const m = /^(?:fn|const|var<private>)\s+(\w+)/.exec(line);
     if (m) {
       items.push({ name: m[1]!, lines: [...pending, line] });
       pending = [];
@@ -131,10 +147,11 @@ function parsePrelude(): PreludeItem[] {
 /**
  * The prelude declarations that `code` calls, directly or through each other. Shader compilers (Tint,
  * then the driver) spend most of their time on the prelude's long functions, so a kernel carries only
- * those it uses.
+ * those it uses. `fast`: sin, cos and tan reduce their argument with wg__reduce_pio2_fast (see
+ * speculative programs).
  */
-export function preludeFor(code: string): string {
-  const items = parsePrelude();
+export function preludeFor(code: string, fast = false): string {
+  const items = parsePrelude().map((it) => (fast ? fastItem(it) : it));
   const byName = new Map(items.map((it) => [it.name, it]));
   const need = new Set<string>();
   const stack = [...new Set(code.match(/\bwg_\w+/g) ?? [])];
@@ -151,6 +168,36 @@ export function preludeFor(code: string): string {
     .filter((it) => need.has(it.name))
     .map((it) => it.text)
     .join('\n\n');
+}
+
+const EXACT_REDUCTION = /\bwg__reduce_pio2\(/g;
+
+/** A prelude item calling the fast range reduction in place of the exact one. */
+function fastItem(it: PreludeItem): PreludeItem {
+  if (!it.uses.includes('wg__reduce_pio2')) return it;
+  return {
+    name: it.name,
+    text: it.text.replace(EXACT_REDUCTION, 'wg__reduce_pio2_fast('),
+    uses: it.uses.map((u) => (u === 'wg__reduce_pio2' ? 'wg__reduce_pio2_fast' : u)),
+  };
+}
+
+// Ops whose WGSL reduces an argument by pi/2 (sin, cos, tan), found from their prelude calls.
+const reducing = new Map<string, boolean>();
+
+/** True when a kernel's main programs are speculative unless exact (some op of `k` reduces by pi/2). */
+export function speculates(k: Kernel): boolean {
+  return k.values.some((v) => {
+    if (v.kind !== 'op') return false;
+    let r = reducing.get(v.op);
+    if (r === undefined) {
+      const row = opRow(v.op)!;
+      const code = `${row.wgsl('a', 'b', v.p)} ${row.wgslShared?.call ?? ''}(a)`;
+      r = /\bfn wg__reduce_pio2_fast\(/.test(preludeFor(code, true));
+      reducing.set(v.op, r);
+    }
+    return r;
+  });
 }
 
 /** The refs that `roots` depend on, in increasing (topological) order. */
@@ -365,14 +412,15 @@ const uniformBytes = (terms: number, c: Consts, header = HEADER_WORDS): number =
  * The fused per-point kernel for some of `k`'s outputs: `stores` are written at each point, `reduces`
  * (scalar sums) are reduced into partials at `slot * part_stride + part_base + q`, where q counts
  * workgroups ('workgroup' mode) or invocations ('invocation' mode). Each invocation covers
- * reducePoints(mode) points where there are sums, else `points`.
+ * reducePoints(mode) points where there are sums, else `points`. Unless `exact`, a program with sin, cos
+ * or tan is speculative: it reduces their arguments by Cody-Waite alone and reports, in its last binding,
+ * whether any was beyond that range, in which case the run must be redone with the `exact` program.
  */
 export function mainProgram(
   k: Kernel,
   stores: readonly number[],
   reduces: readonly { output: number; slot: number }[],
-  mode: ReduceMode = 'workgroup',
-  points = 1,
+  { mode = 'workgroup', points = 1, exact = false }: MainOptions = {},
 ): PointProgram {
   const roots = [...stores, ...reduces.map((r) => r.output)].map((o) => k.outputs[o]!.ref);
   const refs = neededRefs(k, roots);
@@ -428,8 +476,15 @@ export function mainProgram(
       );
     }
   }
+  const prelude = preludeFor([...lines.invariant, ...body].join('\n'), !exact);
+  const speculative = /\bfn wg__reduce_pio2_fast\(/.test(prelude);
+  if (speculative) {
+    bindings.push('write');
+    decls.push(`@group(0) @binding(${bindings.length}) var<storage, read_write> beyond: array<atomic<u32>>;`);
+  }
   const source = fill(template('elementwise'), {
-    prelude: preludeFor([...lines.invariant, ...body].join('\n')),
+    prelude,
+    report: speculative ? 'if (wg__beyond) {\n    atomicStore(&beyond[0], 1u);\n  }' : '',
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
     points: `${pts}u`,
@@ -451,6 +506,7 @@ export function mainProgram(
     reduces,
     terms,
     points: pts,
+    speculative,
   };
 }
 
@@ -571,6 +627,7 @@ export function stridedProgram(
     reduces: [],
     terms,
     points: 1,
+    speculative: false,
     m,
     r,
   };

@@ -15,6 +15,7 @@ import {
   constWords,
   partialsPerGroup,
   reducePoints,
+  speculates,
   WG,
   type ReduceMode,
   type Program,
@@ -26,7 +27,9 @@ export type Bind =
   | { readonly kind: 'node'; readonly node: Node; readonly chunked: boolean }
   | { readonly kind: 'partials'; readonly kernel: number }
   /** One-element nodes gathered into one buffer, in order. */
-  | { readonly kind: 'packed'; readonly nodes: readonly Node[] };
+  | { readonly kind: 'packed'; readonly nodes: readonly Node[] }
+  /** The run's flag word that speculative programs set (see PointProgram.speculative). */
+  | { readonly kind: 'beyond' };
 
 /** One dispatch of a step: its uniform words, grid, and the point range chunked bindings cover. */
 export interface Dispatch {
@@ -50,6 +53,8 @@ export interface RunPlan {
   readonly partials: ReadonlyMap<number, number>;
   /** Every node the steps write. */
   readonly outputs: readonly Node[];
+  /** True when a step is speculative: the run's flag word must be read back before its results are used. */
+  readonly speculative: boolean;
 }
 
 /** Device figures the plan depends on. */
@@ -64,6 +69,8 @@ export interface PlanLimits {
   readonly reduce: ReduceMode;
   /** Points per invocation of a per-point program without sums (default 1). */
   readonly points?: number;
+  /** Exact programs only (a speculative run came back flagged). */
+  readonly exact?: boolean;
 }
 
 /** The workgroup grid for `groups` workgroups: 1-D up to the per-dimension limit, else 2-D. */
@@ -170,6 +177,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
   const steps: Step[] = [];
   const partials = new Map<number, number>();
   const outputs: Node[] = [];
+  let speculative = false;
   // Partial buffers of sliced sums along axes, numbered after the kernels' own.
   let nextPartials = kernels.length;
   const tails = findTails(kernels, limits);
@@ -199,12 +207,22 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         : 'workgroup';
     const perGroup = partialsPerGroup(mode);
     const count = groupsIn(mode) * perGroup;
-    for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0))) {
+    // Beyond the node bindings: the partials (with sums), the flag word (speculative programs).
+    const flag = !limits.exact && speculates(k) ? 1 : 0;
+    for (const group of fitBindings(k, perPoint, limits.maxStorage, (g) => (g.some(isSum) ? 1 : 0) + flag)) {
       const stores = group.filter((o) => !isSum(o));
       const reduces = group.filter(isSum).map((o) => ({ output: o, slot: slot.get(o)! }));
-      const program = mainProgram(k, stores, reduces, mode, limits.points ?? 1);
+      const program = mainProgram(k, stores, reduces, {
+        mode,
+        points: limits.points ?? 1,
+        exact: limits.exact ?? false,
+      });
       const binds = nodeBinds(k, program.inputs, program.packed, stores);
       if (reduces.length > 0) binds.push({ kind: 'partials', kernel: ki });
+      if (program.speculative) {
+        binds.push({ kind: 'beyond' });
+        speculative = true;
+      }
       let base = 0;
       const dispatches = ranges.map(({ start, n }) => {
         const groups = Math.ceil(n / (WG * program.points));
@@ -262,7 +280,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
       }
     }
   });
-  return { steps, partials, outputs };
+  return { steps, partials, outputs, speculative };
 }
 
 /** Bindings of a kernel's inputs (`packed` ones gathered into one) and of per-point outputs `outs`. */
