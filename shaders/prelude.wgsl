@@ -104,10 +104,7 @@ fn wg__exp_df(zh: f32, zl: f32) -> f32 {
 
 // e^x; overflow gives +Inf, exp(-Inf) = 0, NaN stays NaN. Measured: 1 ulp.
 fn wg_exp(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  return wg__exp_df(x, 0.0);
+  return select(wg__exp_df(x, 0.0), x, wg__isnan(x));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -118,20 +115,14 @@ fn wg_exp(x: f32) -> f32 {
 // |s| <= 0.172, carried as s0 + s1 (s1 from the exact residual of the division); the odd series of
 // atanh up to s^11 (truncation 2e-11 relative); n ln 2 from a 16-bit head, added exactly.
 fn wg__ln_df(x: f32) -> vec2<f32> {
-  var v = x;
-  var n = 0;
-  if (v < 1.17549435e-38) {
-    v = v * 8388608.0;
-    n = -23;
-  }
+  // Subnormals are scaled into the normal range first.
+  let sub = x < 1.17549435e-38;
+  let v = select(x, x * 8388608.0, sub);
   let bits = bitcast<u32>(v);
-  n = n + i32(bits >> 23u) - 127;
-  var mb = (bits & 0x007fffffu) | 0x3f800000u;
-  if (mb > 0x3fb504f3u) {
-    mb = mb - 0x00800000u;
-    n = n + 1;
-  }
-  let m = bitcast<f32>(mb);
+  let m0 = (bits & 0x007fffffu) | 0x3f800000u;
+  let up = m0 > 0x3fb504f3u;
+  let n = select(0, -23, sub) + i32(bits >> 23u) - 127 + select(0, 1, up);
+  let m = bitcast<f32>(select(m0, m0 - 0x00800000u, up));
   let u = m - 1.0;
   let t = wg__two_sum(m, 1.0);
   let s0 = u / t.x;
@@ -147,20 +138,11 @@ fn wg__ln_df(x: f32) -> vec2<f32> {
 // Natural logarithm: log(±0) = -Inf, log(x < 0) = NaN, log(+Inf) = +Inf, NaN stays NaN.
 // Measured: 1 ulp.
 fn wg_log(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  if (x == 0.0) {
-    return -wg__inf();
-  }
-  if (x < 0.0) {
-    return wg__nan();
-  }
-  if (wg__isinf(x)) {
-    return x;
-  }
-  let l = wg__ln_df(x);
-  return l.x + l.y;
+  let finite = (x > 0.0) & !wg__isinf(x);
+  let l = wg__ln_df(select(1.0, x, finite));
+  var r = select(x, l.x + l.y, finite);
+  r = select(r, wg__nan(), x < 0.0);
+  return select(r, -wg__inf(), x == 0.0);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -254,7 +236,8 @@ var<private> wg__beyond: bool;
 // argument beyond 8192 in wg__beyond. A kernel built with it reports that, and its run is redone with
 // wg__reduce_pio2 (see speculative programs in codegen.ts).
 fn wg__reduce_pio2_fast(ax: f32) -> vec2<f32> {
-  wg__beyond = wg__beyond || ax > wg__cw_max;
+  // `|` rather than `||`: both sides are evaluated anyway, and `||` is control flow.
+  wg__beyond = wg__beyond | (ax > wg__cw_max);
   return wg__reduce_cw(ax);
 }
 
@@ -279,10 +262,7 @@ fn wg__cos_poly(r: f32) -> f32 {
 // value call this once (OpRow.wgslShared). Measured: 1 ulp, or 1e-13 absolute near the zeros, for all
 // finite x (tested to |x| = 3e38).
 fn wg_sincos(x: f32) -> vec2<f32> {
-  if (wg__isnan(x) || wg__isinf(x)) {
-    return vec2<f32>(wg__nan(), wg__nan());
-  }
-  let rq = wg__reduce_pio2(abs(x));
+  let rq = wg__reduce_pio2(select(abs(x), 0.0, wg__isnan(x) | wg__isinf(x)));
   let q = u32(rq.y);
   let ps = wg__sin_poly(rq.x);
   let pc = wg__cos_poly(rq.x);
@@ -292,7 +272,8 @@ fn wg_sincos(x: f32) -> vec2<f32> {
   // sin is odd: flip by the sign bit of x (keeps sin(-0) = -0).
   s = bitcast<f32>(bitcast<u32>(s) ^ (bitcast<u32>(x) & 0x80000000u));
   let c = select(pc, ps, odd);
-  return vec2<f32>(s, select(c, -c, q == 1u || q == 2u));
+  let sc = vec2<f32>(s, select(c, -c, ((q + 1u) & 2u) != 0u));
+  return select(sc, vec2<f32>(wg__nan(), wg__nan()), vec2<bool>(wg__isnan(x) | wg__isinf(x)));
 }
 
 // Sine (see wg_sincos).
@@ -308,14 +289,12 @@ fn wg_cos(x: f32) -> f32 {
 // Tangent: sin r / cos r of the same reduction (-cos r / sin r in odd quadrants). NaN and ±Inf give
 // NaN. Measured: 2 ulp.
 fn wg_tan(x: f32) -> f32 {
-  if (wg__isnan(x) || wg__isinf(x)) {
-    return wg__nan();
-  }
-  let rq = wg__reduce_pio2(abs(x));
+  let bad = wg__isnan(x) | wg__isinf(x);
+  let rq = wg__reduce_pio2(select(abs(x), 0.0, bad));
   let s = wg__sin_poly(rq.x);
   let c = wg__cos_poly(rq.x);
   let v = select(s / c, -c / s, (u32(rq.y) & 1u) == 1u);
-  return bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u));
+  return select(bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u)), wg__nan(), bad);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -325,22 +304,14 @@ fn wg_tan(x: f32) -> f32 {
 // above: 1 - 2 / (e^(2|x|) + 1), with |x| capped at 20 where the result is exactly 1; sign restored.
 // NaN stays NaN, tanh(±Inf) = ±1. Measured: 2 ulp.
 fn wg_tanh(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
   let ax = abs(x);
+  let z = x * x;
+  let p = -0.333332837 + z * (0.133314908 + z * (-0.0537434965 + z * (0.0206505787 + z * -0.00571703585)));
+  let e = wg_exp(2.0 * min(ax, 20.0));
+  let t = select(wg__copysign(1.0 - 2.0 / (e + 1.0), x), x + x * z * p, ax < 0.625);
   // Below 2^-12, tanh(x) = x to float32 precision; returning x also keeps the sign of -0, which
   // x + x*z*p would lose (-0 * 0 * p is +0 for the negative p).
-  if (ax < 0x1p-12f) {
-    return x;
-  }
-  if (ax < 0.625) {
-    let z = x * x;
-    let p = -0.333332837 + z * (0.133314908 + z * (-0.0537434965 + z * (0.0206505787 + z * -0.00571703585)));
-    return x + x * z * p;
-  }
-  let e = wg_exp(2.0 * min(ax, 20.0));
-  return wg__copysign(1.0 - 2.0 / (e + 1.0), x);
+  return select(t, x, (ax < 0x1p-12f) | wg__isnan(x));
 }
 
 // Logistic function, never exponentiating a positive number: with e = e^-|x|, 1 / (1 + e) for x >= 0
@@ -499,18 +470,18 @@ fn wg_sign(x: f32) -> f32 {
 // NaN if either is NaN, else the larger; max(-0, 0) = 0 (the sign bits of equal operands are ANDed).
 fn wg_maximum(a: f32, b: f32) -> f32 {
   let m = select(select(b, a, a > b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
-  return select(m, wg__nan(), wg__isnan(a) || wg__isnan(b));
+  return select(m, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
 // NaN if either is NaN, else the smaller; min(-0, 0) = -0 (the sign bits of equal operands are ORed).
 fn wg_minimum(a: f32, b: f32) -> f32 {
   let m = select(select(b, a, a < b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
-  return select(m, wg__nan(), wg__isnan(a) || wg__isnan(b));
+  return select(m, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
 // 1 where a > b, 0.5 where a == b, 0 where a < b, NaN if either is NaN.
 fn wg_tiehalf(a: f32, b: f32) -> f32 {
-  return select(select(select(0.0, 0.5, a == b), 1.0, a > b), wg__nan(), wg__isnan(a) || wg__isnan(b));
+  return select(select(select(0.0, 0.5, a == b), 1.0, a > b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
 // a * log(b), and 0 where a == 0 (unless b is NaN); NaN in either stays NaN. Measured: as wg_log.
