@@ -72,7 +72,7 @@ export interface PointProgram extends Program {
   readonly reduces: readonly { output: number; slot: number }[];
   /** Uniform (inner, dim, stride) terms, in the order the shader reads them. */
   readonly terms: readonly (readonly [number, number, number])[];
-  /** Points per invocation (reducePoints(mode) with scalar sums, else 1): a workgroup covers WG * points. */
+  /** Points per invocation (reducePoints(mode) with scalar sums, else MainOptions.points): a workgroup covers WG * points. */
   readonly points: number;
   /**
    * True when the program reduces sin/cos/tan arguments by Cody-Waite alone: its last binding is a flag
@@ -336,7 +336,7 @@ const invariantHeader = (c: Consts, lines: ValueLines): string[] => [
   ...lines.invariant,
 ];
 
-/** The expression for a ref once computed: constants from the uniform block, everything else its `let`. */
+/** The expression for a ref once computed: a constant's local name (Consts.decls), anything else its `let`. */
 function refExpr(k: Kernel, r: Ref, c: Consts): string {
   const v = k.values[r]!;
   return v.kind === 'const' ? c.expr(v.value) : `v${r}`;
