@@ -52,6 +52,12 @@ export interface WebGpuOptions {
    * implementation of WebGPU, where every workgroup has a fixed cost).
    */
   pointsPerInvocation?: 'auto' | number;
+  /**
+   * Sleep through most of a run's expected time (learned from earlier runs of the same kernel) before
+   * waiting on the GPU: Dawn in Node polls busily while it waits, which takes a core from a CPU
+   * implementation of WebGPU. 'auto' (default): on CPU adapters in Node.
+   */
+  sleepWhileWaiting?: 'auto' | boolean;
 }
 
 /** What `init` chose. */
@@ -87,6 +93,12 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   ) {
     throw new Error(
       `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${JSON.stringify(points)}`,
+    );
+  }
+  const sleeping = opts.webgpu?.sleepWhileWaiting;
+  if (sleeping !== undefined && sleeping !== 'auto' && typeof sleeping !== 'boolean') {
+    throw new Error(
+      `init(): webgpu.sleepWhileWaiting must be 'auto', true or false, got ${JSON.stringify(sleeping)}`,
     );
   }
   if (name === 'cpu') {

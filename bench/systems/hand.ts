@@ -5,6 +5,7 @@
 // invocation covers several points, as webgrad's kernels do there.
 import { preludeFor, reducePoints, SOFTWARE_POINTS } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
+import { IdleWait, inNode } from '../../src/backend/webgpu/idle.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
 
@@ -141,6 +142,9 @@ interface Sized {
 export function handSystem(gpu: GPU, accurate = false): System {
   let device: GPUDevice | null = null;
   let software = false;
+  // Waiting as webgrad waits on the same adapter (sleeping through most of a run in Node on a CPU
+  // implementation, where Dawn's polling would take a core from the kernel).
+  let idle = new IdleWait(false);
   const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
   let sized: { key: string; s: Sized } | null = null;
 
@@ -212,6 +216,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
       software = isSoftware(adapter.info);
+      idle = new IdleWait(software && inNode());
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {
@@ -258,17 +263,19 @@ export function handSystem(gpu: GPU, accurate = false): System {
       s.outputs.forEach((b, k) => enc.copyBufferToBuffer(b, 0, s.staging[k]!, 0, n * 4));
       if (s.total) enc.copyBufferToBuffer(s.total, 0, s.staging[s.outputs.length]!, 0, 8);
       d.queue.submit([enc.finish()]);
+      const submitted = performance.now();
+      await idle.sleep(p, n);
       const sizes = [...s.outputs.map(() => n * 4), ...(s.total ? [8] : [])];
-      return Promise.all(
-        s.staging.map(async (buf, k) => {
-          await buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!);
-          const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
-          buf.unmap();
-          return out;
-        }),
-      ).then((outs) =>
-        s.total ? [...outs.slice(0, -1), outs.at(-1)!.subarray(0, 1), outs.at(-1)!.subarray(1, 2)] : outs,
-      );
+      await Promise.all(s.staging.map((buf, k) => buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!)));
+      idle.record(p, n, performance.now() - submitted);
+      const outs = s.staging.map((buf, k) => {
+        const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
+        buf.unmap();
+        return out;
+      });
+      return s.total
+        ? [...outs.slice(0, -1), outs.at(-1)!.subarray(0, 1), outs.at(-1)!.subarray(1, 2)]
+        : outs;
     },
     async teardown() {
       if (sized) destroy(sized.s);

@@ -229,6 +229,17 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('sleeping through the expected time of runs before waiting on them changes no result', async () => {
+    await useGpu({ sleepWhileWaiting: false });
+    const want = await workload();
+    await useGpu({ sleepWhileWaiting: true });
+    // The first run teaches the expected time; the later ones sleep through it.
+    for (let r = 0; r < 3; r++) {
+      const got = await workload();
+      for (let k = 0; k < want.length; k++) expect(got[k]).toEqual(want[k]);
+    }
+  });
+
   it('any number of points per invocation gives bit-identical per-point results, chunked or not', async () => {
     // No sums here, so every kernel takes the option's points (kernels with sums take their reduction's).
     const run = async () => {
@@ -258,6 +269,9 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await expect(
       init({ backend: 'webgpu', gpu: testGpu(), webgpu: { reduce: 'tree' as 'workgroup' } }),
     ).rejects.toThrow(/webgpu\.reduce "tree"/);
+    await expect(
+      init({ backend: 'webgpu', gpu: testGpu(), webgpu: { sleepWhileWaiting: 'yes' as unknown as boolean } }),
+    ).rejects.toThrow(/webgpu\.sleepWhileWaiting must be 'auto', true or false, got "yes"/);
     for (const bad of [0, 1.5, 257, 'many'])
       await expect(
         init({ backend: 'webgpu', gpu: testGpu(), webgpu: { pointsPerInvocation: bad as number } }),

@@ -13,6 +13,7 @@ import {
   UNIFORM_USAGE,
 } from './buffers.js';
 import { WG, type ReduceMode } from './codegen.js';
+import { IdleWait } from './idle.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
 import { planRun, type PlanLimits, type RunPlan } from './plan.js';
 
@@ -31,6 +32,8 @@ export interface GpuLimits {
   readonly reduce: ReduceMode;
   /** Points per invocation of kernels without sums (see WebGpuOptions.pointsPerInvocation). */
   readonly points: number;
+  /** Sleep through most of a run's expected time before waiting on it (see WebGpuOptions.sleepWhileWaiting). */
+  readonly sleepWhileWaiting: boolean;
 }
 
 // Outputs up to this many elements are copied back with the run, so reading a loss or a scalar gradient
@@ -53,6 +56,7 @@ export class WebGpuBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly planLimits: PlanLimits;
+  private readonly idle: IdleWait;
   private lostReason: string | null = null;
   private readonly capacityWarned = new Set<string>();
   private reads: PendingRead[] = [];
@@ -69,6 +73,7 @@ export class WebGpuBackend implements Backend {
   ) {
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.pipelines = new PipelineCache(device, this.counters);
+    this.idle = new IdleWait(limits.sleepWhileWaiting);
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
     const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);
@@ -330,6 +335,10 @@ export class WebGpuBackend implements Backend {
       );
     if (beyond) encoder.copyBufferToBuffer(beyond, 0, staging, flagAt, 4);
     device.queue.submit([encoder.finish()]);
+    const submitted = performance.now();
+    // How long runs take is learned per main pipeline, per point.
+    const kind = compiled[0]!;
+    const points = plan.steps.reduce((a, st) => a + st.dispatches.reduce((b, d) => b + d.n, 0), 0);
     this.counters.submits++;
     this.counters.bytesReadBack += stagingBytes;
     pool.release(uniform);
@@ -347,7 +356,9 @@ export class WebGpuBackend implements Backend {
 
     return async () => {
       try {
+        await this.idle.sleep(kind, points);
         await staging.mapAsync(MAP_READ, 0, stagingBytes);
+        this.idle.record(kind, points, performance.now() - submitted);
         const mapped = staging.getMappedRange(0, stagingBytes);
         const flagged = beyond !== null && new Uint32Array(mapped, flagAt, 1)[0] !== 0;
         // One copy per output, straight out of the mapped range.

@@ -5,6 +5,7 @@ import type { CpuBackend } from '../cpu.js';
 import { isSoftware } from './adapter.js';
 import { WebGpuBackend } from './backend.js';
 import { SOFTWARE_POINTS } from './codegen.js';
+import { inNode } from './idle.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
 export type WebGpuOpen = { backend: Backend; adapter: AdapterSummary } | { fallbackReason: string };
@@ -18,8 +19,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 /** The GPU of the `webgpu` package in Node, or null where it is not installed or not Node. */
 async function gpuFromPackage(): Promise<GPU | string> {
   if (nodeGpu) return nodeGpu;
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  if (!isNode) return 'navigator.gpu is missing and no gpu was passed to init()';
+  if (!inNode()) return 'navigator.gpu is missing and no gpu was passed to init()';
   try {
     // A variable specifier keeps bundlers from resolving the optional Node-only package.
     const name = 'webgpu';
@@ -97,6 +97,8 @@ export async function openWebGpu(
           : software
             ? SOFTWARE_POINTS
             : 1,
+      sleepWhileWaiting:
+        typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : software && inNode(),
     },
     cpu,
     onLost,

@@ -1,0 +1,50 @@
+/**
+ * Waiting for GPU work by sleeping through most of its expected time before asking for the result. Dawn
+ * in Node (the `webgpu` package) polls its event queue from setImmediate for as long as a mapAsync is
+ * pending: on a CPU implementation of WebGPU (SwiftShader) that polling takes a core from the kernel
+ * itself, which then runs about a third slower on two cores. A timer costs nothing while it waits.
+ */
+
+// Runs expected to take less than this are waited for at once: a timer's granularity would cost more.
+const MIN_SLEEP_MS = 4;
+// Sleeps cover this share of the expected time; the rest is polled, so a faster run is not delayed much.
+const SHARE = 0.75;
+// Weight of the newest measurement in the running estimate.
+const ALPHA = 0.3;
+
+/** Expected milliseconds per unit of work, learned per kind of work, and the sleeps they call for. */
+export class IdleWait {
+  private readonly rates = new WeakMap<object, number>();
+
+  constructor(
+    /** False: never sleep (waiting goes straight to the GPU's promise). */
+    readonly enabled: boolean,
+  ) {}
+
+  /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
+  sleepFor(kind: object, units: number): number {
+    if (!this.enabled) return 0;
+    const rate = this.rates.get(kind);
+    if (rate === undefined) return 0;
+    const ms = SHARE * rate * units;
+    return ms >= MIN_SLEEP_MS ? ms : 0;
+  }
+
+  /** Sleeps as sleepFor() says. */
+  async sleep(kind: object, units: number): Promise<void> {
+    const ms = this.sleepFor(kind, units);
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Records that `units` of work of kind `kind` took `ms` from submit to result. */
+  record(kind: object, units: number, ms: number): void {
+    if (!this.enabled || units <= 0 || !(ms >= 0)) return;
+    const rate = ms / units;
+    const old = this.rates.get(kind);
+    this.rates.set(kind, old === undefined ? rate : old + ALPHA * (rate - old));
+  }
+}
+
+/** True in Node (where Dawn's waiting polls), false in browsers. */
+export const inNode = (): boolean =>
+  typeof process !== 'undefined' && typeof process.versions?.node === 'string';
