@@ -9,12 +9,18 @@
 const MIN_SLEEP_MS = 4;
 // Sleeps cover this share of the expected time; the rest is polled, so a faster run is not delayed much.
 const SHARE = 0.75;
-// Weight of the newest measurement in the running estimate.
-const ALPHA = 0.3;
+// The estimate is the fastest of this many latest measurements: a slow outlier (a first touch of new
+// memory, another process) must not make the next runs oversleep, and an overslept run measures the
+// sleep, not the work, so only the fastest says how long the work took.
+const WINDOW = 4;
 
-/** Expected milliseconds per unit of work, learned per kind of work, and the sleeps they call for. */
+/**
+ * Expected milliseconds per unit of work, learned per kind of work and size (within a factor of two:
+ * fixed costs make small runs slower per unit), and the sleeps they call for.
+ */
 export class IdleWait {
-  private readonly rates = new WeakMap<object, number>();
+  // Latest measured rates, by kind and size class.
+  private readonly rates = new WeakMap<object, Map<number, number[]>>();
 
   constructor(
     /** False: never sleep (waiting goes straight to the GPU's promise). */
@@ -24,8 +30,9 @@ export class IdleWait {
   /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
   sleepFor(kind: object, units: number): number {
     if (!this.enabled) return 0;
-    const rate = this.rates.get(kind);
-    if (rate === undefined) return 0;
+    const seen = this.rates.get(kind)?.get(sizeClass(units));
+    if (!seen) return 0;
+    const rate = Math.min(...seen);
     const ms = SHARE * rate * units;
     return ms >= MIN_SLEEP_MS ? ms : 0;
   }
@@ -40,10 +47,16 @@ export class IdleWait {
   record(kind: object, units: number, ms: number): void {
     if (!this.enabled || units <= 0 || !(ms >= 0)) return;
     const rate = ms / units;
-    const old = this.rates.get(kind);
-    this.rates.set(kind, old === undefined ? rate : old + ALPHA * (rate - old));
+    let bySize = this.rates.get(kind);
+    if (!bySize) this.rates.set(kind, (bySize = new Map()));
+    const size = sizeClass(units);
+    const seen = bySize.get(size) ?? [];
+    bySize.set(size, [...seen.slice(1 - WINDOW), rate]);
   }
 }
+
+/** Sizes within a factor of two share an estimate. */
+const sizeClass = (units: number): number => Math.round(Math.log2(units));
 
 /** True in Node (where Dawn's waiting polls), false in browsers. */
 export const inNode = (): boolean =>
