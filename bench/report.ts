@@ -334,6 +334,10 @@ export function markdown(r: BenchReport, svgName: string): string {
       : []),
     '## First call (compilation) and single-point latency',
     '',
+    'First call: the first value + gradient at the smallest size, compilation included. Single point: one x ' +
+      '(one value per input) and its gradients, read back; the median of at least 31 calls after 5 warm-up ' +
+      'calls (fewer with --quick), systems interleaved call by call.',
+    '',
     ...latencyTable(r),
     '',
     ...(problems(r).length > 0 ? ['## Not timed', '', ...problems(r), ''] : []),

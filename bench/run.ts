@@ -7,6 +7,10 @@ import type { BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
 import { gpuCalls, type OwnCounters, type System, type SystemId } from './systems/system.js';
 
+// Timed and untimed single-point calls per system (at least; --reps and --warmup raise them).
+const SINGLE_POINT_REPS = 31;
+const SINGLE_POINT_WARMUP = 5;
+
 /** How a benchmark runs. */
 export interface RunOptions {
   /** log2 of the point counts. */
@@ -19,6 +23,8 @@ export interface RunOptions {
   warmup: number;
   /** A system whose median call exceeds this many ms is not run at larger sizes of that case. */
   budgetMs: number;
+  /** Single-point latency with `reps` and `warmup` calls as given (a check), not with more. */
+  quick: boolean;
   /** Called with a line of progress. */
   progress: (line: string) => void;
 }
@@ -225,9 +231,12 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
           .join(', '),
     );
   }
-  // Single-point latency: one x (and its gradient) in, read back.
+  // Single-point latency: one x (and its gradient) in, read back. Calls take well under a millisecond, so
+  // there are more of them than for the sizes (JIT warm-up and collections otherwise decide the median),
+  // and the systems are interleaved call by call as there.
   const one = caseInputs(c, 1);
   const ref1 = reference(c, one);
+  const timed: System[] = [];
   for (const s of systems) {
     const l = lat.get(s)!;
     result.latency.push(l);
@@ -237,21 +246,28 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
     }
     try {
       const err = maxError(await s.run(c, one, c.params), ref1);
-      if (err > TOLERANCE) {
-        l.note = `wrong at one point (error ${err.toExponential(1)})`;
-        continue;
-      }
-      const ts: number[] = [];
-      for (let r = -o.warmup; r < o.reps; r++) {
-        const t0 = performance.now();
-        await s.run(c, one, c.params);
-        if (r >= 0) ts.push(performance.now() - t0);
-      }
-      l.singlePointUs = median(ts) * 1e3;
+      if (err > TOLERANCE) l.note = `wrong at one point (error ${err.toExponential(1)})`;
+      else timed.push(s);
     } catch (e) {
       l.note = message(e);
     }
   }
+  const reps = o.quick ? o.reps : Math.max(o.reps, SINGLE_POINT_REPS);
+  const warmup = o.quick ? o.warmup : Math.max(o.warmup, SINGLE_POINT_WARMUP);
+  const ts = new Map<System, number[]>(timed.map((s) => [s, []]));
+  for (let r = -warmup; r < reps; r++)
+    for (const s of timed) {
+      if (!ts.has(s)) continue;
+      try {
+        const t0 = performance.now();
+        await s.run(c, one, c.params);
+        if (r >= 0) ts.get(s)!.push(performance.now() - t0);
+      } catch (e) {
+        lat.get(s)!.note = message(e);
+        ts.delete(s);
+      }
+    }
+  for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
 }
 
 /** Where a report was measured: the platform, the runtime in words and the adapter's name. */
@@ -277,6 +293,7 @@ export async function benchmarkReport(
     reps: opts.reps,
     warmup: opts.warmup,
     budgetMs: opts.budgetMs,
+    quick: opts.quick,
     progress: (line) => say(`[${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
   });
   return {
