@@ -3,9 +3,10 @@
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused. On a CPU implementation each
 // invocation covers several points, as webgrad's kernels do there.
-import { preludeFor, reducePoints, SOFTWARE_POINTS } from '../../src/backend/webgpu/codegen.js';
+import { partialsPerGroup, preludeFor, reducePoints } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
-import { IdleWait, inNode } from '../../src/backend/webgpu/idle.js';
+import { IdleWait } from '../../src/backend/webgpu/idle.js';
+import { defaultTuning, type Tuning } from '../../src/backend/webgpu/open.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
 
@@ -14,13 +15,12 @@ const WG = 256;
 const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
 
 /**
- * Points per invocation, as webgrad chooses them on the same adapter (so that the hand kernel stays the
- * limit): one on a GPU for purely per-point kernels, several where the kernel reduces (fewer partials and
- * barrier rounds), and several everywhere on a CPU implementation (`software`), where every workgroup has
- * a fixed cost. Consecutive invocations still read consecutive points.
+ * Points per invocation, as webgrad chooses them with the adapter's tuning (so that the hand kernel stays
+ * the limit): those of its reduction where the kernel reduces, else the tuning's points. Consecutive
+ * invocations still read consecutive points.
  */
-export const perThread = (c: BenchCase, software = false): number =>
-  c.params.length > 0 ? reducePoints(software ? 'invocation' : 'workgroup') : software ? SOFTWARE_POINTS : 1;
+export const perThread = (c: BenchCase, t: Tuning): number =>
+  c.params.length > 0 ? reducePoints(t.reduce) : t.points;
 
 /** Adds up `sh[0..WG)` into `sh[0]`, halving the active invocations each round. */
 const TREE = `workgroupBarrier();
@@ -39,10 +39,11 @@ export const accurateBody = (wgsl: string): string => wgsl.replace(/\b(exp|log|s
 
 /**
  * The main kernel of a case: `body` between the loads and the stores, plus the parameter reduction (a
- * workgroup tree, or on a CPU implementation, `software`, one partial per invocation and no barrier).
- * `accurate` calls webgrad's prelude functions instead of the builtins.
+ * workgroup tree, or with the 'invocation' reduction of a CPU implementation one partial per invocation
+ * and no barrier). `accurate` calls webgrad's prelude functions instead of the builtins.
  */
-export function handKernel(c: BenchCase, software = false, accurate = false): string {
+export function handKernel(c: BenchCase, t: Tuning, accurate = false): string {
+  const perInvocation = t.reduce === 'invocation';
   const body = accurate ? accurateBody(c.wgsl) : c.wgsl;
   const outs = pointOutputs(c);
   const hasParams = c.params.length > 0;
@@ -53,13 +54,13 @@ export function handKernel(c: BenchCase, software = false, accurate = false): st
   for (let k = 0; k < outs; k++)
     decl.push(`@group(0) @binding(${b++}) var<storage, read_write> out${k}: array<f32>;`);
   if (hasParams) decl.push(`@group(0) @binding(${b}) var<storage, read_write> part: array<vec2<f32>>;`);
-  const pts = perThread(c, software);
+  const pts = perThread(c, t);
   const loads = Array.from({ length: c.vars }, (_, k) => `let x${k} = in${k}[i];`).join('\n    ');
   const vars = Array.from({ length: outs }, (_, k) => `var o${k}: f32;`).join('\n    ');
   const stores = Array.from({ length: outs }, (_, k) => `out${k}[i] = o${k};`).join('\n    ');
   const reduce = !hasParams
     ? ''
-    : software
+    : perInvocation
       ? `part[wg * ${WG}u + lid] = vec2<f32>(a0, a1);`
       : `sh[lid] = vec2<f32>(a0, a1);
   ${TREE}
@@ -72,7 +73,7 @@ export function handKernel(c: BenchCase, software = false, accurate = false): st
 struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.join('\n')}
-${hasParams && !software ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
+${hasParams && !perInvocation ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -141,9 +142,9 @@ interface Sized {
  */
 export function handSystem(gpu: GPU, accurate = false): System {
   let device: GPUDevice | null = null;
-  let software = false;
-  // Waiting as webgrad waits on the same adapter (sleeping through most of a run in Node on a CPU
-  // implementation, where Dawn's polling would take a core from the kernel).
+  // webgrad's defaults for the adapter: points per invocation, reduction and waiting (sleeping through most
+  // of a run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel).
+  let tuning = defaultTuning(false);
   let idle = new IdleWait(false);
   const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
   let sized: { key: string; s: Sized } | null = null;
@@ -170,13 +171,13 @@ export function handSystem(gpu: GPU, accurate = false): System {
       d.createBuffer({ size, usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST });
     const inputs = Array.from({ length: c.vars }, () => storage(bytes));
     const outputs = Array.from({ length: pointOutputs(c) }, () => storage(bytes));
-    const groups = Math.ceil(n / (WG * perThread(c, software)));
+    const groups = Math.ceil(n / (WG * perThread(c, tuning)));
     const maxDim = d.limits.maxComputeWorkgroupsPerDimension;
     const gx = Math.min(groups, maxDim);
     const grid: [number, number] = [gx, Math.ceil(groups / gx)];
     const uniform = d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST });
     const hasParams = c.params.length > 0;
-    const partials = grid[0] * grid[1] * (software ? WG : 1);
+    const partials = grid[0] * grid[1] * partialsPerGroup(tuning.reduce);
     const part = hasParams ? storage(Math.max(16, partials * 8)) : null;
     const total = hasParams ? storage(16) : null;
     const finishUniform = hasParams ? d.createBuffer({ size: 16, usage: BUF.UNIFORM | BUF.COPY_DST }) : null;
@@ -215,8 +216,8 @@ export function handSystem(gpu: GPU, accurate = false): System {
     async setup() {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
-      software = isSoftware(adapter.info);
-      idle = new IdleWait(software && inNode());
+      tuning = defaultTuning(isSoftware(adapter.info));
+      idle = new IdleWait(tuning.sleepWhileWaiting);
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {
@@ -236,7 +237,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const d = device!;
       if (!pipelines.has(c.id)) {
         const [main, finish] = await Promise.all([
-          compile(handKernel(c, software, accurate)),
+          compile(handKernel(c, tuning, accurate)),
           c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
         ]);
         pipelines.set(c.id, { main, finish });

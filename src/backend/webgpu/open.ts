@@ -4,8 +4,30 @@ import type { AdapterSummary, WebGpuOptions } from '../../init.js';
 import type { CpuBackend } from '../cpu.js';
 import { isSoftware } from './adapter.js';
 import { WebGpuBackend } from './backend.js';
-import { SOFTWARE_POINTS } from './codegen.js';
+import { SOFTWARE_POINTS, type ReduceMode } from './codegen.js';
 import { inNode } from './idle.js';
+
+/** How webgrad runs on an adapter unless told otherwise (see WebGpuOptions). */
+export interface Tuning {
+  /** How scalar sums are split. */
+  readonly reduce: ReduceMode;
+  /** Points per invocation of kernels without sums. */
+  readonly points: number;
+  /** Sleep through most of a run's expected time before waiting on it. */
+  readonly sleepWhileWaiting: boolean;
+}
+
+/**
+ * The defaults for a GPU, or for a CPU implementation of WebGPU (`software`): there, barriers and
+ * workgroups are expensive, and in Node Dawn's busy polling takes a core from the kernels.
+ */
+export function defaultTuning(software: boolean): Tuning {
+  return {
+    reduce: software ? 'invocation' : 'workgroup',
+    points: software ? SOFTWARE_POINTS : 1,
+    sleepWhileWaiting: software && inNode(),
+  };
+}
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
 export type WebGpuOpen = { backend: Backend; adapter: AdapterSummary } | { fallbackReason: string };
@@ -52,6 +74,7 @@ export async function openWebGpu(
   if (!adapter) return { fallbackReason: 'no-adapter: requestAdapter() found no adapter' };
   const info = adapter.info;
   const software = isSoftware(info);
+  const tuning = defaultTuning(software);
   const L = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -85,20 +108,10 @@ export async function openWebGpu(
       maxDim: D.maxComputeWorkgroupsPerDimension,
       storageAlign: D.minStorageBufferOffsetAlignment,
       uniformAlign: D.minUniformBufferOffsetAlignment,
-      reduce:
-        opts.reduce === 'workgroup' || opts.reduce === 'invocation'
-          ? opts.reduce
-          : software
-            ? 'invocation'
-            : 'workgroup',
-      points:
-        typeof opts.pointsPerInvocation === 'number'
-          ? opts.pointsPerInvocation
-          : software
-            ? SOFTWARE_POINTS
-            : 1,
+      reduce: opts.reduce === 'workgroup' || opts.reduce === 'invocation' ? opts.reduce : tuning.reduce,
+      points: typeof opts.pointsPerInvocation === 'number' ? opts.pointsPerInvocation : tuning.points,
       sleepWhileWaiting:
-        typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : software && inNode(),
+        typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : tuning.sleepWhileWaiting,
     },
     cpu,
     onLost,
