@@ -151,8 +151,7 @@ function parsePrelude(): PreludeItem[] {
  * speculative programs).
  */
 export function preludeFor(code: string, fast = false): string {
-  const items = parsePrelude().map((it) => (fast ? fastItem(it) : it));
-  const byName = new Map(items.map((it) => [it.name, it]));
+  const { items, byName } = preludeIndex(fast);
   const need = new Set<string>();
   const stack = [...new Set(code.match(/\bwg_\w+/g) ?? [])];
   while (stack.length > 0) {
@@ -170,17 +169,35 @@ export function preludeFor(code: string, fast = false): string {
     .join('\n\n');
 }
 
-const EXACT_REDUCTION = /\bwg__reduce_pio2\(/g;
+const indexes = new Map<boolean, { items: PreludeItem[]; byName: Map<string, PreludeItem> }>();
+
+/** The prelude's items (fast or exact range reduction) and the same by name, made once for each. */
+function preludeIndex(fast: boolean): { items: PreludeItem[]; byName: Map<string, PreludeItem> } {
+  let ix = indexes.get(fast);
+  if (!ix) {
+    const items = fast ? parsePrelude().map(fastItem) : parsePrelude();
+    ix = { items, byName: new Map(items.map((it) => [it.name, it])) };
+    indexes.set(fast, ix);
+  }
+  return ix;
+}
+
+// The exact range reduction by pi/2 and the speculative one that stands in for it in fast preludes.
+const EXACT = 'wg__reduce_pio2';
+const FAST = 'wg__reduce_pio2_fast';
 
 /** A prelude item calling the fast range reduction in place of the exact one. */
 function fastItem(it: PreludeItem): PreludeItem {
-  if (!it.uses.includes('wg__reduce_pio2')) return it;
+  if (!it.uses.includes(EXACT)) return it;
   return {
     name: it.name,
-    text: it.text.replace(EXACT_REDUCTION, 'wg__reduce_pio2_fast('),
-    uses: it.uses.map((u) => (u === 'wg__reduce_pio2' ? 'wg__reduce_pio2_fast' : u)),
+    text: it.text.replace(new RegExp(`\\b${EXACT}\\(`, 'g'), `${FAST}(`),
+    uses: it.uses.map((u) => (u === EXACT ? FAST : u)),
   };
 }
+
+/** True when a prelude (from preludeFor) carries the fast range reduction: its program is speculative. */
+const reducesFast = (prelude: string): boolean => prelude.includes(`fn ${FAST}(`);
 
 // Ops whose WGSL reduces an argument by pi/2 (sin, cos, tan), found from their prelude calls.
 const reducing = new Map<string, boolean>();
@@ -193,7 +210,7 @@ export function speculates(k: Kernel): boolean {
     if (r === undefined) {
       const row = opRow(v.op)!;
       const code = `${row.wgsl('a', 'b', v.p)} ${row.wgslShared?.call ?? ''}(a)`;
-      r = /\bfn wg__reduce_pio2_fast\(/.test(preludeFor(code, true));
+      r = reducesFast(preludeFor(code, true));
       reducing.set(v.op, r);
     }
     return r;
@@ -477,7 +494,7 @@ export function mainProgram(
     }
   }
   const prelude = preludeFor([...lines.invariant, ...body].join('\n'), !exact);
-  const speculative = /\bfn wg__reduce_pio2_fast\(/.test(prelude);
+  const speculative = reducesFast(prelude);
   if (speculative) {
     bindings.push('write');
     decls.push(`@group(0) @binding(${bindings.length}) var<storage, read_write> beyond: array<atomic<u32>>;`);
