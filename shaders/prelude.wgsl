@@ -262,7 +262,8 @@ fn wg__cos_poly(r: f32) -> f32 {
 // value call this once (OpRow.wgslShared). Measured: 1 ulp, or 1e-13 absolute near the zeros, for all
 // finite x (tested to |x| = 3e38).
 fn wg_sincos(x: f32) -> vec2<f32> {
-  let rq = wg__reduce_pio2(select(abs(x), 0.0, wg__isnan(x) | wg__isinf(x)));
+  let bad = wg__isnan(x) | wg__isinf(x);
+  let rq = wg__reduce_pio2(select(abs(x), 0.0, bad));
   let q = u32(rq.y);
   let ps = wg__sin_poly(rq.x);
   let pc = wg__cos_poly(rq.x);
@@ -273,7 +274,7 @@ fn wg_sincos(x: f32) -> vec2<f32> {
   s = bitcast<f32>(bitcast<u32>(s) ^ (bitcast<u32>(x) & 0x80000000u));
   let c = select(pc, ps, odd);
   let sc = vec2<f32>(s, select(c, -c, ((q + 1u) & 2u) != 0u));
-  return select(sc, vec2<f32>(wg__nan(), wg__nan()), vec2<bool>(wg__isnan(x) | wg__isinf(x)));
+  return select(sc, vec2<f32>(wg__nan(), wg__nan()), vec2<bool>(bad));
 }
 
 // Sine (see wg_sincos).
@@ -314,27 +315,25 @@ fn wg_tanh(x: f32) -> f32 {
   return select(t, x, (ax < 0x1p-12f) | wg__isnan(x));
 }
 
-// Logistic function, never exponentiating a positive number: with e = e^-|x|, 1 / (1 + e) for x >= 0
-// and e / (1 + e) below. One exponential and no branch: a SIMD device runs both sides of a branch its
-// lanes disagree on (and SwiftShader runs straight-line branches even when they agree).
-// sigmoid(-Inf) = 0, sigmoid(+Inf) = 1, NaN stays NaN (through wg_exp). Measured: 2 ulp.
-fn wg_sigmoid(x: f32) -> f32 {
-  let e = wg_exp(-abs(x));
-  return select(e, 1.0, x >= 0.0) / (1.0 + e);
-}
-
-// sigmoid'(x) = σ(x) σ(-x) = e / (1 + e)^2 with e = e^-|x|: one exponential, no cancellation in either
-// tail. σ'(±Inf) = 0, NaN stays NaN. Measured: 4 ulp.
-fn wg_dsigmoid(x: f32) -> f32 {
-  let e = wg_exp(-abs(x));
-  return e / ((1.0 + e) * (1.0 + e));
-}
-
-// (sigmoid(x), sigmoid'(x)) from one exponential, each exactly as wg_sigmoid and wg_dsigmoid give it:
-// kernels that need both of one value (a sigmoid and its gradient) call this once (OpRow.wgslShared).
+// (sigmoid(x), sigmoid'(x)) from one exponential e = e^-|x|, never exponentiating a positive number:
+// sigmoid is 1 / (1 + e) for x >= 0 and e / (1 + e) below; sigmoid' = σ(x) σ(-x) = e / (1 + e)^2, with
+// no cancellation in either tail. No branch: a SIMD device runs both sides of a branch its lanes
+// disagree on (and SwiftShader runs straight-line branches even when they agree). Kernels that need both
+// of one value (a sigmoid and its gradient) call this once (OpRow.wgslShared).
+// sigmoid(-Inf) = 0, sigmoid(+Inf) = 1, σ'(±Inf) = 0, NaN stays NaN (through wg_exp).
 fn wg_sigmoid_d(x: f32) -> vec2<f32> {
   let e = wg_exp(-abs(x));
   return vec2<f32>(select(e, 1.0, x >= 0.0) / (1.0 + e), e / ((1.0 + e) * (1.0 + e)));
+}
+
+// Logistic function (see wg_sigmoid_d). Measured: 2 ulp.
+fn wg_sigmoid(x: f32) -> f32 {
+  return wg_sigmoid_d(x).x;
+}
+
+// sigmoid'(x) (see wg_sigmoid_d). Measured: 4 ulp.
+fn wg_dsigmoid(x: f32) -> f32 {
+  return wg_sigmoid_d(x).y;
 }
 
 // ---------------------------------------------------------------------------------------------------
