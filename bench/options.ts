@@ -11,6 +11,8 @@ export interface BenchOptions {
   reps: number;
   warmup: number;
   budgetMs: number;
+  /** Seconds after which no (case, size) is started (Infinity: none). */
+  deadlineS: number;
   quick: boolean;
   /** Where result files go ('' for nowhere). */
   out: string;
@@ -23,7 +25,10 @@ export const USAGE = `options:
   --cases=sq,relu-wb                 case ids (default: all)
   --systems=webgrad,hand             webgrad, hand, jax, tfjs, webgrad-cpu (default: all)
   --reps=5 --warmup=2                timed and untimed calls per size
-  --budget-ms=2000                   stop timing a system at larger sizes once a call takes longer
+  --budget-ms=2000                   skip a system at a larger size once its call there would take longer
+                                     (its last median scaled by the number of points)
+  --deadline-s=600                   start no (case, size) after this many seconds; the rest is reported
+                                     as skipped (default: no deadline)
   --quick                            a few small sizes, 2 reps: a check that everything runs
   --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)`;
 
@@ -44,7 +49,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const a of args)
     if (
       a.startsWith('--') &&
-      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|quick|out|help)(=|$)/.test(a)
+      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|deadline-s|quick|out|help)(=|$)/.test(a)
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
   const quick = get('quick') !== undefined;
@@ -67,6 +72,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     reps: num('reps', quick ? 2 : 5),
     warmup: num('warmup', quick ? 1 : 2),
     budgetMs: num('budget-ms', 2000),
+    deadlineS: num('deadline-s', Infinity),
     quick,
     out: get('out') ?? 'bench/results',
   };

@@ -21,8 +21,13 @@ export interface RunOptions {
   reps: number;
   /** Untimed calls per size before the timed ones. */
   warmup: number;
-  /** A system whose median call exceeds this many ms is not run at larger sizes of that case. */
+  /**
+   * A system is not run at a larger size of a case once its call there, scaled from its median at the
+   * last size by the number of points, would take more than this many ms.
+   */
   budgetMs: number;
+  /** No (case, size) is started after this many seconds from the start; Infinity for no limit. */
+  deadlineS: number;
   /** Single-point latency with `reps` and `warmup` calls as given (a check), not with more. */
   quick: boolean;
   /** Called with a line of progress. */
@@ -82,10 +87,17 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 };
 
+/** Whether a call of `ms` at 2^from points, scaled by N, stays within `budgetMs` at 2^to points. */
+export function withinBudget(ms: number, from: number, to: number, budgetMs: number): boolean {
+  return ms * 2 ** (to - from) <= budgetMs;
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
 
 /** Runs the benchmark: GPU phase first, then the CPU phase. */
 export async function runBenchmark(o: RunOptions): Promise<RunResult> {
+  const t0 = performance.now();
+  const late = (): boolean => (performance.now() - t0) / 1e3 > o.deadlineS;
   const result: RunResult = { measurements: [], latency: [], setupMs: {} };
   for (const phase of ['gpu', 'cpu'] as const) {
     const started: System[] = [];
@@ -110,13 +122,19 @@ export async function runBenchmark(o: RunOptions): Promise<RunResult> {
           );
       }
     }
-    for (const c of o.cases) await runCase(o, c, started, result);
+    for (const c of o.cases) await runCase(o, c, started, result, late);
     for (const s of started) await s.teardown();
   }
   return result;
 }
 
-async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: RunResult): Promise<void> {
+async function runCase(
+  o: RunOptions,
+  c: BenchCase,
+  systems: System[],
+  result: RunResult,
+  late: () => boolean,
+): Promise<void> {
   const live = new Set<System>();
   const lat = new Map<System, Latency>();
   for (const s of systems) {
@@ -129,10 +147,25 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
     }
   }
   const firstDone = new Set<System>();
-  for (const log2n of o.sizes) {
+  for (const [k, log2n] of o.sizes.entries()) {
+    if (late()) {
+      // Past the deadline, the remaining sizes are recorded as skipped (the report says why).
+      for (const log2 of o.sizes.slice(k))
+        for (const s of systems)
+          result.measurements.push({
+            case: c.id,
+            system: s.id,
+            log2n: log2,
+            status: 'skipped',
+            note: 'deadline',
+          });
+      o.progress(`${c.id}: past the deadline, from 2^${log2n} on skipped`);
+      break;
+    }
     const n = 2 ** log2n;
-    const xs = caseInputs(c, n);
-    const ref = reference(c, xs);
+    // Inputs and reference only where some system still runs (at 2^26 they take seconds).
+    const xs = live.size > 0 ? caseInputs(c, n) : [];
+    const ref = live.size > 0 ? reference(c, xs) : null;
     const rows = new Map<System, Measurement>();
     const timed: System[] = [];
     for (const s of systems) {
@@ -140,7 +173,7 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
       rows.set(s, row);
       result.measurements.push(row);
       if (!live.has(s)) {
-        row.note = lat.get(s)!.note ?? 'too slow at a smaller size';
+        row.note = lat.get(s)!.note ?? 'over the time budget';
         continue;
       }
       // The check call: also the first call of the case, which pays for compilation.
@@ -152,7 +185,7 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
           firstDone.add(s);
           lat.get(s)!.firstCallMs = t;
         }
-        row.error = maxError(got, ref);
+        row.error = maxError(got, ref!);
         if (row.error > TOLERANCE) {
           row.status = 'wrong';
           row.note = `error ${row.error.toExponential(1)} > ${TOLERANCE}`;
@@ -219,7 +252,8 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
         row.own = { ...mine };
         for (const k of Object.keys(mine) as (keyof OwnCounters)[]) row.own[k] /= ts.length;
       }
-      if (ms > o.budgetMs) live.delete(s);
+      const next = o.sizes[k + 1];
+      if (next !== undefined && !withinBudget(ms, log2n, next, o.budgetMs)) live.delete(s);
     }
     o.progress(
       `${c.id} N=2^${log2n}: ` +
@@ -240,8 +274,8 @@ async function runCase(o: RunOptions, c: BenchCase, systems: System[], result: R
   for (const s of systems) {
     const l = lat.get(s)!;
     result.latency.push(l);
-    if (!firstDone.has(s)) {
-      l.note ??= 'not run';
+    if (!firstDone.has(s) || late()) {
+      l.note ??= firstDone.has(s) ? 'deadline' : 'not run';
       continue;
     }
     try {
@@ -293,6 +327,7 @@ export async function benchmarkReport(
     reps: opts.reps,
     warmup: opts.warmup,
     budgetMs: opts.budgetMs,
+    deadlineS: opts.deadlineS,
     quick: opts.quick,
     progress: (line) => say(`[${((performance.now() - t0) / 1e3).toFixed(0).padStart(4)} s] ${line}`),
   });

@@ -1,0 +1,72 @@
+// The benchmark loop's own rules, with stand-in systems (no GPU): a system is dropped at a size its
+// scaled time would put over the budget, and nothing starts after the deadline — the two limits that
+// keep a run inside a lent GPU machine's minutes.
+import { describe, expect, it } from 'vitest';
+import { selectCases, type BenchCase } from '../bench/cases.js';
+import { reference } from '../bench/reference.js';
+import { runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
+import type { System, SystemId } from '../bench/systems/system.js';
+
+/** A system that returns the reference's own outputs, after waiting `delayMs` per call. */
+function standIn(id: SystemId, delayMs: number): System & { calls: number } {
+  return {
+    id,
+    label: id,
+    phase: 'gpu',
+    calls: 0,
+    async setup() {},
+    prepare() {},
+    async run(c: BenchCase, xs: readonly Float32Array[]) {
+      this.calls++;
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const ref = reference(c, xs);
+      return [
+        ...ref.points.map((p) => Float32Array.from(p)),
+        ...[...ref.sums].map((v) => Float32Array.of(v)),
+      ];
+    },
+    async teardown() {},
+  };
+}
+
+const options = (systems: System[], over: Partial<RunOptions>): RunOptions => ({
+  sizes: [4, 6, 8],
+  cases: selectCases(['sq']),
+  systems,
+  reps: 2,
+  warmup: 1,
+  budgetMs: Infinity,
+  deadlineS: Infinity,
+  quick: true,
+  progress: () => {},
+  ...over,
+});
+
+describe('benchmark loop', () => {
+  it('scales the last median by the number of points to decide the next size', () => {
+    expect(withinBudget(30, 20, 22, 120)).toBe(true);
+    expect(withinBudget(31, 20, 22, 120)).toBe(false);
+    expect(withinBudget(100, 20, 21, 150)).toBe(false);
+  });
+
+  it('drops a system at the first size its scaled time exceeds the budget, and keeps the others', async () => {
+    // 40 ms at 2^4 scales to 160 ms at 2^6: over a 100 ms budget. The instant system runs every size.
+    const slow = standIn('jax', 40);
+    const fast = standIn('hand', 0);
+    const r = await runBenchmark(options([slow, fast], { budgetMs: 100 }));
+    const at = (s: SystemId, n: number) => r.measurements.find((m) => m.system === s && m.log2n === n);
+    expect(at('jax', 4)?.status).toBe('ok');
+    expect(at('jax', 6)).toMatchObject({ status: 'skipped', note: 'over the time budget' });
+    expect(at('jax', 8)?.status).toBe('skipped');
+    for (const n of [4, 6, 8]) expect(at('hand', n)?.status).toBe('ok');
+  });
+
+  it('starts nothing after the deadline and reports the rest as skipped', async () => {
+    const s = standIn('hand', 0);
+    const r = await runBenchmark(options([s], { deadlineS: 0, cases: selectCases(['sq', 'd2']) }));
+    expect(s.calls).toBe(0);
+    expect(r.measurements).toHaveLength(6);
+    for (const m of r.measurements) expect(m).toMatchObject({ status: 'skipped', note: 'deadline' });
+    expect(r.latency.map((l) => l.note)).toEqual(['not run', 'not run']);
+  });
+});
