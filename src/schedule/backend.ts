@@ -27,6 +27,10 @@ export interface Stats {
   liveBuffers: number;
   /** Bytes in device buffers alive now. */
   liveBytes: number;
+  /** Bytes in released device buffers kept for reuse (up to the most ever live at once, at least 256 MiB). */
+  idleBytes: number;
+  /** Device buffers made so far (the rest of the acquisitions reused a kept one). */
+  buffersCreated: number;
 }
 
 /** A place kernels run: the CPU or a WebGPU device. */
@@ -59,5 +63,7 @@ export function emptyStats(): Stats {
     exactReruns: 0,
     liveBuffers: 0,
     liveBytes: 0,
+    idleBytes: 0,
+    buffersCreated: 0,
   };
 }

@@ -443,7 +443,14 @@ export class WebGpuBackend implements Backend {
   }
 
   stats(): Stats {
-    return { ...this.counters, liveBuffers: this.pool.live, liveBytes: this.pool.liveBytes };
+    const p = this.pool;
+    return {
+      ...this.counters,
+      liveBuffers: p.live,
+      liveBytes: p.liveBytes,
+      idleBytes: p.idleBytes,
+      buffersCreated: p.created,
+    };
   }
 
   /** Records the loss once: the scheduler moves to the CPU and the reason is reported. */

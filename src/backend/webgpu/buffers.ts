@@ -15,7 +15,9 @@ export const STAGING_USAGE = MAP_READ | COPY_DST;
 /** Usage of the per-run uniform blocks. */
 export const UNIFORM_USAGE = UNIFORM | COPY_DST;
 
-// Released buffers kept for reuse, at most this many bytes; the least recently released go first.
+// Released buffers kept for reuse: at most this many bytes, or as many as were ever handed out at once if
+// that is more (a run's own buffers then come back for the next run of its size instead of being made
+// again, which costs more than the run at large sizes); the least recently released go first.
 const IDLE_BYTES = 256 * 1024 * 1024;
 
 /** Work the device cannot hold (a buffer, binding or grid beyond its limits): it runs on the CPU instead. */
@@ -34,9 +36,14 @@ export class BufferPool {
   live = 0;
   /** Bytes of the buffers handed out. */
   liveBytes = 0;
+  /** The most bytes handed out at once. */
+  peakBytes = 0;
+  /** Buffers made (rather than reused) so far. */
+  created = 0;
   private readonly idle = new Map<string, GPUBuffer[]>();
   private idleOrder: { key: string; buf: GPUBuffer }[] = [];
-  private idleBytes = 0;
+  /** Bytes of the released buffers kept for reuse. */
+  idleBytes = 0;
   private dead = false;
 
   constructor(
@@ -56,11 +63,13 @@ export class BufferPool {
     const buf = this.idle.get(key)?.pop();
     this.live++;
     this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     if (buf) {
       this.idleBytes -= size;
       this.idleOrder = this.idleOrder.filter((e) => e.buf !== buf);
       return buf;
     }
+    this.created++;
     return this.device.createBuffer({ size, usage });
   }
 
@@ -75,7 +84,8 @@ export class BufferPool {
     else this.idle.set(key, [buf]);
     this.idleOrder.push({ key, buf });
     this.idleBytes += buf.size;
-    while (this.idleBytes > IDLE_BYTES && this.idleOrder.length > 0) {
+    const keep = Math.max(IDLE_BYTES, this.peakBytes);
+    while (this.idleBytes > keep && this.idleOrder.length > 0) {
       const old = this.idleOrder.shift()!;
       const l = this.idle.get(old.key)!;
       l.splice(l.indexOf(old.buf), 1);
