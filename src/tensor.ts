@@ -18,6 +18,12 @@ export interface TensorOptions {
   requiresGrad?: boolean;
   /** Shape to give flat data (its size must match). */
   shape?: readonly number[];
+  /**
+   * false: use a Float32Array as it is instead of copying it (as torch.from_numpy shares), which saves a
+   * copy of large inputs; the array must then stay unchanged while the tensor is in use. Other data is
+   * converted, so copied, either way. Default true.
+   */
+  copy?: boolean;
 }
 
 /** Options of `backward()`. */
@@ -187,7 +193,9 @@ export class Tensor {
 
 /** Makes a tensor from a number, nested arrays of numbers or a typed array (copied). */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
-  const { values, shape: inferred } = flatten(data);
+  const copy = opts.copy ?? true;
+  if (typeof copy !== 'boolean') throw new Error(`tensor(): copy must be a boolean, got ${typeof copy}`);
+  const { values, shape: inferred } = flatten(data, copy);
   let shape: Shape = inferred;
   if (opts.shape !== undefined) {
     const s = opts.shape;
@@ -215,9 +223,9 @@ export function tensorF64(values: Float64Array, shape: Shape): Tensor {
   return new Tensor(leaf(values, shape, false));
 }
 
-function flatten(data: TensorData): { values: Float32Array; shape: number[] } {
+function flatten(data: TensorData, copy: boolean): { values: Float32Array; shape: number[] } {
   if (typeof data === 'number') return { values: Float32Array.of(data), shape: [] };
-  if (data instanceof Float32Array) return { values: data.slice(), shape: [data.length] };
+  if (data instanceof Float32Array) return { values: copy ? data.slice() : data, shape: [data.length] };
   if (data instanceof Float64Array) return { values: new Float32Array(data), shape: [data.length] };
   if (!Array.isArray(data)) {
     throw new Error(

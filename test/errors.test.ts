@@ -52,6 +52,11 @@ const CASES: Case[] = [
     /shape \[2,2\] has 4 elements but the data has 3/,
   ],
   [
+    'a copy option that is not a boolean',
+    () => tensor([1, 2], { copy: bad('no') as unknown as boolean }),
+    /tensor\(\): copy must be a boolean, got string/,
+  ],
+  [
     'shapes that do not broadcast',
     () => add(tensor([1, 2, 3]), tensor([1, 2])),
     /add: shapes \[3\] and \[2\] cannot be broadcast/,

@@ -395,6 +395,17 @@ describe.each(testBackends())('ops on $name', (b) => {
       close(await grad(grad(grad(poly)))(2).item(), 192 * 2 + 18, CHAIN);
     });
 
+    it('tensor() copies a Float32Array unless copy: false, which shares it until computed', async () => {
+      const a = Float32Array.of(1, 2, 3);
+      const copied = mul(tensor(a), 2);
+      const shared = mul(tensor(a, { copy: false }), 2);
+      a[0] = 10;
+      expect([...(await copied.data())]).toEqual([2, 4, 6]);
+      expect([...(await shared.data())]).toEqual([20, 4, 6]);
+      // The caller's array is read, never written: the shared tensor's own values are the array's.
+      expect([...a]).toEqual([10, 2, 3]);
+    });
+
     it('backward accumulates into .grad, and assigning null resets it', async () => {
       const x = tensor(3, { requiresGrad: true });
       const y = mul(x, x);

@@ -35,9 +35,13 @@ export const webgradOps: MathOps<Tensor> = {
   powi: (a, n) => a.pow(n),
 };
 
-/** Value and gradients of a first-order case: backward() on the sum, then every output read together. */
+/**
+ * Value and gradients of a first-order case: backward() on the sum, then every output read together. The
+ * point arrays are shared, not copied (copy: false), as the other systems upload them straight from the
+ * caller's arrays too.
+ */
 async function firstOrder(c: BenchCase, xs: readonly Float32Array[], ps: readonly number[]) {
-  const xt = xs.map((x) => tensor(x, { requiresGrad: gradOfInputs(c) }));
+  const xt = xs.map((x) => tensor(x, { requiresGrad: gradOfInputs(c), copy: false }));
   const pt = ps.map((p) => tensor(p, { requiresGrad: true }));
   const y = c.f(webgradOps, xt, pt);
   sum(y).backward();
@@ -53,7 +57,7 @@ async function secondOrder(c: BenchCase, xs: readonly Float32Array[]) {
   const f1 = (x: Tensor): Tensor => sum(c.f(webgradOps, [x], []));
   const d1 = grad(f1) as (x: Tensor) => Tensor;
   const d2 = grad((x: Tensor) => sum(d1(x))) as (x: Tensor) => Tensor;
-  const x = tensor(xs[0]!);
+  const x = tensor(xs[0]!, { copy: false });
   const g1 = d1(x);
   const g2 = d2(x);
   const out = await Promise.all([g1.data(), g2.data()]);
