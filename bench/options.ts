@@ -16,6 +16,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Where result files go ('' for nowhere). */
   out: string;
+  /** The machine's name for titles and file names ('' for the adapter's), e.g. nvidia-h200. */
+  machine: string;
 }
 
 /** Help text shared by both runners. */
@@ -30,7 +32,9 @@ export const USAGE = `options:
   --deadline-s=600                   start no (case, size) after this many seconds; the rest is reported
                                      as skipped (default: no deadline)
   --quick                            a few small sizes, 2 reps: a check that everything runs
-  --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)`;
+  --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)
+  --machine=nvidia-h200              name the machine in the report's title and file names, where the
+                                     adapter's WebGPU info does not say the model (default: the adapter)`;
 
 /** Parses `--name=value` flags (from argv, or from a URL query turned into such strings). */
 export function parseOptions(args: readonly string[]): BenchOptions {
@@ -49,7 +53,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const a of args)
     if (
       a.startsWith('--') &&
-      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|deadline-s|quick|out|help)(=|$)/.test(a)
+      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|deadline-s|quick|out|machine|help)(=|$)/.test(a)
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
   const quick = get('quick') !== undefined;
@@ -75,5 +79,6 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     deadlineS: num('deadline-s', Infinity),
     quick,
     out: get('out') ?? 'bench/results',
+    machine: get('machine') ?? '',
   };
 }

@@ -9,6 +9,8 @@ export interface BenchReport extends RunResult {
     platform: 'node' | 'browser';
     runtime: string;
     adapter: string;
+    /** The machine's name where the run was given one (--machine). */
+    machine?: string;
     sizes: number[];
     reps: number;
     warmup: number;
@@ -308,7 +310,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     .map(([s, ms]) => `${s} ${fmtMs(ms)} ms`)
     .join(', ');
   return [
-    `# webgrad benchmark: ${m.adapter} (${m.platform})`,
+    `# webgrad benchmark: ${m.machine ? `${m.machine}, adapter ${m.adapter}` : m.adapter} (${m.platform})`,
     '',
     `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed calls after ${m.warmup} warm-up; ` +
       `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}.`,
@@ -357,12 +359,9 @@ export function printTables(r: BenchReport, print: (s: string) => void): void {
   for (const l of problems(r)) print(l);
 }
 
-/** File name stem of a run: date, adapter (vendor and architecture) and platform. */
+/** File name stem of a run: date, machine name or adapter (vendor and architecture), and platform. */
 export function stem(r: BenchReport): string {
-  const adapter = r.meta.adapter
-    .split(' | ')
-    .slice(0, 2)
-    .join('-')
+  const adapter = (r.meta.machine || r.meta.adapter.split(' | ').slice(0, 2).join('-'))
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '')

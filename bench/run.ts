@@ -94,12 +94,15 @@ export function withinBudget(ms: number, from: number, to: number, budgetMs: num
 
 const message = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
 
-/** Runs the benchmark: GPU phase first, then the CPU phase. */
+/**
+ * Runs the benchmark: the CPU phase first (short: its budget stops it a few sizes in), then the GPU phase,
+ * so that a deadline cuts the long phase rather than leaving the CPU backend unmeasured.
+ */
 export async function runBenchmark(o: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const late = (): boolean => (performance.now() - t0) / 1e3 > o.deadlineS;
   const result: RunResult = { measurements: [], latency: [], setupMs: {} };
-  for (const phase of ['gpu', 'cpu'] as const) {
+  for (const phase of ['cpu', 'gpu'] as const) {
     const started: System[] = [];
     for (const s of o.systems.filter((x) => x.phase === phase)) {
       const t0 = performance.now();
@@ -309,6 +312,8 @@ export interface Platform {
   platform: 'node' | 'browser';
   runtime: string;
   adapter: string;
+  /** The machine's name, where the run was given one. */
+  machine?: string;
 }
 
 /** Runs the benchmark with the parsed options and wraps the results in a report with its metadata. */
@@ -335,6 +340,7 @@ export async function benchmarkReport(
     meta: {
       date: new Date().toISOString(),
       ...where,
+      ...(opts.machine ? { machine: opts.machine } : {}),
       sizes,
       reps: opts.reps,
       warmup: opts.warmup,

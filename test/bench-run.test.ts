@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectCases, type BenchCase } from '../bench/cases.js';
 import { reference } from '../bench/reference.js';
+import { stem, type BenchReport } from '../bench/report.js';
 import { runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
@@ -68,5 +69,16 @@ describe('benchmark loop', () => {
     expect(r.measurements).toHaveLength(6);
     for (const m of r.measurements) expect(m).toMatchObject({ status: 'skipped', note: 'deadline' });
     expect(r.latency.map((l) => l.note)).toEqual(['not run', 'not run']);
+  });
+
+  it('names result files by the machine where the run names one, else by the adapter', () => {
+    const meta = { date: '2026-11-26T14:42:23.278Z', platform: 'node', quick: false };
+    const named = (m: object) => stem({ meta: { ...meta, ...m } } as unknown as BenchReport);
+    expect(named({ adapter: 'nvidia | NVIDIA: 580.159.04', machine: 'NVIDIA H200' })).toBe(
+      '2026-11-26-nvidia-h200-node',
+    );
+    expect(named({ adapter: 'google | swiftshader | SwiftShader driver 5.0.0' })).toBe(
+      '2026-11-26-google-swiftshader-node',
+    );
   });
 });

@@ -12,7 +12,7 @@ export interface System {
   readonly id: SystemId;
   /** Human-readable name for tables. */
   readonly label: string;
-  /** Systems of one phase are timed interleaved; the CPU phase runs after the GPU one (one webgrad backend at a time). */
+  /** Systems of one phase are timed interleaved; the CPU phase runs before the GPU one (one webgrad backend at a time). */
   readonly phase: 'gpu' | 'cpu';
   /** Starts the system (device, backend); called once, before its phase. */
   setup(): Promise<void>;
