@@ -27,7 +27,7 @@ export const USAGE = `options:
   --cases=sq,relu-wb                 case ids (default: all)
   --systems=webgrad,hand             webgrad, hand, jax, tfjs, webgrad-cpu (default: all)
   --reps=5 --warmup=2                timed and untimed calls per size
-  --budget-ms=2000                   skip a system at a larger size once its call there would take longer
+  --budget-ms=5000                   skip a system at a larger size once its call there would take longer
                                      (its last median scaled by the number of points)
   --deadline-s=600                   start no (case, size) after this many seconds; the rest is reported
                                      as skipped (default: no deadline)
@@ -75,7 +75,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
     reps: num('reps', quick ? 2 : 5),
     warmup: num('warmup', quick ? 1 : 2),
-    budgetMs: num('budget-ms', 2000),
+    budgetMs: num('budget-ms', 5000),
     deadlineS: num('deadline-s', Infinity),
     quick,
     out: get('out') ?? 'bench/results',
