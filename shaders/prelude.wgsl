@@ -301,18 +301,34 @@ fn wg_tan(x: f32) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // tanh, sigmoid
 
-// Hyperbolic tangent. |x| < 0.625: x + x^3 P(x^2), P a degree-4 least-squares minimax fit (0.6 ulp);
-// above: 1 - 2 / (e^(2|x|) + 1), with |x| capped at 20 where the result is exactly 1; sign restored.
-// NaN stays NaN, tanh(±Inf) = ±1. Measured: 2 ulp.
-fn wg_tanh(x: f32) -> f32 {
+// (tanh(x), tanh'(x)) from one exponential, 4e with e = e^-2|x| (never exponentiating a positive number).
+// tanh: |x| < 0.625: x + x^3 P(x^2), P a degree-4 least-squares minimax fit (0.6 ulp); above:
+// (1 - e) / (1 + e) (e <= 0.29 there: no cancellation; 1 exactly once e underflows); sign restored.
+// tanh' = 1 - tanh^2 = 4e / (1 + e)^2, which does not cancel in the tails. 4e is exponentiated as
+// e^(ln 4 - 2|x|) with the sum kept as a pair: near |x| = 44, e is subnormal (a device may flush it to 0)
+// while 4e is not. Kernels that need both of one value (a tanh and its gradient) call this once
+// (OpRow.wgslShared). NaN stays NaN, tanh(±Inf) = ±1, tanh'(±Inf) = 0.
+fn wg_tanh_d(x: f32) -> vec2<f32> {
   let ax = abs(x);
   let z = x * x;
   let p = -0.333332837 + z * (0.133314908 + z * (-0.0537434965 + z * (0.0206505787 + z * -0.00571703585)));
-  let e = wg_exp(2.0 * min(ax, 20.0));
-  let t = select(wg__copysign(1.0 - 2.0 / (e + 1.0), x), x + x * z * p, ax < 0.625);
+  let s = wg__two_sum(-2.0 * select(ax, 0.0, wg__isnan(x)), 2.0 * wg__ln2_h);
+  let e4 = select(wg__exp_df(s.x, s.y + 2.0 * wg__ln2_l), x, wg__isnan(x));
+  let e = 0.25 * e4;
+  let t = select(wg__copysign((1.0 - e) / (1.0 + e), x), x + x * z * p, ax < 0.625);
   // Below 2^-12, tanh(x) = x to float32 precision; returning x also keeps the sign of -0, which
   // x + x*z*p would lose (-0 * 0 * p is +0 for the negative p).
-  return select(t, x, (ax < 0x1p-12f) | wg__isnan(x));
+  return vec2<f32>(select(t, x, (ax < 0x1p-12f) | wg__isnan(x)), e4 / ((1.0 + e) * (1.0 + e)));
+}
+
+// Hyperbolic tangent (see wg_tanh_d). Measured: 2 ulp.
+fn wg_tanh(x: f32) -> f32 {
+  return wg_tanh_d(x).x;
+}
+
+// tanh'(x) (see wg_tanh_d). Measured: 4 ulp.
+fn wg_dtanh(x: f32) -> f32 {
+  return wg_tanh_d(x).y;
 }
 
 // (sigmoid(x), sigmoid'(x)) from one exponential e = e^-|x|, never exponentiating a positive number:

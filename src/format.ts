@@ -103,6 +103,9 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       return { text: `${wrap(a!, ATOM)}^${n.attr < 0 ? `(${n.attr})` : n.attr}`, prec: POWER };
     case 'pow':
       return { text: `${wrap(a!, ATOM)}^${wrap(b!, ATOM)}`, prec: POWER };
+    case 'dtanh':
+      // tanh'(a) as readers write it.
+      return { text: `1 - tanh(${print(a!).text})^2`, prec: SUM };
     case 'dsigmoid':
       // sigmoid'(a), spelled with the function mathjs and readers know.
       return { text: `sigmoid(${print(a!).text}) * sigmoid(-${wrap(a!, UNARY)})`, prec: PRODUCT };

@@ -75,6 +75,7 @@ const ROWS: Record<string, Row> = {
   tan: { domain: [[-4, 4]], f: Math.tan, avoid: (a) => Math.abs(Math.cos(a)) < 0.2 },
   tanh: { domain: [[-6, 6]], f: (a) => (Math.exp(2 * a) - 1) / (Math.exp(2 * a) + 1) },
   sigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) },
+  dtanh: { domain: [[-8, 8]], f: (a) => 4 / (Math.exp(a) + Math.exp(-a)) ** 2 },
   dsigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) / (1 + Math.exp(a)) },
   relu: { domain: [wide], f: (a) => (a > 0 ? a : 0), avoid: nearZero },
   abs: { domain: [wide], f: Math.abs, avoid: nearZero },

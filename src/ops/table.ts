@@ -178,10 +178,26 @@ export const OPS = {
     cpu: (a) => Math.tanh(a),
     js: (a) => `Math.tanh(${a})`,
     wgsl: (a) => `wg_tanh(${a})`,
+    wgslShared: { call: 'wg_tanh_d', field: 'x' },
     // 1 - y^2 cancels in the tails (y rounds to ±1 from |a| ≈ 9, and loses most bits of 1 - |y| well
-    // before); 4 σ'(2a) = 4 σ(2a) σ(-2a) is the same function, accurate everywhere.
+    // before): dtanh computes the same function from e^-2|a|, accurate everywhere.
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('dtanh', a!))],
+  }),
+  dtanh: row({
+    arity: 1,
+    api: false,
+    doc: "tanh'(a) = 1 - tanh(a)^2, as 4e / (1 + e)^2 with e = e^-2|a|: one exponential, accurate in both tails",
+    cpu: (a) => {
+      const e = Math.exp(-2 * Math.abs(a));
+      return (4 * e) / ((1 + e) * (1 + e));
+    },
+    js: (a) => `((e) => (4 * e) / ((1 + e) * (1 + e)))(Math.exp(-2 * Math.abs(${a})))`,
+    wgsl: (a) => `wg_dtanh(${a})`,
+    // With tanh of the same value in a kernel (a tanh and its gradient), one exponential serves both.
+    wgslShared: { call: 'wg_tanh_d', field: 'y' },
+    // tanh''(a) = -2 tanh(a) tanh'(a).
     grad: ({ x: [a], dy, b }) => [
-      b.op('mul', dy, b.op('mul', b.c(4), b.op('dsigmoid', b.op('mul', b.c(2), a!)))),
+      b.op('mul', dy, b.op('mul', b.c(-2), b.op('mul', b.op('tanh', a!), b.op('dtanh', a!)))),
     ],
   }),
   sigmoid: row({

@@ -39,6 +39,7 @@ const ULPS: Record<OpName, number> = {
   tanh: 4,
   sigmoid: 4,
   dsigmoid: 5,
+  dtanh: 5,
   relu: 0,
   abs: 0,
   sqrt: 2,
@@ -127,6 +128,7 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'tanh':
     case 'sigmoid':
     case 'dsigmoid':
+    case 'dtanh':
       return [1, 0];
     case 'tan':
       return [1 + y * y, 0];
@@ -201,7 +203,7 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
 }
 
 /** Curvature term of ops with a bounded second derivative (|f''| ≤ 1): half the squared input error. */
-const CURVED = new Set<OpName>(['sin', 'cos', 'tanh', 'sigmoid', 'dsigmoid']);
+const CURVED = new Set<OpName>(['sin', 'cos', 'tanh', 'sigmoid', 'dsigmoid', 'dtanh']);
 
 /** Evaluates every node that `roots` depend on. Nodes must have host data at their leaves. */
 export function model(roots: readonly Node[]): Map<Node, Modeled> {

@@ -198,6 +198,14 @@ function groups(): Group[] {
       specials: [NaN32, Inf, -Inf, 0, -0, 100, 200, -200, -1e30].map((x) => [x, 0]),
     },
     {
+      label: 'dtanh',
+      op: 'dtanh',
+      rtol: 4.8e-7,
+      atol: 0,
+      a: [...uniform(200000, -50, 50), ...uniform(50000, -10, 10), ...uniform(10000, -1e-3, 1e-3)],
+      specials: [NaN32, Inf, -Inf, 0, -0, 50, -50, 100, -1e30].map((x) => [x, 0]),
+    },
+    {
       label: 'dsigmoid',
       op: 'dsigmoid',
       rtol: 4.8e-7,
