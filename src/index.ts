@@ -38,6 +38,7 @@ export {
   init,
   backendInfo,
   stats,
+  synchronize,
   type InitOptions,
   type InitInfo,
   type AdapterSummary,

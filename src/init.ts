@@ -131,6 +131,15 @@ export function backendInfo(): InitInfo {
   return { ...current };
 }
 
+/**
+ * Resolves once all work submitted to the active backend has finished on the device, as
+ * torch.cuda.synchronize(): `realize()` resolves once its kernels are submitted, so timing GPU work that
+ * stays on the GPU takes both.
+ */
+export async function synchronize(): Promise<void> {
+  await activeBackend().sync();
+}
+
 /** What the active backend has done so far: dispatches, submits, compiles, bytes moved, live buffers. */
 export function stats(): Stats & { backend: 'cpu' | 'webgpu' } {
   const b = activeBackend();

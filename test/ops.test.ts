@@ -407,6 +407,13 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect([...a]).toEqual([10, 2, 3]);
     });
 
+    it('synchronize() resolves once submitted work is done, with the values left where they were', async () => {
+      const y = mul(tensor(Float32Array.of(1, 2, 3)), 2);
+      await y.realize();
+      await wg.synchronize();
+      expect([...(await y.data())]).toEqual([2, 4, 6]);
+    });
+
     it('backward accumulates into .grad, and assigning null resets it', async () => {
       const x = tensor(3, { requiresGrad: true });
       const y = mul(x, x);

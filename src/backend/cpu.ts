@@ -90,6 +90,8 @@ export class CpuBackend implements Backend {
     return h instanceof Float32Array ? h.slice() : new Float32Array(h);
   }
 
+  async sync(): Promise<void> {}
+
   stats(): Stats {
     return { ...this.counters };
   }

@@ -48,6 +48,8 @@ export interface Backend {
   read(node: Node): Promise<Float32Array>;
   /** Counters since start (live figures are current). */
   stats(): Stats;
+  /** Resolves once everything submitted so far has finished (a device queue drains; the CPU has nothing pending). */
+  sync(): Promise<void>;
 }
 
 /** Zeroed counters. */

@@ -9,6 +9,7 @@ import {
   sin,
   stats,
   sum,
+  synchronize,
   tensor,
   type Stats,
   type Tensor,
@@ -95,6 +96,33 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     for (const t of xs) L += f(t);
     expect(Math.abs(l - L) / L).toBeLessThan(1e-5);
     expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
+  });
+
+  it('realize() leaves values on the GPU; synchronize() waits on the device queue', async () => {
+    const queue = (activeBackend() as WebGpuBackend).device.queue;
+    const waits: number[] = [];
+    const done = queue.onSubmittedWorkDone.bind(queue);
+    queue.onSubmittedWorkDone = () => (waits.push(1), done());
+    try {
+      const n = 1 << 16;
+      const x = tensor(ramp(n, -3, 3), { requiresGrad: true });
+      const y = q4(x);
+      sum(y).backward();
+      const [, run] = await counting(async () => {
+        await Promise.all([y.realize(), x.grad!.realize()]);
+        await synchronize();
+      });
+      expect(run.dispatches).toBe(1);
+      expect(waits).toHaveLength(1);
+      // Only the speculative flag word comes back; the values stay on the device until read.
+      expect(run.bytesReadBack).toBeLessThan(64);
+      const [v, read] = await counting(() => y.data());
+      expect(read.dispatches).toBe(0);
+      expect(read.bytesReadBack).toBe(4 * n);
+      expect(v[n - 1]).toBeCloseTo(Math.exp(-9 - 6 - Math.sin(3)), 6);
+    } finally {
+      queue.onSubmittedWorkDone = done;
+    }
   });
 
   it('a second identical call compiles nothing, and new constants reuse the pipeline', async () => {

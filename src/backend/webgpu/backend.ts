@@ -442,6 +442,15 @@ export class WebGpuBackend implements Backend {
     );
   }
 
+  async sync(): Promise<void> {
+    if (this.lost) return;
+    try {
+      await this.device.queue.onSubmittedWorkDone();
+    } catch {
+      // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
+    }
+  }
+
   stats(): Stats {
     const p = this.pool;
     return {
