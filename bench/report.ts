@@ -30,6 +30,14 @@ export const TIMED =
   '(12 for one input). Dispatches and submits are counted for every library alike by wrapping ' +
   'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit.';
 
+/** What the device-resident timings cover. */
+export const RESIDENT =
+  'Device-resident: the inputs are put on the device once (untimed) and each call computes the values and ' +
+  'gradients into device memory and waits until the device has finished, copying nothing in or out ' +
+  '(scalar parameters excepted; TensorFlow.js waits by reading back one element, as nothing else flushes its ' +
+  'queue); the resident path of each system is checked against float64 first. ' +
+  'This is the work a kernel does, without the transfers that bound the end-to-end figures on a GPU.';
+
 const COLORS: Record<SystemId, string> = {
   webgrad: '#d62728',
   hand: '#222222',
@@ -94,6 +102,32 @@ function ratioTable(r: BenchReport): string[] {
         ...shown.map(([a, b]) => fmtRatio(msOf(r, c.id, a, n), msOf(r, c.id, b, n))),
       ]);
   return table(head, rows);
+}
+
+/** Device-resident medians per case and size, with the same ratios as the end-to-end table. */
+function residentTable(r: BenchReport): string[] {
+  const res = (c: string, s: SystemId, n: number): number | undefined => find(r, c, s, n)?.residentMs;
+  const sys = r.meta.systems
+    .map((s) => s.id)
+    .filter((s) => r.measurements.some((m) => m.system === s && m.residentMs !== undefined));
+  if (sys.length === 0) return [];
+  const ratios: [SystemId, SystemId, string][] = [
+    ['webgrad', 'hand', 'webgrad / hand'],
+    ['webgrad', 'hand-acc', 'webgrad / hand-acc'],
+    ['jax', 'webgrad', 'jax-js / webgrad'],
+    ['tfjs', 'webgrad', 'tfjs / webgrad'],
+  ];
+  const shown = ratios.filter(([a, b]) => sys.includes(a) && sys.includes(b));
+  const rows: string[][] = [];
+  for (const c of r.meta.cases)
+    for (const n of r.meta.sizes)
+      rows.push([
+        c.id,
+        `2^${n}`,
+        ...sys.map((s) => fmtMs(res(c.id, s, n))),
+        ...shown.map(([a, b]) => fmtRatio(res(c.id, a, n), res(c.id, b, n))),
+      ]);
+  return table(['case', 'N', ...sys.map((s) => `${s} ms`), ...shown.map(([, , h]) => h)], rows);
 }
 
 /** Throughput, bandwidth, calls and the ratio to the hand-written kernel, per system and size. */
@@ -192,6 +226,8 @@ function problems(r: BenchReport): string[] {
     seen.add(key);
     out.push(`- ${m.case}, ${m.system}, from 2^${m.log2n}: ${m.status} (${m.note})`);
   }
+  for (const m of r.measurements)
+    if (m.residentNote) out.push(`- ${m.case}, ${m.system}, 2^${m.log2n}: ${m.residentNote}`);
   for (const l of r.latency) if (l.note) out.push(`- ${l.case}, ${l.system}: ${l.note}`);
   return out;
 }
@@ -331,6 +367,9 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     ...detailTable(r),
     '',
+    ...(residentTable(r).length > 0
+      ? ['## Device-resident median ms per call and ratios', '', RESIDENT, '', ...residentTable(r), '']
+      : []),
     ...(ownTable(r).length > 0
       ? ["## webgrad's own counters per call (stats(), WebGPU, largest size)", '', ...ownTable(r), '']
       : []),
@@ -355,6 +394,12 @@ export function printTables(r: BenchReport, print: (s: string) => void): void {
   print('');
   for (const l of ratioTable(r)) print(l);
   print('');
+  if (residentTable(r).length > 0) {
+    print(RESIDENT);
+    print('');
+    for (const l of residentTable(r)) print(l);
+    print('');
+  }
   for (const l of latencyTable(r)) print(l);
   for (const l of problems(r)) print(l);
 }

@@ -5,7 +5,7 @@ import { bytesPerPoint, caseInputs, type BenchCase } from './cases.js';
 import { maxError, reference, TOLERANCE } from './reference.js';
 import type { BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
-import { gpuCalls, type OwnCounters, type System, type SystemId } from './systems/system.js';
+import { gpuCalls, type OwnCounters, type Resident, type System, type SystemId } from './systems/system.js';
 
 // Timed and untimed single-point calls per system (at least; --reps and --warmup raise them).
 const SINGLE_POINT_REPS = 31;
@@ -60,6 +60,10 @@ export interface Measurement {
   own?: OwnCounters;
   /** Why the status is not ok. */
   note?: string;
+  /** Median ms per call with the inputs already on the device and the outputs left there (see Resident). */
+  residentMs?: number;
+  /** Why there is no resident time although the call was timed. */
+  residentNote?: string;
 }
 
 /** First-call and single-point figures of a (case, system). */
@@ -258,12 +262,22 @@ async function runCase(
       const next = o.sizes[k + 1];
       if (next !== undefined && !withinBudget(ms, log2n, next, o.budgetMs)) live.delete(s);
     }
+    await timeResident(
+      o,
+      c,
+      xs,
+      ref!,
+      timed.filter((s) => rows.get(s)!.status === 'ok'),
+      rows,
+    );
     o.progress(
       `${c.id} N=2^${log2n}: ` +
         systems
           .map((s) => {
             const row = rows.get(s)!;
-            return `${s.id} ${row.status === 'ok' ? `${row.ms!.toFixed(2)} ms` : row.status}`;
+            if (row.status !== 'ok') return `${s.id} ${row.status}`;
+            const res = row.residentMs === undefined ? '' : ` (resident ${row.residentMs.toFixed(2)})`;
+            return `${s.id} ${row.ms!.toFixed(2)} ms${res}`;
           })
           .join(', '),
     );
@@ -305,6 +319,57 @@ async function runCase(
       }
     }
   for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
+}
+
+/**
+ * Device-resident timing of the systems that offer it: inputs put on the device once, each call computes
+ * value and gradients into device memory and waits for the device, with nothing copied in or out. The
+ * resident path is checked against the reference first; systems are interleaved call by call.
+ */
+async function timeResident(
+  o: RunOptions,
+  c: BenchCase,
+  xs: Float32Array[],
+  ref: ReturnType<typeof reference>,
+  systems: System[],
+  rows: Map<System, Measurement>,
+): Promise<void> {
+  const held = new Map<System, Resident>();
+  for (const s of systems) {
+    if (!s.resident) continue;
+    const row = rows.get(s)!;
+    try {
+      const h = await s.resident(c, xs, c.params);
+      const err = maxError(await h.read(), ref);
+      if (err > TOLERANCE) {
+        row.residentNote = `resident path: error ${err.toExponential(1)} > ${TOLERANCE}`;
+        h.release();
+      } else held.set(s, h);
+    } catch (e) {
+      row.residentNote = `resident path: ${message(e)}`;
+    }
+  }
+  const times = new Map<System, number[]>([...held.keys()].map((s) => [s, []]));
+  const order = [...held.keys()];
+  for (let r = -o.warmup; r < o.reps; r++)
+    for (let k = 0; k < order.length; k++) {
+      const s = order[(k + Math.max(0, r)) % order.length]!;
+      const ts = times.get(s);
+      if (!ts) continue;
+      try {
+        const t0 = performance.now();
+        await held.get(s)!.run();
+        if (r >= 0) ts.push(performance.now() - t0);
+      } catch (e) {
+        rows.get(s)!.residentNote = `resident path: ${message(e)}`;
+        times.delete(s);
+      }
+    }
+  for (const [s, h] of held) {
+    h.release();
+    const ts = times.get(s);
+    if (ts && ts.length > 0) rows.get(s)!.residentMs = median(ts);
+  }
 }
 
 /** Where a report was measured: the platform, the runtime in words and the adapter's name. */

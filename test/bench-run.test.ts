@@ -8,6 +8,12 @@ import { stem, type BenchReport } from '../bench/report.js';
 import { runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
+/** The reference's own outputs, as a system returns them. */
+function outputsOf(c: BenchCase, xs: readonly Float32Array[]): Float32Array[] {
+  const ref = reference(c, xs);
+  return [...ref.points.map((p) => Float32Array.from(p)), ...[...ref.sums].map((v) => Float32Array.of(v))];
+}
+
 /** A system that returns the reference's own outputs, after waiting `delayMs` per call. */
 function standIn(id: SystemId, delayMs: number): System & { calls: number } {
   return {
@@ -20,11 +26,7 @@ function standIn(id: SystemId, delayMs: number): System & { calls: number } {
     async run(c: BenchCase, xs: readonly Float32Array[]) {
       this.calls++;
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      const ref = reference(c, xs);
-      return [
-        ...ref.points.map((p) => Float32Array.from(p)),
-        ...[...ref.sums].map((v) => Float32Array.of(v)),
-      ];
+      return outputsOf(c, xs);
     },
     async teardown() {},
   };
@@ -69,6 +71,25 @@ describe('benchmark loop', () => {
     expect(r.measurements).toHaveLength(6);
     for (const m of r.measurements) expect(m).toMatchObject({ status: 'skipped', note: 'deadline' });
     expect(r.latency.map((l) => l.note)).toEqual(['not run', 'not run']);
+  });
+
+  it('times the resident path of systems that have one, once it matches the reference', async () => {
+    const runs = { good: 0, bad: 0 };
+    const withResident = (id: SystemId, scale: number): System => ({
+      ...standIn(id, 0),
+      resident: async (c, xs) => ({
+        run: async () => void runs[scale === 1 ? 'good' : 'bad']++,
+        read: async () => outputsOf(c, xs).map((o) => o.map((v) => v * scale)),
+        release: () => {},
+      }),
+    });
+    const r = await runBenchmark(options([withResident('hand', 1), withResident('jax', 2)], { sizes: [4] }));
+    const at = (s: SystemId) => r.measurements.find((m) => m.system === s)!;
+    expect(at('hand').residentMs).toBeGreaterThanOrEqual(0);
+    expect(runs.good).toBe(3);
+    expect(at('jax').residentMs).toBeUndefined();
+    expect(at('jax').residentNote).toMatch(/resident path: error .* > 0.001/);
+    expect(runs.bad).toBe(0);
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {

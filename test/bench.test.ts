@@ -49,6 +49,8 @@ function expectComplete(r: BenchReport): void {
         expect(m!.error!, where).toBeLessThanOrEqual(TOLERANCE);
         expect(m!.ms!, where).toBeGreaterThan(0);
         expect(Number.isFinite(m!.pointsPerSec!), where).toBe(true);
+        expect(m!.residentNote, where).toBeUndefined();
+        expect(m!.residentMs!, where).toBeGreaterThan(0);
       }
   for (const l of r.latency) {
     expect(l.note, `${l.case} on ${l.system}`).toBeUndefined();

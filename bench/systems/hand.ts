@@ -122,6 +122,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `;
 
+/** A case loaded on the device: its size, buffers and pipelines. */
+interface Loaded {
+  n: number;
+  s: Sized;
+  p: { main: GPUComputePipeline; finish: GPUComputePipeline | null };
+}
+
 interface Sized {
   n: number;
   inputs: GPUBuffer[];
@@ -209,6 +216,61 @@ export function handSystem(gpu: GPU, accurate = false): System {
       b?.destroy();
   };
 
+  /** Compiles the case's kernels where needed, sizes the buffers and uploads the uniforms and inputs. */
+  const load = async (c: BenchCase, xs: readonly Float32Array[], ps: readonly number[]): Promise<Loaded> => {
+    const d = device!;
+    if (!pipelines.has(c.id)) {
+      const [main, finish] = await Promise.all([
+        compile(handKernel(c, tuning, accurate)),
+        c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
+      ]);
+      pipelines.set(c.id, { main, finish });
+    }
+    const n = xs[0]!.length;
+    const s = buffers(c, n);
+    const head = new ArrayBuffer(16);
+    new Uint32Array(head, 0, 2).set([n, s.grid[0]]);
+    new Float32Array(head, 8, 2).set([ps[0] ?? 0, ps[1] ?? 0]);
+    d.queue.writeBuffer(s.uniform, 0, head);
+    xs.forEach((x, k) => d.queue.writeBuffer(s.inputs[k]!, 0, x.buffer, x.byteOffset, x.byteLength));
+    return { n, s, p: pipelines.get(c.id)! };
+  };
+
+  /** The kernel (and the finishing pass of parameter sums), then, with `copies`, the copies to staging. */
+  const encode = ({ n, s, p }: Loaded, copies: boolean): GPUCommandEncoder => {
+    const enc = device!.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p.main);
+    pass.setBindGroup(0, s.main);
+    pass.dispatchWorkgroups(s.grid[0], s.grid[1]);
+    if (p.finish && s.finish) {
+      pass.setPipeline(p.finish);
+      pass.setBindGroup(0, s.finish);
+      pass.dispatchWorkgroups(1);
+    }
+    pass.end();
+    if (copies) {
+      s.outputs.forEach((b, k) => enc.copyBufferToBuffer(b, 0, s.staging[k]!, 0, n * 4));
+      if (s.total) enc.copyBufferToBuffer(s.total, 0, s.staging[s.outputs.length]!, 0, 8);
+    }
+    return enc;
+  };
+
+  /** Waits for the submitted run and copies every output out of the staging buffers. */
+  const readBack = async ({ n, s, p }: Loaded): Promise<Float32Array[]> => {
+    const submitted = performance.now();
+    await idle.sleep(p, n);
+    const sizes = [...s.outputs.map(() => n * 4), ...(s.total ? [8] : [])];
+    await Promise.all(s.staging.map((buf, k) => buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!)));
+    idle.record(p, n, performance.now() - submitted);
+    const outs = s.staging.map((buf, k) => {
+      const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
+      buf.unmap();
+      return out;
+    });
+    return s.total ? [...outs.slice(0, -1), outs.at(-1)!.subarray(0, 1), outs.at(-1)!.subarray(1, 2)] : outs;
+  };
+
   return {
     id: accurate ? 'hand-acc' : 'hand',
     label: accurate ? "hand-written WGSL, webgrad's prelude" : 'hand-written WGSL',
@@ -234,49 +296,24 @@ export function handSystem(gpu: GPU, accurate = false): System {
       }
     },
     async run(c, xs, ps) {
-      const d = device!;
-      if (!pipelines.has(c.id)) {
-        const [main, finish] = await Promise.all([
-          compile(handKernel(c, tuning, accurate)),
-          c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
-        ]);
-        pipelines.set(c.id, { main, finish });
-      }
-      const n = xs[0]!.length;
-      const s = buffers(c, n);
-      const p = pipelines.get(c.id)!;
-      const head = new ArrayBuffer(16);
-      new Uint32Array(head, 0, 2).set([n, s.grid[0]]);
-      new Float32Array(head, 8, 2).set([ps[0] ?? 0, ps[1] ?? 0]);
-      d.queue.writeBuffer(s.uniform, 0, head);
-      xs.forEach((x, k) => d.queue.writeBuffer(s.inputs[k]!, 0, x.buffer, x.byteOffset, x.byteLength));
-      const enc = d.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(p.main);
-      pass.setBindGroup(0, s.main);
-      pass.dispatchWorkgroups(s.grid[0], s.grid[1]);
-      if (p.finish && s.finish) {
-        pass.setPipeline(p.finish);
-        pass.setBindGroup(0, s.finish);
-        pass.dispatchWorkgroups(1);
-      }
-      pass.end();
-      s.outputs.forEach((b, k) => enc.copyBufferToBuffer(b, 0, s.staging[k]!, 0, n * 4));
-      if (s.total) enc.copyBufferToBuffer(s.total, 0, s.staging[s.outputs.length]!, 0, 8);
-      d.queue.submit([enc.finish()]);
-      const submitted = performance.now();
-      await idle.sleep(p, n);
-      const sizes = [...s.outputs.map(() => n * 4), ...(s.total ? [8] : [])];
-      await Promise.all(s.staging.map((buf, k) => buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!)));
-      idle.record(p, n, performance.now() - submitted);
-      const outs = s.staging.map((buf, k) => {
-        const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
-        buf.unmap();
-        return out;
-      });
-      return s.total
-        ? [...outs.slice(0, -1), outs.at(-1)!.subarray(0, 1), outs.at(-1)!.subarray(1, 2)]
-        : outs;
+      const r = await load(c, xs, ps);
+      device!.queue.submit([encode(r, true).finish()]);
+      return readBack(r);
+    },
+    async resident(c, xs, ps) {
+      const r = await load(c, xs, ps);
+      const queue = device!.queue;
+      return {
+        run: async () => {
+          queue.submit([encode(r, false).finish()]);
+          await queue.onSubmittedWorkDone();
+        },
+        read: async () => {
+          queue.submit([encode(r, true).finish()]);
+          return readBack(r);
+        },
+        release: () => {},
+      };
     },
     async teardown() {
       if (sized) destroy(sized.s);

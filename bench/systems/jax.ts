@@ -82,6 +82,31 @@ export function jaxSystem(gpu: GPU): System {
       const data: ArrayLike<number>[] = await Promise.all(flat.map((a) => a.data()));
       return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d)));
     },
+    async resident(c, xs, ps) {
+      const j = jax!;
+      const np = j.numpy;
+      const args = [...xs.map((x) => np.array(x)), ...ps.map((p) => np.array(p))];
+      await j.blockUntilReady(args);
+      // Each call takes new references: jax-js functions consume their arguments.
+      const call = (): Arr[] => {
+        const out = fns.get(c.id)!(...args.map((a) => a.ref));
+        return (Array.isArray(out) ? out.flat(2) : [out]) as Arr[];
+      };
+      return {
+        run: async () => {
+          const flat = call();
+          await j.blockUntilReady(flat);
+          for (const a of flat) a.dispose();
+        },
+        read: async () => {
+          const data: ArrayLike<number>[] = await Promise.all(call().map((a) => a.data()));
+          return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d)));
+        },
+        release: () => {
+          for (const a of args) a.dispose();
+        },
+      };
+    },
     async teardown() {
       for (const f of fns.values()) (f as { dispose?: () => void }).dispose?.();
       fns.clear();

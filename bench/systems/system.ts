@@ -24,6 +24,21 @@ export interface System {
   teardown(): Promise<void>;
   /** The system's own counters, where it keeps them (webgrad's stats()). */
   counters?(): OwnCounters;
+  /** Puts a case's inputs on the device once, for timing the computation alone (GPU systems). */
+  resident?(c: BenchCase, xs: readonly Float32Array[], params: readonly number[]): Promise<Resident>;
+}
+
+/** A case's inputs kept on a system's device. */
+export interface Resident {
+  /**
+   * Value + gradient from the resident inputs, outputs left on the device (and freed): resolves once the
+   * device has finished.
+   */
+  run(): Promise<void>;
+  /** The same computation with its outputs read back, to check the resident path before it is timed. */
+  read(): Promise<Float32Array[]>;
+  /** Frees the resident inputs. */
+  release(): void;
 }
 
 /** Counters a system keeps about itself. */

@@ -87,6 +87,38 @@ export function tfjsSystem(gpu: GPU): System {
         t.dispose([...args, ...outs]);
       }
     },
+    async resident(c, xs, ps) {
+      const t = tf!;
+      const xt = xs.map((x) => t.tensor1d(x));
+      const pt = ps.map((p) => t.scalar(p));
+      // The WebGPU backend batches kernels in a command encoder until something is read, and submitting
+      // its queue from outside (submitQueue) leaves later results wrong: the timed call waits by reading
+      // one element of the last output through the public API (a one-element slice kernel and a 4-byte
+      // readback, after the whole in-order queue). Inputs reach the GPU at their first use (the check)
+      // and stay there.
+      const fn = fns.get(c.id)!;
+      return {
+        run: async () => {
+          const outs = fn(xt, pt);
+          const last = outs.at(-1)!;
+          const probe = last.rank === 0 ? last : t.slice(t.reshape(last, [-1]), [0], [1]);
+          await probe.data();
+          t.dispose([...outs, probe]);
+        },
+        read: async () => {
+          const outs = fn(xt, pt);
+          try {
+            const data = await Promise.all(outs.map((o) => o.data()));
+            return data.map((d) =>
+              d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>),
+            );
+          } finally {
+            t.dispose(outs);
+          }
+        },
+        release: () => t.dispose([...xt, ...pt]),
+      };
+    },
     async teardown() {
       fns.clear();
     },

@@ -10,6 +10,7 @@ import {
   cos,
   stats,
   sum,
+  synchronize,
   tanh,
   tensor,
   type InitInfo,
@@ -36,33 +37,40 @@ export const webgradOps: MathOps<Tensor> = {
 };
 
 /**
- * Value and gradients of a first-order case: backward() on the sum, then every output read together. The
- * point arrays are shared, not copied (copy: false), as the other systems upload them straight from the
- * caller's arrays too.
+ * The outputs of a case as lazy tensors, in the benchmark's order: for a first-order case backward() on the
+ * sum, then the value and every gradient; for the second-order case f′ and f″ through grad of grad.
  */
-async function firstOrder(c: BenchCase, xs: readonly Float32Array[], ps: readonly number[]) {
-  const xt = xs.map((x) => tensor(x, { requiresGrad: gradOfInputs(c), copy: false }));
-  const pt = ps.map((p) => tensor(p, { requiresGrad: true }));
+function outputs(c: BenchCase, xt: Tensor[], pt: Tensor[]): Tensor[] {
+  if (c.order === 2) {
+    const f1 = (x: Tensor): Tensor => sum(c.f(webgradOps, [x], []));
+    const d1 = grad(f1) as (x: Tensor) => Tensor;
+    const d2 = grad((x: Tensor) => sum(d1(x))) as (x: Tensor) => Tensor;
+    return [d1(xt[0]!), d2(xt[0]!)];
+  }
+  const wrt = [...(gradOfInputs(c) ? xt : []), ...pt];
+  for (const t of wrt) t.grad = null;
   const y = c.f(webgradOps, xt, pt);
   sum(y).backward();
-  const grads = [...(gradOfInputs(c) ? xt : []), ...pt].map((t) => t.grad!);
-  const out = await Promise.all([y.data(), ...grads.map((g) => g.data())]);
-  // Freed now rather than at the next garbage collection, so big runs do not pile up device memory.
-  for (const t of [y, ...grads, ...xt, ...pt]) t.dispose();
-  return out;
+  return [y, ...wrt.map((t) => t.grad!)];
 }
 
-/** f' and f'' per point: grad of the summed gradient, both read together. */
-async function secondOrder(c: BenchCase, xs: readonly Float32Array[]) {
-  const f1 = (x: Tensor): Tensor => sum(c.f(webgradOps, [x], []));
-  const d1 = grad(f1) as (x: Tensor) => Tensor;
-  const d2 = grad((x: Tensor) => sum(d1(x))) as (x: Tensor) => Tensor;
-  const x = tensor(xs[0]!, { copy: false });
-  const g1 = d1(x);
-  const g2 = d2(x);
-  const out = await Promise.all([g1.data(), g2.data()]);
-  for (const t of [g1, g2, x]) t.dispose();
-  return out;
+/**
+ * The case's inputs as tensors. The point arrays are shared, not copied (copy: false), as the other
+ * systems upload them straight from the caller's arrays too.
+ */
+function inputs(c: BenchCase, xs: readonly Float32Array[], ps: readonly number[]): [Tensor[], Tensor[]] {
+  const rg = c.order === 1 && gradOfInputs(c);
+  return [
+    xs.map((x) => tensor(x, { requiresGrad: rg, copy: false })),
+    ps.map((p) => tensor(p, { requiresGrad: true })),
+  ];
+}
+
+/** Every output read together; everything freed now rather than at the next garbage collection. */
+async function readAll(outs: Tensor[], more: Tensor[] = []): Promise<Float32Array[]> {
+  const data = await Promise.all(outs.map((t) => t.data()));
+  for (const t of [...outs, ...more]) t.dispose();
+  return data;
 }
 
 /** webgrad on WebGPU (with the given GPU, e.g. Dawn's in Node) or on the CPU backend. */
@@ -80,7 +88,27 @@ export function webgradSystem(
       info = await init(backend === 'webgpu' ? { backend, ...(gpu ? { gpu } : {}) } : { backend });
     },
     prepare() {},
-    run: (c, xs, ps) => (c.order === 2 ? secondOrder(c, xs) : firstOrder(c, xs, ps)),
+    run: async (c, xs, ps) => {
+      const [xt, pt] = inputs(c, xs, ps);
+      return readAll(outputs(c, xt, pt), [...xt, ...pt]);
+    },
+    // A leaf's values stay on the device once a kernel has read them: after the first call (the check),
+    // only the scalar parameters travel, inside the uniform block.
+    async resident(c, xs, ps) {
+      const [xt, pt] = inputs(c, xs, ps);
+      return {
+        run: async () => {
+          const outs = outputs(c, xt, pt);
+          await Promise.all(outs.map((t) => t.realize()));
+          await synchronize();
+          for (const t of outs) t.dispose();
+        },
+        read: () => readAll(outputs(c, xt, pt)),
+        release: () => {
+          for (const t of [...xt, ...pt]) t.dispose();
+        },
+      };
+    },
     async teardown() {},
     counters: () => {
       const s = stats();
