@@ -25,7 +25,7 @@ export const USAGE = `options:
   --sizes=10,12,14 | --sizes=16-22   log2 of the point counts (a-b: every size from a to b)
   --step=2                           step of an a-b size range (default 2)
   --cases=sq,relu-wb                 case ids (default: all)
-  --systems=webgrad,hand             webgrad, hand, jax, tfjs, webgrad-cpu (default: all)
+  --systems=webgrad,hand             ${SYSTEM_IDS.join(', ')} (default: all)
   --reps=5 --warmup=2                timed and untimed calls per size
   --budget-ms=5000                   skip a system at a larger size once its call there would take longer
                                      (its last median scaled by the number of points)
