@@ -68,8 +68,6 @@ function cell(m: Measurement | undefined): string {
   return m.status;
 }
 
-const has = (r: BenchReport, s: SystemId): boolean => r.meta.systems.some((x) => x.id === s);
-
 /** Rows of a Markdown table. */
 function table(head: string[], rows: string[][]): string[] {
   return [
@@ -79,29 +77,44 @@ function table(head: string[], rows: string[][]): string[] {
   ];
 }
 
-/** The per-case ratio table at every size: the figures the benchmark is about. */
-function ratioTable(r: BenchReport): string[] {
-  const sys = r.meta.systems.map((s) => s.id);
-  const head = ['case', 'N', ...sys.map((s) => `${s} ms`)];
-  const ratios: [SystemId, SystemId, string][] = [
-    ['webgrad', 'hand', 'webgrad / hand'],
-    ['webgrad', 'hand-acc', 'webgrad / hand-acc'],
-    ['jax', 'webgrad', 'jax-js / webgrad'],
-    ['tfjs', 'webgrad', 'tfjs / webgrad'],
-    ['webgrad-cpu', 'webgrad', 'cpu / webgrad'],
-  ];
-  const shown = ratios.filter(([a, b]) => has(r, a) && has(r, b));
-  head.push(...shown.map(([, , h]) => h));
+// The ratios both per-size tables show, where both systems are in the table.
+const GPU_RATIOS: readonly [SystemId, SystemId, string][] = [
+  ['webgrad', 'hand', 'webgrad / hand'],
+  ['webgrad', 'hand-acc', 'webgrad / hand-acc'],
+  ['jax', 'webgrad', 'jax-js / webgrad'],
+  ['tfjs', 'webgrad', 'tfjs / webgrad'],
+];
+
+/** A case × size table: one cell per system, then the ratios of `value` between systems. */
+function sizeTable(
+  r: BenchReport,
+  sys: readonly SystemId[],
+  ratios: readonly [SystemId, SystemId, string][],
+  cellOf: (c: string, s: SystemId, n: number) => string,
+  value: (c: string, s: SystemId, n: number) => number | undefined,
+): string[] {
+  const shown = ratios.filter(([a, b]) => sys.includes(a) && sys.includes(b));
   const rows: string[][] = [];
   for (const c of r.meta.cases)
     for (const n of r.meta.sizes)
       rows.push([
         c.id,
         `2^${n}`,
-        ...sys.map((s) => cell(find(r, c.id, s, n))),
-        ...shown.map(([a, b]) => fmtRatio(msOf(r, c.id, a, n), msOf(r, c.id, b, n))),
+        ...sys.map((s) => cellOf(c.id, s, n)),
+        ...shown.map(([a, b]) => fmtRatio(value(c.id, a, n), value(c.id, b, n))),
       ]);
-  return table(head, rows);
+  return table(['case', 'N', ...sys.map((s) => `${s} ms`), ...shown.map(([, , h]) => h)], rows);
+}
+
+/** The per-case ratio table at every size: the figures the benchmark is about. */
+function ratioTable(r: BenchReport): string[] {
+  return sizeTable(
+    r,
+    r.meta.systems.map((s) => s.id),
+    [...GPU_RATIOS, ['webgrad-cpu', 'webgrad', 'cpu / webgrad']],
+    (c, s, n) => cell(find(r, c, s, n)),
+    (c, s, n) => msOf(r, c, s, n),
+  );
 }
 
 /** Device-resident medians per case and size, with the same ratios as the end-to-end table. */
@@ -111,23 +124,7 @@ function residentTable(r: BenchReport): string[] {
     .map((s) => s.id)
     .filter((s) => r.measurements.some((m) => m.system === s && m.residentMs !== undefined));
   if (sys.length === 0) return [];
-  const ratios: [SystemId, SystemId, string][] = [
-    ['webgrad', 'hand', 'webgrad / hand'],
-    ['webgrad', 'hand-acc', 'webgrad / hand-acc'],
-    ['jax', 'webgrad', 'jax-js / webgrad'],
-    ['tfjs', 'webgrad', 'tfjs / webgrad'],
-  ];
-  const shown = ratios.filter(([a, b]) => sys.includes(a) && sys.includes(b));
-  const rows: string[][] = [];
-  for (const c of r.meta.cases)
-    for (const n of r.meta.sizes)
-      rows.push([
-        c.id,
-        `2^${n}`,
-        ...sys.map((s) => fmtMs(res(c.id, s, n))),
-        ...shown.map(([a, b]) => fmtRatio(res(c.id, a, n), res(c.id, b, n))),
-      ]);
-  return table(['case', 'N', ...sys.map((s) => `${s} ms`), ...shown.map(([, , h]) => h)], rows);
+  return sizeTable(r, sys, GPU_RATIOS, (c, s, n) => fmtMs(res(c, s, n)), res);
 }
 
 /** Throughput, bandwidth, calls and the ratio to the hand-written kernel, per system and size. */
@@ -345,6 +342,9 @@ export function markdown(r: BenchReport, svgName: string): string {
   const setup = Object.entries(r.setupMs)
     .map(([s, ms]) => `${s} ${fmtMs(ms)} ms`)
     .join(', ');
+  const resident = residentTable(r);
+  const own = ownTable(r);
+  const notTimed = problems(r);
   return [
     `# webgrad benchmark: ${m.machine ? `${m.machine}, adapter ${m.adapter}` : m.adapter} (${m.platform})`,
     '',
@@ -367,11 +367,11 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     ...detailTable(r),
     '',
-    ...(residentTable(r).length > 0
-      ? ['## Device-resident median ms per call and ratios', '', RESIDENT, '', ...residentTable(r), '']
+    ...(resident.length > 0
+      ? ['## Device-resident median ms per call and ratios', '', RESIDENT, '', ...resident, '']
       : []),
-    ...(ownTable(r).length > 0
-      ? ["## webgrad's own counters per call (stats(), WebGPU, largest size)", '', ...ownTable(r), '']
+    ...(own.length > 0
+      ? ["## webgrad's own counters per call (stats(), WebGPU, largest size)", '', ...own, '']
       : []),
     '## First call (compilation) and single-point latency',
     '',
@@ -381,7 +381,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     ...latencyTable(r),
     '',
-    ...(problems(r).length > 0 ? ['## Not timed', '', ...problems(r), ''] : []),
+    ...(notTimed.length > 0 ? ['## Not timed', '', ...notTimed, ''] : []),
   ].join('\n');
 }
 
@@ -394,10 +394,11 @@ export function printTables(r: BenchReport, print: (s: string) => void): void {
   print('');
   for (const l of ratioTable(r)) print(l);
   print('');
-  if (residentTable(r).length > 0) {
+  const resident = residentTable(r);
+  if (resident.length > 0) {
     print(RESIDENT);
     print('');
-    for (const l of residentTable(r)) print(l);
+    for (const l of resident) print(l);
     print('');
   }
   for (const l of latencyTable(r)) print(l);
