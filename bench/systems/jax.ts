@@ -56,10 +56,24 @@ function build(jax: Jax, c: BenchCase): Compiled {
   }) as Compiled;
 }
 
+/** A compiled function's outputs as one flat list of arrays. */
+const flatten = (out: unknown): Arr[] => (Array.isArray(out) ? out.flat(2) : [out]) as Arr[];
+
+/** Reads arrays back (consuming them) as Float32Arrays. */
+async function readArrays(flat: Arr[]): Promise<Float32Array[]> {
+  const data: ArrayLike<number>[] = await Promise.all(flat.map((a) => a.data()));
+  return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d)));
+}
+
 /** jax-js on WebGPU through the given GPU. */
 export function jaxSystem(gpu: GPU): System {
   let jax: Jax | null = null;
   const fns = new Map<string, Compiled>();
+  /** The points and parameters as jax-js arrays, in the compiled functions' argument order. */
+  const arrays = (xs: readonly Float32Array[], ps: readonly number[]): Arr[] => {
+    const np = jax!.numpy;
+    return [...xs.map((x) => np.array(x)), ...ps.map((p) => np.array(p))];
+  };
   return {
     id: 'jax',
     label: 'jax-js (WebGPU)',
@@ -74,34 +88,20 @@ export function jaxSystem(gpu: GPU): System {
     prepare(c) {
       if (!fns.has(c.id)) fns.set(c.id, build(jax!, c));
     },
-    async run(c, xs, ps) {
-      const np = jax!.numpy;
-      const args = [...xs.map((x) => np.array(x)), ...ps.map((p) => np.array(p))];
-      const out = fns.get(c.id)!(...args);
-      const flat = (Array.isArray(out) ? out.flat(2) : [out]) as Arr[];
-      const data: ArrayLike<number>[] = await Promise.all(flat.map((a) => a.data()));
-      return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d)));
-    },
+    run: (c, xs, ps) => readArrays(flatten(fns.get(c.id)!(...arrays(xs, ps)))),
     async resident(c, xs, ps) {
       const j = jax!;
-      const np = j.numpy;
-      const args = [...xs.map((x) => np.array(x)), ...ps.map((p) => np.array(p))];
+      const args = arrays(xs, ps);
       await j.blockUntilReady(args);
       // Each call takes new references: jax-js functions consume their arguments.
-      const call = (): Arr[] => {
-        const out = fns.get(c.id)!(...args.map((a) => a.ref));
-        return (Array.isArray(out) ? out.flat(2) : [out]) as Arr[];
-      };
+      const call = (): Arr[] => flatten(fns.get(c.id)!(...args.map((a) => a.ref)));
       return {
         run: async () => {
           const flat = call();
           await j.blockUntilReady(flat);
           for (const a of flat) a.dispose();
         },
-        read: async () => {
-          const data: ArrayLike<number>[] = await Promise.all(call().map((a) => a.data()));
-          return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d)));
-        },
+        read: () => readArrays(call()),
         release: () => {
           for (const a of args) a.dispose();
         },

@@ -57,6 +57,20 @@ function build(tf: Tf, c: BenchCase): Fn {
 export function tfjsSystem(gpu: GPU): System {
   let tf: Tf | null = null;
   const fns = new Map<string, Fn>();
+  /** The points as 1-D tensors and the parameters as scalars. */
+  const tensors = (xs: readonly Float32Array[], ps: readonly number[]): [T[], T[]] => [
+    xs.map((x) => tf!.tensor1d(x)),
+    ps.map((p) => tf!.scalar(p)),
+  ];
+  /** Reads the outputs back as Float32Arrays, then frees them and `more`. */
+  const readOutputs = async (outs: T[], more: T[] = []): Promise<Float32Array[]> => {
+    try {
+      const data = await Promise.all(outs.map((o) => o.data()));
+      return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>)));
+    } finally {
+      tf!.dispose([...more, ...outs]);
+    }
+  };
   return {
     id: 'tfjs',
     label: 'TensorFlow.js (WebGPU)',
@@ -75,22 +89,12 @@ export function tfjsSystem(gpu: GPU): System {
       if (!fns.has(c.id)) fns.set(c.id, build(tf!, c));
     },
     async run(c, xs, ps) {
-      const t = tf!;
-      const xt = xs.map((x) => t.tensor1d(x));
-      const pt = ps.map((p) => t.scalar(p));
-      const args = [...xt, ...pt];
-      const outs = fns.get(c.id)!(xt, pt);
-      try {
-        const data = await Promise.all(outs.map((o) => o.data()));
-        return data.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>)));
-      } finally {
-        t.dispose([...args, ...outs]);
-      }
+      const [xt, pt] = tensors(xs, ps);
+      return readOutputs(fns.get(c.id)!(xt, pt), [...xt, ...pt]);
     },
     async resident(c, xs, ps) {
       const t = tf!;
-      const xt = xs.map((x) => t.tensor1d(x));
-      const pt = ps.map((p) => t.scalar(p));
+      const [xt, pt] = tensors(xs, ps);
       // The WebGPU backend batches kernels in a command encoder until something is read, and submitting
       // its queue from outside (submitQueue) leaves later results wrong: the timed call waits by reading
       // one element of the last output through the public API (a one-element slice kernel and a 4-byte
@@ -105,17 +109,7 @@ export function tfjsSystem(gpu: GPU): System {
           await probe.data();
           t.dispose([...outs, probe]);
         },
-        read: async () => {
-          const outs = fn(xt, pt);
-          try {
-            const data = await Promise.all(outs.map((o) => o.data()));
-            return data.map((d) =>
-              d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>),
-            );
-          } finally {
-            t.dispose(outs);
-          }
-        },
+        read: () => readOutputs(fn(xt, pt)),
         release: () => t.dispose([...xt, ...pt]),
       };
     },
