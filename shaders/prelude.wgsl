@@ -312,13 +312,14 @@ fn wg_tanh_d(x: f32) -> vec2<f32> {
   let ax = abs(x);
   let z = x * x;
   let p = -0.333332837 + z * (0.133314908 + z * (-0.0537434965 + z * (0.0206505787 + z * -0.00571703585)));
-  let s = wg__two_sum(-2.0 * select(ax, 0.0, wg__isnan(x)), 2.0 * wg__ln2_h);
-  let e4 = select(wg__exp_df(s.x, s.y + 2.0 * wg__ln2_l), x, wg__isnan(x));
+  let nan = wg__isnan(x);
+  let s = wg__two_sum(-2.0 * select(ax, 0.0, nan), 2.0 * wg__ln2_h);
+  let e4 = select(wg__exp_df(s.x, s.y + 2.0 * wg__ln2_l), x, nan);
   let e = 0.25 * e4;
   let t = select(wg__copysign((1.0 - e) / (1.0 + e), x), x + x * z * p, ax < 0.625);
   // Below 2^-12, tanh(x) = x to float32 precision; returning x also keeps the sign of -0, which
   // x + x*z*p would lose (-0 * 0 * p is +0 for the negative p).
-  return vec2<f32>(select(t, x, (ax < 0x1p-12f) | wg__isnan(x)), e4 / ((1.0 + e) * (1.0 + e)));
+  return vec2<f32>(select(t, x, (ax < 0x1p-12f) | nan), e4 / ((1.0 + e) * (1.0 + e)));
 }
 
 // Hyperbolic tangent (see wg_tanh_d). Measured: 2 ulp.

@@ -122,11 +122,17 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `;
 
+/** A case's kernel and, with parameter sums, the pass that finishes them. */
+interface Pipelines {
+  main: GPUComputePipeline;
+  finish: GPUComputePipeline | null;
+}
+
 /** A case loaded on the device: its size, buffers and pipelines. */
 interface Loaded {
   n: number;
   s: Sized;
-  p: { main: GPUComputePipeline; finish: GPUComputePipeline | null };
+  p: Pipelines;
 }
 
 interface Sized {
@@ -153,7 +159,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
   // of a run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel).
   let tuning = defaultTuning(false);
   let idle = new IdleWait(false);
-  const pipelines = new Map<string, { main: GPUComputePipeline; finish: GPUComputePipeline | null }>();
+  const pipelines = new Map<string, Pipelines>();
   let sized: { key: string; s: Sized } | null = null;
 
   const compile = async (code: string): Promise<GPUComputePipeline> => {
