@@ -12,6 +12,8 @@ export interface Stats {
   pipelinesCompiled: number;
   /** Kernels found already compiled. */
   cacheHits: number;
+  /** Runs that reused the plan and generated code of an earlier run of the same kernels (WebGPU). */
+  plansReused: number;
   /** Bytes copied to the device. */
   bytesUploaded: number;
   /** Bytes copied back to the host. */
@@ -59,6 +61,7 @@ export function emptyStats(): Stats {
     submits: 0,
     pipelinesCompiled: 0,
     cacheHits: 0,
+    plansReused: 0,
     bytesUploaded: 0,
     bytesReadBack: 0,
     cpuFallbacks: 0,

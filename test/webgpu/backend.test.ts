@@ -125,7 +125,7 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     }
   });
 
-  it('a second identical call compiles nothing, and new constants reuse the pipeline', async () => {
+  it('a second identical call compiles nothing and reuses the plan; new constants reuse the pipeline', async () => {
     const run = async (c: number) => {
       const x = tensor(ramp(5000, -2, 2), { requiresGrad: true });
       const loss = sum(q4(x).mul(c));
@@ -137,7 +137,10 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     const [[l2, g2], d] = await counting(() => run(1.5));
     expect(d.pipelinesCompiled).toBe(0);
     expect(d.cacheHits).toBeGreaterThan(0);
+    expect(d.plansReused).toBe(1);
+    // A constant is part of the plan (its uniform words), not of the shader: planned again, not compiled.
     const [[l3, g3], d3] = await counting(() => run(2.5));
+    expect(d3.plansReused).toBe(0);
     expect(d3.pipelinesCompiled).toBe(0);
     expect(l3 / l2).toBeCloseTo(2.5 / 1.5, 5);
     expect(g3[1234]! / g2[1234]!).toBeCloseTo(2.5 / 1.5, 5);

@@ -15,7 +15,9 @@ import {
 import { WG, type ReduceMode } from './codegen.js';
 import { IdleWait } from './idle.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
-import { planRun, type PlanLimits, type RunPlan } from './plan.js';
+import { type PlanLimits, type RunPlan } from './plan.js';
+import { PlanCache } from './plan-cache.js';
+import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 
 /** Device figures the backend works within. */
 export interface GpuLimits {
@@ -55,6 +57,10 @@ export class WebGpuBackend implements Backend {
   private readonly counters: Stats = emptyStats();
   private readonly pool: BufferPool;
   private readonly pipelines: PipelineCache;
+  private readonly plans = new PlanCache();
+  private readonly groups: BindGroupCache;
+  // The device's storage binding limit (read once: each read of device.limits is a native call).
+  private readonly bindingLimit: number;
   private readonly planLimits: PlanLimits;
   private readonly idle: IdleWait;
   private lostReason: string | null = null;
@@ -73,6 +79,8 @@ export class WebGpuBackend implements Backend {
   ) {
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.pipelines = new PipelineCache(device, this.counters);
+    this.groups = new BindGroupCache(device);
+    this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.idle = new IdleWait(limits.sleepWhileWaiting);
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
@@ -139,8 +147,13 @@ export class WebGpuBackend implements Backend {
   ): Promise<'done' | 'flagged'> {
     let check: () => Promise<boolean>;
     try {
-      const plan = planRun(kernels, limits);
-      const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program)));
+      const plan = this.plans.plan(kernels, limits);
+      const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program))).catch(
+        (e: unknown) => {
+          this.plans.forget(kernels, limits);
+          throw e;
+        },
+      );
       if (this.lost) return this.runOnCpu(kernels);
       check = this.encode(plan, compiled, new Set(reads.map(storageNode)));
     } catch (e) {
@@ -257,6 +270,9 @@ export class WebGpuBackend implements Backend {
         const buf = take(b.nodes.length * 4, STORAGE_USAGE);
         gathered.push(buf);
         packedBufs.set(i, buf);
+        // Host values go in one queue write of the whole buffer (device values are copied over theirs).
+        const host = new Float32Array(b.nodes.length);
+        let fromHost = 0;
         b.nodes.forEach((node, m) => {
           const s = storageNode(node);
           const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
@@ -265,16 +281,20 @@ export class WebGpuBackend implements Backend {
             pass = null;
             encoder.copyBufferToBuffer(st.buffer, 0, buf, m * 4, 4);
           } else if (s.host) {
-            device.queue.writeBuffer(buf, m * 4, new Float32Array([s.host[0]!]));
-            this.counters.bytesUploaded += 4;
+            host[m] = s.host[0]!;
+            fromHost++;
           } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
         });
+        if (fromHost > 0) {
+          device.queue.writeBuffer(buf, 0, host);
+          this.counters.bytesUploaded += 4 * fromHost;
+        }
       });
       pass ??= encoder.beginComputePass();
       pass.setPipeline(pipeline);
       step.dispatches.forEach((d, di) => {
         const u = blocks[si]![di]!;
-        const entries: GPUBindGroupEntry[] = [
+        const entries: BufferEntry[] = [
           { binding: 0, resource: { buffer: uniform, offset: u.offset, size: u.size } },
         ];
         step.binds.forEach((b, i) => {
@@ -299,13 +319,13 @@ export class WebGpuBackend implements Backend {
             ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
             : { buffer: st.buffer, offset: 0, size: st.bytes };
           // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
-          if (!b.chunked && st.bytes > device.limits.maxStorageBufferBindingSize)
+          if (!b.chunked && st.bytes > this.bindingLimit)
             throw new CapacityError(
               `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
             );
           entries.push({ binding: i + 1, resource });
         });
-        pass!.setBindGroup(0, device.createBindGroup({ layout, entries }));
+        pass!.setBindGroup(0, this.groups.get(layout, entries));
         pass!.dispatchWorkgroups(d.grid[0], d.grid[1]);
         this.counters.dispatches++;
       });
@@ -455,6 +475,7 @@ export class WebGpuBackend implements Backend {
     const p = this.pool;
     return {
       ...this.counters,
+      plansReused: this.plans.hits,
       liveBuffers: p.live,
       liveBytes: p.liveBytes,
       idleBytes: p.idleBytes,
@@ -467,6 +488,7 @@ export class WebGpuBackend implements Backend {
     if (this.lostReason !== null) return;
     this.lostReason = reason;
     this.pool.drop(true);
+    this.groups.clear();
     this.onLost(reason);
   }
 

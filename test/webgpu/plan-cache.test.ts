@@ -1,0 +1,174 @@
+// The plan cache on its own (no device needed): a kept plan, bound to a new run's nodes, is the plan that
+// planning that run afresh gives; anything that changes the plan changes the key.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cos, exp, grad, init, relu, sigmoid, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { PlanCache, planKey } from '../../src/backend/webgpu/plan-cache.js';
+import { planRun, type PlanLimits, type RunPlan } from '../../src/backend/webgpu/plan.js';
+import type { Node } from '../../src/graph/node.js';
+import { planKernels, storageNode } from '../../src/schedule/fuse.js';
+import type { Kernel } from '../../src/schedule/kernel.js';
+
+const LIMITS: PlanLimits = { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce: 'workgroup' };
+
+const ramp = (n: number): Float32Array => new Float32Array(n).map((_, i) => (i % 97) / 50 - 1);
+
+/** The kernels that realize `ts`, as the scheduler would hand them to a backend. */
+const kernelsOf = (ts: readonly Tensor[]): Kernel[] =>
+  planKernels(
+    ts.map((t) => t.node),
+    (n) => n.realized,
+  );
+
+/** A plan with its nodes named by their place among the stored nodes of `kernels` (first appearance). */
+function normal(plan: RunPlan, kernels: readonly Kernel[]): unknown {
+  const ids = new Map<Node, number>();
+  for (const k of kernels)
+    for (const n of [...k.inputs.map((i) => i.node), ...k.outputs.map((o) => o.node)])
+      if (!ids.has(storageNode(n))) ids.set(storageNode(n), ids.size);
+  const id = (n: Node): number => ids.get(storageNode(n)) ?? -1;
+  return {
+    steps: plan.steps.map((s) => ({
+      source: s.program.source,
+      consts: s.program.consts,
+      dispatches: s.dispatches,
+      binds: s.binds.map((b) =>
+        b.kind === 'node'
+          ? { node: id(b.node), chunked: b.chunked }
+          : b.kind === 'packed'
+            ? { packed: b.nodes.map(id) }
+            : b,
+      ),
+    })),
+    partials: [...plan.partials],
+    outputs: plan.outputs.map(id),
+    speculative: plan.speculative,
+  };
+}
+
+// Computations with every kind of step: per-point outputs, scalar sums with a tail, packed scalars, sums
+// along axes (sliced or not), several kernels reading each other's results through views.
+const GRAPHS: Record<string, (n: number, c: number) => Tensor[]> = {
+  'exp(-x^2-2x-sin x) and its gradient': (n, c) => {
+    const x = tensor(ramp(n), { requiresGrad: true });
+    const y = exp(x.pow(2).neg().sub(x.mul(c)).sub(sin(x)));
+    sum(y).backward();
+    return [y, x.grad!];
+  },
+  'relu(w*x+b), loss and parameter gradients': (n, c) => {
+    const x = tensor(ramp(n));
+    const w = tensor(c, { requiresGrad: true });
+    const b = tensor(0.25, { requiresGrad: true });
+    const y = relu(w.mul(x).add(b));
+    const loss = sum(y).mul(0.5);
+    loss.backward();
+    return [y, loss, w.grad!, b.grad!];
+  },
+  'per-feature weights (a sum along an axis)': (n, c) => {
+    const x = tensor(ramp(n * 3), { shape: [n, 3] });
+    const w = tensor([c, 1, 2], { shape: [1, 3], requiresGrad: true });
+    sum(sin(x.mul(w))).backward();
+    return [w.grad!];
+  },
+  'second derivative through grad of grad': (n, c) => {
+    const x = tensor(ramp(n));
+    const f = (t: Tensor): Tensor => sum(t.pow(2).mul(sin(t)).mul(c));
+    const d1 = grad(f) as (t: Tensor) => Tensor;
+    const d2 = grad((t: Tensor) => sum(d1(t))) as (t: Tensor) => Tensor;
+    return [d1(x), d2(x)];
+  },
+  'sums (views of their stored node) read by a later kernel': (n, c) => {
+    const x = tensor(ramp(n * 2), { shape: [n, 2] });
+    const y = cos(x).add(sigmoid(x.mul(c)));
+    const l = sum(y);
+    const rows = sum(y, 1);
+    return [y.mul(l).add(l.mul(c)), rows.mul(rows), l];
+  },
+};
+
+describe('plan cache', () => {
+  beforeAll(() => init({ backend: 'cpu' }));
+
+  for (const [name, make] of Object.entries(GRAPHS))
+    it(`${name}: the kept plan, on a new run's nodes, is that run's own plan`, () => {
+      const cache = new PlanCache();
+      const first = kernelsOf(make(5000, 2));
+      cache.plan(first, LIMITS);
+      expect(cache.hits).toBe(0);
+      const again = kernelsOf(make(5000, 2));
+      expect(planKey(again, LIMITS)).toBe(planKey(first, LIMITS));
+      const reused = cache.plan(again, LIMITS);
+      expect(cache.hits).toBe(1);
+      expect(normal(reused, again)).toEqual(normal(planRun(again, LIMITS), again));
+      // The new run's own nodes are bound, none of the first run's.
+      const mine = new Set(again.flatMap((k) => [...k.inputs, ...k.outputs].map((e) => storageNode(e.node))));
+      for (const s of reused.steps)
+        for (const b of s.binds) if (b.kind === 'node') expect(mine.has(storageNode(b.node))).toBe(true);
+      for (const n of reused.outputs) expect(mine.has(n)).toBe(true);
+    });
+
+  it('another size, constant, sign of zero or limit is another plan', () => {
+    const relu2 = GRAPHS['relu(w*x+b), loss and parameter gradients']!;
+    const key = (n: number, c: number, limits: PlanLimits = LIMITS): string =>
+      planKey(kernelsOf(relu2(n, c)), limits);
+    const base = key(5000, 2);
+    expect(key(5000, 2)).toBe(base);
+    expect(key(5001, 2)).not.toBe(base);
+    expect(key(5000, 3)).toBe(base); // w is a tensor: its value is data, not part of the plan
+    const expo = GRAPHS['exp(-x^2-2x-sin x) and its gradient']!;
+    const ekey = (c: number): string => planKey(kernelsOf(expo(100, c)), LIMITS);
+    expect(ekey(3)).not.toBe(ekey(2));
+    // The same kernels with the constant 2 made 0 and -0 (1 / -0 is -Infinity: they must not share a plan).
+    const withConst = (c: number): string =>
+      planKey(
+        kernelsOf(expo(100, 2)).map((k) => ({
+          ...k,
+          values: k.values.map((v) => (v.kind === 'const' && v.value === 2 ? { ...v, value: c } : v)),
+        })),
+        LIMITS,
+      );
+    expect(withConst(-0)).not.toBe(withConst(0));
+    expect(withConst(0)).toBe(withConst(0));
+    expect(key(5000, 2, { ...LIMITS, exact: true })).not.toBe(base);
+    expect(key(5000, 2, { ...LIMITS, chunk: 1024 })).not.toBe(base);
+    expect(key(5000, 2, { ...LIMITS, reduce: 'invocation' })).not.toBe(base);
+  });
+
+  it('which result a later kernel reads is part of the plan', () => {
+    // The same kernels but for which parameter's gradient the scaled loss reads.
+    const make = (scaled: 'w' | 'b'): Kernel[] => {
+      const x = tensor(ramp(3000));
+      const w = tensor(2, { requiresGrad: true });
+      const b = tensor(0.5, { requiresGrad: true });
+      sum(relu(w.mul(x).add(b))).backward();
+      const g = { w: w.grad!, b: b.grad! };
+      // Both gradients come first so that the first kernel's outputs are in the same order either way.
+      return kernelsOf([w.grad!, b.grad!, g[scaled].mul(3)]);
+    };
+    const [kw, kb] = [make('w'), make('b')];
+    expect(planKey(kb, LIMITS)).not.toBe(planKey(kw, LIMITS));
+    const cache = new PlanCache();
+    cache.plan(kw, LIMITS);
+    expect(normal(cache.plan(kb, LIMITS), kb)).toEqual(normal(planRun(kb, LIMITS), kb));
+  });
+
+  it('a plan for a constant is not reused for another: the values the shader reads are the new ones', () => {
+    const cache = new PlanCache();
+    const expo = GRAPHS['exp(-x^2-2x-sin x) and its gradient']!;
+    cache.plan(kernelsOf(expo(100, 2)), LIMITS);
+    const k3 = kernelsOf(expo(100, 3));
+    const p3 = cache.plan(k3, LIMITS);
+    expect(cache.hits).toBe(0);
+    expect(normal(p3, k3)).toEqual(normal(planRun(k3, LIMITS), k3));
+    expect(p3.steps[0]!.program.consts).toContain(3);
+  });
+
+  it('keeps the most recently used plans', () => {
+    const cache = new PlanCache();
+    const expo = GRAPHS['exp(-x^2-2x-sin x) and its gradient']!;
+    for (let n = 1; n <= 300; n++) cache.plan(kernelsOf(expo(1000 + n, 2)), LIMITS);
+    cache.plan(kernelsOf(expo(1300, 2)), LIMITS);
+    expect(cache.hits).toBe(1);
+    cache.plan(kernelsOf(expo(1001, 2)), LIMITS);
+    expect(cache.hits).toBe(1);
+  });
+});
