@@ -1,5 +1,5 @@
 // Turns a run into tables (console and Markdown), an SVG chart of throughput against N, and JSON.
-import type { Latency, Measurement, RunResult } from './run.js';
+import { RESIDENT_REPS, RESIDENT_WARMUP, type Latency, type Measurement, type RunResult } from './run.js';
 import type { SystemId } from './systems/system.js';
 
 /** A run with what it ran on. */
@@ -35,7 +35,9 @@ export const RESIDENT =
   'Device-resident: the inputs are put on the device once (untimed) and each call computes the values and ' +
   'gradients into device memory and waits until the device has finished, copying nothing in or out ' +
   '(scalar parameters excepted; TensorFlow.js waits by reading back one element, as nothing else flushes its ' +
-  'queue); the resident path of each system is checked against float64 first. ' +
+  'queue); the resident path of each system is checked against float64 first. Median of ' +
+  `at least the end-to-end number of timed calls (up to ${RESIDENT_REPS} within two seconds a size) after ` +
+  `${RESIDENT_WARMUP} warm-up calls or more, interleaved as above. ` +
   'This is the work a kernel does, without the transfers that bound the end-to-end figures on a GPU.';
 
 const COLORS: Record<SystemId, string> = {

@@ -10,6 +10,12 @@ import { gpuCalls, type OwnCounters, type Resident, type System, type SystemId }
 // Timed and untimed single-point calls per system (at least; --reps and --warmup raise them).
 const SINGLE_POINT_REPS = 31;
 const SINGLE_POINT_WARMUP = 5;
+// Device-resident calls take milliseconds on a GPU: more of them than the end-to-end reps, after at least
+// RESIDENT_WARMUP untimed ones each (a first call can still meet another system's work on the device),
+// while the round stays within RESIDENT_BUDGET_MS (on a CPU adapter a call can take a second).
+export const RESIDENT_REPS = 9;
+export const RESIDENT_WARMUP = 2;
+const RESIDENT_BUDGET_MS = 2000;
 
 /** How a benchmark runs. */
 export interface RunOptions {
@@ -351,7 +357,11 @@ async function timeResident(
   }
   const times = new Map<System, number[]>([...held.keys()].map((s) => [s, []]));
   const order = [...held.keys()];
-  for (let r = -o.warmup; r < o.reps; r++)
+  const warmup = o.quick ? o.warmup : Math.max(o.warmup, RESIDENT_WARMUP);
+  const reps = o.quick ? o.reps : Math.max(o.reps, RESIDENT_REPS);
+  const began = performance.now();
+  for (let r = -warmup; r < reps; r++) {
+    if (r >= o.reps && performance.now() - began > RESIDENT_BUDGET_MS) break;
     for (let k = 0; k < order.length; k++) {
       const s = order[(k + Math.max(0, r)) % order.length]!;
       const ts = times.get(s);
@@ -365,6 +375,7 @@ async function timeResident(
         times.delete(s);
       }
     }
+  }
   for (const [s, h] of held) {
     h.release();
     const ts = times.get(s);
