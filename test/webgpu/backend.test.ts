@@ -28,6 +28,21 @@ const useGpu = async (webgpu: WebGpuOptions = {}): Promise<WebGpuBackend> => {
   return activeBackend() as WebGpuBackend;
 };
 
+/** Counts mapAsync calls from now on (the returned function reads the count and stops counting). */
+function spyMaps(): () => number {
+  const proto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
+  const original = proto.mapAsync;
+  let calls = 0;
+  proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+    calls++;
+    return original.apply(this, args);
+  };
+  return () => {
+    proto.mapAsync = original;
+    return calls;
+  };
+}
+
 /** Counters accumulated while `fn` runs. */
 async function counting<T>(fn: () => Promise<T>): Promise<[T, Stats]> {
   const before = stats();
@@ -120,6 +135,18 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
       expect(read.dispatches).toBe(0);
       expect(read.bytesReadBack).toBe(4 * n);
       expect(v[n - 1]).toBeCloseTo(Math.exp(-9 - 6 - Math.sin(3)), 6);
+      // Without sin nothing needs checking: realize() resolves at submission, reading and waiting for
+      // nothing (the next run is planned while this one computes), and synchronize() waits.
+      const z = exp(x.mul(0.5)).mul(x);
+      const maps = spyMaps();
+      const [, quiet] = await counting(() => z.realize());
+      expect(quiet.submits).toBe(1);
+      expect(quiet.bytesReadBack).toBe(0);
+      expect(maps()).toBe(0);
+      expect(waits).toHaveLength(1);
+      await synchronize();
+      expect(waits).toHaveLength(2);
+      expect((await z.data())[n - 1]).toBeCloseTo(3 * Math.exp(1.5), 4);
     } finally {
       queue.onSubmittedWorkDone = done;
     }

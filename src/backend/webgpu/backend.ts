@@ -332,8 +332,12 @@ export class WebGpuBackend implements Backend {
     });
     (pass as GPUComputePassEncoder | null)?.end();
 
-    // Small outputs, and those a read is waiting for, come back with the run; with none, four bytes do,
-    // to learn when the work is done.
+    // A run that is read, or speculative, is waited for: its small outputs and those a read waits for come
+    // back with it (a loss or a scalar gradient read next needs no round trip of its own), or with none
+    // four bytes do, to learn when the work is done; so does the flag word. Any other run is done with at
+    // submission: its values stay on the device until a read or synchronize() waits for them, and the
+    // next run is planned while this one computes.
+    const waited = reads.size > 0 || beyond !== null;
     const small = plan.outputs.filter((n) => n.size <= READ_AHEAD || reads.has(n));
     const fence = small.length === 0 ? [plan.outputs[0]!] : small;
     const offsets = new Map<Node, number>();
@@ -344,23 +348,24 @@ export class WebGpuBackend implements Backend {
     }
     const flagAt = stagingBytes;
     if (beyond) stagingBytes += 4;
-    const staging = take(stagingBytes, STAGING_USAGE);
-    for (const n of fence)
-      encoder.copyBufferToBuffer(
-        storage.get(n)!.buffer,
-        0,
-        staging,
-        offsets.get(n)!,
-        small.length === 0 ? 4 : n.size * 4,
-      );
-    if (beyond) encoder.copyBufferToBuffer(beyond, 0, staging, flagAt, 4);
+    const staging = waited ? take(stagingBytes, STAGING_USAGE) : null;
+    if (staging) {
+      for (const n of fence)
+        encoder.copyBufferToBuffer(
+          storage.get(n)!.buffer,
+          0,
+          staging,
+          offsets.get(n)!,
+          small.length === 0 ? 4 : n.size * 4,
+        );
+      if (beyond) encoder.copyBufferToBuffer(beyond, 0, staging, flagAt, 4);
+    }
     device.queue.submit([encoder.finish()]);
     const submitted = performance.now();
     // How long runs take is learned per main pipeline, per point.
     const kind = compiled[0]!;
     const points = plan.steps.reduce((a, st) => a + st.dispatches.reduce((b, d) => b + d.n, 0), 0);
     this.counters.submits++;
-    this.counters.bytesReadBack += stagingBytes;
     pool.release(uniform);
     if (beyond) pool.release(beyond);
     for (const b of partials.values()) pool.release(b);
@@ -373,6 +378,8 @@ export class WebGpuBackend implements Backend {
       attached = true;
     };
     if (!beyond) attach();
+    if (!staging) return () => Promise.resolve(true);
+    this.counters.bytesReadBack += stagingBytes;
 
     return async () => {
       try {
