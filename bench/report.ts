@@ -25,7 +25,7 @@ export interface BenchReport extends RunResult {
 export const TIMED =
   'Each timing is one call end to end, from host Float32Arrays to host Float32Arrays: upload of the inputs, ' +
   'the value and gradient computation, and readback of every output (values, per-point gradients, summed ' +
-  'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call. ' +
+  'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round. ' +
   'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
   '(12 for one input). Dispatches and submits are counted for every library alike by wrapping ' +
   'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit.';
@@ -379,7 +379,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     'First call: the first value + gradient at the smallest size, compilation included. Single point: one x ' +
       '(one value per input) and its gradients, read back; the median of at least 31 calls after 5 warm-up ' +
-      'calls (fewer with --quick), systems interleaved call by call.',
+      'calls (fewer with --quick), systems interleaved call by call in an order drawn each round.',
     '',
     ...latencyTable(r),
     '',

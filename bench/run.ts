@@ -102,6 +102,30 @@ export function withinBudget(ms: number, from: number, to: number, budgetMs: num
   return ms * 2 ** (to - from) <= budgetMs;
 }
 
+/**
+ * The order of the systems in round `round` of a timing loop: a permutation drawn from `seed` and the
+ * round. A fixed rotation keeps each system right after the same other one in nearly every round, so
+ * whatever a call leaves behind (unfinished work on the shared GPU, garbage to collect) always lands in
+ * the same neighbour's timing; drawn orders spread it over every system, and the same run draws the same.
+ */
+export function roundOrder<T>(items: readonly T[], seed: number, round: number): T[] {
+  // mulberry32, seeded per round.
+  let a = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(round + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
 
 /**
@@ -216,9 +240,7 @@ async function runCase(
     const own = new Map<System, OwnCounters>();
     const failed = new Set<System>();
     for (let r = -o.warmup; r < o.reps; r++) {
-      // Rotating the order spreads any first-in-round effect over every system.
-      const order = timed.map((_, k) => timed[(k + Math.max(0, r)) % timed.length]!);
-      for (const s of order) {
+      for (const s of roundOrder(timed, log2n, r)) {
         if (failed.has(s)) continue;
         try {
           const d0 = gpuCalls.dispatches;
@@ -271,6 +293,7 @@ async function runCase(
     await timeResident(
       o,
       c,
+      log2n,
       xs,
       ref!,
       timed.filter((s) => rows.get(s)!.status === 'ok'),
@@ -313,7 +336,7 @@ async function runCase(
   const warmup = o.quick ? o.warmup : Math.max(o.warmup, SINGLE_POINT_WARMUP);
   const ts = new Map<System, number[]>(timed.map((s) => [s, []]));
   for (let r = -warmup; r < reps; r++)
-    for (const s of timed) {
+    for (const s of roundOrder(timed, 2000, r)) {
       if (!ts.has(s)) continue;
       try {
         const t0 = performance.now();
@@ -335,6 +358,7 @@ async function runCase(
 async function timeResident(
   o: RunOptions,
   c: BenchCase,
+  log2n: number,
   xs: Float32Array[],
   ref: ReturnType<typeof reference>,
   systems: System[],
@@ -356,14 +380,13 @@ async function timeResident(
     }
   }
   const times = new Map<System, number[]>([...held.keys()].map((s) => [s, []]));
-  const order = [...held.keys()];
+  const systemsHeld = [...held.keys()];
   const warmup = o.quick ? o.warmup : Math.max(o.warmup, RESIDENT_WARMUP);
   const reps = o.quick ? o.reps : Math.max(o.reps, RESIDENT_REPS);
   const began = performance.now();
   for (let r = -warmup; r < reps; r++) {
     if (r >= o.reps && performance.now() - began > RESIDENT_BUDGET_MS) break;
-    for (let k = 0; k < order.length; k++) {
-      const s = order[(k + Math.max(0, r)) % order.length]!;
+    for (const s of roundOrder(systemsHeld, 1000 + log2n, r)) {
       const ts = times.get(s);
       if (!ts) continue;
       try {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { selectCases, type BenchCase } from '../bench/cases.js';
 import { reference } from '../bench/reference.js';
 import { stem, type BenchReport } from '../bench/report.js';
-import { runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
+import { roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
 /** The reference's own outputs, as a system returns them. */
@@ -46,6 +46,20 @@ const options = (systems: System[], over: Partial<RunOptions>): RunOptions => ({
 });
 
 describe('benchmark loop', () => {
+  it("draws each round's order: a permutation, the same for the same seed, no system always after the same one", () => {
+    const ids = ['webgrad', 'hand', 'hand-acc', 'jax', 'tfjs'];
+    const rounds = Array.from({ length: 9 }, (_, r) => roundOrder(ids, 24, r));
+    for (const o of rounds) expect([...o].sort()).toEqual([...ids].sort());
+    expect(roundOrder(ids, 24, 3)).toEqual(rounds[3]);
+    expect(new Set(rounds.map((o) => o.join())).size).toBeGreaterThan(4);
+    // Who comes right after tfjs (the last system of a round precedes the first of the next).
+    const after = new Set<string>();
+    rounds.flat().forEach((id, i, all) => {
+      if (id === 'tfjs' && i + 1 < all.length) after.add(all[i + 1]!);
+    });
+    expect(after.size).toBeGreaterThan(2);
+  });
+
   it('scales the last median by the number of points to decide the next size', () => {
     expect(withinBudget(30, 20, 22, 120)).toBe(true);
     expect(withinBudget(31, 20, 22, 120)).toBe(false);
