@@ -310,9 +310,14 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const r = await load(c, xs, ps);
       const queue = device!.queue;
       return {
+        // Waiting as webgrad's synchronize() does: sleeping through most of the expected time first where
+        // the adapter is a CPU (Dawn's waiting polls on a core the kernel needs).
         run: async () => {
           queue.submit([encode(r, false).finish()]);
+          const submitted = performance.now();
+          await idle.sleep(r.p, r.n);
           await queue.onSubmittedWorkDone();
+          idle.record(r.p, r.n, performance.now() - submitted);
         },
         read: async () => {
           queue.submit([encode(r, true).finish()]);

@@ -298,6 +298,35 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('synchronize() after runs nobody waited for sleeps through most of their learned time first', async () => {
+    await useGpu({ sleepWhileWaiting: true });
+    // Large enough that a run takes more than a timer's worth of milliseconds on a CPU adapter.
+    const x = tensor(ramp(1 << 21, -3, 3));
+    const sleeps: number[] = [];
+    const timer = globalThis.setTimeout;
+    const step = async () => {
+      const y = x.mul(1.5).add(0.25).exp().mul(x);
+      await y.realize();
+      await synchronize();
+      return y;
+    };
+    let last: Tensor;
+    // The first wait teaches the run's time (no sleep), later ones sleep through most of it.
+    for (let r = 0; r < 3; r++) (await step()).dispose();
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      if ((ms ?? 0) > 0) sleeps.push(ms!);
+      return timer(fn, ms);
+    }) as typeof setTimeout;
+    try {
+      last = await step();
+    } finally {
+      globalThis.setTimeout = timer;
+    }
+    expect(sleeps.length).toBeGreaterThan(0);
+    const v = await last.data();
+    expect(v[0]).toBeCloseTo(Math.exp(-3 * 1.5 + 0.25) * -3, 4);
+  });
+
   it('any number of points per invocation gives bit-identical per-point results, chunked or not', async () => {
     // No sums here, so every kernel takes the option's points (kernels with sums take their reduction's).
     const run = async () => {

@@ -27,20 +27,27 @@ export class IdleWait {
     readonly enabled: boolean,
   ) {}
 
-  /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
-  sleepFor(kind: object, units: number): number {
+  /** The share of the expected time of `units` of work of kind `kind` worth sleeping through (0 when unknown). */
+  expected(kind: object, units: number): number {
     if (!this.enabled) return 0;
     const seen = this.rates.get(kind)?.get(sizeClass(units));
-    if (!seen) return 0;
-    const rate = Math.min(...seen);
-    const ms = SHARE * rate * units;
+    return seen ? SHARE * Math.min(...seen) * units : 0;
+  }
+
+  /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
+  sleepFor(kind: object, units: number): number {
+    const ms = this.expected(kind, units);
     return ms >= MIN_SLEEP_MS ? ms : 0;
   }
 
   /** Sleeps as sleepFor() says. */
   async sleep(kind: object, units: number): Promise<void> {
-    const ms = this.sleepFor(kind, units);
-    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    await this.sleepMs(this.sleepFor(kind, units));
+  }
+
+  /** Sleeps `ms` if that is long enough to be worth a timer. */
+  async sleepMs(ms: number): Promise<void> {
+    if (this.enabled && ms >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   /** Records that `units` of work of kind `kind` took `ms` from submit to result. */
