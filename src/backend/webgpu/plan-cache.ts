@@ -75,6 +75,8 @@ export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string 
 
 /** The plan with its nodes replaced by their slots among `kernels`. */
 function template(plan: RunPlan, kernels: readonly Kernel[]): Template {
+  // A node named at several places is taken from the first: in any run with the same key the nodes at
+  // those places hold the same stored values (the key numbers inputs by their stored node).
   const at = new Map<Node, Slot>();
   slots(kernels).forEach((n, s) => {
     if (!at.has(n)) at.set(n, s);
