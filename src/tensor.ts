@@ -157,7 +157,11 @@ export class Tensor {
     return (await this.data())[0]!;
   }
 
-  /** Computes pending work, keeping the result where it lives (on the GPU for WebGPU). */
+  /**
+   * Computes pending work, keeping the result where it lives (on the GPU for WebGPU). Resolves once the
+   * work is submitted (for kernels with sin, cos or tan, once their range check came back); synchronize()
+   * waits for the device to finish.
+   */
   async realize(): Promise<void> {
     this.assertLive('realize()');
     await realize(this.node);
