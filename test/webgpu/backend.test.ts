@@ -159,18 +159,37 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
       loss.backward();
       return Promise.all([loss.item(), x.grad!.data()]);
     };
-    // 1 would be simplified away (x * 1 is x); any other number is a uniform.
-    await run(1.5);
-    const [[l2, g2], d] = await counting(() => run(1.5));
-    expect(d.pipelinesCompiled).toBe(0);
-    expect(d.cacheHits).toBeGreaterThan(0);
-    expect(d.plansReused).toBe(1);
-    // A constant is part of the plan (its uniform words), not of the shader: planned again, not compiled.
-    const [[l3, g3], d3] = await counting(() => run(2.5));
-    expect(d3.plansReused).toBe(0);
-    expect(d3.pipelinesCompiled).toBe(0);
-    expect(l3 / l2).toBeCloseTo(2.5 / 1.5, 5);
-    expect(g3[1234]! / g2[1234]!).toBeCloseTo(2.5 / 1.5, 5);
+    // Queue writes into uniform buffers (usage UNIFORM = 0x40).
+    const queue = (activeBackend() as WebGpuBackend).device.queue;
+    const write = queue.writeBuffer.bind(queue);
+    let uniformWrites = 0;
+    queue.writeBuffer = ((buf: GPUBuffer, ...rest: [number, BufferSource]) => {
+      if (buf.usage & 0x40) uniformWrites++;
+      return write(buf, ...rest);
+    }) as typeof queue.writeBuffer;
+    try {
+      // 1 would be simplified away (x * 1 is x); any other number is a uniform.
+      await run(1.5);
+      uniformWrites = 0;
+      const [[l2, g2], d] = await counting(() => run(1.5));
+      expect(d.pipelinesCompiled).toBe(0);
+      expect(d.cacheHits).toBeGreaterThan(0);
+      expect(d.plansReused).toBe(1);
+      // The pooled uniform buffer comes back holding the same words: not written again.
+      expect(uniformWrites).toBe(0);
+      // A constant is part of the plan (its uniform words), not of the shader: planned again, not compiled.
+      const [[l3, g3], d3] = await counting(() => run(2.5));
+      expect(d3.plansReused).toBe(0);
+      expect(d3.pipelinesCompiled).toBe(0);
+      expect(uniformWrites).toBeGreaterThan(0);
+      expect(l3 / l2).toBeCloseTo(2.5 / 1.5, 5);
+      expect(g3[1234]! / g2[1234]!).toBeCloseTo(2.5 / 1.5, 5);
+      // And back: the words of 1.5 are written again, and the results are 1.5's.
+      const [l4] = await run(1.5);
+      expect(l4).toBe(l2);
+    } finally {
+      queue.writeBuffer = write;
+    }
   });
 
   it('batched sigmoid(w*x+b) with scalar w, b: loss and both gradients in at most 2 dispatches', async () => {

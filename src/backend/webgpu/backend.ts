@@ -63,6 +63,8 @@ export class WebGpuBackend implements Backend {
   private readonly bindingLimit: number;
   private readonly planLimits: PlanLimits;
   private readonly idle: IdleWait;
+  // What writeUniforms() last wrote to each uniform buffer.
+  private readonly written = new WeakMap<GPUBuffer, Uint32Array>();
   // Runs submitted since the last wait that nobody waited for (see sync()): when the first was submitted,
   // how long they are expected to take together, how many there are, and the last one's kind and size.
   private unwaited: { first: number; expected: number; count: number; kind: object; points: number } | null =
@@ -256,7 +258,7 @@ export class WebGpuBackend implements Backend {
     plan.steps.forEach((step, si) =>
       step.dispatches.forEach((d, di) => words.set(d.words, blocks[si]![di]!.offset / 4)),
     );
-    device.queue.writeBuffer(uniform, 0, words);
+    this.writeUniforms(uniform, words);
 
     const encoder = device.createCommandEncoder();
     const gathered: GPUBuffer[] = [];
@@ -416,6 +418,18 @@ export class WebGpuBackend implements Backend {
         pool.release(staging);
       }
     };
+  }
+
+  /**
+   * Writes a run's uniform words to a uniform buffer through the queue, unless it holds them already: a
+   * repeated run takes back the same pooled buffer with the same words. Nothing else writes buffers of
+   * this usage, so the record of what each holds stays true.
+   */
+  private writeUniforms(buf: GPUBuffer, words: Uint32Array<ArrayBuffer>): void {
+    const held = this.written.get(buf);
+    if (held && held.length === words.length && held.every((w, i) => w === words[i])) return;
+    this.device.queue.writeBuffer(buf, 0, words);
+    this.written.set(buf, words);
   }
 
   /** Copies a node's host values into a fresh GPU buffer owned by the node. */
