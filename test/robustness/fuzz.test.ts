@@ -108,4 +108,32 @@ describe('differential fuzzing', () => {
     expect(total.uncertain).toBeLessThan(0.35 * total.values);
     expect(total.nonFinite).toBeGreaterThan(0.02 * total.values);
   }, 600_000);
+
+  // A repeated computation reuses its plan and generated code (plan-cache.ts): the same graphs on new
+  // values must still agree, with nothing of the first run's nodes or values left in the kept plans.
+  it.skipIf(!hasGpu)(
+    'the same graphs on new values reuse their plans and still agree',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          batchArb(STEPS, PER_GRAPH, GRAPHS),
+          inputsArb(),
+          inputsArb(),
+          async (batch, a, b) => {
+            const cases = casesOf(batch);
+            await runBatch(cases, a, be);
+            const reused = stats().plansReused;
+            const { mismatches } = await runBatch(cases, b, be);
+            expect(stats().plansReused).toBeGreaterThan(reused);
+            if (mismatches.length > 0) {
+              const repro = await minimize(cases[mismatches[0]!.caseIndex]!, b, be);
+              throw new Error(`${describeMismatches(mismatches)}\n\nreproduction:\n${repro}`);
+            }
+          },
+        ),
+        { seed: 20261127, numRuns: 6, endOnFailure: true },
+      );
+    },
+    600_000,
+  );
 });
