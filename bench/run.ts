@@ -334,20 +334,56 @@ async function runCase(
   }
   const reps = o.quick ? o.reps : Math.max(o.reps, SINGLE_POINT_REPS);
   const warmup = o.quick ? o.warmup : Math.max(o.warmup, SINGLE_POINT_WARMUP);
-  const ts = new Map<System, number[]>(timed.map((s) => [s, []]));
-  for (let r = -warmup; r < reps; r++)
-    for (const s of roundOrder(timed, 2000, r)) {
-      if (!ts.has(s)) continue;
+  const ts = await interleaved(
+    timed,
+    { seed: 2000, warmup, reps },
+    (s) => s.run(c, one, c.params),
+    (s, e) => (lat.get(s)!.note = message(e)),
+  );
+  for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
+}
+
+/** How interleaved() repeats its rounds. */
+interface Rounds {
+  /** Seed of the drawn orders (see roundOrder()). */
+  seed: number;
+  /** Untimed rounds first. */
+  warmup: number;
+  /** Timed rounds at most. */
+  reps: number;
+  /** Timed rounds past this many run only while the loop is within `budgetMs` (default: all of them run). */
+  minReps?: number;
+  budgetMs?: number;
+}
+
+/**
+ * Times `call` for every system, round by round, each round in its own drawn order. A system whose call
+ * throws is told to `failed` and dropped; the rest get their timed calls' milliseconds.
+ */
+async function interleaved(
+  systems: readonly System[],
+  { seed, warmup, reps, minReps = reps, budgetMs = Infinity }: Rounds,
+  call: (s: System) => Promise<unknown>,
+  failed: (s: System, e: unknown) => void,
+): Promise<Map<System, number[]>> {
+  const times = new Map<System, number[]>(systems.map((s) => [s, []]));
+  const began = performance.now();
+  for (let r = -warmup; r < reps; r++) {
+    if (r >= minReps && performance.now() - began > budgetMs) break;
+    for (const s of roundOrder(systems, seed, r)) {
+      const ts = times.get(s);
+      if (!ts) continue;
       try {
         const t0 = performance.now();
-        await s.run(c, one, c.params);
-        if (r >= 0) ts.get(s)!.push(performance.now() - t0);
+        await call(s);
+        if (r >= 0) ts.push(performance.now() - t0);
       } catch (e) {
-        lat.get(s)!.note = message(e);
-        ts.delete(s);
+        failed(s, e);
+        times.delete(s);
       }
     }
-  for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
+  }
+  return times;
 }
 
 /**
@@ -379,26 +415,18 @@ async function timeResident(
       row.residentNote = `resident path: ${message(e)}`;
     }
   }
-  const times = new Map<System, number[]>([...held.keys()].map((s) => [s, []]));
-  const systemsHeld = [...held.keys()];
-  const warmup = o.quick ? o.warmup : Math.max(o.warmup, RESIDENT_WARMUP);
-  const reps = o.quick ? o.reps : Math.max(o.reps, RESIDENT_REPS);
-  const began = performance.now();
-  for (let r = -warmup; r < reps; r++) {
-    if (r >= o.reps && performance.now() - began > RESIDENT_BUDGET_MS) break;
-    for (const s of roundOrder(systemsHeld, 1000 + log2n, r)) {
-      const ts = times.get(s);
-      if (!ts) continue;
-      try {
-        const t0 = performance.now();
-        await held.get(s)!.run();
-        if (r >= 0) ts.push(performance.now() - t0);
-      } catch (e) {
-        rows.get(s)!.residentNote = `resident path: ${message(e)}`;
-        times.delete(s);
-      }
-    }
-  }
+  const times = await interleaved(
+    [...held.keys()],
+    {
+      seed: 1000 + log2n,
+      warmup: o.quick ? o.warmup : Math.max(o.warmup, RESIDENT_WARMUP),
+      reps: o.quick ? o.reps : Math.max(o.reps, RESIDENT_REPS),
+      minReps: o.reps,
+      budgetMs: RESIDENT_BUDGET_MS,
+    },
+    (s) => held.get(s)!.run(),
+    (s, e) => (rows.get(s)!.residentNote = `resident path: ${message(e)}`),
+  );
   for (const [s, h] of held) {
     h.release();
     const ts = times.get(s);
