@@ -265,10 +265,10 @@ export function handSystem(gpu: GPU, accurate = false): System {
   /** Waits for the submitted run and copies every output out of the staging buffers. */
   const readBack = async ({ n, s, p }: Loaded): Promise<Float32Array[]> => {
     const submitted = performance.now();
-    await idle.sleep(p, n);
     const sizes = [...s.outputs.map(() => n * 4), ...(s.total ? [8] : [])];
-    await Promise.all(s.staging.map((buf, k) => buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!)));
-    idle.record(p, n, performance.now() - submitted);
+    await idle.wait(p, n, submitted, () =>
+      Promise.all(s.staging.map((buf, k) => buf.mapAsync(BUF.MAP_READ, 0, sizes[k]!))),
+    );
     const outs = s.staging.map((buf, k) => {
       const out = new Float32Array(buf.getMappedRange(0, sizes[k]!).slice(0));
       buf.unmap();
@@ -314,10 +314,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
         // the adapter is a CPU (Dawn's waiting polls on a core the kernel needs).
         run: async () => {
           queue.submit([encode(r, false).finish()]);
-          const submitted = performance.now();
-          await idle.sleep(r.p, r.n);
-          await queue.onSubmittedWorkDone();
-          idle.record(r.p, r.n, performance.now() - submitted);
+          await idle.wait(r.p, r.n, performance.now(), () => queue.onSubmittedWorkDone());
         },
         read: async () => {
           queue.submit([encode(r, true).finish()]);

@@ -397,9 +397,7 @@ export class WebGpuBackend implements Backend {
 
     return async () => {
       try {
-        await this.idle.sleep(kind, points);
-        await staging.mapAsync(MAP_READ, 0, stagingBytes);
-        this.idle.record(kind, points, performance.now() - submitted);
+        await this.idle.wait(kind, points, submitted, () => staging.mapAsync(MAP_READ, 0, stagingBytes));
         const mapped = staging.getMappedRange(0, stagingBytes);
         const flagged = beyond !== null && new Uint32Array(mapped, flagAt, 1)[0] !== 0;
         // One copy per output, straight out of the mapped range.

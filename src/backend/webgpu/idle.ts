@@ -50,6 +50,17 @@ export class IdleWait {
     if (this.enabled && ms >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
+  /**
+   * Waits for `units` of work of kind `kind` submitted at `submitted`: sleeps as sleepFor() says, then
+   * `done()`, and records how long the work took.
+   */
+  async wait<T>(kind: object, units: number, submitted: number, done: () => Promise<T>): Promise<T> {
+    await this.sleep(kind, units);
+    const out = await done();
+    this.record(kind, units, performance.now() - submitted);
+    return out;
+  }
+
   /** Records that `units` of work of kind `kind` took `ms` from submit to result. */
   record(kind: object, units: number, ms: number): void {
     if (!this.enabled || units <= 0 || !(ms >= 0)) return;
