@@ -195,7 +195,7 @@ export class Tensor {
   }
 }
 
-/** Makes a tensor from a number, nested arrays of numbers or a typed array (copied). */
+/** Makes a tensor from a number, nested arrays of numbers or a typed array (copied unless `copy: false`). */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   const copy = opts.copy ?? true;
   if (typeof copy !== 'boolean') throw new Error(`tensor(): copy must be a boolean, got ${typeof copy}`);
