@@ -16,12 +16,18 @@
 // ---------------------------------------------------------------------------------------------------
 // Bits and constants
 
+// Compared as signed integers (both sides are positive): a CPU's vector unit has signed comparisons only.
 fn wg__isnan(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+  return (bitcast<i32>(x) & 0x7fffffff) > 0x7f800000;
 }
 
 fn wg__isinf(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u;
+  return (bitcast<i32>(x) & 0x7fffffff) == 0x7f800000;
+}
+
+// NaN or ±Inf.
+fn wg__nonfinite(x: f32) -> bool {
+  return (bitcast<i32>(x) & 0x7fffffff) >= 0x7f800000;
 }
 
 // Through a `let`, so that the bit pattern is converted at run time rather than folded as a constant.
@@ -44,6 +50,18 @@ fn wg__copysign(x: f32, s: f32) -> f32 {
 const wg__ln2_h: f32 = 0.693145751953125;
 const wg__ln2_l: f32 = 0.6931471805599453 - 0.693145751953125;
 const wg__log2e: f32 = 1.4426950408889634;
+
+// Rounding to an integer without WGSL's float-to-integer conversions, which saturate and cost a CPU
+// implementation of WebGPU more than a whole polynomial: for |v| < 2^22, v + 1.5 * 2^23 is a float of
+// exponent 23 whose low bits hold round(v) + 2^22, so its bits minus those of 1.5 * 2^23 are round(v).
+// The integer comes from the bits, never from (v + c) - c, which a compiler may fold to v.
+const wg__round_shift: f32 = 12582912.0;
+const wg__round_shift_bits: i32 = 0x4b400000;
+
+// round(v) (ties either way) for |v| < 2^22 (see wg__round_shift); meaningless beyond.
+fn wg__round_i32(v: f32) -> i32 {
+  return bitcast<i32>(v + wg__round_shift) - wg__round_shift_bits;
+}
 
 // x, through an XOR with `zero`, a uniform that is always 0: the generated kernels pass every computed
 // value through it, since the compiler cannot see through it. WGSL lets compilers assume finite math and
@@ -71,7 +89,9 @@ fn wg__two_prod(a: f32, b: f32) -> vec2<f32> {
   let bh = wg__head(b);
   let bl = b - bh;
   let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-  return vec2<f32>(p, select(e, 0.0, min(min(abs(a), abs(b)), abs(p)) < 0x1p-100f));
+  // Three comparisons rather than min(): min() is NaN-aware and costly on a CPU's vector unit.
+  let tiny = (abs(a) < 0x1p-100f) | (abs(b) < 0x1p-100f) | (abs(p) < 0x1p-100f);
+  return vec2<f32>(p, select(e, 0.0, tiny));
 }
 
 // a + b = s + e exactly (Knuth), for any finite a and b.
@@ -87,19 +107,20 @@ fn wg__two_sum(a: f32, b: f32) -> vec2<f32> {
 // e^(zh + zl) for |zl| << |zh| (zh not NaN). Method: k = round(zh / ln 2), Cody-Waite
 // r = zh - k ln2_h - k ln2_l + zl in [-0.35, 0.35], degree-7 Taylor polynomial for e^r (truncation
 // 5e-9 relative), times 2^k applied as two factors so that overflow gives +Inf and tiny results
-// round gradually to 0. The clamp keeps k in range; beyond it the result is +Inf or 0 anyway.
+// round gradually to 0. Outside [-104, 89] (k from -150 to 128) the steps above are meaningless and
+// the result is 0 or +Inf, chosen at the end (no clamp: a CPU's vector unit pays for its NaN rules).
 fn wg__exp_df(zh: f32, zl: f32) -> f32 {
-  let h = clamp(zh, -104.0, 90.0);
-  // Outside the clamp the low part is irrelevant (and may be NaN when zh overflowed).
-  let l = select(0.0, zl, h == zh);
-  let k = round(h * wg__log2e);
-  let r = ((h - k * wg__ln2_h) - k * wg__ln2_l) + l;
+  let ki = wg__round_i32(zh * wg__log2e);
+  let k = f32(ki);
+  let r = ((zh - k * wg__ln2_h) - k * wg__ln2_l) + zl;
   let q = r * r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0))))));
   let e = 1.0 + (r + q);
-  let ki = i32(k);
-  let k1 = ki >> 1u;
+  // 2^k1 2^k2 made in the exponent field; multiplied by 2^23 rather than shifted, as a CPU implementation
+  // may shift lane by lane.
+  let k1 = wg__round_i32(k * 0.5);
   let k2 = ki - k1;
-  return e * bitcast<f32>(u32(k1 + 127) << 23u) * bitcast<f32>(u32(k2 + 127) << 23u);
+  let v = e * bitcast<f32>((k1 + 127) * 0x800000) * bitcast<f32>((k2 + 127) * 0x800000);
+  return select(select(v, 0.0, zh < -104.0), wg__inf(), zh > 89.0);
 }
 
 // e^x; overflow gives +Inf, exp(-Inf) = 0, NaN stays NaN. Measured: 1 ulp.
@@ -118,11 +139,12 @@ fn wg__ln_df(x: f32) -> vec2<f32> {
   // Subnormals are scaled into the normal range first.
   let sub = x < 1.17549435e-38;
   let v = select(x, x * 8388608.0, sub);
-  let bits = bitcast<u32>(v);
-  let m0 = (bits & 0x007fffffu) | 0x3f800000u;
-  let up = m0 > 0x3fb504f3u;
-  let n = select(0, -23, sub) + i32(bits >> 23u) - 127 + select(0, 1, up);
-  let m = bitcast<f32>(select(m0, m0 - 0x00800000u, up));
+  let bits = bitcast<i32>(v);
+  let m0 = (bits & 0x007fffff) | 0x3f800000;
+  let up = m0 > 0x3fb504f3;
+  // n from the exponent field, a multiple of 2^23 that converts to f32 exactly (no shift: see wg__exp_df).
+  let nf = f32(bits & 0x7f800000) * 0x1p-23f - select(127.0, 150.0, sub) + select(0.0, 1.0, up);
+  let m = bitcast<f32>(select(m0, m0 - 0x00800000, up));
   let u = m - 1.0;
   let t = wg__two_sum(m, 1.0);
   let s0 = u / t.x;
@@ -130,7 +152,6 @@ fn wg__ln_df(x: f32) -> vec2<f32> {
   let s1 = (((u - p.x) - p.y) - s0 * t.y) / t.x;
   let z = s0 * s0;
   let series = z * (1.0 / 3.0 + z * (1.0 / 5.0 + z * (1.0 / 7.0 + z * (1.0 / 9.0 + z * (1.0 / 11.0)))));
-  let nf = f32(n);
   let hi = wg__two_sum(nf * wg__ln2_h, 2.0 * s0);
   return vec2<f32>(hi.x, hi.y + (nf * wg__ln2_l + (2.0 * s1 + 2.0 * s0 * series)));
 }
@@ -174,19 +195,25 @@ fn wg__two_over_pi_word(p: u32) -> u32 {
   return (t[j] << o) | select(0u, t[j + 1u] >> (32u - o), o != 0u);
 }
 
-// For 0 <= ax <= wg__cw_max: (r, q) with ax = q pi/2 + r (mod 2 pi), |r| <= pi/4 (plus rounding), q in
-// 0..3. Cody-Waite with the four-part pi/2 (exact products; about 2^-44 absolute error in r). Beyond
-// the range the result is meaningless (k is clamped so that nothing overflows).
-fn wg__reduce_cw(ax: f32) -> vec2<f32> {
-  let k = round(min(ax, wg__cw_max) * wg__two_over_pi);
+// An argument reduced by pi/2: x = q pi/2 + r (mod 2 pi), |r| <= pi/4 (plus rounding), q in 0..3.
+struct wg__Reduced {
+  r: f32,
+  q: u32,
+}
+
+// For 0 <= ax <= wg__cw_max: ax reduced by pi/2, by Cody-Waite with the four-part pi/2 (exact products;
+// about 2^-44 absolute error in r). Beyond the range the result is meaningless.
+fn wg__reduce_cw(ax: f32) -> wg__Reduced {
+  let ki = wg__round_i32(ax * wg__two_over_pi);
+  let k = f32(ki);
   let r = (((ax - k * wg__pio2_1) - k * wg__pio2_2) - k * wg__pio2_3) - k * wg__pio2_4;
-  return vec2<f32>(r, f32(u32(k) & 3u));
+  return wg__Reduced(r, bitcast<u32>(ki) & 3u);
 }
 
 // For finite ax >= 0: what wg__reduce_cw gives, for every ax. Beyond 8192, Payne-Hanek: ax = m 2^E with
 // a 24-bit integer m, and (ax 2/pi) mod 4 is the low 96 bits of m times a 96-bit window of 2/pi,
 // multiplied out exactly in 16-bit limbs.
-fn wg__reduce_pio2(ax: f32) -> vec2<f32> {
+fn wg__reduce_pio2(ax: f32) -> wg__Reduced {
   if (ax <= wg__cw_max) {
     return wg__reduce_cw(ax);
   }
@@ -225,7 +252,7 @@ fn wg__reduce_pio2(ax: f32) -> vec2<f32> {
     sgn = -1.0;
   }
   let f = f32(a) * 0x1p-30f + f32(b) * 0x1p-62f;
-  return vec2<f32>(sgn * (f * wg__pio2 + f * wg__pio2_lo), f32(q & 3u));
+  return wg__Reduced(sgn * (f * wg__pio2 + f * wg__pio2_lo), q & 3u);
 }
 
 // True once wg__reduce_pio2_fast met an argument beyond its range in this invocation.
@@ -235,7 +262,7 @@ var<private> wg__beyond: bool;
 // point even when no point needs it (it runs both sides of every branch): Cody-Waite alone, noting an
 // argument beyond 8192 in wg__beyond. A kernel built with it reports that, and its run is redone with
 // wg__reduce_pio2 (see speculative programs in codegen.ts).
-fn wg__reduce_pio2_fast(ax: f32) -> vec2<f32> {
+fn wg__reduce_pio2_fast(ax: f32) -> wg__Reduced {
   // `|` rather than `||`: both sides are evaluated anyway, and `||` is control flow.
   wg__beyond = wg__beyond | (ax > wg__cw_max);
   return wg__reduce_cw(ax);
@@ -262,14 +289,14 @@ fn wg__cos_poly(r: f32) -> f32 {
 // value call this once (OpRow.wgslShared). Measured: 1 ulp, or 1e-13 absolute near the zeros, for all
 // finite x (tested to |x| = 3e38).
 fn wg_sincos(x: f32) -> vec2<f32> {
-  let bad = wg__isnan(x) | wg__isinf(x);
+  let bad = wg__nonfinite(x);
   let rq = wg__reduce_pio2(select(abs(x), 0.0, bad));
-  let q = u32(rq.y);
-  let ps = wg__sin_poly(rq.x);
-  let pc = wg__cos_poly(rq.x);
+  let q = rq.q;
+  let ps = wg__sin_poly(rq.r);
+  let pc = wg__cos_poly(rq.r);
   let odd = (q & 1u) == 1u;
   var s = select(ps, pc, odd);
-  s = select(s, -s, q >= 2u);
+  s = select(s, -s, (q & 2u) != 0u);
   // sin is odd: flip by the sign bit of x (keeps sin(-0) = -0).
   s = bitcast<f32>(bitcast<u32>(s) ^ (bitcast<u32>(x) & 0x80000000u));
   let c = select(pc, ps, odd);
@@ -290,11 +317,11 @@ fn wg_cos(x: f32) -> f32 {
 // Tangent: sin r / cos r of the same reduction (-cos r / sin r in odd quadrants). NaN and ±Inf give
 // NaN. Measured: 2 ulp.
 fn wg_tan(x: f32) -> f32 {
-  let bad = wg__isnan(x) | wg__isinf(x);
+  let bad = wg__nonfinite(x);
   let rq = wg__reduce_pio2(select(abs(x), 0.0, bad));
-  let s = wg__sin_poly(rq.x);
-  let c = wg__cos_poly(rq.x);
-  let v = select(s / c, -c / s, (u32(rq.y) & 1u) == 1u);
+  let s = wg__sin_poly(rq.r);
+  let c = wg__cos_poly(rq.r);
+  let v = select(s / c, -c / s, (rq.q & 1u) == 1u);
   return select(bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u)), wg__nan(), bad);
 }
 

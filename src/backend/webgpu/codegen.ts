@@ -118,13 +118,13 @@ interface PreludeItem {
 
 let preludeItems: PreludeItem[] | null = null;
 
-/** The prelude split into its `fn`, `const` and `var<private>` declarations, in file order. */
+/** The prelude split into its `fn`, `const`, `struct` and `var<private>` declarations, in file order. */
 function parsePrelude(): PreludeItem[] {
   if (preludeItems) return preludeItems;
   const items: { name: string; lines: string[] }[] = [];
   let pending: string[] = [];
   for (const line of template('prelude').split('\n')) {
-    const m = /^(?:fn|const|var<private>)\s+(\w+)/.exec(line);
+    const m = /^(?:fn|const|var<private>|struct)\s+(\w+)/.exec(line);
     if (m) {
       items.push({ name: m[1]!, lines: [...pending, line] });
       pending = [];
