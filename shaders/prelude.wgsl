@@ -387,24 +387,16 @@ fn wg_dsigmoid(x: f32) -> f32 {
 // builtin still ends within an ulp). sqrt(x < 0) = NaN, sqrt(±0) = ±0, sqrt(+Inf) = +Inf, NaN stays
 // NaN. Measured: 0.5 ulp (correctly rounded on every tested input).
 fn wg_sqrt(x: f32) -> f32 {
-  if (wg__isnan(x)) {
-    return x;
-  }
-  if (x < 0.0) {
-    return wg__nan();
-  }
-  // Zero tested by its bits: a device that flushes subnormals compares them equal to 0, and returning
-  // such an x would give sqrt(1e-38) = 1e-38; subnormals go to the builtin (flushed or exact).
-  if ((bitcast<u32>(x) & 0x7fffffffu) == 0u || wg__isinf(x)) {
-    return x;
-  }
   let y = sqrt(x);
-  // The residual is exact where y^2 and its error term are normal and finite.
-  if (x < 0x1p-100f || x > 0x1p100f) {
-    return y;
-  }
+  // The residual is exact where y^2 and its error term are normal and finite; elsewhere the builtin stands.
   let p = wg__two_prod(y, y);
-  return y + (((x - p.x) - p.y) / (2.0 * y));
+  let refined = y + (((x - p.x) - p.y) / (2.0 * y));
+  var r = select(y, refined, (x >= 0x1p-100f) & (x <= 0x1p100f));
+  // Special values by select, the later ones first in rank. Zero is tested by its bits: a device that
+  // flushes subnormals compares them equal to 0, and returning such an x would give sqrt(1e-38) = 1e-38.
+  r = select(r, x, ((bitcast<i32>(x) & 0x7fffffff) == 0) | wg__isinf(x));
+  r = select(r, wg__nan(), x < 0.0);
+  return select(r, x, wg__isnan(x));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -416,48 +408,31 @@ fn wg_sqrt(x: f32) -> f32 {
 // Method: e^(b ln|a|) with ln|a| as a pair (wg__ln_df) and the product b ln|a| formed exactly
 // (wg__two_prod), so the error does not grow with |b ln a|. Measured: 1 ulp.
 fn wg_pow(a: f32, b: f32) -> f32 {
-  if (wg__isnan(b)) {
-    return b;
-  }
-  let ab = abs(b);
-  if (ab == 0.0) {
-    return 1.0;
-  }
-  if (wg__isnan(a)) {
-    return a;
-  }
   let aa = abs(a);
-  if (wg__isinf(b)) {
-    if (aa == 1.0) {
-      return wg__nan();
-    }
-    return select(0.0, wg__inf(), (aa > 1.0) == (b > 0.0));
-  }
-  // 0: b not an integer, 1: odd integer, 2: even integer (every f32 from 2^24 on is even).
-  var bint = 0u;
-  if (ab >= 16777216.0) {
-    bint = 2u;
-  } else if (floor(ab) == ab) {
-    bint = 2u - (u32(ab) & 1u);
-  }
-  let odd = bint == 1u;
-  if (aa == 0.0) {
-    if (b > 0.0) {
-      return select(0.0, a, odd);
-    }
-    return select(wg__inf(), wg__copysign(wg__inf(), a), odd);
-  }
-  if (wg__isinf(a)) {
-    let v = select(0.0, wg__inf(), b > 0.0);
-    return select(v, -v, a < 0.0 && odd);
-  }
-  if (a < 0.0 && bint == 0u) {
-    return wg__nan();
-  }
+  let ab = abs(b);
+  // b an integer (every f32 from 2^24 on is an even one), and odd: tested on ab / 2, which is exact.
+  let big = ab >= 16777216.0;
+  let whole = (floor(ab) == ab) | big;
+  let h = 0.5 * ab;
+  let odd = (floor(h) != h) & whole & !big;
+  let flip = (a < 0.0) & odd;
   let l = wg__ln_df(aa);
   let p = wg__two_prod(b, l.x);
   let v = wg__exp_df(p.x, p.y + b * l.y);
-  return select(v, -v, a < 0.0 && odd);
+  // The general case, then the special ones by select, the later ones first in rank (a SIMD device runs
+  // every side of a branch its lanes disagree on, so branches would save nothing).
+  var r = select(v, -v, flip);
+  r = select(r, wg__nan(), (a < 0.0) & !whole);
+  let vi = select(0.0, wg__inf(), b > 0.0);
+  r = select(r, select(vi, -vi, flip), wg__isinf(a));
+  let pos = select(0.0, a, odd);
+  let neg = select(wg__inf(), wg__copysign(wg__inf(), a), odd);
+  r = select(r, select(neg, pos, b > 0.0), aa == 0.0);
+  let binf = select(select(0.0, wg__inf(), (aa > 1.0) == (b > 0.0)), wg__nan(), aa == 1.0);
+  r = select(r, binf, wg__isinf(b));
+  r = select(r, a, wg__isnan(a));
+  r = select(r, 1.0, ab == 0.0);
+  return select(r, b, wg__isnan(b));
 }
 
 // x ** n for an integer n >= 1 (the table passes a literal), by repeated squaring in a pair hi + lo,
@@ -529,11 +504,6 @@ fn wg_tiehalf(a: f32, b: f32) -> f32 {
 
 // a * log(b), and 0 where a == 0 (unless b is NaN); NaN in either stays NaN. Measured: as wg_log.
 fn wg_xlogy(a: f32, b: f32) -> f32 {
-  if (wg__isnan(a) || wg__isnan(b)) {
-    return wg__nan();
-  }
-  if (a == 0.0) {
-    return 0.0;
-  }
-  return a * wg_log(b);
+  let r = select(a * wg_log(b), 0.0, a == 0.0);
+  return select(r, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
