@@ -7,8 +7,8 @@ import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { parseOptions, USAGE } from './options.js';
 import { printTables, writeReport } from './report.js';
 import { benchmarkReport } from './run.js';
-import { adapterLabel, makeSystem } from './systems/all.js';
-import { installCallCounters } from './systems/system.js';
+import { makeSystem } from './systems/all.js';
+import { adapterLabel, installCallCounters } from './systems/system.js';
 
 if (process.argv.includes('--help')) {
   console.log(`npm run bench:node -- [options]\n${USAGE}`);

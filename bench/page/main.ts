@@ -3,8 +3,8 @@
 import { parseOptions } from '../options.js';
 import type { BenchReport } from '../report.js';
 import { benchmarkReport } from '../run.js';
-import { adapterLabel, makeSystem } from '../systems/all.js';
-import { installCallCounters } from '../systems/system.js';
+import { makeSystem } from '../systems/all.js';
+import { adapterLabel, installCallCounters } from '../systems/system.js';
 
 /** What the page leaves for the driver. */
 interface BenchWindow {

@@ -17,7 +17,3 @@ export function makeSystem(id: SystemId, gpu: GPU): System {
   };
   return make[id]();
 }
-
-/** The adapter as the reports name it: vendor | architecture | description. */
-export const adapterLabel = (info: GPUAdapterInfo): string =>
-  [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' | ');

@@ -78,3 +78,7 @@ export function installCallCounters(): void {
   wrap(g.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
   wrap(g.GPUQueue?.prototype, 'submit', 'submits');
 }
+
+/** The adapter as the reports name it: vendor | architecture | description. */
+export const adapterLabel = (info: GPUAdapterInfo): string =>
+  [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' | ');
