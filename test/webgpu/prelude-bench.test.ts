@@ -1,0 +1,65 @@
+// bench:prelude times each of webgrad's WGSL functions against WGSL's builtin of the same name: its two
+// kernels for each function must compile and compute the same thing (the builtins' error allowed), or the
+// comparison it prints means nothing.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, kernel } from '../../bench/prelude.js';
+import { testAdapter } from '../gpu.js';
+
+const N = 256;
+const CALLS = 2;
+
+let device: GPUDevice | null = null;
+beforeAll(async () => {
+  device = (await (await testAdapter())?.requestDevice()) ?? null;
+});
+
+/** The kernel's output at N points spread over [-10, 10]. */
+async function run(d: GPUDevice, code: string): Promise<Float32Array> {
+  const module = d.createShaderModule({ code });
+  const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+  expect(errors.map((e) => e.message)).toEqual([]);
+  const pipeline = await d.createComputePipelineAsync({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+  });
+  const xs = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  d.queue.writeBuffer(
+    xs,
+    0,
+    new Float32Array(N).map((_, i) => -10 + (20 * i) / N),
+  );
+  const ys = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const back = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const entries = [xs, ys].map((buffer, binding) => ({ binding, resource: { buffer } }));
+  const enc = d.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  enc.copyBufferToBuffer(ys, 0, back, 0, N * 4);
+  d.queue.submit([enc.finish()]);
+  await back.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(back.getMappedRange().slice(0));
+  for (const b of [xs, ys, back]) b.destroy();
+  return out;
+}
+
+describe('bench:prelude kernels', () => {
+  for (const f of FUNCTIONS) {
+    it(`${f.name}: webgrad's kernel computes what the builtin's does`, async (ctx) => {
+      if (!device) return ctx.skip();
+      const ours = await run(device, kernel(f.webgrad, CALLS, 1));
+      expect(ours.every(Number.isFinite), `${f.name} gave a non-finite value`).toBe(true);
+      const base = await run(device, kernel(null, CALLS, 1));
+      // The kernel adds the function up: it must differ from the sum of its bare arguments.
+      expect(ours.some((v, i) => Math.abs(v - base[i]!) > 1e-3)).toBe(true);
+      if (!f.builtin) return;
+      const theirs = await run(device, kernel(f.builtin, CALLS, 1));
+      for (let i = 0; i < N; i++)
+        expect(Math.abs(ours[i]! - theirs[i]!), `${f.name} at point ${i}`).toBeLessThanOrEqual(
+          1e-2 * Math.max(1, Math.abs(theirs[i]!)),
+        );
+    });
+  }
+});
