@@ -1,7 +1,13 @@
-// The buffer pool's reuse rule, on a stand-in device (no GPU): released buffers are kept up to 256 MiB,
+// The buffer pool's reuse rule and uploads in pieces, on stand-ins (no GPU): released buffers are kept up to 256 MiB,
 // or up to the most ever handed out at once, so a large run's buffers serve the next run of its size.
 import { describe, expect, it } from 'vitest';
-import { BufferPool, STAGING_USAGE, STORAGE_USAGE } from '../../src/backend/webgpu/buffers.js';
+import {
+  BufferPool,
+  STAGING_USAGE,
+  STORAGE_USAGE,
+  WRITE_PIECE,
+  writeInPieces,
+} from '../../src/backend/webgpu/buffers.js';
 
 const MiB = 1024 * 1024;
 
@@ -53,5 +59,28 @@ describe('buffer pool', () => {
     expect(made.map((b) => b.destroyed)).toEqual([true, false]);
     expect(pool.idleBytes).toBe(192 * MiB);
     expect(pool.peakBytes).toBe(192 * MiB);
+  });
+});
+
+describe('writeInPieces', () => {
+  it('writes the values in pieces of at most 1 MiB, in order, covering them exactly', () => {
+    const writes: { offset: number; dataOffset: number; size: number }[] = [];
+    const queue = {
+      writeBuffer(_b: GPUBuffer, offset: number, _d: ArrayBufferLike, dataOffset: number, size: number) {
+        writes.push({ offset, dataOffset, size });
+      },
+    } as unknown as GPUQueue;
+    // 2.5 MiB + 12 bytes in a view that starts 8 bytes into its ArrayBuffer: the pieces read from there.
+    const whole = new Float32Array(2 + (5 * WRITE_PIECE) / 8 + 3);
+    const data = whole.subarray(2);
+    writeInPieces(queue, {} as GPUBuffer, data);
+    expect(writes).toEqual([
+      { offset: 0, dataOffset: 8, size: WRITE_PIECE },
+      { offset: WRITE_PIECE, dataOffset: 8 + WRITE_PIECE, size: WRITE_PIECE },
+      { offset: 2 * WRITE_PIECE, dataOffset: 8 + 2 * WRITE_PIECE, size: WRITE_PIECE / 2 + 12 },
+    ]);
+    writes.length = 0;
+    writeInPieces(queue, {} as GPUBuffer, new Float32Array(3));
+    expect(writes).toEqual([{ offset: 0, dataOffset: 0, size: 12 }]);
   });
 });

@@ -11,6 +11,7 @@ import {
   STAGING_USAGE,
   STORAGE_USAGE,
   UNIFORM_USAGE,
+  writeInPieces,
 } from './buffers.js';
 import { WG, type ReduceMode } from './codegen.js';
 import { IdleWait } from './idle.js';
@@ -436,7 +437,7 @@ export class WebGpuBackend implements Backend {
     const data = host instanceof Float32Array ? host : Float32Array.from(host);
     const bytes = data.byteLength;
     const st = new GpuStorage(this, this.pool, this.pool.acquire(bytes, STORAGE_USAGE), bytes);
-    this.device.queue.writeBuffer(st.buffer, 0, data.buffer, data.byteOffset, bytes);
+    writeInPieces(this.device.queue, st.buffer, data);
     this.counters.bytesUploaded += bytes;
     st.attach(n);
     return st;
