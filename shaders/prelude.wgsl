@@ -445,12 +445,13 @@ fn wg_powi(x: f32, n: u32) -> f32 {
   var bh = x;
   var bl = 0.0;
   var e = n;
+  // The bits of n decide by select, not by branch: a CPU implementation of WebGPU cannot tell that every
+  // lane agrees on them, and would mask both sides.
   loop {
-    if ((e & 1u) != 0u) {
-      let p = wg__two_prod(rh, bh);
-      rl = p.y + (rh * bl + rl * bh);
-      rh = p.x;
-    }
+    let p = wg__two_prod(rh, bh);
+    let take = (e & 1u) != 0u;
+    rl = select(rl, p.y + (rh * bl + rl * bh), take);
+    rh = select(rh, p.x, take);
     e = e >> 1u;
     if (e == 0u) {
       break;
@@ -460,10 +461,7 @@ fn wg_powi(x: f32, n: u32) -> f32 {
     bh = s.x;
   }
   // Where the high part is infinite the low part is NaN; where it is 0 keep its sign.
-  if (wg__isinf(rh) || rl == 0.0) {
-    return rh;
-  }
-  return rh + rl;
+  return select(rh + rl, rh, wg__isinf(rh) | (rl == 0.0));
 }
 
 // ---------------------------------------------------------------------------------------------------
