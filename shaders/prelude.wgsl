@@ -54,13 +54,15 @@ const wg__log2e: f32 = 1.4426950408889634;
 // Rounding to an integer without WGSL's float-to-integer conversions, which saturate and cost a CPU
 // implementation of WebGPU more than a whole polynomial: for |v| < 2^22, v + 1.5 * 2^23 is a float of
 // exponent 23 whose low bits hold round(v) + 2^22, so its bits minus those of 1.5 * 2^23 are round(v).
-// The integer comes from the bits, never from (v + c) - c, which a compiler may fold to v.
+// The integer comes from the bits, never from (v + c) - c, which a compiler may fold to v. Integer
+// arithmetic on values that may be meaningless (arguments out of range) is done on u32, which wraps
+// in every shading language, where a signed overflow may not.
 const wg__round_shift: f32 = 12582912.0;
-const wg__round_shift_bits: i32 = 0x4b400000;
+const wg__round_shift_bits: u32 = 0x4b400000u;
 
 // round(v) (ties either way) for |v| < 2^22 (see wg__round_shift); meaningless beyond.
 fn wg__round_i32(v: f32) -> i32 {
-  return bitcast<i32>(v + wg__round_shift) - wg__round_shift_bits;
+  return bitcast<i32>(bitcast<u32>(v + wg__round_shift) - wg__round_shift_bits);
 }
 
 // x, through an XOR with `zero`, a uniform that is always 0: the generated kernels pass every computed
@@ -117,9 +119,9 @@ fn wg__exp_df(zh: f32, zl: f32) -> f32 {
   let e = 1.0 + (r + q);
   // 2^k1 2^k2 made in the exponent field; multiplied by 2^23 rather than shifted, as a CPU implementation
   // may shift lane by lane.
-  let k1 = wg__round_i32(k * 0.5);
-  let k2 = ki - k1;
-  let v = e * bitcast<f32>((k1 + 127) * 0x800000) * bitcast<f32>((k2 + 127) * 0x800000);
+  let k1 = bitcast<u32>(wg__round_i32(k * 0.5));
+  let k2 = bitcast<u32>(ki) - k1;
+  let v = e * bitcast<f32>((k1 + 127u) * 0x800000u) * bitcast<f32>((k2 + 127u) * 0x800000u);
   return select(select(v, 0.0, zh < -104.0), wg__inf(), zh > 89.0);
 }
 
