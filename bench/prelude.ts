@@ -1,6 +1,7 @@
 // What each of webgrad's WGSL functions (shaders/prelude.wgsl) costs on the adapter, next to WGSL's builtin
 // of the same name: nanoseconds per point and call, from kernels that apply one function several times to
-// every point of a device-resident array, less a kernel that applies none. Prints a table.
+// every point of a device-resident array, less a kernel that applies none; and how far each is from
+// float64 over the same points. Prints a table.
 //   npm run bench:prelude -- [--size=22] [--reps=9] [--calls=8]
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
@@ -9,36 +10,79 @@ import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/open.js';
 import { adapterLabel } from './systems/system.js';
 
-/** A function under test: its builtin form (null where WGSL has none) and webgrad's, over an argument `a`. */
+/**
+ * A function under test: its builtin form (null where WGSL has none) and webgrad's, over an argument `a`,
+ * and its float64 value at a float32 argument (with the float32 rounding of the WGSL's inner arithmetic).
+ */
 interface Fn {
   name: string;
   builtin: ((a: string) => string) | null;
   webgrad: (a: string) => string;
+  ref: (a: number) => number;
 }
+
+const f32 = Math.fround;
+/** |a| + 0.5 as the kernels compute it, in float32. */
+const shifted = (a: number): number => f32(Math.abs(a) + 0.5);
 
 /** The prelude's functions; arguments are kept in each function's domain (positive for log, sqrt, pow). */
 export const FUNCTIONS: readonly Fn[] = [
-  { name: 'exp', builtin: (a) => `exp(${a})`, webgrad: (a) => `wg_exp(${a})` },
-  { name: 'log', builtin: (a) => `log(abs(${a}) + 0.5)`, webgrad: (a) => `wg_log(abs(${a}) + 0.5)` },
-  { name: 'sin', builtin: (a) => `sin(${a})`, webgrad: (a) => `wg_sin(${a})` },
-  { name: 'cos', builtin: (a) => `cos(${a})`, webgrad: (a) => `wg_cos(${a})` },
-  { name: 'tan', builtin: (a) => `tan(${a})`, webgrad: (a) => `wg_tan(${a})` },
-  { name: 'tanh', builtin: (a) => `tanh(${a})`, webgrad: (a) => `wg_tanh(${a})` },
-  { name: 'sigmoid', builtin: (a) => `1.0 / (1.0 + exp(-(${a})))`, webgrad: (a) => `wg_sigmoid(${a})` },
-  { name: 'sqrt', builtin: (a) => `sqrt(abs(${a}))`, webgrad: (a) => `wg_sqrt(abs(${a}))` },
+  { name: 'exp', builtin: (a) => `exp(${a})`, webgrad: (a) => `wg_exp(${a})`, ref: Math.exp },
+  {
+    name: 'log',
+    builtin: (a) => `log(abs(${a}) + 0.5)`,
+    webgrad: (a) => `wg_log(abs(${a}) + 0.5)`,
+    ref: (a) => Math.log(shifted(a)),
+  },
+  { name: 'sin', builtin: (a) => `sin(${a})`, webgrad: (a) => `wg_sin(${a})`, ref: Math.sin },
+  { name: 'cos', builtin: (a) => `cos(${a})`, webgrad: (a) => `wg_cos(${a})`, ref: Math.cos },
+  { name: 'tan', builtin: (a) => `tan(${a})`, webgrad: (a) => `wg_tan(${a})`, ref: Math.tan },
+  { name: 'tanh', builtin: (a) => `tanh(${a})`, webgrad: (a) => `wg_tanh(${a})`, ref: Math.tanh },
+  {
+    name: 'sigmoid',
+    builtin: (a) => `1.0 / (1.0 + exp(-(${a})))`,
+    webgrad: (a) => `wg_sigmoid(${a})`,
+    ref: (a) => 1 / (1 + Math.exp(-a)),
+  },
+  {
+    name: 'sqrt',
+    builtin: (a) => `sqrt(abs(${a}))`,
+    webgrad: (a) => `wg_sqrt(abs(${a}))`,
+    ref: (a) => Math.sqrt(Math.abs(a)),
+  },
   {
     name: 'pow',
     builtin: (a) => `pow(abs(${a}) + 0.5, 1.7)`,
     webgrad: (a) => `wg_pow(abs(${a}) + 0.5, 1.7)`,
+    ref: (a) => Math.pow(shifted(a), f32(1.7)),
   },
-  { name: 'relu', builtin: (a) => `max(${a}, 0.0)`, webgrad: (a) => `wg_relu(${a})` },
+  {
+    name: 'relu',
+    builtin: (a) => `max(${a}, 0.0)`,
+    webgrad: (a) => `wg_relu(${a})`,
+    ref: (a) => Math.max(a, 0),
+  },
   {
     name: 'xlogy',
     builtin: (a) => `${a} * log(abs(${a}) + 0.5)`,
     webgrad: (a) => `wg_xlogy(${a}, abs(${a}) + 0.5)`,
+    ref: (a) => a * Math.log(shifted(a)),
   },
-  { name: 'powi 9', builtin: null, webgrad: (a) => `wg_powi(${a}, 9u)` },
+  { name: 'powi 9', builtin: null, webgrad: (a) => `wg_powi(${a}, 9u)`, ref: (a) => a ** 9 },
 ];
+
+/** The argument of a kernel's k-th call (0-based) at input x, as WGSL computes it in float32. */
+export const argument = (x: number, k: number): number => f32(x * 0.5 + f32(0.1 * (k + 1)));
+
+/** The worst error of `got` against `f` at the inputs `xs` (one call): relative, or absolute where |f| < 1. */
+export function worstError(f: Fn, xs: Float32Array, got: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const ref = f.ref(argument(xs[i]!, 0));
+    worst = Math.max(worst, Math.abs(got[i]! - ref) / Math.max(1, Math.abs(ref)));
+  }
+  return worst;
+}
 
 /**
  * A kernel adding up `calls` applications of `f` (to distinct arguments, so that none is shared) at each of
@@ -89,12 +133,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(groups) || groups > device.limits.maxComputeWorkgroupsPerDimension)
     throw new Error(`--size=${size} does not fit one row of whole workgroups on this device`);
   const xs = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(
-    xs,
-    0,
-    new Float32Array(n).map((_, i) => -10 + (20 * i) / n),
-  );
-  const ys = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE });
+  const host = new Float32Array(n).map((_, i) => -10 + (20 * i) / n);
+  device.queue.writeBuffer(xs, 0, host);
+  const ys = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 
   const compile = async (code: string): Promise<{ pipeline: GPUComputePipeline; group: GPUBindGroup }> => {
     const module = device.createShaderModule({ code });
@@ -133,6 +174,31 @@ async function main(): Promise<void> {
       if (r >= 2) times.get(v.key)!.push(performance.now() - t0);
     }
   }
+  // Errors: each function once per point, read back and compared with float64.
+  const staging = device.createBuffer({
+    size: n * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const errors = new Map<string, number>();
+  for (const f of FUNCTIONS)
+    for (const [kind, wgsl] of [
+      ['builtin', f.builtin],
+      ['webgrad', f.webgrad],
+    ] as const) {
+      if (!wgsl) continue;
+      const { pipeline, group } = await compile(kernel(wgsl, 1, tuning.points));
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(groups);
+      pass.end();
+      enc.copyBufferToBuffer(ys, 0, staging, 0, n * 4);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      errors.set(`${f.name}:${kind}`, worstError(f, host, new Float32Array(staging.getMappedRange())));
+      staging.unmap();
+    }
   const median = (key: string): number => {
     const s = [...times.get(key)!].sort((a, b) => a - b);
     return s[s.length >> 1]!;
@@ -141,7 +207,7 @@ async function main(): Promise<void> {
   const ns = (key: string): number => ((median(key) - base) * 1e6) / (calls * n);
   console.log(
     `${adapterLabel(adapter.info)}: 2^${size} points, ${calls} calls a point, median of ${reps}; ` +
-      `baseline kernel ${base.toFixed(1)} ms`,
+      `baseline kernel ${base.toFixed(1)} ms; errors: worst against float64, relative (absolute where |f| < 1)`,
   );
   console.table(
     FUNCTIONS.map((f) => {
@@ -152,6 +218,8 @@ async function main(): Promise<void> {
         'builtin ns': f.builtin ? b.toFixed(2) : '–',
         'webgrad ns': w.toFixed(2),
         'webgrad / builtin': f.builtin && b > 0 ? `${(w / b).toFixed(1)}x` : '–',
+        'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.toExponential(1) : '–',
+        'webgrad error': errors.get(`${f.name}:webgrad`)!.toExponential(1),
       };
     }),
   );

@@ -1,8 +1,9 @@
-// bench:prelude times each of webgrad's WGSL functions against WGSL's builtin of the same name: its two
-// kernels for each function must compile and compute the same thing (the builtins' error allowed), or the
+// bench:prelude times each of webgrad's WGSL functions against WGSL's builtin of the same name and measures
+// both against float64: its two kernels for each function must compile and compute the same thing (the
+// builtins' error allowed), and its float64 reference must be the function webgrad computes, or the
 // comparison it prints means nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, kernel } from '../../bench/prelude.js';
+import { FUNCTIONS, kernel, worstError } from '../../bench/prelude.js';
 import { testAdapter } from '../gpu.js';
 
 const N = 256;
@@ -13,7 +14,9 @@ beforeAll(async () => {
   device = (await (await testAdapter())?.requestDevice()) ?? null;
 });
 
-/** The kernel's output at N points spread over [-10, 10]. */
+const XS = new Float32Array(N).map((_, i) => -10 + (20 * i) / N);
+
+/** The kernel's output at the N points XS. */
 async function run(d: GPUDevice, code: string): Promise<Float32Array> {
   const module = d.createShaderModule({ code });
   const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
@@ -23,11 +26,7 @@ async function run(d: GPUDevice, code: string): Promise<Float32Array> {
     compute: { module, entryPoint: 'main' },
   });
   const xs = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  d.queue.writeBuffer(
-    xs,
-    0,
-    new Float32Array(N).map((_, i) => -10 + (20 * i) / N),
-  );
+  d.queue.writeBuffer(xs, 0, XS);
   const ys = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const back = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const entries = [xs, ys].map((buffer, binding) => ({ binding, resource: { buffer } }));
@@ -54,6 +53,8 @@ describe('bench:prelude kernels', () => {
       const base = await run(device, kernel(null, CALLS, 1));
       // The kernel adds the function up: it must differ from the sum of its bare arguments.
       expect(ours.some((v, i) => Math.abs(v - base[i]!) > 1e-3)).toBe(true);
+      // Its float64 reference is what webgrad computes, to float32 accuracy.
+      expect(worstError(f, XS, await run(device, kernel(f.webgrad, 1, 1)))).toBeLessThan(3e-7);
       if (!f.builtin) return;
       const theirs = await run(device, kernel(f.builtin, CALLS, 1));
       for (let i = 0; i < N; i++)
