@@ -1,13 +1,14 @@
 // What each of webgrad's WGSL functions (shaders/prelude.wgsl) costs on the adapter, next to WGSL's builtin
 // of the same name: nanoseconds per point and call, from kernels that apply one function several times to
 // every point of a device-resident array, less a kernel that applies none; and how far each is from
-// float64 over the same points. Prints a table.
-//   npm run bench:prelude -- [--size=22] [--reps=9] [--calls=8]
+// float64 over the same points. Prints a table, and with --out writes it to <dir>/<date>-<adapter>-prelude.md.
+//   npm run bench:prelude -- [--size=22] [--reps=9] [--calls=8] [--out=bench/results] [--machine=NAME]
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { preludeFor, WG } from '../src/backend/webgpu/codegen.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/open.js';
+import { adapterSlug } from './report.js';
 import { adapterLabel } from './systems/system.js';
 
 /**
@@ -108,6 +109,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return `${preludeFor(body, true)}\n${body}`;
 }
 
+/** The value of `--name=value`, if given. */
+const text = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
 function option(name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
   const v = arg ? Number(arg.slice(name.length + 3)) : fallback;
@@ -205,24 +210,46 @@ async function main(): Promise<void> {
   };
   const base = median('none');
   const ns = (key: string): number => ((median(key) - base) * 1e6) / (calls * n);
-  console.log(
-    `${adapterLabel(adapter.info)}: 2^${size} points, ${calls} calls a point, median of ${reps}; ` +
-      `baseline kernel ${base.toFixed(1)} ms; errors: worst against float64, relative (absolute where |f| < 1)`,
-  );
-  console.table(
-    FUNCTIONS.map((f) => {
-      const w = ns(`${f.name}:webgrad`);
-      const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
-      return {
-        function: f.name,
-        'builtin ns': f.builtin ? b.toFixed(2) : '–',
-        'webgrad ns': w.toFixed(2),
-        'webgrad / builtin': f.builtin && b > 0 ? `${(w / b).toFixed(1)}x` : '–',
-        'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.toExponential(1) : '–',
-        'webgrad error': errors.get(`${f.name}:webgrad`)!.toExponential(1),
-      };
-    }),
-  );
+  const label = adapterLabel(adapter.info);
+  const head =
+    `${label}: 2^${size} points (arguments in [-4.9, 5.1]), ${calls} calls a point, median of ${reps}; ` +
+    `baseline kernel ${base.toFixed(1)} ms; errors: worst against float64, relative (absolute where |f| < 1)`;
+  const rows = FUNCTIONS.map((f) => {
+    const w = ns(`${f.name}:webgrad`);
+    const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
+    return {
+      function: f.name,
+      'builtin ns': f.builtin ? b.toFixed(2) : '–',
+      'webgrad ns': w.toFixed(2),
+      'webgrad / builtin': f.builtin && b > 0 ? `${(w / b).toFixed(1)}x` : '–',
+      'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.toExponential(1) : '–',
+      'webgrad error': errors.get(`${f.name}:webgrad`)!.toExponential(1),
+    };
+  });
+  console.log(head);
+  console.table(rows);
+  const out = text('out');
+  if (out) {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await mkdir(out, { recursive: true });
+    const date = new Date().toISOString();
+    const file = join(out, `${date.slice(0, 10)}-${adapterSlug(label, text('machine'))}-prelude.md`);
+    const cols = Object.keys(rows[0]!);
+    const md = [
+      `# webgrad's WGSL functions against WGSL's builtins: ${label}`,
+      '',
+      `${date}; Node ${process.version}, Dawn (webgpu package). ${head}. ns: time per point and call, from ` +
+        'kernels applying one function to every point of a device-resident array, less a kernel applying none.',
+      '',
+      `| ${cols.join(' | ')} |`,
+      `|${cols.map(() => '---|').join('')}`,
+      ...rows.map((r) => `| ${cols.map((c) => r[c as keyof typeof r]).join(' | ')} |`),
+      '',
+    ].join('\n');
+    await writeFile(file, md);
+    console.log(`wrote ${file}`);
+  }
   device.destroy();
   process.exit(0);
 }

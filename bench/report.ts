@@ -409,12 +409,18 @@ export function printTables(r: BenchReport, print: (s: string) => void): void {
 
 /** File name stem of a run: date, machine name or adapter (vendor and architecture), and platform. */
 export function stem(r: BenchReport): string {
-  const adapter = (r.meta.machine || r.meta.adapter.split(' | ').slice(0, 2).join('-'))
+  const adapter = adapterSlug(r.meta.adapter, r.meta.machine);
+  return `${r.meta.date.slice(0, 10)}-${adapter}-${r.meta.platform}${r.meta.quick ? '-quick' : ''}`;
+}
+
+/** The machine's name, or the adapter's vendor and architecture, as a file-name part. */
+export function adapterSlug(adapter: string, machine?: string): string {
+  const slug = (machine || adapter.split(' | ').slice(0, 2).join('-'))
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '')
     .slice(0, 40);
-  return `${r.meta.date.slice(0, 10)}-${adapter || 'unknown'}-${r.meta.platform}${r.meta.quick ? '-quick' : ''}`;
+  return slug || 'unknown';
 }
 
 /** Writes `<dir>/<stem>.json`, `.md` and `.svg`; returns their paths. */
