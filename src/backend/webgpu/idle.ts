@@ -78,4 +78,5 @@ const sizeClass = (units: number): number => Math.round(Math.log2(units));
 
 /** True in Node (where Dawn's waiting polls), false in browsers. */
 export const inNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  // Through globalThis: the library is built without Node's types (it runs in browsers too).
+  typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
