@@ -40,6 +40,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let i = P.start + p;
       {{body}}
     }
+    // The next point is WG further on: broadcast index terms step along (see steppedTerms in codegen.ts).
+    {{advance}}
   }
   {{reduce}}
   {{report}}

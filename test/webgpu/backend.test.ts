@@ -348,13 +348,20 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
 
   it('any number of points per invocation gives bit-identical per-point results, chunked or not', async () => {
     // No sums here, so every kernel takes the option's points (kernels with sums take their reduction's).
+    // Broadcast operands along rows (c), columns (r) and two axes of three (w): an invocation's points
+    // step through their indices, with carries where a run length does not divide the step (1000, 1850).
     const run = async () => {
       const x = tensor(ramp(37 * 1000, -4, 4), { shape: [37, 1000], requiresGrad: true });
       const c = tensor(ramp(1000, -1, 1));
-      const y = sigmoid(x.mul(c).add(0.5)).mul(sin(x)).sub(c.mul(3).div(7));
+      const r = tensor(ramp(37, 0.5, 1.5), { shape: [37, 1] });
+      const y = sigmoid(x.mul(c).add(r)).mul(sin(x)).sub(c.mul(3).div(7));
       y.backward(tensor(ramp(37 * 1000, 1, 2), { shape: [37, 1000] }));
-      const out = await Promise.all([y.data(), x.grad!.data()]);
-      for (const t of [x, c, y]) t.dispose();
+      const x3 = tensor(ramp(6 * 50 * 37, -3, 3), { shape: [6, 50, 37] });
+      const w = tensor(ramp(6 * 37, -2, 2), { shape: [6, 1, 37] });
+      const v = tensor(ramp(37, 0.5, 1.5));
+      const y3 = x3.mul(w).add(v);
+      const out = await Promise.all([y.data(), x.grad!.data(), y3.data()]);
+      for (const t of [x, c, r, y, x3, w, v, y3]) t.dispose();
       return out;
     };
     await useGpu({ pointsPerInvocation: 1 });

@@ -396,12 +396,53 @@ function inputBindings(
   return { bindings, decls };
 }
 
-/** Input loads of a per-point template: `p` within the chunk (full), 0 (scalar) or broadcast terms of `i`. */
+/** `Σ tb_t * stride_t` over terms [first, first + count): the stepped broadcast index (see steppedTerms). */
+function steppedSum(first: number, count: number): string {
+  const parts: string[] = [];
+  for (let t = first; t < first + count; t++) parts.push(`tb${t} * P.terms[${t}].z`);
+  return parts.length > 0 ? parts.join(' + ') : '0u';
+}
+
+/**
+ * Broadcast index terms kept from point to point of an invocation, which steps by WG points: for each term
+ * (inner, dim), `tr` = i % inner and `tb` = (i / inner) % dim, set once with divisions before the loop and
+ * then advanced with adds and one carry each (r + WG % inner < 2 inner; b + the quotient's step + 1 < 2 dim).
+ * An integer division at every point costs a CPU implementation of WebGPU more than a simple kernel's work.
+ */
+function steppedTerms(count: number): { init: string[]; advance: string[] } {
+  if (count === 0) return { init: [], advance: [] };
+  const init = ['let i0 = P.start + wg * PTS * WG + lid;'];
+  const advance: string[] = [];
+  for (let t = 0; t < count; t++) {
+    init.push(
+      `let ti${t} = P.terms[${t}].x;`,
+      `let td${t} = P.terms[${t}].y;`,
+      `var tr${t} = i0 % ti${t};`,
+      `var tb${t} = (i0 / ti${t}) % td${t};`,
+      `let sr${t} = WG % ti${t};`,
+      `let sb${t} = (WG / ti${t}) % td${t};`,
+    );
+    advance.push(
+      `tr${t} += sr${t};`,
+      `let tw${t} = tr${t} >= ti${t};`,
+      `tr${t} = select(tr${t}, tr${t} - ti${t}, tw${t});`,
+      `tb${t} += select(sb${t}, sb${t} + 1u, tw${t});`,
+      `tb${t} = select(tb${t}, tb${t} - td${t}, tb${t} >= td${t});`,
+    );
+  }
+  return { init, advance };
+}
+
+/**
+ * Input loads of a per-point template: `p` within the chunk (full), 0 (scalar) or broadcast terms of `i`
+ * (`stepped`: from the invocation's stepped terms, see steppedTerms).
+ */
 function loaders(
   k: Kernel,
   inputs: readonly number[],
   packed: readonly number[],
   terms: [number, number, number][],
+  stepped = false,
 ) {
   const names = new Map<number, string>();
   inputs.forEach((j, b) => names.set(j, `in${b}`));
@@ -415,7 +456,7 @@ function loaders(
     const ts = stridedTerms(access.strides, k.domain);
     const first = terms.length;
     for (const t of ts) terms.push([t.inner, t.dim, t.stride]);
-    return `${name}[${termSum('i', first, ts.length)}]`;
+    return `${name}[${stepped ? steppedSum(first, ts.length) : termSum('i', first, ts.length)}]`;
   };
 }
 
@@ -444,7 +485,10 @@ export function mainProgram(
   const { direct: inputs, packed } = splitInputs(k, inputsOf(k, refs));
   const terms: [number, number, number][] = [];
   const c = new Consts();
-  const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
+  const pts = reduces.length > 0 ? reducePoints(mode) : points;
+  const load = loaders(k, inputs, packed, terms, pts > 1);
+  const lines = valueLines(k, refs, load, c, (j) => isPacked(k, j));
+  const stepping = pts > 1 ? steppedTerms(terms.length) : { init: [], advance: [] };
   const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   stores.forEach((o, s) => {
@@ -452,10 +496,9 @@ export function mainProgram(
     decls.push(declare(bindings.length, `out${s}`, 'write'));
     body.push(`out${s}[p] = ${refExpr(k, k.outputs[o]!.ref, c)};`);
   });
-  const acc: string[] = [];
+  const acc: string[] = [...stepping.init];
   const reduce: string[] = [];
   let shared = '';
-  const pts = reduces.length > 0 ? reducePoints(mode) : points;
   if (reduces.length > 0) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
@@ -510,6 +553,7 @@ export function mainProgram(
     invariant: indent(invariantHeader(c, lines), '  '),
     accumulators: indent(acc, '  '),
     body: indent(body, '      '),
+    advance: indent(stepping.advance, '    '),
     reduce: indent(reduce, '  '),
   });
   return {
