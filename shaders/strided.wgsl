@@ -44,6 +44,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   {{accumulators}}
   let k0 = s * P.len;
   let k1 = min(P.r, k0 + P.len);
+  // The folded terms at k0, stepped along with k (no integer division per point).
+  {{start}}
   for (var k = k0; k < k1; k++) {
     var i = base;
     {{point}}

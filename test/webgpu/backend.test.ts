@@ -432,6 +432,30 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('a sum over two axes that are not adjacent (a middle-axis parameter) steps both through its points', async () => {
+    // w: one weight per middle index of [A, B, C]; its gradient sums over axes 0 and 2, so the loop over a
+    // slice's points carries from the inner axis into the outer one.
+    const [A, B, C] = [40, 3, 50];
+    const xs = ramp(A * B * C, -2, 2);
+    const W = [0.5, -1, 2];
+    const g = [0, 0, 0];
+    const m = [0, 0, 0];
+    for (let i = 0; i < xs.length; i++) {
+      const b = Math.floor(i / C) % B;
+      const t = xs[i]! * Math.cos(xs[i]! * Math.fround(W[b]!));
+      g[b]! += t;
+      m[b]! += Math.abs(t);
+    }
+    for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
+      await useGpu(webgpu);
+      const x = tensor(xs, { shape: [A, B, C] });
+      const w = tensor(W, { shape: [1, B, 1], requiresGrad: true });
+      sum(sin(x.mul(w))).backward();
+      const got = await w.grad!.data();
+      for (let j = 0; j < B; j++) expect(Math.abs(got[j]! - g[j]!)).toBeLessThan(2e-6 * m[j]!);
+    }
+  });
+
   it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
     // One point per invocation (as on a GPU), so that the grid needs its second dimension.
     await useGpu({ pointsPerInvocation: 1 });

@@ -434,6 +434,34 @@ function steppedTerms(count: number): { init: string[]; advance: string[] } {
 }
 
 /**
+ * Folded terms [first, first + count) of a sum along axes, kept as the loop over k steps by one (see
+ * steppedTerms): `start` sets them at k0, `point` adds them into `i` and advances them to k + 1.
+ */
+function foldedTerms(first: number, count: number): { start: string[]; point: string[] } {
+  if (count === 0) return { start: [], point: [] };
+  const start: string[] = [];
+  const advance: string[] = [];
+  for (let t = first; t < first + count; t++) {
+    start.push(
+      `let fi${t} = P.terms[${t}].x;`,
+      `let fd${t} = P.terms[${t}].y;`,
+      `var fr${t} = k0 % fi${t};`,
+      `var fb${t} = (k0 / fi${t}) % fd${t};`,
+    );
+    advance.push(
+      `fr${t} += 1u;`,
+      `let fw${t} = fr${t} == fi${t};`,
+      `fr${t} = select(fr${t}, 0u, fw${t});`,
+      `fb${t} = select(fb${t}, fb${t} + 1u, fw${t});`,
+      `fb${t} = select(fb${t}, 0u, fb${t} == fd${t});`,
+    );
+  }
+  const sum: string[] = [];
+  for (let t = first; t < first + count; t++) sum.push(`fb${t} * P.terms[${t}].z`);
+  return { start, point: [`i += ${sum.join(' + ')};`, ...advance] };
+}
+
+/**
  * Input loads of a per-point template: `p` within the chunk (full), 0 (scalar) or broadcast terms of `i`
  * (`stepped`: from the invocation's stepped terms, see steppedTerms).
  */
@@ -636,6 +664,7 @@ export function stridedProgram(
   const terms: [number, number, number][] = [...kept, ...folded];
   const c = new Consts();
   const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
+  const stepping = foldedTerms(kept.length, folded.length);
   const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   const acc: string[] = [];
@@ -673,7 +702,8 @@ export function stridedProgram(
     invariant: indent(invariantHeader(c, lines), '  '),
     base: kept.length > 0 ? `base = ${termSum('o', 0, kept.length)};` : '',
     accumulators: indent(acc, '  '),
-    point: folded.length > 0 ? `i += ${termSum('k', kept.length, folded.length)};` : '',
+    start: indent(stepping.start, '  '),
+    point: indent(stepping.point, '    '),
     body: indent(body, '    '),
     finish: indent(finish, '  '),
   });
