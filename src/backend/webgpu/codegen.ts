@@ -396,7 +396,7 @@ function inputBindings(
   return { bindings, decls };
 }
 
-/** `Σ tb_t * stride_t` over terms [first, first + count): the stepped broadcast index (see steppedTerms). */
+/** `Σ tb_t * stride_t` over terms [first, first + count): the index of stepped terms (see steppedTerms). */
 function steppedSum(first: number, count: number): string {
   const parts: string[] = [];
   for (let t = first; t < first + count; t++) parts.push(`tb${t} * P.terms[${t}].z`);
@@ -404,23 +404,28 @@ function steppedSum(first: number, count: number): string {
 }
 
 /**
- * Broadcast index terms kept from point to point of an invocation, which steps by WG points: for each term
- * (inner, dim), `tr` = i % inner and `tb` = (i / inner) % dim, set once with divisions before the loop and
- * then advanced with adds and one carry each (r + WG % inner < 2 inner; b + the quotient's step + 1 < 2 dim).
- * An integer division at every point costs a CPU implementation of WebGPU more than a simple kernel's work.
+ * Index terms [first, first + count) kept from point to point of a loop that moves its flat index by
+ * `step` from `origin`: for each term (inner, dim), `tr` = i % inner and `tb` = (i / inner) % dim, set once
+ * with divisions (`init`) and then advanced with adds and one carry each (`advance`; r + step % inner
+ * < 2 inner, b + the quotient's step + 1 < 2 dim). An integer division at every point costs a CPU
+ * implementation of WebGPU more than a simple kernel's work.
  */
-function steppedTerms(count: number): { init: string[]; advance: string[] } {
-  if (count === 0) return { init: [], advance: [] };
-  const init = ['let i0 = P.start + wg * PTS * WG + lid;'];
+function steppedTerms(
+  first: number,
+  count: number,
+  origin: string,
+  step: string,
+): { init: string[]; advance: string[] } {
+  const init: string[] = [];
   const advance: string[] = [];
-  for (let t = 0; t < count; t++) {
+  for (let t = first; t < first + count; t++) {
     init.push(
       `let ti${t} = P.terms[${t}].x;`,
       `let td${t} = P.terms[${t}].y;`,
-      `var tr${t} = i0 % ti${t};`,
-      `var tb${t} = (i0 / ti${t}) % td${t};`,
-      `let sr${t} = WG % ti${t};`,
-      `let sb${t} = (WG / ti${t}) % td${t};`,
+      `var tr${t} = ${origin} % ti${t};`,
+      `var tb${t} = (${origin} / ti${t}) % td${t};`,
+      `let sr${t} = ${step} % ti${t};`,
+      `let sb${t} = (${step} / ti${t}) % td${t};`,
     );
     advance.push(
       `tr${t} += sr${t};`,
@@ -431,34 +436,6 @@ function steppedTerms(count: number): { init: string[]; advance: string[] } {
     );
   }
   return { init, advance };
-}
-
-/**
- * Folded terms [first, first + count) of a sum along axes, kept as the loop over k steps by one (see
- * steppedTerms): `start` sets them at k0, `point` adds them into `i` and advances them to k + 1.
- */
-function foldedTerms(first: number, count: number): { start: string[]; point: string[] } {
-  if (count === 0) return { start: [], point: [] };
-  const start: string[] = [];
-  const advance: string[] = [];
-  for (let t = first; t < first + count; t++) {
-    start.push(
-      `let fi${t} = P.terms[${t}].x;`,
-      `let fd${t} = P.terms[${t}].y;`,
-      `var fr${t} = k0 % fi${t};`,
-      `var fb${t} = (k0 / fi${t}) % fd${t};`,
-    );
-    advance.push(
-      `fr${t} += 1u;`,
-      `let fw${t} = fr${t} == fi${t};`,
-      `fr${t} = select(fr${t}, 0u, fw${t});`,
-      `fb${t} = select(fb${t}, fb${t} + 1u, fw${t});`,
-      `fb${t} = select(fb${t}, 0u, fb${t} == fd${t});`,
-    );
-  }
-  const sum: string[] = [];
-  for (let t = first; t < first + count; t++) sum.push(`fb${t} * P.terms[${t}].z`);
-  return { start, point: [`i += ${sum.join(' + ')};`, ...advance] };
 }
 
 /**
@@ -516,7 +493,10 @@ export function mainProgram(
   const pts = reduces.length > 0 ? reducePoints(mode) : points;
   const load = loaders(k, inputs, packed, terms, pts > 1);
   const lines = valueLines(k, refs, load, c, (j) => isPacked(k, j));
-  const stepping = pts > 1 ? steppedTerms(terms.length) : { init: [], advance: [] };
+  // An invocation's points are WG apart: its broadcast terms step along (with one point, nothing to step).
+  const stepping =
+    pts > 1 && terms.length > 0 ? steppedTerms(0, terms.length, 'i0', 'WG') : { init: [], advance: [] };
+  if (stepping.init.length > 0) stepping.init.unshift('let i0 = P.start + wg * PTS * WG + lid;');
   const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   stores.forEach((o, s) => {
@@ -664,7 +644,8 @@ export function stridedProgram(
   const terms: [number, number, number][] = [...kept, ...folded];
   const c = new Consts();
   const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
-  const stepping = foldedTerms(kept.length, folded.length);
+  // The loop over a slice's points moves k by one: the folded terms step along.
+  const stepping = steppedTerms(kept.length, folded.length, 'k0', '1u');
   const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   const acc: string[] = [];
@@ -702,8 +683,11 @@ export function stridedProgram(
     invariant: indent(invariantHeader(c, lines), '  '),
     base: kept.length > 0 ? `base = ${termSum('o', 0, kept.length)};` : '',
     accumulators: indent(acc, '  '),
-    start: indent(stepping.start, '  '),
-    point: indent(stepping.point, '    '),
+    start: indent(stepping.init, '  '),
+    point: indent(
+      folded.length > 0 ? [`i += ${steppedSum(kept.length, folded.length)};`, ...stepping.advance] : [],
+      '    ',
+    ),
     body: indent(body, '    '),
     finish: indent(finish, '  '),
   });
