@@ -153,6 +153,16 @@ async function main(): Promise<void> {
     const entries = [xs, ys].map((buffer, binding) => ({ binding, resource: { buffer } }));
     return { pipeline, group: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }) };
   };
+  /** One dispatch of a compiled kernel over every point, in a new command encoder. */
+  const dispatch = ({ pipeline, group }: { pipeline: GPUComputePipeline; group: GPUBindGroup }) => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(groups);
+    pass.end();
+    return enc;
+  };
   const variants = [
     { key: 'none', code: kernel(null, calls, tuning.points) },
     ...FUNCTIONS.flatMap((f) => [
@@ -166,16 +176,9 @@ async function main(): Promise<void> {
   // two rounds warm up.
   for (let r = 0; r < reps + 2; r++) {
     for (const [i, v] of variants.entries()) {
-      const { pipeline, group } = compiled[i]!;
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(groups);
-      pass.end();
-      device.queue.submit([enc.finish()]);
+      device.queue.submit([dispatch(compiled[i]!).finish()]);
       const t0 = performance.now();
-      await idle.wait(pipeline, n, t0, () => device.queue.onSubmittedWorkDone());
+      await idle.wait(compiled[i]!.pipeline, n, t0, () => device.queue.onSubmittedWorkDone());
       if (r >= 2) times.get(v.key)!.push(performance.now() - t0);
     }
   }
@@ -191,13 +194,7 @@ async function main(): Promise<void> {
       ['webgrad', f.webgrad],
     ] as const) {
       if (!wgsl) continue;
-      const { pipeline, group } = await compile(kernel(wgsl, 1, tuning.points));
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(groups);
-      pass.end();
+      const enc = dispatch(await compile(kernel(wgsl, 1, tuning.points)));
       enc.copyBufferToBuffer(ys, 0, staging, 0, n * 4);
       device.queue.submit([enc.finish()]);
       await staging.mapAsync(GPUMapMode.READ);
