@@ -36,6 +36,11 @@ export class Node {
    * job ends, which a loop of awaits on finished promises never reaches.
    */
   owner: object | null = null;
+  /**
+   * The node whose buffer holds this node's values (itself, or the source it is a view of), once
+   * `storageNode()` (schedule/fuse.ts) has worked it out: it depends only on the op and the inputs.
+   */
+  storage: Node | null = null;
 
   constructor(
     /** A table op name or a structural op. */
@@ -69,25 +74,32 @@ export class Node {
 export function topoSort(roots: readonly Node[], stop: (n: Node) => boolean = () => false): Node[] {
   const seen = new Set<Node>();
   const order: Node[] = [];
-  // Iterative DFS: graphs of millions of nodes must not overflow the JS stack.
-  const stack: [Node, number][] = [];
+  // Iterative DFS: graphs of millions of nodes must not overflow the JS stack. Parallel stacks of the
+  // node, the next input to visit, and how many it has to visit (0 where `stop` holds, asked once per
+  // node: it may cost more than the visit).
+  const nodes: Node[] = [];
+  const next: number[] = [];
+  const ends: number[] = [];
+  const enter = (n: Node): void => {
+    seen.add(n);
+    nodes.push(n);
+    next.push(0);
+    ends.push(stop(n) ? 0 : n.inputs.length);
+  };
   for (const r of roots) {
     if (seen.has(r)) continue;
-    seen.add(r);
-    stack.push([r, 0]);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const [n, i] = top;
-      if (!stop(n) && i < n.inputs.length) {
-        top[1] = i + 1;
-        const c = n.inputs[i]!;
-        if (!seen.has(c)) {
-          seen.add(c);
-          stack.push([c, 0]);
-        }
+    enter(r);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const i = next[top]!;
+      if (i < ends[top]!) {
+        next[top] = i + 1;
+        const c = nodes[top]!.inputs[i]!;
+        if (!seen.has(c)) enter(c);
       } else {
-        stack.pop();
-        order.push(n);
+        order.push(nodes.pop()!);
+        next.pop();
+        ends.pop();
       }
     }
   }

@@ -346,8 +346,11 @@ export type OpName = keyof typeof OPS;
 
 /** The row of a table op, or undefined for structural nodes. */
 export function opRow(name: string): OpRow | undefined {
-  return Object.prototype.hasOwnProperty.call(OPS, name) ? (OPS as Record<string, OpRow>)[name] : undefined;
+  return ROWS.get(name);
 }
+
+// The rows by name: a Map, since the scheduler looks rows up for every node it visits.
+const ROWS = new Map<string, OpRow>(Object.entries(OPS));
 
 /** a**p by repeated squaring: as the GPU computes it, and several times faster than Math.pow in a hot loop. */
 function powiCpu(a: number, p: number): number {

@@ -2,16 +2,27 @@
 import { Node, topoSort } from '../graph/node.js';
 import { fmtShape, padShape, sameShape, sizeOf, type Shape } from '../graph/shape.js';
 import { opRow, type OpName } from '../ops/table.js';
-import type { Access, Kernel, KernelInput, KernelOutput, Ref, Value } from './kernel.js';
+import {
+  accessKey,
+  type Access,
+  type Kernel,
+  type KernelInput,
+  type KernelOutput,
+  type Ref,
+  type Value,
+} from './kernel.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
  * elements is a view of its source (so a `.grad` that is `detach(sum)` needs no kernel of its own).
  */
 export function storageNode(n: Node): Node {
-  const same = n.inputs.length === 1 && n.size === n.inputs[0]!.size;
-  const view = n.op === 'reshape' || (same && (n.op === 'expand' || opRow(n.op)?.identity === true));
-  return view ? storageNode(n.inputs[0]!) : n;
+  if (n.storage === null) {
+    const same = n.inputs.length === 1 && n.size === n.inputs[0]!.size;
+    const view = n.op === 'reshape' || (same && (n.op === 'expand' || opRow(n.op)?.identity === true));
+    n.storage = view ? storageNode(n.inputs[0]!) : n;
+  }
+  return n.storage;
 }
 
 /**
@@ -108,7 +119,7 @@ function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => b
       // One input per buffer and access: views of one buffer (the `id` that each grad() call wraps its
       // arguments in, say) load it once, and what is computed from them is shared.
       const access = accessFor(n.shape, domain);
-      const key = `in:${storageNode(n).id}:${JSON.stringify(access)}`;
+      const key = `in:${storageNode(n).id}:${accessKey(access)}`;
       const known = cse.get(key);
       if (known !== undefined) r = known;
       else {

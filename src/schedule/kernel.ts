@@ -21,6 +21,10 @@ export type Access =
   | { readonly kind: 'scalar' }
   | { readonly kind: 'strided'; readonly strides: readonly number[] };
 
+/** A short string that tells accesses apart (for cache keys). */
+export const accessKey = (a: Access): string =>
+  a.kind === 'strided' ? `s${a.strides.join(',')}` : a.kind[0]!;
+
 /** A kernel result: stored per point, or summed (reduce) into the node's keepdims shape. */
 export interface KernelOutput {
   readonly node: Node;

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
-import type { Access, Kernel } from '../../schedule/kernel.js';
+import { accessKey, type Kernel } from '../../schedule/kernel.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
 
 // Plans kept (least recently used dropped first); each is a few programs' sources.
@@ -37,8 +37,6 @@ function slots(kernels: readonly Kernel[]): Node[] {
   }
   return out;
 }
-
-const accessKey = (a: Access): string => (a.kind === 'strided' ? `s${a.strides.join(',')}` : a.kind[0]!);
 
 /**
  * Everything planRun() reads: limits, each kernel's domain, inputs (access, and which stored node each
