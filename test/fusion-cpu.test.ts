@@ -89,6 +89,19 @@ describe('CPU fusion', () => {
     expect(s1.cacheHits).toBeGreaterThan(s0.cacheHits);
   });
 
+  it('kernels that differ only in constants or in the shape a broadcast operand is indexed by compile apart', async () => {
+    // The compiled-loop cache is keyed by kernel structure: a key that dropped a constant, or the domain
+    // that a broadcast index is taken modulo, would hand the second computation the first one's loop.
+    const x23 = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
+    const b3 = tensor(new Float32Array([10, 20, 30]), { shape: [1, 3] });
+    expect(Array.from(await x23.mul(b3).data())).toEqual([10, 40, 90, 40, 100, 180]);
+    const x25 = tensor(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), { shape: [2, 5] });
+    const b5 = tensor(new Float32Array([1, 2, 3, 4, 5]), { shape: [1, 5] });
+    expect(Array.from(await x25.mul(b5).data())).toEqual([1, 4, 9, 16, 25, 6, 14, 24, 36, 50]);
+    expect(Array.from(await x23.add(1).data())).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(Array.from(await x23.add(2).data())).toEqual([3, 4, 5, 6, 7, 8]);
+  });
+
   it("f' and f'' from separate grad() calls share one load of x and every common subexpression", async () => {
     const f = (x: Tensor) => sin(x).mul(x.mul(x));
     const d1 = (x: Tensor) => grad((t: Tensor) => sum(f(t)))(x);

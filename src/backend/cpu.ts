@@ -2,7 +2,7 @@
 import type { Node } from '../graph/node.js';
 import { emptyStats, type Backend, type Stats } from '../schedule/backend.js';
 import { planKernels, storageNode } from '../schedule/fuse.js';
-import type { Kernel } from '../schedule/kernel.js';
+import { kernelKey, type Kernel } from '../schedule/kernel.js';
 import {
   canGenerateCode,
   compileSource,
@@ -18,7 +18,7 @@ export interface CpuOptions {
   jit?: boolean;
 }
 
-// Compiled loops by generated source. Sources carry no data or sizes, so the cache stays small;
+// Compiled loops by kernel structure. Keys carry no data or sizes, so the cache stays small;
 // the bound protects programs that build endless distinct graphs.
 const MAX_CACHED = 512;
 
@@ -38,21 +38,24 @@ export class CpuBackend implements Backend {
     return storageNode(node).host !== null;
   }
 
-  /** The runnable form of a kernel (cached by source). */
+  /**
+   * The runnable form of a kernel, cached by its structure (kernelKey): a repeated computation (the
+   * notebook's one point at a time, say) finds its loop without generating the source again.
+   */
   compile(k: Kernel): CpuKernelFn {
     if (!this.jit) return interpret(k);
-    const src = kernelSource(k);
-    const hit = this.cache.get(src);
+    const key = kernelKey(k);
+    const hit = this.cache.get(key);
     if (hit) {
       this.counters.cacheHits++;
       // Re-insert so the map's order is least-recently-used first.
-      this.cache.delete(src);
-      this.cache.set(src, hit);
+      this.cache.delete(key);
+      this.cache.set(key, hit);
       return hit;
     }
-    const fn = compileSource(src);
+    const fn = compileSource(kernelSource(k));
     this.counters.pipelinesCompiled++;
-    this.cache.set(src, fn);
+    this.cache.set(key, fn);
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     return fn;
   }

@@ -25,6 +25,23 @@ export type Access =
 export const accessKey = (a: Access): string =>
   a.kind === 'strided' ? `s${a.strides.join(',')}` : a.kind[0]!;
 
+/**
+ * A string equal for kernels that generated code cannot tell apart: the same values, accesses and
+ * outputs (constants included), and the same domain where an access is strided (its index needs it).
+ */
+export function kernelKey(k: Kernel): string {
+  const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
+  const parts: (string | number)[] = [strided ? k.domain.join('x') : ''];
+  for (const i of k.inputs) parts.push('i', accessKey(i.access));
+  for (const v of k.values)
+    if (v.kind === 'input') parts.push('n', v.index);
+    // -0 and 0 are different constants (1 / -0 is -Infinity).
+    else if (v.kind === 'const') parts.push('c', Object.is(v.value, -0) ? '-0' : v.value);
+    else parts.push(v.op, v.p, v.args.join(','));
+  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ? 1 : 0, accessKey(o.access));
+  return parts.join(' ');
+}
+
 /** A kernel result: stored per point, or summed (reduce) into the node's keepdims shape. */
 export interface KernelOutput {
   readonly node: Node;

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
-import { accessKey, type Kernel } from '../../schedule/kernel.js';
+import { kernelKey, type Kernel } from '../../schedule/kernel.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
 
 // Plans kept (least recently used dropped first); each is a few programs' sources.
@@ -59,14 +59,10 @@ export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string 
     limits.exact === true ? 'x' : '',
   ];
   for (const k of kernels) {
-    parts.push('K', k.level, k.size, k.domain.join('x'));
-    for (const i of k.inputs) parts.push('i', id(storageNode(i.node)), accessKey(i.access));
-    for (const v of k.values)
-      if (v.kind === 'input') parts.push('n', v.index);
-      // -0 and 0 are different constants (1 / -0 is -Infinity).
-      else if (v.kind === 'const') parts.push('c', Object.is(v.value, -0) ? '-0' : v.value);
-      else parts.push(v.op, v.p, v.args.join(','));
-    for (const o of k.outputs) parts.push('o', id(o.node), o.ref, o.reduce ? 1 : 0, accessKey(o.access));
+    parts.push('K', k.level, k.size, k.domain.join('x'), kernelKey(k), 'i');
+    for (const i of k.inputs) parts.push(id(storageNode(i.node)));
+    parts.push('o');
+    for (const o of k.outputs) parts.push(id(o.node));
   }
   return parts.join(' ');
 }
