@@ -10,6 +10,8 @@ export interface BenchOptions {
   systems: SystemId[];
   reps: number;
   warmup: number;
+  /** Milliseconds per system and case of untimed calls at the smallest size, before any timing (see RunOptions). */
+  jitWarmupMs: number;
   budgetMs: number;
   /** Seconds after which no (case, size) is started (Infinity: none). */
   deadlineS: number;
@@ -27,6 +29,9 @@ export const USAGE = `options:
   --cases=sq,relu-wb                 case ids (default: all)
   --systems=webgrad,hand             ${SYSTEM_IDS.join(', ')} (default: all)
   --reps=5 --warmup=2                timed and untimed calls per size
+  --jit-warmup-ms=300                untimed calls per system and case at the smallest size, after its
+                                     first call and before any timing, so that JavaScript engines have
+                                     compiled each library's hot code (default 300; 0 with --quick)
   --budget-ms=5000                   skip a system at a larger size once its call there would take longer
                                      (its last median scaled by the number of points)
   --deadline-s=600                   start no (case, size) after this many seconds; the rest is reported
@@ -53,7 +58,9 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const a of args)
     if (
       a.startsWith('--') &&
-      !/^--(sizes|step|cases|systems|reps|warmup|budget-ms|deadline-s|quick|out|machine|help)(=|$)/.test(a)
+      !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|help)(=|$)/.test(
+        a,
+      )
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
   const quick = get('quick') !== undefined;
@@ -75,6 +82,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
     reps: num('reps', quick ? 2 : 5),
     warmup: num('warmup', quick ? 1 : 2),
+    jitWarmupMs: num('jit-warmup-ms', quick ? 0 : 300),
     budgetMs: num('budget-ms', 5000),
     deadlineS: num('deadline-s', Infinity),
     quick,

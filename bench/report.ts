@@ -14,6 +14,8 @@ export interface BenchReport extends RunResult {
     sizes: number[];
     reps: number;
     warmup: number;
+    /** Untimed ms per system and case at the smallest size before any timing (absent in older reports). */
+    jitWarmupMs?: number;
     quick: boolean;
     cases: { id: string; name: string; bytesPerPoint: number }[];
     systems: { id: SystemId; label: string }[];
@@ -351,6 +353,9 @@ export function markdown(r: BenchReport, svgName: string): string {
     `# webgrad benchmark: ${m.machine ? `${m.machine}, adapter ${m.adapter}` : m.adapter} (${m.platform})`,
     '',
     `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed calls after ${m.warmup} warm-up; ` +
+      (m.jitWarmupMs
+        ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up); `
+        : '') +
       `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}.`,
     '',
     TIMED,

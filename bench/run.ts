@@ -16,6 +16,8 @@ const SINGLE_POINT_WARMUP = 5;
 export const RESIDENT_REPS = 9;
 export const RESIDENT_WARMUP = 2;
 const RESIDENT_BUDGET_MS = 2000;
+// At most this many JIT warm-up calls per system and case.
+const JIT_WARMUP_CALLS = 300;
 
 /** How a benchmark runs. */
 export interface RunOptions {
@@ -27,6 +29,14 @@ export interface RunOptions {
   reps: number;
   /** Untimed calls per size before the timed ones. */
   warmup: number;
+  /**
+   * Milliseconds per system (at most JIT_WARMUP_CALLS calls each) of untimed calls at a case's smallest
+   * size, right after its first (compiling) call: a JavaScript engine optimises a function only after
+   * many calls, and the few warm-up calls of a size leave a library with more JavaScript per call (a
+   * tracing or graph-building one) running partly unoptimised, which the medians at small sizes and on
+   * the device would otherwise measure.
+   */
+  jitWarmupMs: number;
   /**
    * A system is not run at a larger size of a case once its call there, scaled from its median at the
    * last size by the number of points, would take more than this many ms.
@@ -235,6 +245,7 @@ async function runCase(
         live.delete(s);
       }
     }
+    if (k === 0) for (const s of timed) await warmJit(s, o.jitWarmupMs, () => s.run(c, xs, c.params));
     const times = new Map<System, number[]>(timed.map((s) => [s, []]));
     const calls = new Map<System, { d: number; q: number }>(timed.map((s) => [s, { d: 0, q: 0 }]));
     const own = new Map<System, OwnCounters>();
@@ -341,6 +352,22 @@ async function runCase(
     (s, e) => (lat.get(s)!.note = message(e)),
   );
   for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
+}
+
+/**
+ * Untimed calls of one system for up to `ms` (at most JIT_WARMUP_CALLS of them; none for 0). One system at
+ * a time, as nothing is timed: each gets its own time. A failure ends them; it shows again in the timed
+ * calls, which record it.
+ */
+async function warmJit(s: System, ms: number, call: () => Promise<unknown>): Promise<void> {
+  const began = performance.now();
+  for (let i = 0; i < JIT_WARMUP_CALLS && performance.now() - began < ms; i++) {
+    try {
+      await call();
+    } catch {
+      return;
+    }
+  }
 }
 
 /** How interleaved() repeats its rounds. */
@@ -458,6 +485,7 @@ export async function benchmarkReport(
     systems,
     reps: opts.reps,
     warmup: opts.warmup,
+    jitWarmupMs: opts.jitWarmupMs,
     budgetMs: opts.budgetMs,
     deadlineS: opts.deadlineS,
     quick: opts.quick,
@@ -471,6 +499,7 @@ export async function benchmarkReport(
       sizes,
       reps: opts.reps,
       warmup: opts.warmup,
+      jitWarmupMs: opts.jitWarmupMs,
       quick: opts.quick,
       cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
       systems: systems.map((s) => ({ id: s.id, label: s.label })),

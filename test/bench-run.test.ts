@@ -3,6 +3,7 @@
 // keep a run inside a lent GPU machine's minutes.
 import { describe, expect, it } from 'vitest';
 import { selectCases, type BenchCase } from '../bench/cases.js';
+import { parseOptions } from '../bench/options.js';
 import { reference } from '../bench/reference.js';
 import { stem, type BenchReport } from '../bench/report.js';
 import { roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
@@ -38,6 +39,7 @@ const options = (systems: System[], over: Partial<RunOptions>): RunOptions => ({
   systems,
   reps: 2,
   warmup: 1,
+  jitWarmupMs: 0,
   budgetMs: Infinity,
   deadlineS: Infinity,
   quick: true,
@@ -76,6 +78,44 @@ describe('benchmark loop', () => {
     expect(at('jax', 6)).toMatchObject({ status: 'skipped', note: 'over the time budget' });
     expect(at('jax', 8)?.status).toBe('skipped');
     for (const n of [4, 6, 8]) expect(at('hand', n)?.status).toBe('ok');
+  });
+
+  it('warms each system up at the smallest size only, after its first call, within the time given', async () => {
+    /** A stand-in that records the size of each call. */
+    const recording = (id: SystemId, delayMs: number) => {
+      const s = standIn(id, delayMs);
+      const sizes: number[] = [];
+      const run = s.run.bind(s);
+      return Object.assign(s, {
+        sizes,
+        run: (c: BenchCase, xs: readonly Float32Array[], p: readonly number[]) => {
+          sizes.push(xs[0]!.length);
+          return run(c, xs, p);
+        },
+      });
+    };
+    const count = (xs: number[], n: number) => xs.filter((x) => x === n).length;
+    // Per size: the check call, one untimed and two timed calls; then four single-point calls.
+    const cold = recording('hand', 0);
+    await runBenchmark(options([cold], {}));
+    expect([16, 64, 256, 1].map((n) => count(cold.sizes, n))).toEqual([4, 4, 4, 4]);
+    // An instant system gets every warm-up call there is (300), a slow one what fits in the time.
+    const fast = recording('hand', 0);
+    const slow = recording('jax', 10);
+    await runBenchmark(options([fast, slow], { jitWarmupMs: 40 }));
+    expect([16, 64, 256, 1].map((n) => count(fast.sizes, n))).toEqual([4 + 300, 4, 4, 4]);
+    expect(count(slow.sizes, 16) - 4).toBeGreaterThanOrEqual(1);
+    expect(count(slow.sizes, 16) - 4).toBeLessThan(8);
+    // The first call of the case (the one timed as compilation) comes before any warm-up call.
+    expect(fast.sizes[0]).toBe(16);
+    expect(fast.sizes.slice(0, 301).every((n) => n === 16)).toBe(true);
+  });
+
+  it('takes the JIT warm-up time from --jit-warmup-ms: 300 ms by default, none in quick mode', () => {
+    expect(parseOptions([]).jitWarmupMs).toBe(300);
+    expect(parseOptions(['--quick']).jitWarmupMs).toBe(0);
+    expect(parseOptions(['--jit-warmup-ms=50']).jitWarmupMs).toBe(50);
+    expect(() => parseOptions(['--jit-warmup-ms=-1'])).toThrow(/--jit-warmup-ms must be a number/);
   });
 
   it('starts nothing after the deadline and reports the rest as skipped', async () => {
