@@ -18,6 +18,8 @@ export interface BenchReport extends RunResult {
     jitWarmupMs?: number;
     quick: boolean;
     cases: { id: string; name: string; bytesPerPoint: number }[];
+    /** Cases on which `hand` and `hand-acc` run the same kernel (no function for hand-acc to replace). */
+    sameHandKernels?: string[];
     systems: { id: SystemId; label: string }[];
     seconds: number;
   };
@@ -119,6 +121,34 @@ function ratioTable(r: BenchReport): string[] {
     (c, s, n) => cell(find(r, c, s, n)),
     (c, s, n) => msOf(r, c, s, n),
   );
+}
+
+/**
+ * The run's own noise floor: on the cases where `hand` and `hand-acc` run the same kernel, their ratio would
+ * be 1 on a quiet machine; its spread per size, end to end and device-resident, is how far apart two
+ * systems must be in this run before a ratio tells them apart.
+ */
+function noiseFloor(r: BenchReport): string[] {
+  const same = r.meta.sameHandKernels ?? [];
+  const spread = (key: 'ms' | 'residentMs', n: number): string => {
+    const rs = same
+      .map((c) => {
+        const a = find(r, c, 'hand-acc', n)?.[key];
+        const b = find(r, c, 'hand', n)?.[key];
+        return a === undefined || b === undefined ? undefined : a / b;
+      })
+      .filter((x): x is number => x !== undefined);
+    return rs.length === 0 ? '–' : `${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}x`;
+  };
+  const rows = r.meta.sizes.map((n) => [`2^${n}`, spread('ms', n), spread('residentMs', n)]);
+  if (rows.every(([, e, d]) => e === '–' && d === '–')) return [];
+  return [
+    `\`hand\` and \`hand-acc\` run the same kernel on ${same.map((c) => `\`${c}\``).join(', ')}, so their ` +
+      'ratio there would be 1 on a quiet machine: its spread in this run is how far apart two systems must be ' +
+      'before a ratio tells them apart.',
+    '',
+    ...table(['N', 'hand-acc / hand, end to end', 'hand-acc / hand, device-resident'], rows),
+  ];
 }
 
 /** Device-resident medians per case and size, with the same ratios as the end-to-end table. */
@@ -349,6 +379,7 @@ export function markdown(r: BenchReport, svgName: string): string {
   const resident = residentTable(r);
   const own = ownTable(r);
   const notTimed = problems(r);
+  const noise = noiseFloor(r);
   return [
     `# webgrad benchmark: ${m.machine ? `${m.machine}, adapter ${m.adapter}` : m.adapter} (${m.platform})`,
     '',
@@ -377,6 +408,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     ...(resident.length > 0
       ? ['## Device-resident median ms per call and ratios', '', RESIDENT, '', ...resident, '']
       : []),
+    ...(noise.length > 0 ? ['## Noise floor', '', ...noise, ''] : []),
     ...(own.length > 0
       ? ["## webgrad's own counters per call (stats(), WebGPU, largest size)", '', ...own, '']
       : []),

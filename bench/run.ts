@@ -5,6 +5,7 @@ import { bytesPerPoint, caseInputs, type BenchCase } from './cases.js';
 import { maxError, reference, TOLERANCE } from './reference.js';
 import type { BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
+import { accurateBody } from './systems/hand.js';
 import { gpuCalls, type OwnCounters, type Resident, type System, type SystemId } from './systems/system.js';
 
 // Timed and untimed single-point calls per system (at least; --reps and --warmup raise them).
@@ -502,6 +503,7 @@ export async function benchmarkReport(
       jitWarmupMs: opts.jitWarmupMs,
       quick: opts.quick,
       cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
+      sameHandKernels: opts.cases.filter((c) => accurateBody(c.wgsl) === c.wgsl).map((c) => c.id),
       systems: systems.map((s) => ({ id: s.id, label: s.label })),
       seconds: (performance.now() - t0) / 1e3,
     },

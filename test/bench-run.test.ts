@@ -2,10 +2,11 @@
 // scaled time would put over the budget, and nothing starts after the deadline — the two limits that
 // keep a run inside a lent GPU machine's minutes.
 import { describe, expect, it } from 'vitest';
-import { selectCases, type BenchCase } from '../bench/cases.js';
+import { benchCases, selectCases, type BenchCase } from '../bench/cases.js';
+import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
 import { reference } from '../bench/reference.js';
-import { stem, type BenchReport } from '../bench/report.js';
+import { markdown, stem, type BenchReport } from '../bench/report.js';
 import { roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
@@ -144,6 +145,62 @@ describe('benchmark loop', () => {
     expect(at('jax').residentMs).toBeUndefined();
     expect(at('jax').residentNote).toMatch(/resident path: error .* > 0.001/);
     expect(runs.bad).toBe(0);
+  });
+
+  it("reports the run's noise floor: hand-acc / hand on the cases where both run the same kernel", async () => {
+    // hand-acc replaces exp, log, sin, cos and tanh: (x-2)^2 and the polynomial have none, sigmoid has exp.
+    const cases = selectCases(['sq', 'poly', 'sigmoid']);
+    const timing = (): System => ({
+      ...standIn('hand', 0),
+      resident: async (c, xs) => ({
+        run: async () => {},
+        read: async () => outputsOf(c, xs),
+        release: () => {},
+      }),
+    });
+    const hand = { ...timing(), id: 'hand' as const };
+    const acc = { ...timing(), id: 'hand-acc' as const };
+    const r = await runBenchmark(options([hand, acc], { cases, sizes: [4] }));
+    const report = {
+      ...r,
+      meta: {
+        date: '2026-11-26T00:00:00.000Z',
+        platform: 'node',
+        runtime: 'test',
+        adapter: 'test',
+        sizes: [4],
+        reps: 2,
+        warmup: 1,
+        quick: false,
+        cases: cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: 12 })),
+        sameHandKernels: ['sq', 'poly'],
+        systems: [hand, acc].map((s) => ({ id: s.id, label: s.label })),
+        seconds: 1,
+      },
+    } as BenchReport;
+    // Known medians: hand-acc 1.5x and 0.8x hand's on the two cases, 3x on sigmoid (not counted).
+    const set = (c: string, s: SystemId, ms: number, res: number) =>
+      Object.assign(
+        r.measurements.find((m) => m.case === c && m.system === s)!,
+        { ms, residentMs: res },
+      );
+    set('sq', 'hand', 10, 4);
+    set('sq', 'hand-acc', 15, 4.4);
+    set('poly', 'hand', 10, 5);
+    set('poly', 'hand-acc', 8, 5);
+    set('sigmoid', 'hand', 10, 5);
+    set('sigmoid', 'hand-acc', 30, 15);
+    const md = markdown(report, 'chart.svg');
+    // The cases the benchmark itself marks (see benchmarkReport): those whose hand body calls none of them.
+    expect(benchCases.filter((c) => accurateBody(c.wgsl) === c.wgsl).map((c) => c.id)).toEqual([
+      'sq',
+      'z2',
+      'relu-wb',
+      'poly',
+    ]);
+    expect(md).toContain('## Noise floor');
+    expect(md).toContain('`hand` and `hand-acc` run the same kernel on `sq`, `poly`, so');
+    expect(md).toContain('| 2^4 | 0.80–1.50x | 1.00–1.10x |');
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {
