@@ -78,15 +78,19 @@ export class PipelineCache {
       );
     }
     const layout = this.layout(program.bindings);
-    device.pushErrorScope('validation');
-    const pipeline = device.createComputePipeline({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: 'main' },
-    });
-    const err = await device.popErrorScope();
-    if (err) {
+    let pipeline: GPUComputePipeline;
+    try {
+      // Asynchronously: Dawn in Node compiles a synchronous pipeline on the calling thread, holding up
+      // the event loop for the tens of milliseconds a kernel takes to compile.
+      pipeline = await device.createComputePipelineAsync({
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+      });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
       throw new Error(
-        `webgpu: the pipeline for the generated WGSL is invalid: ${err.message}\n--- generated WGSL ---\n${numbered(program.source)}`,
+        `webgpu: the pipeline for the generated WGSL is invalid: ${why}\n--- generated WGSL ---\n${numbered(program.source)}`,
+        { cause: e },
       );
     }
     this.counters.pipelinesCompiled++;
