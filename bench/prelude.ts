@@ -7,7 +7,7 @@ import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { preludeFor, WG } from '../src/backend/webgpu/codegen.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
-import { defaultTuning } from '../src/backend/webgpu/open.js';
+import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { adapterSlug } from './report.js';
 import { adapterLabel } from './systems/system.js';
 

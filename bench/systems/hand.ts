@@ -6,7 +6,7 @@
 import { partialsPerGroup, preludeFor, reducePoints } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
-import { defaultTuning, type Tuning } from '../../src/backend/webgpu/open.js';
+import { defaultTuning, type Tuning } from '../../src/backend/webgpu/tuning.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import type { System } from './system.js';
 

@@ -1,0 +1,25 @@
+/** webgrad's defaults per kind of adapter, kept out of open.ts (which init() loads only when needed). */
+import { SOFTWARE_POINTS, type ReduceMode } from './codegen.js';
+import { inNode } from './idle.js';
+
+/** How webgrad runs on an adapter unless told otherwise (see WebGpuOptions). */
+export interface Tuning {
+  /** How scalar sums are split. */
+  readonly reduce: ReduceMode;
+  /** Points per invocation of kernels without sums. */
+  readonly points: number;
+  /** Sleep through most of a run's expected time before waiting on it. */
+  readonly sleepWhileWaiting: boolean;
+}
+
+/**
+ * The defaults for a GPU, or for a CPU implementation of WebGPU (`software`): there, barriers and
+ * workgroups are expensive, and in Node Dawn's busy polling takes a core from the kernels.
+ */
+export function defaultTuning(software: boolean): Tuning {
+  return {
+    reduce: software ? 'invocation' : 'workgroup',
+    points: software ? SOFTWARE_POINTS : 1,
+    sleepWhileWaiting: software && inNode(),
+  };
+}
