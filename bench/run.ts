@@ -246,7 +246,16 @@ async function runCase(
         live.delete(s);
       }
     }
-    if (k === 0) for (const s of timed) await warmJit(s, o.jitWarmupMs, () => s.run(c, xs, c.params));
+    // JIT warm-up: one system at a time, as nothing is timed, each with its own time. A failure ends a
+    // system's calls; it shows again in the timed calls, which record it.
+    if (k === 0 && o.jitWarmupMs > 0)
+      for (const s of timed)
+        await interleaved(
+          [s],
+          { seed: 0, warmup: 0, reps: JIT_WARMUP_CALLS, minReps: 1, budgetMs: o.jitWarmupMs },
+          () => s.run(c, xs, c.params),
+          () => {},
+        );
     const times = new Map<System, number[]>(timed.map((s) => [s, []]));
     const calls = new Map<System, { d: number; q: number }>(timed.map((s) => [s, { d: 0, q: 0 }]));
     const own = new Map<System, OwnCounters>();
@@ -353,22 +362,6 @@ async function runCase(
     (s, e) => (lat.get(s)!.note = message(e)),
   );
   for (const [s, t] of ts) lat.get(s)!.singlePointUs = median(t) * 1e3;
-}
-
-/**
- * Untimed calls of one system for up to `ms` (at most JIT_WARMUP_CALLS of them; none for 0). One system at
- * a time, as nothing is timed: each gets its own time. A failure ends them; it shows again in the timed
- * calls, which record it.
- */
-async function warmJit(s: System, ms: number, call: () => Promise<unknown>): Promise<void> {
-  const began = performance.now();
-  for (let i = 0; i < JIT_WARMUP_CALLS && performance.now() - began < ms; i++) {
-    try {
-      await call();
-    } catch {
-      return;
-    }
-  }
 }
 
 /** How interleaved() repeats its rounds. */
