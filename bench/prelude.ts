@@ -8,7 +8,8 @@ import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { preludeFor, WG } from '../src/backend/webgpu/codegen.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/tuning.js';
-import { adapterSlug } from './report.js';
+import { compileKernel } from './compile.js';
+import { adapterSlug, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
 
 /**
@@ -143,13 +144,7 @@ async function main(): Promise<void> {
   const ys = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 
   const compile = async (code: string): Promise<{ pipeline: GPUComputePipeline; group: GPUBindGroup }> => {
-    const module = device.createShaderModule({ code });
-    const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-    if (errors.length > 0) throw new Error(`${errors.map((e) => e.message).join('; ')}\n${code}`);
-    const pipeline = await device.createComputePipelineAsync({
-      layout: 'auto',
-      compute: { module, entryPoint: 'main' },
-    });
+    const pipeline = await compileKernel(device, code, 'bench:prelude kernel');
     const entries = [xs, ys].map((buffer, binding) => ({ binding, resource: { buffer } }));
     return { pipeline, group: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }) };
   };
@@ -239,9 +234,10 @@ async function main(): Promise<void> {
       `${date}; Node ${process.version}, Dawn (webgpu package). ${head}. ns: time per point and call, from ` +
         'kernels applying one function to every point of a device-resident array, less a kernel applying none.',
       '',
-      `| ${cols.join(' | ')} |`,
-      `|${cols.map(() => '---|').join('')}`,
-      ...rows.map((r) => `| ${cols.map((c) => r[c as keyof typeof r]).join(' | ')} |`),
+      ...table(
+        cols,
+        rows.map((r) => cols.map((c) => r[c as keyof typeof r])),
+      ),
       '',
     ].join('\n');
     await writeFile(file, md);

@@ -75,7 +75,7 @@ function cell(m: Measurement | undefined): string {
 }
 
 /** Rows of a Markdown table. */
-function table(head: string[], rows: string[][]): string[] {
+export function table(head: string[], rows: string[][]): string[] {
   return [
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,

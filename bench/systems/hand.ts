@@ -8,6 +8,7 @@ import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
 import { defaultTuning, type Tuning } from '../../src/backend/webgpu/tuning.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
+import { compileKernel } from '../compile.js';
 import type { System } from './system.js';
 
 const WG = 256;
@@ -162,14 +163,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
   const pipelines = new Map<string, Pipelines>();
   let sized: { key: string; s: Sized } | null = null;
 
-  const compile = async (code: string): Promise<GPUComputePipeline> => {
-    const module = device!.createShaderModule({ code });
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length > 0)
-      throw new Error(`hand kernel: ${errors.map((e) => e.message).join('; ')}\n${code}`);
-    return device!.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  };
+  const compile = (code: string): Promise<GPUComputePipeline> => compileKernel(device!, code, 'hand kernel');
 
   const buffers = (c: BenchCase, n: number): Sized => {
     const key = `${c.id}:${n}`;

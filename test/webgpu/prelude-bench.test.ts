@@ -3,6 +3,7 @@
 // builtins' error allowed), and its float64 reference must be the function webgrad computes, or the
 // comparison it prints means nothing.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compileKernel } from '../../bench/compile.js';
 import { FUNCTIONS, kernel, worstError } from '../../bench/prelude.js';
 import { testAdapter } from '../gpu.js';
 
@@ -18,13 +19,8 @@ const XS = new Float32Array(N).map((_, i) => -10 + (20 * i) / N);
 
 /** The kernel's output at the N points XS. */
 async function run(d: GPUDevice, code: string): Promise<Float32Array> {
-  const module = d.createShaderModule({ code });
-  const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-  expect(errors.map((e) => e.message)).toEqual([]);
-  const pipeline = await d.createComputePipelineAsync({
-    layout: 'auto',
-    compute: { module, entryPoint: 'main' },
-  });
+  // Throws with the compiler's messages where the kernel does not compile.
+  const pipeline = await compileKernel(d, code, 'bench:prelude kernel');
   const xs = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   d.queue.writeBuffer(xs, 0, XS);
   const ys = d.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
