@@ -1,5 +1,6 @@
-// The buffer pool's reuse rule and uploads in pieces, on stand-ins (no GPU): released buffers are kept up to 256 MiB,
-// or up to the most ever handed out at once, so a large run's buffers serve the next run of its size.
+// The buffer pool's reuse rule and uploads in pieces, on stand-ins (no GPU): released buffers are kept up
+// to 256 MiB, or up to the most ever handed out at once, so a large run's buffers serve the next run of its
+// size.
 import { describe, expect, it } from 'vitest';
 import {
   BufferPool,
