@@ -152,6 +152,37 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     }
   });
 
+  it('a repeated call uploads into the buffer the last upload used, not into one a kernel wrote', async () => {
+    const queue = (activeBackend() as WebGpuBackend).device.queue;
+    const n = 1 << 16;
+    const targets: GPUBuffer[] = [];
+    const write = queue.writeBuffer.bind(queue);
+    queue.writeBuffer = ((buffer: GPUBuffer, offset: number, ...rest: unknown[]) => {
+      if (offset === 0 && buffer.size >= 4 * n) targets.push(buffer);
+      return (write as (...a: unknown[]) => undefined)(buffer, offset, ...rest);
+    }) as GPUQueue['writeBuffer'];
+    try {
+      const call = async () => {
+        const x = tensor(ramp(n, -2, 2), { requiresGrad: true });
+        const y = x.sub(2).pow(2);
+        sum(y).backward();
+        await Promise.all([y.data(), x.grad!.data()]);
+        // The outputs go back to the pool first and the input last, the order in which the most recently
+        // released buffer would otherwise become the next call's first output.
+        y.dispose();
+        x.grad!.dispose();
+        x.dispose();
+      };
+      await call();
+      await call();
+      await call();
+      expect(targets).toHaveLength(3);
+      expect(new Set(targets).size).toBe(1);
+    } finally {
+      queue.writeBuffer = write;
+    }
+  });
+
   it('a second identical call compiles nothing and reuses the plan; new constants reuse the pipeline', async () => {
     const run = async (c: number) => {
       const x = tensor(ramp(5000, -2, 2), { requiresGrad: true });

@@ -1,6 +1,6 @@
 // The buffer pool's reuse rule and uploads in pieces, on stand-ins (no GPU): released buffers are kept up
 // to 256 MiB, or up to the most ever handed out at once, so a large run's buffers serve the next run of its
-// size.
+// size, and each is handed out again for the role it had (uploaded to, or written on the device).
 import { describe, expect, it } from 'vitest';
 import {
   BufferPool,
@@ -49,6 +49,32 @@ describe('buffer pool', () => {
     for (let k = 0; k < 3; k++) for (const b of run()) pool.release(b);
     expect(pool.created).toBe(4);
     expect(made.some((b) => b.destroyed)).toBe(false);
+  });
+
+  it('hands a released buffer out again only for the role it had: uploads and device writes apart', () => {
+    const { device, made } = standInDevice();
+    const pool = new BufferPool(device, 4096 * MiB);
+    // A run of (x-2)^2: the input is uploaded, the value and gradient are written by the kernel.
+    const run = () => [
+      pool.acquire(16 * MiB, STORAGE_USAGE),
+      pool.acquire(16 * MiB, STORAGE_USAGE),
+      pool.acquire(16 * MiB, STORAGE_USAGE, 'upload'),
+    ];
+    const first = run();
+    // Released outputs first, the input last: by recency alone the input's buffer would be the next output.
+    for (const b of first) pool.release(b);
+    const second = run();
+    expect(pool.created).toBe(3);
+    expect(second[2]).toBe(first[2]);
+    expect(new Set(second.slice(0, 2))).toEqual(new Set(first.slice(0, 2)));
+    for (const b of second) pool.release(b);
+    // With only an upload buffer idle, a device buffer is made rather than taken from the uploads.
+    pool.release(pool.acquire(16 * MiB, STORAGE_USAGE, 'upload'));
+    const [a, b] = [pool.acquire(16 * MiB, STORAGE_USAGE), pool.acquire(16 * MiB, STORAGE_USAGE)];
+    const c = pool.acquire(16 * MiB, STORAGE_USAGE);
+    expect([a, b]).toEqual(expect.arrayContaining(first.slice(0, 2)));
+    expect(c).not.toBe(first[2]);
+    expect(made).toHaveLength(4);
   });
 
   it('frees the least recently released buffers beyond what was ever live at once', () => {

@@ -436,7 +436,7 @@ export class WebGpuBackend implements Backend {
     const host = n.host!;
     const data = host instanceof Float32Array ? host : Float32Array.from(host);
     const bytes = data.byteLength;
-    const st = new GpuStorage(this, this.pool, this.pool.acquire(bytes, STORAGE_USAGE), bytes);
+    const st = new GpuStorage(this, this.pool, this.pool.acquire(bytes, STORAGE_USAGE, 'upload'), bytes);
     writeInPieces(this.device.queue, st.buffer, data);
     this.counters.bytesUploaded += bytes;
     st.attach(n);
