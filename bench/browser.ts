@@ -29,7 +29,12 @@ async function serve(): Promise<{ server: Server; url: string }> {
     const file = join(dist, path.endsWith('/') ? `${path}index.html` : path);
     readFile(file).then(
       (body) => {
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+        // Cross-origin isolation gives the page's performance.now() 5 µs steps rather than 100.
+        res.writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-embedder-policy': 'require-corp',
+        });
         res.end(body);
       },
       () => {

@@ -14,6 +14,8 @@ export interface BenchReport extends RunResult {
     sizes: number[];
     reps: number;
     warmup: number;
+    /** The smallest step of the clock the timings were read from, in µs (absent in older reports). */
+    clockStepUs?: number;
     /** Untimed ms per system and case at the smallest size before any timing (absent in older reports). */
     jitWarmupMs?: number;
     quick: boolean;
@@ -55,6 +57,8 @@ const COLORS: Record<SystemId, string> = {
 
 const fmtMs = (ms: number | undefined): string =>
   ms === undefined ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+// A clock step: below a microsecond with two significant digits, else whole microseconds.
+const fmtStep = (us: number): string => (us < 1 ? us.toPrecision(2) : us.toFixed(0));
 const fmtRate = (x: number | undefined): string => (x === undefined ? '–' : (x / 1e6).toPrecision(3));
 const fmtRatio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}x`;
@@ -172,7 +176,7 @@ function detailTable(r: BenchReport): string[] {
       fmtMs(m.ms),
       fmtMs(m.minMs),
       fmtRate(m.pointsPerSec),
-      m.gbps!.toPrecision(3),
+      m.gbps === undefined ? '–' : m.gbps.toPrecision(3),
       fmtRatio(m.ms, msOf(r, m.case, 'hand', m.log2n)),
       m.dispatches!.toFixed(0),
       m.submits!.toFixed(0),
@@ -265,7 +269,8 @@ function problems(r: BenchReport): string[] {
 
 /** Geometric mean over cases of points/s, per system and size: the one-line summary of the chart. */
 function meanThroughput(r: BenchReport, s: SystemId, n: number): number | undefined {
-  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter((m) => m?.status === 'ok');
+  // A call under the clock's step has no rate (see runBenchmark): the mean then has none either.
+  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter((m) => m?.pointsPerSec !== undefined);
   if (xs.length !== r.meta.cases.length) return undefined;
   return Math.exp(xs.reduce((a, m) => a + Math.log(m!.pointsPerSec!), 0) / xs.length);
 }
@@ -317,7 +322,9 @@ export function svgChart(r: BenchReport): string {
   const cases = r.meta.cases;
   const rowsN = Math.ceil(cases.length / cols);
   const legendH = 28;
-  const all = r.measurements.filter((m) => m.status === 'ok').map((m) => m.pointsPerSec!);
+  const rated = (m: Measurement | undefined): m is Measurement & { pointsPerSec: number } =>
+    m?.status === 'ok' && m.pointsPerSec !== undefined;
+  const all = r.measurements.filter(rated).map((m) => m.pointsPerSec);
   const lo = Math.floor(Math.log10(Math.min(...all, 1e6)));
   const hi = Math.ceil(Math.log10(Math.max(...all, 1e7)));
   const nlo = Math.min(...r.meta.sizes);
@@ -353,8 +360,8 @@ export function svgChart(r: BenchReport): string {
     for (const s of sys) {
       const pts = r.meta.sizes
         .map((n) => [n, find(r, c.id, s, n)] as const)
-        .filter(([, m]) => m?.status === 'ok')
-        .map(([n, m]) => `${X(n).toFixed(1)},${Y(m!.pointsPerSec!).toFixed(1)}`);
+        .filter((e): e is readonly [number, Measurement & { pointsPerSec: number }] => rated(e[1]))
+        .map(([n, m]) => `${X(n).toFixed(1)},${Y(m.pointsPerSec).toFixed(1)}`);
       if (pts.length > 0)
         out.push(
           `<polyline points="${pts.join(' ')}" fill="none" stroke="${COLORS[s]}" stroke-width="1.5"/>`,
@@ -387,6 +394,7 @@ export function markdown(r: BenchReport, svgName: string): string {
       (m.jitWarmupMs
         ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up); `
         : '') +
+      (m.clockStepUs !== undefined ? `clock steps of ${fmtStep(m.clockStepUs)} µs; ` : '') +
       `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}.`,
     '',
     TIMED,

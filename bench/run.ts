@@ -294,12 +294,14 @@ async function runCase(
       const row = rows.get(s)!;
       const ts = times.get(s)!;
       const ms = median(ts);
+      // A call under the clock's step reads as 0 ms: no rate is worked out from that.
+      const rated = ms > 0;
       Object.assign(row, {
         status: 'ok',
         ms,
         minMs: Math.min(...ts),
-        pointsPerSec: n / (ms / 1e3),
-        gbps: (bytesPerPoint(c) * n) / (ms / 1e3) / 1e9,
+        pointsPerSec: rated ? n / (ms / 1e3) : undefined,
+        gbps: rated ? (bytesPerPoint(c) * n) / (ms / 1e3) / 1e9 : undefined,
         dispatches: calls.get(s)!.d / ts.length,
         submits: calls.get(s)!.q / ts.length,
       });
@@ -455,6 +457,21 @@ async function timeResident(
   }
 }
 
+/**
+ * The smallest step of performance.now() seen over a few hundred readings, in µs: browsers coarsen their
+ * clock (to 100 µs in Chromium unless the page is cross-origin isolated), which bounds what a timing says.
+ */
+export function clockStepUs(): number {
+  let step = Infinity;
+  for (let i = 0; i < 200; i++) {
+    const a = performance.now();
+    let b = performance.now();
+    while (b === a) b = performance.now();
+    step = Math.min(step, b - a);
+  }
+  return step * 1e3;
+}
+
 /** Where a report was measured: the platform, the runtime in words and the adapter's name. */
 export interface Platform {
   platform: 'node' | 'browser';
@@ -494,6 +511,7 @@ export async function benchmarkReport(
       reps: opts.reps,
       warmup: opts.warmup,
       jitWarmupMs: opts.jitWarmupMs,
+      clockStepUs: clockStepUs(),
       quick: opts.quick,
       cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),
       sameHandKernels: opts.cases.filter((c) => accurateBody(c.wgsl) === c.wgsl).map((c) => c.id),

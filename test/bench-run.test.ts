@@ -1,13 +1,13 @@
 // The benchmark loop's own rules, with stand-in systems (no GPU): a system is dropped at a size its
 // scaled time would put over the budget, and nothing starts after the deadline — the two limits that
 // keep a run inside a lent GPU machine's minutes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { benchCases, selectCases, type BenchCase } from '../bench/cases.js';
 import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
 import { reference } from '../bench/reference.js';
-import { markdown, stem, type BenchReport } from '../bench/report.js';
-import { roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
+import { markdown, stem, svgChart, type BenchReport } from '../bench/report.js';
+import { clockStepUs, roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
 /** The reference's own outputs, as a system returns them. */
@@ -201,6 +201,56 @@ describe('benchmark loop', () => {
     expect(md).toContain('## Noise floor');
     expect(md).toContain('`hand` and `hand-acc` run the same kernel on `sq`, `poly`, so');
     expect(md).toContain('| 2^4 | 0.80–1.50x | 1.00–1.10x |');
+  });
+
+  it("measures the clock's step; a call under it reads 0 ms, gets no rate, and the report still renders", async () => {
+    const real = performance.now.bind(performance);
+    // A browser's coarsened clock: 100 µs steps.
+    const coarse = vi.spyOn(performance, 'now').mockImplementation(() => Math.floor(real() / 0.1) * 0.1);
+    try {
+      expect(clockStepUs()).toBeCloseTo(100, 6);
+    } finally {
+      coarse.mockRestore();
+    }
+    expect(clockStepUs()).toBeLessThan(100);
+    // A clock that never moves: every call is under its step.
+    const still = vi.spyOn(performance, 'now').mockReturnValue(1000);
+    let r: Awaited<ReturnType<typeof runBenchmark>>;
+    try {
+      r = await runBenchmark(options([standIn('hand', 0), standIn('jax', 0)], { sizes: [4] }));
+    } finally {
+      still.mockRestore();
+    }
+    for (const m of r.measurements) {
+      expect(m.status).toBe('ok');
+      expect(m.ms).toBe(0);
+      expect(m.pointsPerSec).toBeUndefined();
+      expect(m.gbps).toBeUndefined();
+    }
+    const report = {
+      ...r,
+      meta: {
+        date: '2026-11-26T00:00:00.000Z',
+        platform: 'browser',
+        runtime: 'test',
+        adapter: 'test',
+        sizes: [4],
+        reps: 2,
+        warmup: 1,
+        clockStepUs: 100,
+        quick: false,
+        cases: [{ id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 }],
+        systems: [
+          { id: 'hand', label: 'hand' },
+          { id: 'jax', label: 'jax' },
+        ],
+        seconds: 1,
+      },
+    } as BenchReport;
+    const md = markdown(report, 'chart.svg');
+    expect(md).toContain('clock steps of 100 µs');
+    expect(md).toContain('| sq | 2^4 | hand | 0.00 | 0.00 | – | – |');
+    expect(svgChart(report)).not.toMatch(/NaN|Infinity/);
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {

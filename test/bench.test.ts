@@ -94,6 +94,8 @@ describe('benchmark quick mode (headless Chromium)', () => {
       }
       expect(r.meta.platform).toBe('browser');
       expect(r.meta.quick).toBe(true);
+      // The page is served cross-origin isolated: its clock has 5 µs steps, not Chromium's default 100.
+      expect(r.meta.clockStepUs!).toBeLessThanOrEqual(20);
       expectComplete(r);
     },
   );
