@@ -34,6 +34,29 @@ describe('IdleWait', () => {
     expect(w.sleepFor(a, 1000)).toBeCloseTo(120, 9);
   });
 
+  it('learns from an overslept run at half its time, so one slow run does not keep the next ones sleeping', async () => {
+    const w = new IdleWait(true);
+    // A result there at once after the sleep: the work took less than the sleep, so half is learned.
+    expect(w.measured(30, 1, 31)).toBe(15.5);
+    // A result that was still being waited for: its time stands, as does any run not slept through.
+    expect(w.measured(30, 10, 40)).toBe(40);
+    expect(w.measured(0, 0.2, 3)).toBe(3);
+    // One slow run (a first call at a size) and then work that is always done by the time it is asked for.
+    const k = {};
+    w.record(k, 1000, 40);
+    const sleeps: number[] = [];
+    for (let r = 0; r < 8 && w.sleepFor(k, 1000) > 0; r++) {
+      sleeps.push(w.sleepFor(k, 1000));
+      await w.wait(k, 1000, performance.now(), async () => {});
+    }
+    // 30 ms, then each sleep about 3/8 of the one before (3/4 of half), until under the 4 ms worth a timer;
+    // learning the overslept times as they were would go 30, 22.5, 16.9, 12.7, ...
+    expect(sleeps[0]).toBeCloseTo(30, 9);
+    expect(sleeps[1]!).toBeLessThan(0.55 * sleeps[0]!);
+    expect(sleeps.length).toBeLessThanOrEqual(4);
+    expect(w.sleepFor(k, 1000)).toBe(0);
+  });
+
   it('never sleeps when disabled, and sleep() waits on a timer for the expected time', async () => {
     const off = new IdleWait(false);
     const k = {};

@@ -501,15 +501,18 @@ export class WebGpuBackend implements Backend {
     const runs = this.unwaited;
     this.unwaited = null;
     const begun = performance.now();
-    if (runs) await this.idle.sleepMs(runs.expected - (begun - runs.first));
+    const slept = runs ? await this.idle.sleepMs(runs.expected - (begun - runs.first)) : 0;
+    const asked = performance.now();
     try {
       await this.device.queue.onSubmittedWorkDone();
     } catch {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
-    // A wait of under a millisecond found the run already done: its time says how late sync() came.
+    // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.measured). Without a
+    // sleep, a wait of under a millisecond found the run already done: its time says how late sync() came.
     const now = performance.now();
-    if (runs?.count === 1 && now - begun >= 1) this.idle.record(runs.kind, runs.points, now - runs.first);
+    if (runs?.count === 1 && (slept > 0 || now - begun >= 1))
+      this.idle.record(runs.kind, runs.points, this.idle.measured(slept, now - asked, now - runs.first));
   }
 
   stats(): Stats {

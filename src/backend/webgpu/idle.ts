@@ -13,6 +13,11 @@ const SHARE = 0.75;
 // memory, another process) must not make the next runs oversleep, and an overslept run measures the
 // sleep, not the work, so only the fastest says how long the work took.
 const WINDOW = 4;
+// A result there within this share of the sleep once asked for means the sleep outlasted the work (a
+// correct estimate leaves a third of the sleep to wait). Such a run is recorded at half its time: recorded
+// as it was, a slow run alone in the window (the first call at a size, with new buffers to fill) would have
+// each next run sleep through three quarters of the last, 20 ms calls for several calls where 1 ms would do.
+const OVERSLEPT = 0.1;
 
 /**
  * Expected milliseconds per unit of work, learned per kind of work and size (within a factor of two:
@@ -45,9 +50,11 @@ export class IdleWait {
     await this.sleepMs(this.sleepFor(kind, units));
   }
 
-  /** Sleeps `ms` if that is long enough to be worth a timer. */
-  async sleepMs(ms: number): Promise<void> {
-    if (this.enabled && ms >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, ms));
+  /** Sleeps `ms` if that is long enough to be worth a timer; resolves with the ms it set out to sleep (or 0). */
+  async sleepMs(ms: number): Promise<number> {
+    if (!this.enabled || !(ms >= MIN_SLEEP_MS)) return 0;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return ms;
   }
 
   /**
@@ -55,10 +62,17 @@ export class IdleWait {
    * `done()`, and records how long the work took.
    */
   async wait<T>(kind: object, units: number, submitted: number, done: () => Promise<T>): Promise<T> {
-    await this.sleep(kind, units);
+    const slept = await this.sleepMs(this.sleepFor(kind, units));
+    const asked = performance.now();
     const out = await done();
-    this.record(kind, units, performance.now() - submitted);
+    const now = performance.now();
+    this.record(kind, units, this.measured(slept, now - asked, now - submitted));
     return out;
+  }
+
+  /** What a run that took `ms` in all says of the work, after a sleep of `slept` and a wait of `waited` ms. */
+  measured(slept: number, waited: number, ms: number): number {
+    return slept > 0 && waited < OVERSLEPT * slept ? ms / 2 : ms;
   }
 
   /** Records that `units` of work of kind `kind` took `ms` from submit to result. */
