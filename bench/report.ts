@@ -267,12 +267,15 @@ function problems(r: BenchReport): string[] {
   return out;
 }
 
+/** A timed measurement with a rate: a call under the clock's step has none (see runBenchmark). */
+const rated = (m: Measurement | undefined): m is Measurement & { pointsPerSec: number } =>
+  m?.status === 'ok' && m.pointsPerSec !== undefined;
+
 /** Geometric mean over cases of points/s, per system and size: the one-line summary of the chart. */
 function meanThroughput(r: BenchReport, s: SystemId, n: number): number | undefined {
-  // A call under the clock's step has no rate (see runBenchmark): the mean then has none either.
-  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter((m) => m?.pointsPerSec !== undefined);
+  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter(rated);
   if (xs.length !== r.meta.cases.length) return undefined;
-  return Math.exp(xs.reduce((a, m) => a + Math.log(m!.pointsPerSec!), 0) / xs.length);
+  return Math.exp(xs.reduce((a, m) => a + Math.log(m.pointsPerSec), 0) / xs.length);
 }
 
 /** A text chart of the geometric-mean throughput against N (log scale), one letter per system. */
@@ -322,8 +325,6 @@ export function svgChart(r: BenchReport): string {
   const cases = r.meta.cases;
   const rowsN = Math.ceil(cases.length / cols);
   const legendH = 28;
-  const rated = (m: Measurement | undefined): m is Measurement & { pointsPerSec: number } =>
-    m?.status === 'ok' && m.pointsPerSec !== undefined;
   const all = r.measurements.filter(rated).map((m) => m.pointsPerSec);
   const lo = Math.floor(Math.log10(Math.min(...all, 1e6)));
   const hi = Math.ceil(Math.log10(Math.max(...all, 1e7)));

@@ -45,9 +45,9 @@ export class IdleWait {
     return ms >= MIN_SLEEP_MS ? ms : 0;
   }
 
-  /** Sleeps as sleepFor() says. */
-  async sleep(kind: object, units: number): Promise<void> {
-    await this.sleepMs(this.sleepFor(kind, units));
+  /** Sleeps as sleepFor() says; resolves with the ms it set out to sleep (or 0). */
+  sleep(kind: object, units: number): Promise<number> {
+    return this.sleepMs(this.sleepFor(kind, units));
   }
 
   /** Sleeps `ms` if that is long enough to be worth a timer; resolves with the ms it set out to sleep (or 0). */
@@ -62,7 +62,7 @@ export class IdleWait {
    * `done()`, and records how long the work took.
    */
   async wait<T>(kind: object, units: number, submitted: number, done: () => Promise<T>): Promise<T> {
-    const slept = await this.sleepMs(this.sleepFor(kind, units));
+    const slept = await this.sleep(kind, units);
     const asked = performance.now();
     const out = await done();
     const now = performance.now();
