@@ -158,12 +158,33 @@ fn wg__ln_df(x: f32) -> vec2<f32> {
   return vec2<f32>(hi.x, hi.y + (nf * wg__ln2_l + (2.0 * s1 + 2.0 * s0 * series)));
 }
 
+// ln(x) for positive finite x, subnormals included, in float32 alone (wg__ln_df's pair costs twice as
+// much, and only pow needs it). Method (that of FreeBSD's logf): x = 2^k m with m in [sqrt(1/2), sqrt(2)),
+// f = m - 1, s = f / (2 + f); ln m = f - f^2/2 + s (f^2/2 + R(s^2)), R a degree-4 fit in s^2 (2^-34
+// relative), so that the large terms f and k ln 2 are added last and exactly formed (k ln2_h is exact).
+fn wg__ln(x: f32) -> f32 {
+  // Subnormals are scaled into the normal range first.
+  let sub = x < 1.17549435e-38;
+  let v = select(x, x * 33554432.0, sub);
+  // Adding 1 - sqrt(1/2) to the significand carries into the exponent exactly when m >= sqrt(2), so that
+  // the exponent field gives k, and the significand put back over sqrt(1/2) gives m.
+  let ix = bitcast<i32>(v) + (0x3f800000 - 0x3f3504f3);
+  // k from the exponent field, a multiple of 2^23 that converts to f32 exactly (no shift: see wg__exp_df).
+  let k = f32(ix & 0x7f800000) * 0x1p-23f - select(127.0, 152.0, sub);
+  let f = bitcast<f32>((ix & 0x007fffff) + 0x3f3504f3) - 1.0;
+  let s = f / (2.0 + f);
+  let z = s * s;
+  let w = z * z;
+  let r = z * (0x1.555554p-1f + w * 0x1.23d3dcp-2f) + w * (0x1.999c26p-2f + w * 0x1.f13c4cp-3f);
+  let hfsq = 0.5 * f * f;
+  return (((s * (hfsq + r) + k * wg__ln2_l) - hfsq) + f) + k * wg__ln2_h;
+}
+
 // Natural logarithm: log(±0) = -Inf, log(x < 0) = NaN, log(+Inf) = +Inf, NaN stays NaN.
 // Measured: 1 ulp.
 fn wg_log(x: f32) -> f32 {
   let finite = (x > 0.0) & !wg__isinf(x);
-  let l = wg__ln_df(select(1.0, x, finite));
-  var r = select(x, l.x + l.y, finite);
+  var r = select(x, wg__ln(select(1.0, x, finite)), finite);
   r = select(r, wg__nan(), x < 0.0);
   return select(r, -wg__inf(), x == 0.0);
 }
