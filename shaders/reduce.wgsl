@@ -1,5 +1,7 @@
 // Second pass of a fused kernel's sums: one workgroup adds up the per-workgroup partials of every
-// summed output (compensated, so long sums keep float32 accuracy) and stores each total. A kernel
+// summed output (compensated, so long sums keep float32 accuracy) and stores each total. The workgroup
+// is WG wide: 256 on a GPU; on a CPU implementation of WebGPU the width of its vector unit, since there
+// each barrier switches between every group of lanes (a 256-wide tree cost ~0.4 ms per total). A kernel
 // over the totals alone (a scalar loss and gradients derived from the sums) runs here too, on one
 // invocation, instead of in a dispatch of its own.
 
@@ -17,8 +19,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 {{bindings}}
 
-const WG: u32 = 256u;
-var<workgroup> sh: array<f32, 256>;
+const WG: u32 = {{wg}}u;
+var<workgroup> sh: array<f32, WG>;
 
 // The sum of partials[base .. base + count), the same in every invocation of the workgroup.
 fn total(base: u32, lid: u32) -> f32 {
@@ -43,7 +45,7 @@ fn total(base: u32, lid: u32) -> f32 {
   return r;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   {{totals}}
   if (lid == 0u) {

@@ -3,7 +3,7 @@
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused. On a CPU implementation each
 // invocation covers several points, as webgrad's kernels do there.
-import { partialsPerGroup, preludeFor, reducePoints } from '../../src/backend/webgpu/codegen.js';
+import { finishWidth, partialsPerGroup, preludeFor, reducePoints } from '../../src/backend/webgpu/codegen.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
 import { defaultTuning, type Tuning } from '../../src/backend/webgpu/tuning.js';
@@ -23,9 +23,9 @@ const BUF = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAG
 export const perThread = (c: BenchCase, t: Tuning): number =>
   c.params.length > 0 ? reducePoints(t.reduce) : t.points;
 
-/** Adds up `sh[0..WG)` into `sh[0]`, halving the active invocations each round. */
-const TREE = `workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+/** Adds up `sh[0..width)` into `sh[0]`, halving the active invocations each round. */
+const tree = (width: number): string => `workgroupBarrier();
+  for (var h = ${width / 2}u; h > 0u; h >>= 1u) {
     if (lid < h) {
       sh[lid] += sh[lid + h];
     }
@@ -64,7 +64,7 @@ export function handKernel(c: BenchCase, t: Tuning, accurate = false): string {
     : perInvocation
       ? `part[wg * ${WG}u + lid] = vec2<f32>(a0, a1);`
       : `sh[lid] = vec2<f32>(a0, a1);
-  ${TREE}
+  ${tree(WG)}
   if (lid == 0u) {
     part[wg] = sh[0];
   }`;
@@ -101,21 +101,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
-/** The second pass: one workgroup adds up the per-workgroup partials of both parameters. */
-const FINISH = `struct F { groups: u32, p0: u32, p1: u32, p2: u32 }
+/**
+ * The second pass: one workgroup adds up the per-workgroup partials of both parameters, as wide as
+ * webgrad's finishing pass on the adapter (see finishWidth).
+ */
+const finishKernel = (width: number): string => `struct F { groups: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> f: F;
 @group(0) @binding(1) var<storage, read> part: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> total: array<f32>;
-var<workgroup> sh: array<vec2<f32>, ${WG}>;
+var<workgroup> sh: array<vec2<f32>, ${width}>;
 
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${width})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = vec2<f32>(0.0, 0.0);
-  for (var t = lid; t < f.groups; t += ${WG}u) {
+  for (var t = lid; t < f.groups; t += ${width}u) {
     s += part[t];
   }
   sh[lid] = s;
-  ${TREE}
+  ${tree(width)}
   if (lid == 0u) {
     total[0] = sh[0].x;
     total[1] = sh[0].y;
@@ -222,7 +225,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
     if (!pipelines.has(c.id)) {
       const [main, finish] = await Promise.all([
         compile(handKernel(c, tuning, accurate)),
-        c.params.length > 0 ? compile(FINISH) : Promise.resolve(null),
+        c.params.length > 0 ? compile(finishKernel(finishWidth(tuning.reduce))) : Promise.resolve(null),
       ]);
       pipelines.set(c.id, { main, finish });
     }

@@ -112,19 +112,23 @@ describe('WGSL generation', () => {
   });
 
   it('scalar sums are split per invocation with no barrier, or per workgroup with a tree, as asked', () => {
-    const main = (reduce: 'workgroup' | 'invocation') => {
+    const steps = (reduce: 'workgroup' | 'invocation') => {
       const x = tensor(new Float32Array(100_000));
       const w = tensor(0.5, { requiresGrad: true });
       sum(sigmoid(x.mul(w))).backward();
       const kernels = planKernels([w.grad!.node], (n) => n.realized);
-      return planRun(kernels, { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce }).steps[0]!.program
-        .source;
+      return planRun(kernels, { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce }).steps.map(
+        (s) => s.program.source,
+      );
     };
-    const perInvocation = main('invocation');
+    const [perInvocation, narrow] = steps('invocation');
     expect(perInvocation).not.toMatch(/workgroupBarrier/);
     expect(perInvocation).toMatch(/P\.part_base \+ wg \* WG \+ lid\] = r0;/);
-    const tree = main('workgroup');
+    // Its finishing pass is as wide as a CPU's vector unit, where a 256-wide tree's barriers are slow.
+    expect(narrow).toMatch(/const WG: u32 = 4u;/);
+    const [tree, wide] = steps('workgroup');
     expect(tree).toMatch(/workgroupBarrier/);
     expect(tree).toMatch(/P\.part_base \+ wg\] = sh\[0\];/);
+    expect(wide).toMatch(/const WG: u32 = 256u;/);
   });
 });

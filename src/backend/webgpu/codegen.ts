@@ -38,6 +38,13 @@ export const SOFTWARE_POINTS = 32;
 export const reducePoints = (mode: ReduceMode): number =>
   mode === 'invocation' ? INVOCATION_POINTS : REDUCE_POINTS;
 
+/**
+ * Invocations of the finishing pass of sums in `mode`: a GPU's full workgroup, or for the per-invocation
+ * split of a CPU implementation of WebGPU the width of a CPU's vector unit, which runs the tree's barriers
+ * without switching between groups of lanes.
+ */
+export const finishWidth = (mode: ReduceMode): number => (mode === 'invocation' ? 4 : WG);
+
 /** Partials one workgroup writes per sum in `mode`. */
 export const partialsPerGroup = (mode: ReduceMode): number => (mode === 'invocation' ? WG : 1);
 
@@ -739,7 +746,11 @@ export interface FinishProgram extends Program {
 }
 
 /** Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel. */
-export function finishProgram(slots: readonly number[], tail: Tail | null): FinishProgram {
+export function finishProgram(
+  slots: readonly number[],
+  tail: Tail | null,
+  mode: ReduceMode = 'workgroup',
+): FinishProgram {
   const decls: string[] = [];
   const bindings: BindingKind[] = ['read'];
   const totals: string[] = [];
@@ -783,6 +794,7 @@ export function finishProgram(slots: readonly number[], tail: Tail | null): Fini
     body.push(...invariantHeader(c, lines), ...lines.point);
   }
   const source = fill(template('reduce'), {
+    wg: String(finishWidth(mode)),
     prelude: preludeFor(body.join('\n')),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),

@@ -245,7 +245,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
       for (let s0 = 0; s0 < sums.length; s0 += perStep) {
         const slots = sums.slice(s0, s0 + perStep).map((o) => slot.get(o)!);
         const withTail = tail && s0 + perStep >= sums.length ? tail.tail : null;
-        const program = finishProgram(slots, withTail);
+        const program = finishProgram(slots, withTail, limits.reduce);
         const binds: Bind[] = [
           { kind: 'partials', kernel: ki },
           ...slots.map((s) => ({ kind: 'node' as const, node: k.outputs[sums[s]!]!.node, chunked: false })),
