@@ -445,7 +445,8 @@ export class WebGpuBackend implements Backend {
 
   async read(node: Node): Promise<Float32Array> {
     const s = storageNode(node);
-    if (s.host) return Float32Array.from(s.host);
+    // slice() is a memcpy; Float32Array.from would walk an iterator.
+    if (s.host) return s.host instanceof Float32Array ? s.host.slice() : Float32Array.from(s.host);
     const ready = this.prefetched.get(s);
     if (ready) {
       this.prefetched.delete(s);
