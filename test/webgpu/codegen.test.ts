@@ -52,7 +52,7 @@ describe('WGSL generation', () => {
     const w = tensor(0.5);
     const b = tensor(-1.5);
     const body = mainBody(sigmoid(x.mul(w).add(b.mul(w).add(3))).mul(2));
-    const [ahead, loop] = body.split('for (var j = 0u; j < PTS; j++)');
+    const [ahead, loop] = body.split('for (var j = 0u; j < rounds; j++)');
     expect(loop).toBeDefined();
     // w, b, b*w + 3 and both constants ahead; x, the sums with it and sigmoid in the loop.
     expect(count(ahead!, /= sc\[\d\];/g)).toBe(2);
