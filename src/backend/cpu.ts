@@ -1,5 +1,5 @@
 /** The CPU backend: fused kernels as generated JS loops; also the float64 reference evaluator. */
-import type { Node } from '../graph/node.js';
+import { copyToF32, type Node } from '../graph/node.js';
 import { emptyStats, type Backend, type Stats } from '../schedule/backend.js';
 import { planKernels, storageNode } from '../schedule/fuse.js';
 import { kernelKey, type Kernel } from '../schedule/kernel.js';
@@ -88,9 +88,7 @@ export class CpuBackend implements Backend {
   }
 
   async read(node: Node): Promise<Float32Array> {
-    const h = hostOf(node);
-    // slice() is a memcpy; Float32Array.from would walk an iterator.
-    return h instanceof Float32Array ? h.slice() : new Float32Array(h);
+    return copyToF32(hostOf(node));
   }
 
   async sync(): Promise<void> {}

@@ -70,6 +70,10 @@ export class Node {
   }
 }
 
+/** A Float32Array copy of host values: slice() is a memcpy, and Float32Array.from would walk an iterator. */
+export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
+  h instanceof Float32Array ? h.slice() : new Float32Array(h);
+
 /** All nodes that `roots` depend on, in topological order (inputs before users). */
 export function topoSort(roots: readonly Node[], stop: (n: Node) => boolean = () => false): Node[] {
   const seen = new Set<Node>();

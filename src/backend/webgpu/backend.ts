@@ -1,5 +1,5 @@
 /** The WebGPU backend: runs planned steps in one submit, keeps values in pooled buffers, falls back to the CPU on loss. */
-import type { Node } from '../../graph/node.js';
+import { copyToF32, type Node } from '../../graph/node.js';
 import { emptyStats, type Backend, type Stats } from '../../schedule/backend.js';
 import { planKernels, storageNode } from '../../schedule/fuse.js';
 import type { Kernel } from '../../schedule/kernel.js';
@@ -434,7 +434,7 @@ export class WebGpuBackend implements Backend {
   /** Copies a node's host values into a fresh GPU buffer owned by the node. */
   private upload(n: Node): GpuStorage {
     const host = n.host!;
-    const data = host instanceof Float32Array ? host : Float32Array.from(host);
+    const data = host instanceof Float32Array ? host : new Float32Array(host);
     const bytes = data.byteLength;
     const st = new GpuStorage(this, this.pool, this.pool.acquire(bytes, STORAGE_USAGE, 'upload'), bytes);
     writeInPieces(this.device.queue, st.buffer, data);
@@ -445,8 +445,7 @@ export class WebGpuBackend implements Backend {
 
   async read(node: Node): Promise<Float32Array> {
     const s = storageNode(node);
-    // slice() is a memcpy; Float32Array.from would walk an iterator.
-    if (s.host) return s.host instanceof Float32Array ? s.host.slice() : Float32Array.from(s.host);
+    if (s.host) return copyToF32(s.host);
     const ready = this.prefetched.get(s);
     if (ready) {
       this.prefetched.delete(s);
