@@ -30,17 +30,18 @@ const PTS: u32 = {{points}};
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * P.grid_x + wid.x;
+  // The workgroup's first point (in this chunk).
+  let first = wg * PTS * WG;
   // Values the same at every point (constants, scalar operands), read and computed once.
   {{invariant}}
   {{accumulators}}
   // Rounds of WG points in this workgroup: PTS, fewer in the last one. A CPU implementation of WebGPU
   // runs a loop body while any lane goes on, the others masked, so a bound of PTS alone would compute
   // every round (at 2^10 points, 32 rounds where 4 have points); this one is the same in every invocation.
-  let first = wg * PTS * WG;
   let rounds = select(0u, min(PTS, (P.n - first + WG - 1u) / WG), first < P.n);
   // Consecutive invocations take consecutive points (coalesced loads and stores).
   for (var j = 0u; j < rounds; j++) {
-    let p = (wg * PTS + j) * WG + lid;
+    let p = first + j * WG + lid;
     if (p < P.n) {
       let i = P.start + p;
       {{body}}

@@ -87,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let first = wg * ${pts * WG}u;
   let rounds = select(0u, min(${pts}u, (u.n - first + ${WG - 1}u) / ${WG}u), first < u.n);
   for (var k = 0u; k < rounds; k++) {
-    let i = (wg * ${pts}u + k) * ${WG}u + lid;
+    let i = first + k * ${WG}u + lid;
     if (i < u.n) {
       var g0 = 0.0;
       var g1 = 0.0;

@@ -503,7 +503,7 @@ export function mainProgram(
   // An invocation's points are WG apart: its broadcast terms step along (with one point, nothing to step).
   const stepping =
     pts > 1 && terms.length > 0 ? steppedTerms(0, terms.length, 'i0', 'WG') : { init: [], advance: [] };
-  if (stepping.init.length > 0) stepping.init.unshift('let i0 = P.start + wg * PTS * WG + lid;');
+  if (stepping.init.length > 0) stepping.init.unshift('let i0 = P.start + first + lid;');
   const body = lines.point;
   const { bindings, decls } = inputBindings(inputs, packed);
   stores.forEach((o, s) => {
@@ -524,7 +524,7 @@ export function mainProgram(
   }
   if (reduces.length > 0 && mode === 'invocation') {
     reduce.push(
-      'if (wg * WG * PTS < P.n) {',
+      'if (first < P.n) {',
       ...reduces.map((r, q) => `  part[${r.slot}u * P.part_stride + P.part_base + wg * WG + lid] = r${q};`),
       '}',
     );
@@ -544,7 +544,7 @@ export function mainProgram(
         '  }',
         '  workgroupBarrier();',
         '}',
-        'if (lid == 0u && wg * WG * PTS < P.n) {',
+        'if (lid == 0u && first < P.n) {',
         ...group.map((r, q) => `  part[${r.slot}u * P.part_stride + P.part_base + wg] = sh[${q * WG}];`),
         '}',
         'workgroupBarrier();',
