@@ -745,12 +745,11 @@ export interface FinishProgram extends Program {
   readonly tailInputs: readonly number[];
 }
 
-/** Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel. */
-export function finishProgram(
-  slots: readonly number[],
-  tail: Tail | null,
-  mode: ReduceMode = 'workgroup',
-): FinishProgram {
+/**
+ * Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel, as wide as
+ * `mode` calls for (see finishWidth).
+ */
+export function finishProgram(slots: readonly number[], tail: Tail | null, mode: ReduceMode): FinishProgram {
   const decls: string[] = [];
   const bindings: BindingKind[] = ['read'];
   const totals: string[] = [];

@@ -166,7 +166,7 @@ function findTails(kernels: readonly Kernel[], limits: PlanLimits): Map<number, 
       slotOf.set(j, slot);
     }
     const tail = { kernel: k, slotOf };
-    const needed = 1 + sums.length + finishProgram([], tail).bindings.length - 1;
+    const needed = 1 + sums.length + finishProgram([], tail, limits.reduce).bindings.length - 1;
     if (needed <= limits.maxStorage) tails.set(ki, { at: t, tail });
   });
   return tails;
