@@ -5,7 +5,8 @@
 //   npm run bench:prelude -- [--size=22] [--reps=9] [--calls=8] [--out=bench/results] [--machine=NAME]
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
-import { preludeFor, WG } from '../src/backend/webgpu/codegen.js';
+import { preludeFor } from '../src/backend/webgpu/prelude.js';
+import { WG } from '../src/backend/webgpu/program.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { compileKernel } from './compile.js';

@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let i = P.start + p;
       {{body}}
     }
-    // The next point is WG further on: broadcast index terms step along (see steppedTerms in codegen.ts).
+    // The next point is WG further on: broadcast index terms step along (see steppedTerms in values.ts).
     {{advance}}
   }
   {{reduce}}

@@ -3,7 +3,8 @@
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused. On a CPU implementation each
 // invocation covers several points, as webgrad's kernels do there.
-import { finishWidth, partialsPerGroup, preludeFor, reducePoints } from '../../src/backend/webgpu/codegen.js';
+import { preludeFor } from '../../src/backend/webgpu/prelude.js';
+import { finishWidth, partialsPerGroup, reducePoints } from '../../src/backend/webgpu/program.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
 import { defaultTuning, type Tuning } from '../../src/backend/webgpu/tuning.js';

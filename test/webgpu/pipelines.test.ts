@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emptyStats } from '../../src/schedule/backend.js';
 import { PipelineCache } from '../../src/backend/webgpu/pipelines.js';
-import type { Program } from '../../src/backend/webgpu/codegen.js';
+import type { Program } from '../../src/backend/webgpu/program.js';
 import { testAdapter } from '../gpu.js';
 
 const adapter = await testAdapter();

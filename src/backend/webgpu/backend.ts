@@ -13,7 +13,7 @@ import {
   UNIFORM_USAGE,
   writeInPieces,
 } from './buffers.js';
-import { WG, type ReduceMode } from './codegen.js';
+import { WG, type ReduceMode } from './program.js';
 import { IdleWait } from './idle.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
 import { type PlanLimits, type RunPlan } from './plan.js';

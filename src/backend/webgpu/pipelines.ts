@@ -1,6 +1,6 @@
 /** Compute pipelines by generated source: each distinct shader compiles once; compile errors carry the WGSL. */
 import type { Stats } from '../../schedule/backend.js';
-import type { BindingKind, Program } from './codegen.js';
+import type { BindingKind, Program } from './program.js';
 
 // GPUShaderStage.COMPUTE, spelled out (the global may be missing in Node).
 const COMPUTE = 0x4;

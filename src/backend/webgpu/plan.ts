@@ -3,24 +3,12 @@ import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
 import { CapacityError } from './buffers.js';
 import type { Kernel } from '../../schedule/kernel.js';
-import {
-  finishProgram,
-  inputsOf,
-  mainProgram,
-  splitInputs,
-  neededRefs,
-  stridedProgram,
-  stridedShape,
-  stridedFinishProgram,
-  constWords,
-  partialsPerGroup,
-  reducePoints,
-  speculates,
-  WG,
-  type ReduceMode,
-  type Program,
-  type Tail,
-} from './codegen.js';
+import { mainProgram } from './codegen.js';
+import { finishProgram, type Tail } from './finish-program.js';
+import { speculates } from './prelude.js';
+import { partialsPerGroup, reducePoints, WG, type Program, type ReduceMode } from './program.js';
+import { stridedFinishProgram, stridedProgram, stridedShape } from './strided-program.js';
+import { constWords, inputsOf, neededRefs, splitInputs } from './values.js';
 
 /** What a binding after the uniform block holds. */
 export type Bind =

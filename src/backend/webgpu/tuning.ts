@@ -1,5 +1,5 @@
 /** webgrad's defaults per kind of adapter, kept out of open.ts (which init() loads only when needed). */
-import { SOFTWARE_POINTS, type ReduceMode } from './codegen.js';
+import { SOFTWARE_POINTS, type ReduceMode } from './program.js';
 import { inNode } from './idle.js';
 
 /** How webgrad runs on an adapter unless told otherwise (see WebGpuOptions). */

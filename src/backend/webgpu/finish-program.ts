@@ -1,0 +1,77 @@
+/** WGSL for the finishing pass of scalar sums: totals of the partials, then an optional one-point tail kernel. */
+import type { Kernel } from '../../schedule/kernel.js';
+import { preludeFor } from './prelude.js';
+import { finishWidth, type BindingKind, type Program, type ReduceMode } from './program.js';
+import { declare, fill, indent, template } from './templates.js';
+import { Consts, inputsOf, invariantHeader, neededRefs, refExpr, valueLines } from './values.js';
+
+/** A one-point kernel run by the finishing pass, reading sums by their slot. */
+export interface Tail {
+  readonly kernel: Kernel;
+  /** Slot of the sum each tail input is (by input index), when it is one of the finished sums. */
+  readonly slotOf: ReadonlyMap<number, number>;
+}
+
+/** The finishing pass: totals of the partials of `slots` (stored in that order), then the tail kernel. */
+export interface FinishProgram extends Program {
+  /** Tail input indices bound after the totals (those not read from a slot). */
+  readonly tailInputs: readonly number[];
+}
+
+/**
+ * Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel, as wide as
+ * `mode` calls for (see finishWidth).
+ */
+export function finishProgram(slots: readonly number[], tail: Tail | null, mode: ReduceMode): FinishProgram {
+  const decls: string[] = [];
+  const bindings: BindingKind[] = ['read'];
+  const totals: string[] = [];
+  const body: string[] = [];
+  slots.forEach((slot, q) => {
+    bindings.push('write');
+    decls.push(declare(bindings.length, `sum${q}`, 'write'));
+    totals.push(`let t${slot} = total(${slot}u * P.count, lid);`);
+    body.push(`sum${q}[0] = t${slot};`);
+  });
+  const tailInputs: number[] = [];
+  const c = new Consts();
+  if (tail) {
+    const k = tail.kernel;
+    const refs = neededRefs(
+      k,
+      k.outputs.map((o) => o.ref),
+    );
+    for (const j of inputsOf(k, refs)) if (!tail.slotOf.has(j)) tailInputs.push(j);
+    const names = new Map<number, string>();
+    for (const j of tailInputs) {
+      bindings.push('read');
+      names.set(j, `tin${j}`);
+      decls.push(declare(bindings.length, `tin${j}`, 'read'));
+    }
+    // One invocation computes the tail: there is no loop to hoist anything out of.
+    const lines = valueLines(
+      k,
+      refs,
+      (j) => {
+        const slot = tail.slotOf.get(j);
+        return slot !== undefined ? `t${slot}` : `${names.get(j)!}[0]`;
+      },
+      c,
+    );
+    k.outputs.forEach((o, q) => {
+      bindings.push('write');
+      decls.push(declare(bindings.length, `tout${q}`, 'write'));
+      lines.point.push(`tout${q}[0] = ${refExpr(k, o.ref, c)};`);
+    });
+    body.push(...invariantHeader(c, lines), ...lines.point);
+  }
+  const source = fill(template('reduce'), {
+    wg: String(finishWidth(mode)),
+    prelude: preludeFor(body.join('\n')),
+    consts: String(c.vec4s),
+    bindings: decls.join('\n'),
+    totals: indent(totals, '  '),
+    body: indent(body, '    '),
+  });
+  return { source, bindings, uniformBytes: 16 + 16 * c.vec4s, consts: c.values, tailInputs };
+}

@@ -1,0 +1,112 @@
+/** The prelude functions (shaders/prelude.wgsl) a generated kernel needs, and whether its program speculates. */
+import { opRow } from '../../ops/table.js';
+import type { Kernel } from '../../schedule/kernel.js';
+import { template } from './templates.js';
+
+/** A top-level declaration of the prelude with the comments above it. */
+interface PreludeItem {
+  readonly name: string;
+  readonly text: string;
+  readonly uses: readonly string[];
+}
+
+let preludeItems: PreludeItem[] | null = null;
+
+/** The prelude split into its `fn`, `const`, `struct` and `var<private>` declarations, in file order. */
+function parsePrelude(): PreludeItem[] {
+  if (preludeItems) return preludeItems;
+  const items: { name: string; lines: string[] }[] = [];
+  let pending: string[] = [];
+  for (const line of template('prelude').split('\n')) {
+    const m = /^(?:fn|const|var<private>|struct)\s+(\w+)/.exec(line);
+    if (m) {
+      items.push({ name: m[1]!, lines: [...pending, line] });
+      pending = [];
+    } else if (line.startsWith('//') || line.trim() === '' || items.length === 0) {
+      // Comments at the left margin introduce the next declaration.
+      pending.push(line);
+    } else {
+      items[items.length - 1]!.lines.push(...pending, line);
+      pending = [];
+    }
+  }
+  preludeItems = items.map(({ name, lines }) => {
+    const text = lines.join('\n').trimEnd();
+    const uses = [...new Set(text.match(/\bwg_\w+/g) ?? [])].filter((u) => u !== name);
+    return { name, text, uses };
+  });
+  return preludeItems;
+}
+
+/**
+ * The prelude declarations that `code` calls, directly or through each other. Shader compilers (Tint,
+ * then the driver) spend most of their time on the prelude's long functions, so a kernel carries only
+ * those it uses. `fast`: sin, cos and tan reduce their argument with wg__reduce_pio2_fast (see
+ * speculative programs).
+ */
+export function preludeFor(code: string, fast = false): string {
+  const { items, byName } = preludeIndex(fast);
+  const need = new Set<string>();
+  const stack = [...new Set(code.match(/\bwg_\w+/g) ?? [])];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (need.has(name)) continue;
+    const item = byName.get(name);
+    if (!item)
+      throw new Error(`internal: the generated WGSL calls ${name}, which shaders/prelude.wgsl lacks`);
+    need.add(name);
+    stack.push(...item.uses);
+  }
+  return items
+    .filter((it) => need.has(it.name))
+    .map((it) => it.text)
+    .join('\n\n');
+}
+
+const indexes = new Map<boolean, { items: PreludeItem[]; byName: Map<string, PreludeItem> }>();
+
+/** The prelude's items (fast or exact range reduction) and the same by name, made once for each. */
+function preludeIndex(fast: boolean): { items: PreludeItem[]; byName: Map<string, PreludeItem> } {
+  let ix = indexes.get(fast);
+  if (!ix) {
+    const items = fast ? parsePrelude().map(fastItem) : parsePrelude();
+    ix = { items, byName: new Map(items.map((it) => [it.name, it])) };
+    indexes.set(fast, ix);
+  }
+  return ix;
+}
+
+// The exact range reduction by pi/2 and the speculative one that stands in for it in fast preludes.
+const EXACT = 'wg__reduce_pio2';
+const FAST = 'wg__reduce_pio2_fast';
+
+/** A prelude item calling the fast range reduction in place of the exact one. */
+function fastItem(it: PreludeItem): PreludeItem {
+  if (!it.uses.includes(EXACT)) return it;
+  return {
+    name: it.name,
+    text: it.text.replace(new RegExp(`\\b${EXACT}\\(`, 'g'), `${FAST}(`),
+    uses: it.uses.map((u) => (u === EXACT ? FAST : u)),
+  };
+}
+
+/** True when a prelude (from preludeFor) carries the fast range reduction: its program is speculative. */
+export const reducesFast = (prelude: string): boolean => prelude.includes(`fn ${FAST}(`);
+
+// Ops whose WGSL reduces an argument by pi/2 (sin, cos, tan), found from their prelude calls.
+const reducing = new Map<string, boolean>();
+
+/** True when a kernel's main programs are speculative unless exact (some op of `k` reduces by pi/2). */
+export function speculates(k: Kernel): boolean {
+  return k.values.some((v) => {
+    if (v.kind !== 'op') return false;
+    let r = reducing.get(v.op);
+    if (r === undefined) {
+      const row = opRow(v.op)!;
+      const code = `${row.wgsl('a', 'b', v.p)} ${row.wgslShared?.call ?? ''}(a)`;
+      r = reducesFast(preludeFor(code, true));
+      reducing.set(v.op, r);
+    }
+    return r;
+  });
+}
