@@ -34,13 +34,26 @@ describe('IdleWait', () => {
     expect(w.sleepFor(a, 1000)).toBeCloseTo(120, 9);
   });
 
-  it('learns from an overslept run at half its time, so one slow run does not keep the next ones sleeping', async () => {
+  it('learns from an overslept run at half its time, a guess that the next measured run replaces', async () => {
     const w = new IdleWait(true);
+    const a = {};
+    // One slow run (a first call at a size), then work that takes 31 ms.
+    w.record(a, 1000, 40);
+    expect(w.sleepFor(a, 1000)).toBeCloseTo(30, 9);
     // A result there at once after the sleep: the work took less than the sleep, so half is learned.
-    expect(w.measured(30, 1, 31)).toBe(15.5);
-    // A result that was still being waited for: its time stands, as does any run not slept through.
-    expect(w.measured(30, 10, 40)).toBe(40);
-    expect(w.measured(0, 0.2, 3)).toBe(3);
+    w.learn(a, 1000, 30, 1, 31);
+    expect(w.sleepFor(a, 1000)).toBeCloseTo(0.75 * 15.5, 9);
+    // A result that was still being waited for: its time stands, and replaces the guess (kept as the fastest
+    // of the window, it would have the next three runs sleep through little more than a third of theirs).
+    w.learn(a, 1000, 11.625, 19.4, 31);
+    expect(w.sleepFor(a, 1000)).toBeCloseTo(0.75 * 31, 9);
+    // So does any run not slept through.
+    w.learn(a, 1000, 0, 0.2, 28);
+    expect(w.sleepFor(a, 1000)).toBeCloseTo(0.75 * 28, 9);
+    // Guesses stand among themselves.
+    w.learn(a, 1000, 21, 1, 22);
+    w.learn(a, 1000, 8.25, 0.5, 9);
+    expect(w.expected(a, 1000)).toBeCloseTo(0.75 * 4.5, 9);
     // One slow run (a first call at a size) and then work that is always done by the time it is asked for.
     const k = {};
     w.record(k, 1000, 40);

@@ -508,11 +508,11 @@ export class WebGpuBackend implements Backend {
     } catch {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
-    // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.measured). Without a
+    // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.learn). Without a
     // sleep, a wait of under a millisecond found the run already done: its time says how late sync() came.
     const now = performance.now();
     if (runs?.count === 1 && (slept > 0 || now - begun >= 1))
-      this.idle.record(runs.kind, runs.points, this.idle.measured(slept, now - asked, now - runs.first));
+      this.idle.learn(runs.kind, runs.points, slept, now - asked, now - runs.first);
   }
 
   stats(): Stats {

@@ -17,6 +17,10 @@ const WINDOW = 4;
 // correct estimate leaves a third of the sleep to wait). Such a run is recorded at half its time: recorded
 // as it was, a slow run alone in the window (the first call at a size, with new buffers to fill) would have
 // each next run sleep through three quarters of the last, 20 ms calls for several calls where 1 ms would do.
+// Half is a guess, not a measurement: the next measured run replaces it, where the fastest-of-the-window rule
+// would keep it for WINDOW runs, each sleeping through too little (in Node at 2^22, after the first call at
+// the size: the 20-op chain's calls took about 420 ms for four calls with sleeps of 142 ms, then 340 with
+// 230; six rounds of exp, log and tanh took 620 ms with 214 ms sleeps, then 530 with 440).
 const OVERSLEPT = 0.1;
 
 /**
@@ -24,8 +28,8 @@ const OVERSLEPT = 0.1;
  * fixed costs make small runs slower per unit), and the sleeps they call for.
  */
 export class IdleWait {
-  // Latest measured rates, by kind and size class.
-  private readonly rates = new WeakMap<object, Map<number, number[]>>();
+  // Latest rates, by kind and size class; `guess` for an overslept run's (see OVERSLEPT).
+  private readonly rates = new WeakMap<object, Map<number, { rate: number; guess: boolean }[]>>();
 
   constructor(
     /** False: never sleep (waiting goes straight to the GPU's promise). */
@@ -36,7 +40,7 @@ export class IdleWait {
   expected(kind: object, units: number): number {
     if (!this.enabled) return 0;
     const seen = this.rates.get(kind)?.get(sizeClass(units));
-    return seen ? SHARE * Math.min(...seen) * units : 0;
+    return seen ? SHARE * Math.min(...seen.map((s) => s.rate)) * units : 0;
   }
 
   /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
@@ -59,31 +63,40 @@ export class IdleWait {
 
   /**
    * Waits for `units` of work of kind `kind` submitted at `submitted`: sleeps as sleepFor() says, then
-   * `done()`, and records how long the work took.
+   * `done()`, and learns how long the work took.
    */
   async wait<T>(kind: object, units: number, submitted: number, done: () => Promise<T>): Promise<T> {
     const slept = await this.sleep(kind, units);
     const asked = performance.now();
     const out = await done();
     const now = performance.now();
-    this.record(kind, units, this.measured(slept, now - asked, now - submitted));
+    this.learn(kind, units, slept, now - asked, now - submitted);
     return out;
   }
 
-  /** What a run that took `ms` in all says of the work, after a sleep of `slept` and a wait of `waited` ms. */
-  measured(slept: number, waited: number, ms: number): number {
-    return slept > 0 && waited < OVERSLEPT * slept ? ms / 2 : ms;
+  /**
+   * Learns from `units` of work of kind `kind` that took `ms` from submit to result, after a sleep of `slept`
+   * and a wait of `waited` ms: its time, or half of it as a guess where the sleep outlasted it (see OVERSLEPT).
+   */
+  learn(kind: object, units: number, slept: number, waited: number, ms: number): void {
+    const overslept = slept > 0 && waited < OVERSLEPT * slept;
+    this.add(kind, units, overslept ? ms / 2 : ms, overslept);
   }
 
   /** Records that `units` of work of kind `kind` took `ms` from submit to result. */
   record(kind: object, units: number, ms: number): void {
+    this.add(kind, units, ms, false);
+  }
+
+  /** Adds a rate to the window of its kind and size. */
+  private add(kind: object, units: number, ms: number, guess: boolean): void {
     if (!this.enabled || units <= 0 || !(ms >= 0)) return;
-    const rate = ms / units;
     let bySize = this.rates.get(kind);
     if (!bySize) this.rates.set(kind, (bySize = new Map()));
     const size = sizeClass(units);
-    const seen = bySize.get(size) ?? [];
-    bySize.set(size, [...seen.slice(1 - WINDOW), rate]);
+    // A measurement replaces the guesses before it.
+    const seen = (bySize.get(size) ?? []).filter((s) => guess || !s.guess);
+    bySize.set(size, [...seen.slice(1 - WINDOW), { rate: ms / units, guess }]);
   }
 }
 
