@@ -15,8 +15,9 @@ import {
 } from './buffers.js';
 import { WG, type ReduceMode } from './program.js';
 import { IdleWait } from './idle.js';
+import { readbackLayout, READ_AHEAD, uniformLayout } from './layout.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
-import { type PlanLimits, type RunPlan } from './plan.js';
+import { type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 
@@ -39,9 +40,6 @@ export interface GpuLimits {
   readonly sleepWhileWaiting: boolean;
 }
 
-// Outputs up to this many elements are copied back with the run, so reading a loss or a scalar gradient
-// needs no submit of its own (and the copy doubles as the run's completion and device-loss check).
-const READ_AHEAD = 1024;
 // GPUMapMode.READ, spelled out (the global may be missing in Node).
 const MAP_READ = 0x1;
 
@@ -50,6 +48,18 @@ interface PendingRead {
   bytes: number;
   resolve: (a: Float32Array) => void;
   reject: (e: unknown) => void;
+}
+
+/** Buffers a run's dispatches bind besides its nodes' (see WebGpuBackend.bindEntries). */
+interface Bound {
+  readonly uniform: GPUBuffer;
+  /** This dispatch's uniform block in `uniform`. */
+  readonly block: { readonly offset: number; readonly size: number };
+  readonly partials: ReadonlyMap<number, GPUBuffer>;
+  readonly partialBytes: ReadonlyMap<number, number>;
+  readonly beyond: GPUBuffer | null;
+  /** Packed one-element operands by binding index (see WebGpuBackend.gatherPacked). */
+  readonly packed: ReadonlyMap<number, GPUBuffer>;
 }
 
 /** Runs fused kernels on a WebGPU device. */
@@ -241,25 +251,9 @@ export class WebGpuBackend implements Backend {
     const partials = new Map<number, GPUBuffer>();
     for (const [ki, bytes] of plan.partials) partials.set(ki, take(bytes, STORAGE_USAGE));
     // All uniform blocks of the run live in one buffer, each at an aligned offset.
-    const blocks: { offset: number; size: number }[][] = [];
-    let uniformBytes = 0;
-    for (const step of plan.steps) {
-      const size = step.program.uniformBytes;
-      const stride = Math.ceil(size / this.limits.uniformAlign) * this.limits.uniformAlign;
-      blocks.push(
-        step.dispatches.map(() => {
-          const b = { offset: uniformBytes, size };
-          uniformBytes += stride;
-          return b;
-        }),
-      );
-    }
-    const uniform = take(uniformBytes, UNIFORM_USAGE);
-    const words = new Uint32Array(uniformBytes / 4);
-    plan.steps.forEach((step, si) =>
-      step.dispatches.forEach((d, di) => words.set(d.words, blocks[si]![di]!.offset / 4)),
-    );
-    this.writeUniforms(uniform, words);
+    const blocks = uniformLayout(plan.steps, this.limits.uniformAlign);
+    const uniform = take(blocks.bytes, UNIFORM_USAGE);
+    this.writeUniforms(uniform, blocks.words);
 
     const encoder = device.createCommandEncoder();
     const gathered: GPUBuffer[] = [];
@@ -267,104 +261,38 @@ export class WebGpuBackend implements Backend {
     const beyond = plan.speculative ? take(4, STORAGE_USAGE) : null;
     if (beyond) encoder.clearBuffer(beyond, 0, 4);
     let pass: GPUComputePassEncoder | null = null;
+    const endPass = (): void => {
+      pass?.end();
+      pass = null;
+    };
     plan.steps.forEach((step, si) => {
       const { pipeline, layout } = compiled[si]!;
-      // One-element operands are gathered into one buffer: from the host by a queue write (ordered
-      // before this submit), from GPU results by copies between compute passes.
-      const packedBufs = new Map<number, GPUBuffer>();
-      step.binds.forEach((b, i) => {
-        if (b.kind !== 'packed') return;
-        const buf = take(b.nodes.length * 4, STORAGE_USAGE);
-        gathered.push(buf);
-        packedBufs.set(i, buf);
-        // Host values go in one queue write of the whole buffer (device values are copied over theirs).
-        const host = new Float32Array(b.nodes.length);
-        let fromHost = 0;
-        b.nodes.forEach((node, m) => {
-          const s = storageNode(node);
-          const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
-          if (st) {
-            pass?.end();
-            pass = null;
-            encoder.copyBufferToBuffer(st.buffer, 0, buf, m * 4, 4);
-          } else if (s.host) {
-            host[m] = s.host[0]!;
-            fromHost++;
-          } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
-        });
-        if (fromHost > 0) {
-          device.queue.writeBuffer(buf, 0, host);
-          this.counters.bytesUploaded += 4 * fromHost;
-        }
-      });
+      const packed = this.gatherPacked(step, encoder, storage, take, endPass);
+      gathered.push(...packed.values());
       pass ??= encoder.beginComputePass();
       pass.setPipeline(pipeline);
       step.dispatches.forEach((d, di) => {
-        const u = blocks[si]![di]!;
-        const entries: BufferEntry[] = [
-          { binding: 0, resource: { buffer: uniform, offset: u.offset, size: u.size } },
-        ];
-        step.binds.forEach((b, i) => {
-          if (b.kind === 'partials') {
-            const buf = partials.get(b.kernel)!;
-            entries.push({ binding: i + 1, resource: { buffer: buf, size: plan.partials.get(b.kernel)! } });
-            return;
-          }
-          if (b.kind === 'beyond') {
-            entries.push({ binding: i + 1, resource: { buffer: beyond!, size: 4 } });
-            return;
-          }
-          if (b.kind === 'packed') {
-            entries.push({
-              binding: i + 1,
-              resource: { buffer: packedBufs.get(i)!, size: b.nodes.length * 4 },
-            });
-            return;
-          }
-          const st = bufferOf(b.node);
-          const resource = b.chunked
-            ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
-            : { buffer: st.buffer, offset: 0, size: st.bytes };
-          // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
-          if (!b.chunked && st.bytes > this.bindingLimit)
-            throw new CapacityError(
-              `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
-            );
-          entries.push({ binding: i + 1, resource });
-        });
-        pass!.setBindGroup(0, this.groups.get(layout, entries));
+        const bound = {
+          uniform,
+          block: blocks.at[si]![di]!,
+          partials,
+          partialBytes: plan.partials,
+          beyond,
+          packed,
+        };
+        pass!.setBindGroup(0, this.groups.get(layout, this.bindEntries(step, d, bound, bufferOf)));
         pass!.dispatchWorkgroups(d.grid[0], d.grid[1]);
         this.counters.dispatches++;
       });
     });
-    (pass as GPUComputePassEncoder | null)?.end();
+    endPass();
 
-    // A run that is read, or speculative, is waited for: its small outputs and those a read waits for come
-    // back with it (a loss or a scalar gradient read next needs no round trip of its own), or with none
-    // four bytes do, to learn when the work is done; so does the flag word. Any other run is done with at
-    // submission: its values stay on the device until a read or synchronize() waits for them, and the
-    // next run is planned while this one computes.
-    const waited = reads.size > 0 || beyond !== null;
-    const small = plan.outputs.filter((n) => n.size <= READ_AHEAD || reads.has(n));
-    const fence = small.length === 0 ? [plan.outputs[0]!] : small;
-    const offsets = new Map<Node, number>();
-    let stagingBytes = 0;
-    for (const n of fence) {
-      offsets.set(n, stagingBytes);
-      stagingBytes += small.length === 0 ? 4 : n.size * 4;
-    }
-    const flagAt = stagingBytes;
-    if (beyond) stagingBytes += 4;
-    const staging = waited ? take(stagingBytes, STAGING_USAGE) : null;
+    const rb = readbackLayout(plan.outputs, reads, beyond !== null);
+    const { small, offsets, stagingBytes, flagAt } = rb;
+    const staging = rb.waited ? take(stagingBytes, STAGING_USAGE) : null;
     if (staging) {
-      for (const n of fence)
-        encoder.copyBufferToBuffer(
-          storage.get(n)!.buffer,
-          0,
-          staging,
-          offsets.get(n)!,
-          small.length === 0 ? 4 : n.size * 4,
-        );
+      for (const [n, offset] of offsets)
+        encoder.copyBufferToBuffer(storage.get(n)!.buffer, 0, staging, offset, rb.bytesOf(n));
       if (beyond) encoder.copyBufferToBuffer(beyond, 0, staging, flagAt, 4);
     }
     device.queue.submit([encoder.finish()]);
@@ -417,6 +345,81 @@ export class WebGpuBackend implements Backend {
         pool.release(staging);
       }
     };
+  }
+
+  /**
+   * Gathers a step's one-element operands into one buffer per packed binding (by binding index): host values
+   * by a queue write (ordered before this run's submit), GPU results by copies, which `endPass` makes room
+   * for between compute passes.
+   */
+  private gatherPacked(
+    step: Step,
+    encoder: GPUCommandEncoder,
+    storage: ReadonlyMap<Node, GpuStorage>,
+    take: (bytes: number, usage: number) => GPUBuffer,
+    endPass: () => void,
+  ): Map<number, GPUBuffer> {
+    const packed = new Map<number, GPUBuffer>();
+    step.binds.forEach((b, i) => {
+      if (b.kind !== 'packed') return;
+      const buf = take(b.nodes.length * 4, STORAGE_USAGE);
+      packed.set(i, buf);
+      // Host values go in one queue write of the whole buffer (device values are copied over theirs).
+      const host = new Float32Array(b.nodes.length);
+      let fromHost = 0;
+      b.nodes.forEach((node, m) => {
+        const s = storageNode(node);
+        const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
+        if (st) {
+          endPass();
+          encoder.copyBufferToBuffer(st.buffer, 0, buf, m * 4, 4);
+        } else if (s.host) {
+          host[m] = s.host[0]!;
+          fromHost++;
+        } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
+      });
+      if (fromHost > 0) {
+        this.device.queue.writeBuffer(buf, 0, host);
+        this.counters.bytesUploaded += 4 * fromHost;
+      }
+    });
+    return packed;
+  }
+
+  /** The bind group entries of one dispatch of a step: its uniform block, then each binding's buffer range. */
+  private bindEntries(
+    step: Step,
+    d: Dispatch,
+    bound: Bound,
+    bufferOf: (n: Node) => GpuStorage,
+  ): BufferEntry[] {
+    const { uniform, block } = bound;
+    const entries: BufferEntry[] = [
+      { binding: 0, resource: { buffer: uniform, offset: block.offset, size: block.size } },
+    ];
+    step.binds.forEach((b, i) => {
+      const binding = i + 1;
+      if (b.kind === 'partials') {
+        const buffer = bound.partials.get(b.kernel)!;
+        entries.push({ binding, resource: { buffer, size: bound.partialBytes.get(b.kernel)! } });
+      } else if (b.kind === 'beyond') {
+        entries.push({ binding, resource: { buffer: bound.beyond!, size: 4 } });
+      } else if (b.kind === 'packed') {
+        entries.push({ binding, resource: { buffer: bound.packed.get(i)!, size: b.nodes.length * 4 } });
+      } else {
+        const st = bufferOf(b.node);
+        // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
+        if (!b.chunked && st.bytes > this.bindingLimit)
+          throw new CapacityError(
+            `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
+          );
+        const resource = b.chunked
+          ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
+          : { buffer: st.buffer, offset: 0, size: st.bytes };
+        entries.push({ binding, resource });
+      }
+    });
+    return entries;
   }
 
   /**
