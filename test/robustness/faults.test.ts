@@ -177,6 +177,27 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
     expectRight(await start(xs, 1), xs, 1);
   });
 
+  it('a broadcast operand larger than the binding limit is computed on the CPU, with a warning', async () => {
+    // 4096-byte bindings: the [2048, 4] sum is chunked, but its [2048, 1] operand is bound whole (8192 bytes).
+    const gpu = await useGpu({ maxBindingBytes: 4096 });
+    const col = Float32Array.from({ length: 2048 }, (_, i) => i * 0.5);
+    const a = tensor(col, { shape: [2048, 1] });
+    const b = tensor([1, 2, 3, 4], { shape: [1, 4] });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let got: Float32Array;
+    try {
+      got = await a.add(b).data();
+      expect(warn).toHaveBeenCalledWith(
+        'webgpu: a broadcast operand of 8192 bytes exceeds the storage binding limit (4096 bytes); computing it on the CPU instead',
+      );
+    } finally {
+      warn.mockRestore();
+    }
+    expect(got).toEqual(Float32Array.from({ length: 8192 }, (_, i) => col[i >> 2]! + (i % 4) + 1));
+    expect(gpu.lost).toBe(false);
+    expect(backendInfo().backend).toBe('webgpu');
+  });
+
   it('a tensor larger than the largest buffer is computed on the CPU, with a warning, and leaks nothing', async () => {
     const gpu = await useGpu();
     const max = gpu.device.limits.maxBufferSize;

@@ -71,7 +71,6 @@ export class WebGpuBackend implements Backend {
   private readonly plans = new PlanCache();
   private readonly groups: BindGroupCache;
   // The device's storage binding limit (read once: each read of device.limits is a native call).
-  private readonly bindingLimit: number;
   private readonly planLimits: PlanLimits;
   private readonly idle: IdleWait;
   // What writeUniforms() last wrote to each uniform buffer.
@@ -97,7 +96,6 @@ export class WebGpuBackend implements Backend {
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.pipelines = new PipelineCache(device, this.counters);
     this.groups = new BindGroupCache(device);
-    this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.idle = new IdleWait(limits.sleepWhileWaiting);
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
@@ -409,9 +407,11 @@ export class WebGpuBackend implements Backend {
       } else {
         const st = bufferOf(b.node);
         // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.
-        if (!b.chunked && st.bytes > this.bindingLimit)
+        // Against the limit the plan chunks by: the device's, or a lower one standing in for a smaller device.
+        const limit = this.limits.maxBindingBytes;
+        if (!b.chunked && st.bytes > limit)
           throw new CapacityError(
-            `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the device's storage binding limit`,
+            `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the storage binding limit (${limit} bytes)`,
           );
         const resource = b.chunked
           ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
