@@ -44,6 +44,26 @@ async function settle(gc: () => void): Promise<void> {
   }
 }
 
+/**
+ * One cycle: a new input and a new constant (the same kernels, with different data and uniforms), the value
+ * and gradient read back, and everything the cycle made disposed ('dispose') or left unreferenced ('gc').
+ * A function of its own so that nothing of it is still in scope when the soak samples: a variable of the
+ * caller's loop may or may not count as live to the collector, depending on how far V8 has optimised the
+ * loop, which made the live buffers at a sample differ by one cycle's.
+ */
+async function cycle(c: number, base: Float32Array, free: 'dispose' | 'gc'): Promise<void> {
+  const x = tensor(
+    base.map((v) => v + c * 1e-4),
+    { requiresGrad: true },
+  );
+  const y = exp(x.mul(x).mul(-0.5)).mul(sin(x.mul(1 + (c % 7))));
+  const loss = sum(y);
+  loss.backward();
+  const [l, g] = await Promise.all([loss.item(), x.grad!.data()]);
+  if (!Number.isFinite(l) || g.length !== base.length) throw new Error(`soak: cycle ${c} gave ${l}`);
+  if (free === 'dispose') for (const t of [x.grad!, loss, y, x]) t.dispose();
+}
+
 /** Runs the soak on the active backend; returns the samples (the first is taken after one cycle). */
 export async function soak(opts: SoakOptions): Promise<SoakSample[]> {
   const { cycles, points = 4096, samples = 10, free = 'dispose' } = opts;
@@ -52,17 +72,7 @@ export async function soak(opts: SoakOptions): Promise<SoakSample[]> {
   const out: SoakSample[] = [];
   const base = new Float32Array(points).map((_, i) => -3 + (6 * i) / points);
   for (let c = 1; c <= cycles; c++) {
-    // A new input and a new constant each cycle: the same kernels, with different data and uniforms.
-    const x = tensor(
-      base.map((v) => v + c * 1e-4),
-      { requiresGrad: true },
-    );
-    const y = exp(x.mul(x).mul(-0.5)).mul(sin(x.mul(1 + (c % 7))));
-    const loss = sum(y);
-    loss.backward();
-    const [l, g] = await Promise.all([loss.item(), x.grad!.data()]);
-    if (!Number.isFinite(l) || g.length !== points) throw new Error(`soak: cycle ${c} gave ${l}`);
-    if (free === 'dispose') for (const t of [x.grad!, loss, y, x]) t.dispose();
+    await cycle(c, base, free);
     if (c === 1 || c % every === 0) {
       await settle(gc);
       const s = stats();
