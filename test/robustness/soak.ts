@@ -45,8 +45,9 @@ async function settle(gc: () => void): Promise<void> {
 }
 
 /**
- * One cycle: a new input and a new constant (the same kernels, with different data and uniforms), the value
- * and gradient read back, and everything the cycle made disposed ('dispose') or left unreferenced ('gc').
+ * One cycle: a new input and a new constant (the same kernels, with different data and uniforms: the factor
+ * is never 1, since x * 1 is built as x, a kernel of another shape that would compile anew), the value and
+ * gradient read back, and everything the cycle made disposed ('dispose') or left unreferenced ('gc').
  * A function of its own so that nothing of it is still in scope when the soak samples: a variable of the
  * caller's loop may or may not count as live to the collector, depending on how far V8 has optimised the
  * loop, which made the live buffers at a sample differ by one cycle's.
@@ -56,7 +57,7 @@ async function cycle(c: number, base: Float32Array, free: 'dispose' | 'gc'): Pro
     base.map((v) => v + c * 1e-4),
     { requiresGrad: true },
   );
-  const y = exp(x.mul(x).mul(-0.5)).mul(sin(x.mul(1 + (c % 7))));
+  const y = exp(x.mul(x).mul(-0.5)).mul(sin(x.mul(2 + (c % 7))));
   const loss = sum(y);
   loss.backward();
   const [l, g] = await Promise.all([loss.item(), x.grad!.data()]);
