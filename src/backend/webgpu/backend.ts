@@ -70,7 +70,6 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines: PipelineCache;
   private readonly plans = new PlanCache();
   private readonly groups: BindGroupCache;
-  // The device's storage binding limit (read once: each read of device.limits is a native call).
   private readonly planLimits: PlanLimits;
   private readonly idle: IdleWait;
   // What writeUniforms() last wrote to each uniform buffer.
