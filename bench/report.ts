@@ -34,7 +34,9 @@ export const TIMED =
   'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round. ' +
   'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
   '(12 for one input). Dispatches and submits are counted for every library alike by wrapping ' +
-  'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit.';
+  'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit (submits of no command buffers, which ' +
+  'webgrad and the hand kernel make while waiting in a browser so that it looks for finished work sooner, ' +
+  'are left out).';
 
 /** What the device-resident timings cover. */
 export const RESIDENT =

@@ -1,5 +1,5 @@
 /** The demo page: backend choice, the notebook's exercises, the playground and the chain rule view. */
-import { init, type InitInfo } from '../src/index.js';
+import { init, stats, type InitInfo, type Stats } from '../src/index.js';
 import { ChainView, type ChainState } from './chainview.js';
 import { byId, diffText, num, renderTex, say } from './format.js';
 import { EXERCISES, exerciseTex, runExercise, type ExerciseResult } from './notebook.js';
@@ -12,6 +12,8 @@ export interface DemoState {
   notebook: { state: 'idle' | 'running' | 'done'; results: ExerciseResult[] };
   playground: PlaygroundState;
   chain: ChainState;
+  /** webgrad's counters (see stats()): what ran where, how often. */
+  stats: () => Stats;
 }
 
 declare global {
@@ -110,6 +112,7 @@ window.webgradDemo = {
   notebook: { state: 'idle', results: [] },
   playground: playground.state,
   chain: chain.state,
+  stats,
 };
 
 /** Recomputes everything on the backend just chosen. */

@@ -58,6 +58,12 @@ export interface WebGpuOptions {
    * implementation of WebGPU. 'auto' (default): on CPU adapters in Node.
    */
   sleepWhileWaiting?: 'auto' | boolean;
+  /**
+   * Submit nothing every so often while waiting for a result (from shortly before a run's expected end,
+   * learned from earlier runs of the same kernel): a browser delivers finished work when its GPU process
+   * next looks at the device, which a submit makes it do. 'auto' (default): in browsers.
+   */
+  nudgeWhileWaiting?: 'auto' | boolean;
 }
 
 /** What `init` chose. */
@@ -99,6 +105,12 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   if (sleeping !== undefined && sleeping !== 'auto' && typeof sleeping !== 'boolean') {
     throw new Error(
       `init(): webgpu.sleepWhileWaiting must be 'auto', true or false, got ${JSON.stringify(sleeping)}`,
+    );
+  }
+  const nudging = opts.webgpu?.nudgeWhileWaiting;
+  if (nudging !== undefined && nudging !== 'auto' && typeof nudging !== 'boolean') {
+    throw new Error(
+      `init(): webgpu.nudgeWhileWaiting must be 'auto', true or false, got ${JSON.stringify(nudging)}`,
     );
   }
   if (name === 'cpu') {

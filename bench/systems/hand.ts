@@ -164,7 +164,8 @@ interface Sized {
 export function handSystem(gpu: GPU, accurate = false): System {
   let device: GPUDevice | null = null;
   // webgrad's defaults for the adapter: points per invocation, reduction and waiting (sleeping through most
-  // of a run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel).
+  // of a run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel;
+  // nudging a browser to look for the finished run).
   let tuning = defaultTuning(false);
   let idle = new IdleWait(false);
   const pipelines = new Map<string, Pipelines>();
@@ -286,7 +287,10 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
       tuning = defaultTuning(isSoftware(adapter.info));
-      idle = new IdleWait(tuning.sleepWhileWaiting);
+      idle = new IdleWait(
+        tuning.sleepWhileWaiting,
+        tuning.nudgeWhileWaiting ? () => device?.queue.submit([]) : null,
+      );
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {

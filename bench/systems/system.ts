@@ -54,7 +54,8 @@ export const gpuCalls = { dispatches: 0, submits: 0 };
 
 /**
  * Counts compute dispatches and queue submits of every library at once, by wrapping the WebGPU
- * prototypes; a no-op where they are not globals (no WebGPU).
+ * prototypes; a no-op where they are not globals (no WebGPU). Submits of no command buffers (webgrad's
+ * and the hand kernel's nudges while waiting in a browser) carry no work and are not counted.
  */
 export function installCallCounters(): void {
   const g = globalThis as unknown as {
@@ -65,18 +66,22 @@ export function installCallCounters(): void {
     proto: Record<string, unknown> | undefined,
     name: string,
     key: keyof typeof gpuCalls,
+    counts: (args: unknown[]) => boolean = () => true,
   ): void => {
     const orig = proto?.[name];
     if (!proto || typeof orig !== 'function' || (orig as { counted?: boolean }).counted) return;
     const counted = function (this: unknown, ...args: unknown[]): unknown {
-      gpuCalls[key]++;
+      if (counts(args)) gpuCalls[key]++;
       return (orig as (...a: unknown[]) => unknown).apply(this, args);
     };
     (counted as { counted?: boolean }).counted = true;
     proto[name] = counted;
   };
   wrap(g.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
-  wrap(g.GPUQueue?.prototype, 'submit', 'submits');
+  wrap(g.GPUQueue?.prototype, 'submit', 'submits', (args) => {
+    const buffers = args[0] as { length?: number } | undefined;
+    return (buffers?.length ?? 0) > 0;
+  });
 }
 
 /** The adapter as the reports name it: vendor | architecture | description. */

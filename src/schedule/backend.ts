@@ -25,6 +25,11 @@ export interface Stats {
    * was beyond 8192 in magnitude (the first attempt reduces by Cody-Waite alone).
    */
   exactReruns: number;
+  /**
+   * Empty submits made while waiting for a result, so that a browser looks for finished work sooner
+   * (WebGPU; see `webgpu.nudgeWhileWaiting`). Not counted in `submits`.
+   */
+  nudges: number;
   /** Device buffers alive now. */
   liveBuffers: number;
   /** Bytes in device buffers alive now. */
@@ -66,6 +71,7 @@ export function emptyStats(): Stats {
     bytesReadBack: 0,
     cpuFallbacks: 0,
     exactReruns: 0,
+    nudges: 0,
     liveBuffers: 0,
     liveBytes: 0,
     idleBytes: 0,

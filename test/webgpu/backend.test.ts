@@ -348,6 +348,30 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('nudging while waiting (as in browsers) changes no result, and its empty submits are counted apart', async () => {
+    // Long enough on a CPU adapter (tens of milliseconds) that every wait outlasts the first nudge.
+    const heavy = async (): Promise<Float32Array[]> => {
+      const x = tensor(ramp(1 << 20, -3, 3), { requiresGrad: true });
+      const y = sum(exp(sin(x).mul(x)));
+      y.backward();
+      return Promise.all([y.data(), x.grad!.data()]);
+    };
+    // In Node Dawn looks for finished work by itself: no nudges by default.
+    await useGpu();
+    const [want, quiet] = await counting(heavy);
+    expect(quiet.nudges).toBe(0);
+    await useGpu({ nudgeWhileWaiting: true, sleepWhileWaiting: false });
+    let nudges = 0;
+    for (let r = 0; r < 3; r++) {
+      const [got, d] = await counting(heavy);
+      for (let k = 0; k < want.length; k++) expect(got[k]).toEqual(want[k]);
+      expect(d.submits).toBe(quiet.submits);
+      nudges += d.nudges;
+    }
+    // The first run, with nothing learned, is nudged from its start; later ones from near their expected end.
+    expect(nudges).toBeGreaterThan(0);
+  });
+
   it('synchronize() after runs nobody waited for sleeps through most of their learned time first', async () => {
     await useGpu({ sleepWhileWaiting: true });
     // Large enough that a run takes more than a timer's worth of milliseconds on a CPU adapter.
@@ -416,6 +440,9 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await expect(
       init({ backend: 'webgpu', gpu: testGpu(), webgpu: { sleepWhileWaiting: 'yes' as unknown as boolean } }),
     ).rejects.toThrow(/webgpu\.sleepWhileWaiting must be 'auto', true or false, got "yes"/);
+    await expect(
+      init({ backend: 'webgpu', gpu: testGpu(), webgpu: { nudgeWhileWaiting: 1 as unknown as boolean } }),
+    ).rejects.toThrow(/webgpu\.nudgeWhileWaiting must be 'auto', true or false, got 1/);
     for (const bad of [0, 1.5, 257, 'many'])
       await expect(
         init({ backend: 'webgpu', gpu: testGpu(), webgpu: { pointsPerInvocation: bad as number } }),

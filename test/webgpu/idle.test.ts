@@ -70,22 +70,75 @@ describe('IdleWait', () => {
     expect(w.sleepFor(k, 1000)).toBe(0);
   });
 
-  it('never sleeps when disabled, and sleep() waits on a timer for the expected time', async () => {
+  it('never sleeps when disabled, and waitFor() sleeps on a timer through three quarters of the expected time', async () => {
     const off = new IdleWait(false);
     const k = {};
     off.record(k, 1000, 100);
     expect(off.sleepFor(k, 1000)).toBe(0);
-    vi.useFakeTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
       const on = new IdleWait(true);
       on.record(k, 1000, 100);
-      let done = false;
-      const p = on.sleep(k, 1000).then(() => (done = true));
+      let asked = false;
+      const p = on.waitFor(on.estimate(k, 1000), performance.now(), async () => {
+        asked = true;
+        return 7;
+      });
       await vi.advanceTimersByTimeAsync(74);
-      expect(done).toBe(false);
+      expect(asked).toBe(false);
       await vi.advanceTimersByTimeAsync(2);
-      await p;
-      expect(done).toBe(true);
+      const r = await p;
+      expect(asked).toBe(true);
+      expect(r.out).toBe(7);
+      expect(r.slept).toBe(75);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('nudges while a result is pending: from near its expected end, ever further apart, and never after', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const at: number[] = [];
+      const w = new IdleWait(false, () => at.push(performance.now()));
+      const k = {};
+      let finish = (): void => {};
+      const pending = (): Promise<void> => new Promise<void>((r) => (finish = r));
+      // Nothing learned: nudges from the start, a few per millisecond at first, then a tenth of the time
+      // waited apart (about 40 in 100 ms, where one per timer tick would be hundreds).
+      const t0 = performance.now();
+      const first = w.wait(k, 1000, t0, pending);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(at[0]! - t0).toBeLessThanOrEqual(1);
+      expect(at.length).toBeGreaterThan(20);
+      expect(at.length).toBeLessThan(60);
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      expect(gaps.at(-1)!).toBeGreaterThanOrEqual(8);
+      expect(gaps.at(-1)!).toBeLessThanOrEqual(10);
+      finish();
+      await first;
+      // None once the result is there.
+      const sent = at.length;
+      expect(w.nudges).toBe(sent);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(at.length).toBe(sent);
+      // The run took 100 ms: the next one of its kind and size is nudged from 80 ms on.
+      at.length = 0;
+      const t1 = performance.now();
+      const second = w.wait(k, 1000, t1, pending);
+      await vi.advanceTimersByTimeAsync(79);
+      expect(at).toEqual([]);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(at.length).toBe(1);
+      finish();
+      await second;
+      // A wait that does not nudge sends none.
+      const quiet = new IdleWait(false);
+      const third = quiet.wait(k, 1000, performance.now(), pending);
+      await vi.advanceTimersByTimeAsync(50);
+      finish();
+      await third;
+      expect(quiet.nudges).toBe(0);
     } finally {
       vi.useRealTimers();
     }

@@ -38,6 +38,8 @@ export interface GpuLimits {
   readonly points: number;
   /** Sleep through most of a run's expected time before waiting on it (see WebGpuOptions.sleepWhileWaiting). */
   readonly sleepWhileWaiting: boolean;
+  /** Submit nothing every so often while waiting (see WebGpuOptions.nudgeWhileWaiting). */
+  readonly nudgeWhileWaiting: boolean;
 }
 
 // GPUMapMode.READ, spelled out (the global may be missing in Node).
@@ -95,7 +97,10 @@ export class WebGpuBackend implements Backend {
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.pipelines = new PipelineCache(device, this.counters);
     this.groups = new BindGroupCache(device);
-    this.idle = new IdleWait(limits.sleepWhileWaiting);
+    this.idle = new IdleWait(
+      limits.sleepWhileWaiting,
+      limits.nudgeWhileWaiting ? () => device.queue.submit([]) : null,
+    );
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
     const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);
@@ -312,7 +317,7 @@ export class WebGpuBackend implements Backend {
     if (!beyond) attach();
     if (!staging) {
       const u = this.unwaited;
-      const expected = this.idle.expected(kind, points);
+      const expected = this.idle.estimate(kind, points);
       this.unwaited = u
         ? { ...u, expected: u.expected + expected, count: u.count + 1, kind, points }
         : { first: submitted, expected, count: 1, kind, points };
@@ -478,43 +483,49 @@ export class WebGpuBackend implements Backend {
     });
     this.device.queue.submit([encoder.finish()]);
     this.counters.submits++;
-    await Promise.all(
-      batch.map(async (r, i) => {
-        const buf = staging[i]!;
-        try {
-          await buf.mapAsync(MAP_READ, 0, r.bytes);
-          const out = new Float32Array(buf.getMappedRange(0, r.bytes).slice(0));
-          buf.unmap();
-          this.counters.bytesReadBack += r.bytes;
-          r.resolve(out);
-        } catch (e) {
-          r.reject(e);
-        } finally {
-          this.pool.release(buf);
-        }
-      }),
+    await this.idle.nudged(
+      Promise.all(
+        batch.map(async (r, i) => {
+          const buf = staging[i]!;
+          try {
+            await buf.mapAsync(MAP_READ, 0, r.bytes);
+            const out = new Float32Array(buf.getMappedRange(0, r.bytes).slice(0));
+            buf.unmap();
+            this.counters.bytesReadBack += r.bytes;
+            r.resolve(out);
+          } catch (e) {
+            r.reject(e);
+          } finally {
+            this.pool.release(buf);
+          }
+        }),
+      ),
     );
   }
 
   async sync(): Promise<void> {
     if (this.lost) return;
-    // Runs submitted without waiting: sleep through most of what they are expected to take still (as a
-    // waited run does; Dawn in Node polls busily while it waits), and learn from a lone run's time.
+    // Runs submitted without waiting: wait as for a waited run (sleeping through most of what they are
+    // expected to take still, or nudging from near its end), and learn from a lone run's time.
     const runs = this.unwaited;
     this.unwaited = null;
     const begun = performance.now();
-    const slept = runs ? await this.idle.sleepMs(runs.expected - (begun - runs.first)) : 0;
-    const asked = performance.now();
+    let waited: { slept: number; asked: number } | null = null;
     try {
-      await this.device.queue.onSubmittedWorkDone();
+      waited = await this.idle.waitFor(runs?.expected ?? 0, runs?.first ?? begun, () =>
+        this.device.queue.onSubmittedWorkDone(),
+      );
     } catch {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
     // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.learn). Without a
-    // sleep, a wait of under a millisecond found the run already done: its time says how late sync() came.
+    // sleep, a short wait after a late call found the run already done: its time says how late sync() came.
+    // A call soon after the submit measures the run even when short (in a browser a result takes a round
+    // trip of its own; learning it lets the next wait nudge from near the run's end).
     const now = performance.now();
-    if (runs?.count === 1 && (slept > 0 || now - begun >= 1))
-      this.idle.learn(runs.kind, runs.points, slept, now - asked, now - runs.first);
+    const early = begun - (runs?.first ?? begun) <= now - begun;
+    if (waited && runs?.count === 1 && (waited.slept > 0 || now - begun >= 1 || early))
+      this.idle.learn(runs.kind, runs.points, waited.slept, now - waited.asked, now - runs.first);
   }
 
   stats(): Stats {
@@ -522,6 +533,7 @@ export class WebGpuBackend implements Backend {
     return {
       ...this.counters,
       plansReused: this.plans.hits,
+      nudges: this.idle.nudges,
       liveBuffers: p.live,
       liveBytes: p.liveBytes,
       idleBytes: p.idleBytes,

@@ -1,8 +1,13 @@
 /**
- * Waiting for GPU work by sleeping through most of its expected time before asking for the result. Dawn
- * in Node (the `webgpu` package) polls its event queue from setImmediate for as long as a mapAsync is
- * pending: on a CPU implementation of WebGPU (SwiftShader) that polling takes a core from the kernel
- * itself, which then runs about a third slower on two cores. A timer costs nothing while it waits.
+ * Waiting for GPU work. Dawn in Node (the `webgpu` package) polls its event queue from setImmediate for
+ * as long as a mapAsync is pending: on a CPU implementation of WebGPU (SwiftShader) that polling takes a
+ * core from the kernel itself, which then runs about a third slower on two cores, so there the wait
+ * sleeps through most of the work's expected time first (a timer costs nothing while it waits). A browser
+ * delivers a finished mapAsync when its GPU process next looks at the device, which it does on a timer
+ * and whenever the page submits: headless Chromium on SwiftShader took a median 2.5–2.7 ms to run a small
+ * kernel over 1024 points and return its two outputs, 0.5 ms at best; with an empty submit at once and then
+ * every millisecond while waiting, 0.7–1.0 ms (4096 points: 2.6 and 0.7–1.7 ms; 65536: 3.1 and 2.2–2.6).
+ * So in browsers the wait nudges (submits nothing) from shortly before the work's expected end.
  */
 
 // Runs expected to take less than this are waited for at once: a timer's granularity would cost more.
@@ -22,25 +27,42 @@ const WINDOW = 4;
 // the size: the 20-op chain's calls took about 420 ms for four calls with sleeps of 142 ms, then 340 with
 // 230; six rounds of exp, log and tanh took 620 ms with 214 ms sleeps, then 530 with 440).
 const OVERSLEPT = 0.1;
+// Nudges come at least this far apart: setTimeout takes whole milliseconds (its delay is a WebIDL `long`,
+// so 0.5 would be 0), and nudging on every turn of the event loop made a bare round trip of 1024 points
+// slower (2.7 ms) than nudging every millisecond (0.7) or not at all (2.5).
+const NUDGE_MS = 1;
+// ... and at most this share of the time waited so far apart, so that a long wait costs a few dozen nudges
+// and its result still comes back within about this share of its time.
+const NUDGE_SHARE = 0.1;
+// Nudging starts at this share of the work's expected time (the whole wait when nothing was learned).
+const NUDGE_FROM = 0.8;
 
 /**
  * Expected milliseconds per unit of work, learned per kind of work and size (within a factor of two:
- * fixed costs make small runs slower per unit), and the sleeps they call for.
+ * fixed costs make small runs slower per unit), and the sleeps and nudges they call for.
  */
 export class IdleWait {
   // Latest rates, by kind and size class; `guess` for an overslept run's (see OVERSLEPT).
   private readonly rates = new WeakMap<object, Map<number, { rate: number; guess: boolean }[]>>();
+  /** Nudges sent so far. */
+  nudges = 0;
 
   constructor(
     /** False: never sleep (waiting goes straight to the GPU's promise). */
-    readonly enabled: boolean,
+    readonly sleeping: boolean,
+    /** Makes the GPU look for finished work (an empty submit); null: never nudge. */
+    private readonly nudge: (() => void) | null = null,
   ) {}
+
+  /** Milliseconds `units` of work of kind `kind` is expected to take (0 when unknown or nothing is learned). */
+  estimate(kind: object, units: number): number {
+    const seen = this.rates.get(kind)?.get(sizeClass(units));
+    return seen ? Math.min(...seen.map((s) => s.rate)) * units : 0;
+  }
 
   /** The share of the expected time of `units` of work of kind `kind` worth sleeping through (0 when unknown). */
   expected(kind: object, units: number): number {
-    if (!this.enabled) return 0;
-    const seen = this.rates.get(kind)?.get(sizeClass(units));
-    return seen ? SHARE * Math.min(...seen.map((s) => s.rate)) * units : 0;
+    return this.sleeping ? SHARE * this.estimate(kind, units) : 0;
   }
 
   /** Milliseconds to sleep before waiting on `units` of work of kind `kind` (0 when unknown or short). */
@@ -49,26 +71,61 @@ export class IdleWait {
     return ms >= MIN_SLEEP_MS ? ms : 0;
   }
 
-  /** Sleeps as sleepFor() says; resolves with the ms it set out to sleep (or 0). */
-  sleep(kind: object, units: number): Promise<number> {
-    return this.sleepMs(this.sleepFor(kind, units));
-  }
-
   /** Sleeps `ms` if that is long enough to be worth a timer; resolves with the ms it set out to sleep (or 0). */
   async sleepMs(ms: number): Promise<number> {
-    if (!this.enabled || !(ms >= MIN_SLEEP_MS)) return 0;
+    if (!this.sleeping || !(ms >= MIN_SLEEP_MS)) return 0;
     await new Promise((resolve) => setTimeout(resolve, ms));
     return ms;
   }
 
   /**
-   * Waits for `units` of work of kind `kind` submitted at `submitted`: sleeps as sleepFor() says, then
-   * `done()`, and learns how long the work took.
+   * `pending`, with nudges while it is unsettled where this waits by nudging: the first after `firstMs`
+   * (at once when that is not positive: a small run may be done by then), the next ones NUDGE_MS or a
+   * NUDGE_SHARE of the time waited apart.
+   */
+  nudged<T>(pending: Promise<T>, firstMs = 0): Promise<T> {
+    const nudge = this.nudge;
+    if (!nudge) return pending;
+    const begun = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+    const tick = (): void => {
+      if (settled) return;
+      nudge();
+      this.nudges++;
+      timer = setTimeout(tick, Math.max(NUDGE_MS, NUDGE_SHARE * (performance.now() - begun)));
+    };
+    timer = setTimeout(tick, Math.max(0, firstMs));
+    const stop = (): void => {
+      settled = true;
+      clearTimeout(timer);
+    };
+    pending.then(stop, stop);
+    return pending;
+  }
+
+  /**
+   * Waits for work expected to take `estimateMs` from `since`: sleeps through SHARE of it where this
+   * sleeps (if what is left is worth a timer), then `done()`, nudged from NUDGE_FROM of it where this
+   * nudges. Resolves with done()'s result, the ms slept and when done() was asked.
+   */
+  async waitFor<T>(
+    estimateMs: number,
+    since: number,
+    done: () => Promise<T>,
+  ): Promise<{ out: T; slept: number; asked: number }> {
+    const slept = await this.sleepMs(SHARE * estimateMs - (performance.now() - since));
+    const asked = performance.now();
+    const out = await this.nudged(done(), NUDGE_FROM * estimateMs - (asked - since));
+    return { out, slept, asked };
+  }
+
+  /**
+   * Waits for `units` of work of kind `kind` submitted at `submitted` as waitFor() does, and learns how
+   * long the work took.
    */
   async wait<T>(kind: object, units: number, submitted: number, done: () => Promise<T>): Promise<T> {
-    const slept = await this.sleep(kind, units);
-    const asked = performance.now();
-    const out = await done();
+    const { out, slept, asked } = await this.waitFor(this.estimate(kind, units), submitted, done);
     const now = performance.now();
     this.learn(kind, units, slept, now - asked, now - submitted);
     return out;
@@ -88,9 +145,9 @@ export class IdleWait {
     this.add(kind, units, ms, false);
   }
 
-  /** Adds a rate to the window of its kind and size. */
+  /** Adds a rate to the window of its kind and size (where the rates are used: for sleeps or nudges). */
   private add(kind: object, units: number, ms: number, guess: boolean): void {
-    if (!this.enabled || units <= 0 || !(ms >= 0)) return;
+    if ((!this.sleeping && !this.nudge) || units <= 0 || !(ms >= 0)) return;
     let bySize = this.rates.get(kind);
     if (!bySize) this.rates.set(kind, (bySize = new Map()));
     const size = sizeClass(units);

@@ -90,6 +90,8 @@ export async function openWebGpu(
       points: typeof opts.pointsPerInvocation === 'number' ? opts.pointsPerInvocation : tuning.points,
       sleepWhileWaiting:
         typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : tuning.sleepWhileWaiting,
+      nudgeWhileWaiting:
+        typeof opts.nudgeWhileWaiting === 'boolean' ? opts.nudgeWhileWaiting : tuning.nudgeWhileWaiting,
     },
     cpu,
     onLost,

@@ -10,16 +10,20 @@ export interface Tuning {
   readonly points: number;
   /** Sleep through most of a run's expected time before waiting on it. */
   readonly sleepWhileWaiting: boolean;
+  /** Submit nothing every so often while waiting, so that a browser looks for finished work sooner. */
+  readonly nudgeWhileWaiting: boolean;
 }
 
 /**
  * The defaults for a GPU, or for a CPU implementation of WebGPU (`software`): there, barriers and
- * workgroups are expensive, and in Node Dawn's busy polling takes a core from the kernels.
+ * workgroups are expensive, and in Node Dawn's busy polling takes a core from the kernels. Browsers are
+ * nudged on every adapter (Dawn in Node looks for finished work without being asked).
  */
 export function defaultTuning(software: boolean): Tuning {
   return {
     reduce: software ? 'invocation' : 'workgroup',
     points: software ? SOFTWARE_POINTS : 1,
     sleepWhileWaiting: software && inNode(),
+    nudgeWhileWaiting: !inNode(),
   };
 }
