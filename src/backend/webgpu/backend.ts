@@ -506,7 +506,7 @@ export class WebGpuBackend implements Backend {
   async sync(): Promise<void> {
     if (this.lost) return;
     // Runs submitted without waiting: wait as for a waited run (sleeping through most of what they are
-    // expected to take still, or nudging from near its end), and learn from a lone run's time.
+    // expected to take still, or nudging), and learn from a lone run's time.
     const runs = this.unwaited;
     this.unwaited = null;
     const begun = performance.now();
@@ -519,12 +519,9 @@ export class WebGpuBackend implements Backend {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
     // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.learn). Without a
-    // sleep, a short wait after a late call found the run already done: its time says how late sync() came.
-    // A call soon after the submit measures the run even when short (in a browser a result takes a round
-    // trip of its own; learning it lets the next wait nudge from near the run's end).
+    // sleep, a wait of under a millisecond found the run already done: its time says how late sync() came.
     const now = performance.now();
-    const early = begun - (runs?.first ?? begun) <= now - begun;
-    if (waited && runs?.count === 1 && (waited.slept > 0 || now - begun >= 1 || early))
+    if (waited && runs?.count === 1 && (waited.slept > 0 || now - begun >= 1))
       this.idle.learn(runs.kind, runs.points, waited.slept, now - waited.asked, now - runs.first);
   }
 

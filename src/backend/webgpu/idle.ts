@@ -6,8 +6,10 @@
  * delivers a finished mapAsync when its GPU process next looks at the device, which it does on a timer
  * and whenever the page submits: headless Chromium on SwiftShader took a median 2.5–2.7 ms to run a small
  * kernel over 1024 points and return its two outputs, 0.5 ms at best; with an empty submit at once and then
- * every millisecond while waiting, 0.7–1.0 ms (4096 points: 2.6 and 0.7–1.7 ms; 65536: 3.1 and 2.2–2.6).
- * So in browsers the wait nudges (submits nothing) from shortly before the work's expected end.
+ * every millisecond while waiting, 0.7–1.0 ms (4096 points: 2.6 and 0.7–1.7 ms; 65536: 3.1 and 2.2–2.9).
+ * So in browsers the wait nudges (submits nothing), from its start: a result comes about 0.4 ms after a
+ * nudge that finds the work done, so nudging from a share of a learned time teaches itself a later and
+ * later start (the time learned includes the delay; 4096 points settled at 2 ms where 1 would do).
  */
 
 // Runs expected to take less than this are waited for at once: a timer's granularity would cost more.
@@ -34,12 +36,10 @@ const NUDGE_MS = 1;
 // ... and at most this share of the time waited so far apart, so that a long wait costs a few dozen nudges
 // and its result still comes back within about this share of its time.
 const NUDGE_SHARE = 0.1;
-// Nudging starts at this share of the work's expected time (the whole wait when nothing was learned).
-const NUDGE_FROM = 0.8;
 
 /**
  * Expected milliseconds per unit of work, learned per kind of work and size (within a factor of two:
- * fixed costs make small runs slower per unit), and the sleeps and nudges they call for.
+ * fixed costs make small runs slower per unit), the sleeps they call for, and nudges.
  */
 export class IdleWait {
   // Latest rates, by kind and size class; `guess` for an overslept run's (see OVERSLEPT).
@@ -79,11 +79,10 @@ export class IdleWait {
   }
 
   /**
-   * `pending`, with nudges while it is unsettled where this waits by nudging: the first after `firstMs`
-   * (at once when that is not positive: a small run may be done by then), the next ones NUDGE_MS or a
-   * NUDGE_SHARE of the time waited apart.
+   * `pending`, with nudges while it is unsettled where this waits by nudging: the first at once, the next
+   * ones NUDGE_MS or a NUDGE_SHARE of the time waited apart.
    */
-  nudged<T>(pending: Promise<T>, firstMs = 0): Promise<T> {
+  nudged<T>(pending: Promise<T>): Promise<T> {
     const nudge = this.nudge;
     if (!nudge) return pending;
     const begun = performance.now();
@@ -95,7 +94,7 @@ export class IdleWait {
       this.nudges++;
       timer = setTimeout(tick, Math.max(NUDGE_MS, NUDGE_SHARE * (performance.now() - begun)));
     };
-    timer = setTimeout(tick, Math.max(0, firstMs));
+    timer = setTimeout(tick, 0);
     const stop = (): void => {
       settled = true;
       clearTimeout(timer);
@@ -106,8 +105,8 @@ export class IdleWait {
 
   /**
    * Waits for work expected to take `estimateMs` from `since`: sleeps through SHARE of it where this
-   * sleeps (if what is left is worth a timer), then `done()`, nudged from NUDGE_FROM of it where this
-   * nudges. Resolves with done()'s result, the ms slept and when done() was asked.
+   * sleeps (if what is left is worth a timer), then `done()`, nudged where this nudges. Resolves with
+   * done()'s result, the ms slept and when done() was asked.
    */
   async waitFor<T>(
     estimateMs: number,
@@ -116,7 +115,7 @@ export class IdleWait {
   ): Promise<{ out: T; slept: number; asked: number }> {
     const slept = await this.sleepMs(SHARE * estimateMs - (performance.now() - since));
     const asked = performance.now();
-    const out = await this.nudged(done(), NUDGE_FROM * estimateMs - (asked - since));
+    const out = await this.nudged(done());
     return { out, slept, asked };
   }
 
@@ -145,9 +144,9 @@ export class IdleWait {
     this.add(kind, units, ms, false);
   }
 
-  /** Adds a rate to the window of its kind and size (where the rates are used: for sleeps or nudges). */
+  /** Adds a rate to the window of its kind and size (where sleeps use them). */
   private add(kind: object, units: number, ms: number, guess: boolean): void {
-    if ((!this.sleeping && !this.nudge) || units <= 0 || !(ms >= 0)) return;
+    if (!this.sleeping || units <= 0 || !(ms >= 0)) return;
     let bySize = this.rates.get(kind);
     if (!bySize) this.rates.set(kind, (bySize = new Map()));
     const size = sizeClass(units);
