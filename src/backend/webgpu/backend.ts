@@ -80,6 +80,10 @@ export class WebGpuBackend implements Backend {
   // how long they are expected to take together, how many there are, and the last one's kind and size.
   private unwaited: { first: number; expected: number; count: number; kind: object; points: number } | null =
     null;
+  // Submits of work so far, and how many of the first of them are known finished: a mapAsync of the n-th
+  // submit's output resolving says the first n are, as a queue finishes its work in order.
+  private serial = 0;
+  private finished = 0;
   private lostReason: string | null = null;
   private readonly capacityWarned = new Set<string>();
   private reads: PendingRead[] = [];
@@ -303,6 +307,7 @@ export class WebGpuBackend implements Backend {
     const kind = compiled[0]!;
     const points = plan.steps.reduce((a, st) => a + st.dispatches.reduce((b, d) => b + d.n, 0), 0);
     this.counters.submits++;
+    const serial = ++this.serial;
     pool.release(uniform);
     if (beyond) pool.release(beyond);
     for (const b of partials.values()) pool.release(b);
@@ -329,6 +334,7 @@ export class WebGpuBackend implements Backend {
     return async () => {
       try {
         await this.idle.wait(kind, points, submitted, () => staging.mapAsync(MAP_READ, 0, stagingBytes));
+        this.finished = Math.max(this.finished, serial);
         const mapped = staging.getMappedRange(0, stagingBytes);
         const flagged = beyond !== null && new Uint32Array(mapped, flagAt, 1)[0] !== 0;
         // One copy per output, straight out of the mapped range.
@@ -483,12 +489,14 @@ export class WebGpuBackend implements Backend {
     });
     this.device.queue.submit([encoder.finish()]);
     this.counters.submits++;
+    const serial = ++this.serial;
     await this.idle.nudged(
       Promise.all(
         batch.map(async (r, i) => {
           const buf = staging[i]!;
           try {
             await buf.mapAsync(MAP_READ, 0, r.bytes);
+            this.finished = Math.max(this.finished, serial);
             const out = new Float32Array(buf.getMappedRange(0, r.bytes).slice(0));
             buf.unmap();
             this.counters.bytesReadBack += r.bytes;
@@ -504,7 +512,10 @@ export class WebGpuBackend implements Backend {
   }
 
   async sync(): Promise<void> {
-    if (this.lost) return;
+    // Everything submitted is known finished (a run whose results or flag were read last): nothing to wait
+    // for, where asking the queue would cost a browser a round trip of its own.
+    if (this.lost || this.finished === this.serial) return;
+    const serial = this.serial;
     // Runs submitted without waiting: wait as for a waited run (sleeping through most of what they are
     // expected to take still, or nudging), and learn from a lone run's time.
     const runs = this.unwaited;
@@ -515,6 +526,7 @@ export class WebGpuBackend implements Backend {
       waited = await this.idle.waitFor(runs?.expected ?? 0, runs?.first ?? begun, () =>
         this.device.queue.onSubmittedWorkDone(),
       );
+      this.finished = Math.max(this.finished, serial);
     } catch {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
