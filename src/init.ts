@@ -59,9 +59,9 @@ export interface WebGpuOptions {
    */
   sleepWhileWaiting?: 'auto' | boolean;
   /**
-   * Submit nothing every so often while waiting for a result (from shortly before a run's expected end,
-   * learned from earlier runs of the same kernel): a browser delivers finished work when its GPU process
-   * next looks at the device, which a submit makes it do. 'auto' (default): in browsers.
+   * Submit nothing at once and then every millisecond or so (a tenth of the time waited, in long waits)
+   * while waiting for a result: a browser delivers finished work when its GPU process next looks at the
+   * device, which a submit makes it do. 'auto' (default): in browsers.
    */
   nudgeWhileWaiting?: 'auto' | boolean;
 }
