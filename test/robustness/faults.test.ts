@@ -12,7 +12,9 @@ import { rng, uniform } from '../numeric.js';
 
 const adapter = await testAdapter();
 
-const useGpu = async (webgpu: { maxBindingBytes?: number } = {}): Promise<WebGpuBackend> => {
+const useGpu = async (
+  webgpu: { maxBindingBytes?: number; nudgeWhileWaiting?: boolean } = {},
+): Promise<WebGpuBackend> => {
   const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
   expect(info.backend).toBe('webgpu');
   return activeBackend() as WebGpuBackend;
@@ -141,6 +143,38 @@ describe.skipIf(!adapter)('device loss', () => {
     const got = await Promise.all(runs);
     got.forEach((r, i) => expectRight(r, xs, ws[i]!));
     expect(backendInfo().fallbackReason).toMatch(/^device-lost: /);
+  });
+
+  it('a loss while waits are nudged (as in browsers) spoils nothing and raises nothing', async () => {
+    const gpu = await useGpu({ nudgeWhileWaiting: true });
+    const errors = vi.spyOn(console, 'error');
+    const uncaptured: unknown[] = [];
+    gpu.device.addEventListener('uncapturederror', (e) => uncaptured.push(e));
+    try {
+      // A run long enough (tens of milliseconds here) to be nudged while the device goes; its kernels and
+      // the batches' compiled first, so that the loss comes while work runs.
+      const longRun = (): Promise<number> =>
+        sum(exp(sin(tensor(new Float32Array(1 << 20).fill(0.5))))).item();
+      await Promise.all([longRun(), start(xs, 0.1)]);
+      const long = longRun();
+      const ws = [0.5, 1.5, 2.5, 3.5];
+      const runs = ws.map(async (w, i) => {
+        await new Promise((r) => setTimeout(r, 5 * i));
+        return start(xs, w);
+      });
+      setTimeout(() => gpu.lose(), 8);
+      const got = await Promise.all(runs);
+      got.forEach((r, i) => expectRight(r, xs, ws[i]!));
+      expect(Math.abs((await long) / (1 << 20) - Math.exp(Math.sin(0.5)))).toBeLessThan(1e-4);
+      // Nudges may have gone to the lost device; a later wait nudges nothing (the CPU computes).
+      await new Promise((r) => setTimeout(r, 20));
+      expect(backendInfo().fallbackReason).toMatch(/^device-lost: /);
+      expect(gpu.stats().nudges).toBeGreaterThan(0);
+      expect(errors).not.toHaveBeenCalled();
+      expect(uncaptured).toEqual([]);
+    } finally {
+      errors.mockRestore();
+    }
   });
 });
 
