@@ -88,13 +88,19 @@ export class IdleWait {
     const begun = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
+    // In Node a pending timer keeps the process alive: a wait that never ends must not (browsers' timers
+    // are numbers, without unref).
+    const after = (ms: number): void => {
+      timer = setTimeout(tick, ms);
+      (timer as { unref?: () => void }).unref?.();
+    };
     const tick = (): void => {
       if (settled) return;
       nudge();
       this.nudges++;
-      timer = setTimeout(tick, Math.max(NUDGE_MS, NUDGE_SHARE * (performance.now() - begun)));
+      after(Math.max(NUDGE_MS, NUDGE_SHARE * (performance.now() - begun)));
     };
-    timer = setTimeout(tick, 0);
+    after(0);
     const stop = (): void => {
       settled = true;
       clearTimeout(timer);
