@@ -1,6 +1,6 @@
 // Turns a run into tables (console and Markdown), an SVG chart of throughput against N, and JSON.
 import { RESIDENT_REPS, RESIDENT_WARMUP, type Latency, type Measurement, type RunResult } from './run.js';
-import type { SystemId } from './systems/system.js';
+import type { OwnCounters, SystemId } from './systems/system.js';
 
 /** A run with what it ran on. */
 export interface BenchReport extends RunResult {
@@ -217,6 +217,8 @@ function ownTable(r: BenchReport): string[] {
       `2^${m.log2n}`,
       m.own.dispatches.toFixed(0),
       m.own.submits.toFixed(0),
+      // Saved runs from before nudging have no count.
+      (m.own as Partial<OwnCounters>).nudges?.toFixed(1) ?? '–',
       (m.own.bytesUploaded / n).toFixed(1),
       (m.own.bytesReadBack / n).toFixed(1),
       String(c.bytesPerPoint),
@@ -230,6 +232,7 @@ function ownTable(r: BenchReport): string[] {
           'N',
           'dispatches',
           'submits',
+          'nudges',
           'bytes uploaded / point',
           'bytes read back / point',
           'minimum bytes / point',

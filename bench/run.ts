@@ -276,7 +276,13 @@ async function runCase(
             calls.get(s)!.q += gpuCalls.submits - q0;
             const o1 = s.counters?.();
             if (o0 && o1) {
-              const acc = own.get(s) ?? { dispatches: 0, submits: 0, bytesUploaded: 0, bytesReadBack: 0 };
+              const acc = own.get(s) ?? {
+                dispatches: 0,
+                submits: 0,
+                bytesUploaded: 0,
+                bytesReadBack: 0,
+                nudges: 0,
+              };
               for (const k of Object.keys(acc) as (keyof OwnCounters)[]) acc[k] += o1[k] - o0[k];
               own.set(s, acc);
             }

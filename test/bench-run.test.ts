@@ -253,6 +253,50 @@ describe('benchmark loop', () => {
     expect(svgChart(report)).not.toMatch(/NaN|Infinity/);
   });
 
+  it("reports webgrad's own counters per call, nudges included, and a dash for runs saved without them", async () => {
+    // A stand-in keeping counters as webgrad's stats() does: per call one dispatch, one submit, 16 points'
+    // bytes up and 32 back, and three nudges.
+    const counted = { dispatches: 0, submits: 0, bytesUploaded: 0, bytesReadBack: 0, nudges: 0 };
+    const base = standIn('webgrad', 0);
+    const webgrad: System = {
+      ...base,
+      async run(c, xs, ps) {
+        Object.assign(counted, {
+          dispatches: counted.dispatches + 1,
+          submits: counted.submits + 1,
+          bytesUploaded: counted.bytesUploaded + 64,
+          bytesReadBack: counted.bytesReadBack + 128,
+          nudges: counted.nudges + 3,
+        });
+        return base.run(c, xs, ps);
+      },
+      counters: () => ({ ...counted }),
+    };
+    const r = await runBenchmark(options([webgrad], { sizes: [4] }));
+    const m = r.measurements.find((x) => x.system === 'webgrad')!;
+    expect(m.own).toEqual({ dispatches: 1, submits: 1, bytesUploaded: 64, bytesReadBack: 128, nudges: 3 });
+    const report = {
+      ...r,
+      meta: {
+        date: '2026-11-27T00:00:00.000Z',
+        platform: 'browser',
+        runtime: 'test',
+        adapter: 'test',
+        sizes: [4],
+        reps: 2,
+        warmup: 1,
+        quick: false,
+        cases: [{ id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 }],
+        systems: [{ id: 'webgrad', label: 'webgrad' }],
+        seconds: 1,
+      },
+    } as BenchReport;
+    expect(markdown(report, 'chart.svg')).toContain('| sq | 2^4 | 1 | 1 | 3.0 | 4.0 | 8.0 | 12 |');
+    const { nudges: _, ...saved } = m.own!;
+    m.own = saved as typeof m.own;
+    expect(markdown(report, 'chart.svg')).toContain('| sq | 2^4 | 1 | 1 | – | 4.0 | 8.0 | 12 |');
+  });
+
   it('names result files by the machine where the run names one, else by the adapter', () => {
     const meta = { date: '2026-11-26T14:42:23.278Z', platform: 'node', quick: false };
     const named = (m: object) => stem({ meta: { ...meta, ...m } } as unknown as BenchReport);

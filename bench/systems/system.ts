@@ -47,6 +47,8 @@ export interface OwnCounters {
   submits: number;
   bytesUploaded: number;
   bytesReadBack: number;
+  /** Empty submits made while waiting (see webgpu.nudgeWhileWaiting); absent from runs saved before them. */
+  nudges: number;
 }
 
 /** Dispatches and submits of every WebGPU user in the process (counted by wrapping the prototypes). */

@@ -117,6 +117,7 @@ export function webgradSystem(
         submits: s.submits,
         bytesUploaded: s.bytesUploaded,
         bytesReadBack: s.bytesReadBack,
+        nudges: s.nudges,
       };
     },
   };
