@@ -4,9 +4,10 @@
  * core from the kernel itself, which then runs about a third slower on two cores, so there the wait
  * sleeps through most of the work's expected time first (a timer costs nothing while it waits). A browser
  * delivers a finished mapAsync when its GPU process next looks at the device, which it does on a timer
- * and whenever the page submits: headless Chromium on SwiftShader took a median 2.5–2.7 ms to run a small
+ * and whenever the page submits: headless Chromium on SwiftShader took a median 2.5–2.8 ms to run a small
  * kernel over 1024 points and return its two outputs, 0.5 ms at best; with an empty submit at once and then
- * every millisecond while waiting, 0.7–1.0 ms (4096 points: 2.6 and 0.7–1.7 ms; 65536: 3.1 and 2.2–2.9).
+ * every millisecond while waiting, 0.7–1.2 ms (4096 points: 2.6–2.9 against 0.7–1.8 ms; 65536: 3.1–4.7
+ * against 2.2–3.8; six runs of 61 calls, nudged and not interleaved).
  * So in browsers the wait nudges (submits nothing), from its start: a result comes about 0.4 ms after a
  * nudge that finds the work done, so nudging from a share of a learned time teaches itself a later and
  * later start (the time learned includes the delay; 4096 points settled at 2 ms where 1 would do).
@@ -31,7 +32,7 @@ const WINDOW = 4;
 const OVERSLEPT = 0.1;
 // Nudges come at least this far apart: setTimeout takes whole milliseconds (its delay is a WebIDL `long`,
 // so 0.5 would be 0), and nudging on every turn of the event loop made a bare round trip of 1024 points
-// slower (2.7 ms) than nudging every millisecond (0.7) or not at all (2.5).
+// slower (2.7 ms) than nudging every millisecond (0.7) or not at all (2.5), in one run of all three.
 const NUDGE_MS = 1;
 // ... and at most this share of the time waited so far apart, so that a long wait costs a few dozen nudges
 // and its result still comes back within about this share of its time.
