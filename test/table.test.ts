@@ -62,6 +62,25 @@ describe('op table', () => {
     });
   }
 
+  it('the rows marked commutative give the same value, bit for bit, with their operands swapped', () => {
+    const marked = Object.entries(OPS)
+      .filter(([, r]) => (r as OpRow).commutative === true)
+      .map(([k]) => k);
+    expect(marked).toEqual(['add', 'mul', 'maximum', 'minimum']);
+    for (const name of marked) {
+      const row = OPS[name as keyof typeof OPS] as OpRow;
+      const f = jsFn(row, 0);
+      for (const a of SPECIAL)
+        for (const b of SPECIAL) {
+          const ab = row.cpu(a, b, 0);
+          // NaN aside: any NaN is the same NaN once stored.
+          if (Number.isNaN(ab)) expect(Number.isNaN(row.cpu(b, a, 0))).toBe(true);
+          else expect(Object.is(row.cpu(b, a, 0), ab), `${name}(${a}, ${b})`).toBe(true);
+          expect(Object.is(f(b, a), f(a, b)) || (Number.isNaN(f(a, b)) && Number.isNaN(f(b, a)))).toBe(true);
+        }
+    }
+  });
+
   it('every public op is exported as a function and as a Tensor method', () => {
     const x = webgrad.tensor([1, 2]);
     const api = webgrad as unknown as Record<string, unknown>;

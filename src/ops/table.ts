@@ -48,6 +48,11 @@ export interface OpRow {
   readonly wgslShared?: { readonly call: string; readonly field: 'x' | 'y' };
   /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
   readonly identity?: true;
+  /**
+   * Set on binary ops whose value does not change when the operands swap (in every formula, NaN aside):
+   * a kernel computes `a op b` and `b op a` once (reverse mode spells one product both ways).
+   */
+  readonly commutative?: true;
   /** Adjoint of each operand as graph nodes (so higher derivatives come for free); null = no contribution. */
   readonly grad: (g: GradCtx) => readonly (Node | null)[];
 }
@@ -60,6 +65,7 @@ export const OPS = {
     arity: 2,
     api: true,
     doc: 'a + b',
+    commutative: true,
     cpu: (a, b) => a + b,
     js: (a, b) => `(${a} + ${b})`,
     wgsl: (a, b) => `(${a} + ${b})`,
@@ -78,6 +84,7 @@ export const OPS = {
     arity: 2,
     api: true,
     doc: 'a * b',
+    commutative: true,
     cpu: (a, b) => a * b,
     js: (a, b) => `(${a} * ${b})`,
     wgsl: (a, b) => `(${a} * ${b})`,
@@ -263,6 +270,7 @@ export const OPS = {
     arity: 2,
     api: true,
     doc: 'larger of a and b; NaN if either is NaN; ties split the gradient evenly',
+    commutative: true,
     cpu: (a, b) => Math.max(a, b),
     js: (a, b) => `Math.max(${a}, ${b})`,
     wgsl: (a, b) => `wg_maximum(${a}, ${b})`,
@@ -275,6 +283,7 @@ export const OPS = {
     arity: 2,
     api: true,
     doc: 'smaller of a and b; NaN if either is NaN; ties split the gradient evenly',
+    commutative: true,
     cpu: (a, b) => Math.min(a, b),
     js: (a, b) => `Math.min(${a}, ${b})`,
     wgsl: (a, b) => `wg_minimum(${a}, ${b})`,

@@ -134,7 +134,9 @@ function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => b
       r = refOf.get(n.inputs[0]!)!;
     } else {
       const args = n.inputs.map((c) => refOf.get(c)!);
-      r = intern(`${n.op}|${n.attr}|${args.join(',')}`, { kind: 'op', op: n.op as OpName, args, p: n.attr });
+      // Operands of a commutative op are keyed in order, so that a*b and b*a are one value.
+      const keyed = opRow(n.op)?.commutative === true ? [...args].sort((a, b) => a - b) : args;
+      r = intern(`${n.op}|${n.attr}|${keyed.join(',')}`, { kind: 'op', op: n.op as OpName, args, p: n.attr });
     }
     refOf.set(n, r);
   }
