@@ -1,8 +1,9 @@
 // Concurrency: evaluations started together each get their own answer, and backward passes on
 // separate graphs, interleaved with awaits, never mix their gradients.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exp, grad, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { exp, grad, init, sin, stats, sum, tensor, type Tensor } from '../../src/index.js';
 import { testBackends } from '../backends.js';
+import { testGpu } from '../gpu.js';
 import { rng } from '../numeric.js';
 
 /**
@@ -30,7 +31,29 @@ const pause = (rand: () => number): Promise<void> =>
 const close = (got: number, want: number, tol: number): boolean =>
   Math.abs(got - want) <= tol * Math.max(1, Math.abs(want));
 
-describe.each(testBackends())('concurrency on $name', (b) => {
+/**
+ * Every backend, and WebGPU once more with its waits nudged as in a browser (each pending read then runs
+ * timers of its own that submit to the queue while other tasks submit work).
+ */
+const backends = testBackends().flatMap((b) =>
+  b.name === 'webgpu'
+    ? [
+        b,
+        {
+          ...b,
+          name: 'webgpu, nudged',
+          setup: async () =>
+            void (await init({
+              backend: 'webgpu',
+              gpu: testGpu(),
+              webgpu: { cpuBelow: 0, nudgeWhileWaiting: true },
+            })),
+        },
+      ]
+    : [b],
+);
+
+describe.each(backends)('concurrency on $name', (b) => {
   beforeAll(() => b.setup());
   const tol = 10 * b.rtol;
 
@@ -114,5 +137,10 @@ describe.each(testBackends())('concurrency on $name', (b) => {
         expect([i, j, close(g, refs[i]!(Math.fround(v)), tol)]).toEqual([i, j, true]);
       }),
     );
+  });
+
+  it('waits were nudged where asked for, and only there', () => {
+    if (b.name === 'webgpu, nudged') expect(stats().nudges).toBeGreaterThan(0);
+    else expect(stats().nudges).toBe(0);
   });
 });
