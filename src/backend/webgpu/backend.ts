@@ -80,9 +80,8 @@ export class WebGpuBackend implements Backend {
   // how long they are expected to take together, how many there are, and the last one's kind and size.
   private unwaited: { first: number; expected: number; count: number; kind: object; points: number } | null =
     null;
-  // Submits of work so far, and how many of the first of them are known finished: a mapAsync of the n-th
-  // submit's output resolving says the first n are, as a queue finishes its work in order.
-  private serial = 0;
+  // How many of the first submits (counters.submits counts them all) are known finished: a mapAsync of the
+  // n-th submit's output resolving says the first n are, as a queue finishes its work in order.
   private finished = 0;
   private lostReason: string | null = null;
   private readonly capacityWarned = new Set<string>();
@@ -306,8 +305,7 @@ export class WebGpuBackend implements Backend {
     // How long runs take is learned per main pipeline, per point.
     const kind = compiled[0]!;
     const points = plan.steps.reduce((a, st) => a + st.dispatches.reduce((b, d) => b + d.n, 0), 0);
-    this.counters.submits++;
-    const serial = ++this.serial;
+    const serial = ++this.counters.submits;
     pool.release(uniform);
     if (beyond) pool.release(beyond);
     for (const b of partials.values()) pool.release(b);
@@ -488,8 +486,7 @@ export class WebGpuBackend implements Backend {
       return buf;
     });
     this.device.queue.submit([encoder.finish()]);
-    this.counters.submits++;
-    const serial = ++this.serial;
+    const serial = ++this.counters.submits;
     await this.idle.nudged(
       Promise.all(
         batch.map(async (r, i) => {
@@ -514,8 +511,8 @@ export class WebGpuBackend implements Backend {
   async sync(): Promise<void> {
     // Everything submitted is known finished (a run whose results or flag were read last): nothing to wait
     // for, where asking the queue would cost a browser a round trip of its own.
-    if (this.lost || this.finished === this.serial) return;
-    const serial = this.serial;
+    if (this.lost || this.finished === this.counters.submits) return;
+    const serial = this.counters.submits;
     // Runs submitted without waiting: wait as for a waited run (sleeping through most of what they are
     // expected to take still, or nudging), and learn from a lone run's time.
     const runs = this.unwaited;
