@@ -287,10 +287,6 @@ export function handSystem(gpu: GPU, accurate = false): System {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
       tuning = defaultTuning(isSoftware(adapter.info));
-      idle = new IdleWait(
-        tuning.sleepWhileWaiting,
-        tuning.nudgeWhileWaiting ? () => device?.queue.submit([]) : null,
-      );
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {
@@ -298,6 +294,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
           maxBufferSize: L.maxBufferSize,
         },
       });
+      idle = new IdleWait(tuning.sleepWhileWaiting, tuning.nudgeWhileWaiting ? device.queue : null);
     },
     prepare(c) {
       // Compiled lazily in run(); prepare only forgets buffers of the previous case.

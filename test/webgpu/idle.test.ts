@@ -99,8 +99,15 @@ describe('IdleWait', () => {
   it('nudges while a result is pending: at once, then ever further apart, and never after', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
+      // A queue that records when it is nudged.
       const at: number[] = [];
-      const w = new IdleWait(false, () => at.push(performance.now()));
+      const nudged = {
+        submit: (buffers: Iterable<GPUCommandBuffer>) => {
+          expect([...buffers]).toEqual([]);
+          at.push(performance.now());
+        },
+      };
+      const w = new IdleWait(false, nudged);
       const k = {};
       let finish = (): void => {};
       const pending = (): Promise<void> => new Promise<void>((r) => (finish = r));
@@ -128,7 +135,7 @@ describe('IdleWait', () => {
       }
       expect(w.nudges).toBeGreaterThan(40);
       // Sleeping and nudging: nudges from the end of the sleep on.
-      const both = new IdleWait(true, () => at.push(performance.now()));
+      const both = new IdleWait(true, nudged);
       both.record(k, 1000, 100);
       at.length = 0;
       const t1 = performance.now();

@@ -100,10 +100,7 @@ export class WebGpuBackend implements Backend {
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.pipelines = new PipelineCache(device, this.counters);
     this.groups = new BindGroupCache(device);
-    this.idle = new IdleWait(
-      limits.sleepWhileWaiting,
-      limits.nudgeWhileWaiting ? () => device.queue.submit([]) : null,
-    );
+    this.idle = new IdleWait(limits.sleepWhileWaiting, limits.nudgeWhileWaiting ? device.queue : null);
     // Chunks start at multiples of the workgroup size and of the storage offset alignment.
     const align = Math.max(WG, limits.storageAlign / 4);
     const chunk = Math.max(align, Math.floor(limits.maxBindingBytes / 4 / align) * align);

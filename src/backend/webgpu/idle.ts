@@ -51,8 +51,8 @@ export class IdleWait {
   constructor(
     /** False: never sleep (waiting goes straight to the GPU's promise). */
     readonly sleeping: boolean,
-    /** Makes the GPU look for finished work (an empty submit); null: never nudge. */
-    private readonly nudge: (() => void) | null = null,
+    /** The queue nudged (submitted nothing, so that the GPU looks for finished work); null: never nudge. */
+    private readonly queue: { submit(buffers: Iterable<GPUCommandBuffer>): unknown } | null = null,
   ) {}
 
   /** Milliseconds `units` of work of kind `kind` is expected to take (0 when unknown or nothing is learned). */
@@ -84,8 +84,8 @@ export class IdleWait {
    * ones NUDGE_MS or a NUDGE_SHARE of the time waited apart.
    */
   nudged<T>(pending: Promise<T>): Promise<T> {
-    const nudge = this.nudge;
-    if (!nudge) return pending;
+    const queue = this.queue;
+    if (!queue) return pending;
     const begun = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
@@ -97,7 +97,7 @@ export class IdleWait {
     };
     const tick = (): void => {
       if (settled) return;
-      nudge();
+      queue.submit([]);
       this.nudges++;
       after(Math.max(NUDGE_MS, NUDGE_SHARE * (performance.now() - begun)));
     };
