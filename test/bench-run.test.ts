@@ -7,7 +7,14 @@ import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
 import { reference } from '../bench/reference.js';
 import { markdown, stem, svgChart, type BenchReport } from '../bench/report.js';
-import { clockStepUs, roundOrder, runBenchmark, withinBudget, type RunOptions } from '../bench/run.js';
+import {
+  clockStepUs,
+  roundOrder,
+  runBenchmark,
+  withinBudget,
+  type RunOptions,
+  type RunResult,
+} from '../bench/run.js';
 import type { System, SystemId } from '../bench/systems/system.js';
 
 /** The reference's own outputs, as a system returns them. */
@@ -47,6 +54,30 @@ const options = (systems: System[], over: Partial<RunOptions>): RunOptions => ({
   progress: () => {},
   ...over,
 });
+
+/** A run of `systems` at 2^4 as a saved report, with what a test sets in `meta`. */
+const asReport = (
+  r: RunResult,
+  systems: readonly System[],
+  meta: Partial<BenchReport['meta']> = {},
+): BenchReport =>
+  ({
+    ...r,
+    meta: {
+      date: '2026-11-26T00:00:00.000Z',
+      platform: 'browser',
+      runtime: 'test',
+      adapter: 'test',
+      sizes: [4],
+      reps: 2,
+      warmup: 1,
+      quick: false,
+      cases: [{ id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 }],
+      systems: systems.map((s) => ({ id: s.id, label: s.label })),
+      seconds: 1,
+      ...meta,
+    },
+  }) as BenchReport;
 
 describe('benchmark loop', () => {
   it("draws each round's order: a permutation, the same for the same seed, no system always after the same one", () => {
@@ -161,23 +192,11 @@ describe('benchmark loop', () => {
     const hand = { ...timing(), id: 'hand' as const };
     const acc = { ...timing(), id: 'hand-acc' as const };
     const r = await runBenchmark(options([hand, acc], { cases, sizes: [4] }));
-    const report = {
-      ...r,
-      meta: {
-        date: '2026-11-26T00:00:00.000Z',
-        platform: 'node',
-        runtime: 'test',
-        adapter: 'test',
-        sizes: [4],
-        reps: 2,
-        warmup: 1,
-        quick: false,
-        cases: cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: 12 })),
-        sameHandKernels: ['sq', 'poly'],
-        systems: [hand, acc].map((s) => ({ id: s.id, label: s.label })),
-        seconds: 1,
-      },
-    } as BenchReport;
+    const report = asReport(r, [hand, acc], {
+      platform: 'node',
+      cases: cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: 12 })),
+      sameHandKernels: ['sq', 'poly'],
+    });
     // Known medians: hand-acc 1.5x and 0.8x hand's on the two cases, 3x on sigmoid (not counted).
     const set = (c: string, s: SystemId, ms: number, res: number) =>
       Object.assign(
@@ -215,9 +234,10 @@ describe('benchmark loop', () => {
     expect(clockStepUs()).toBeLessThan(100);
     // A clock that never moves: every call is under its step.
     const still = vi.spyOn(performance, 'now').mockReturnValue(1000);
-    let r: Awaited<ReturnType<typeof runBenchmark>>;
+    let r: RunResult;
+    const systems = [standIn('hand', 0), standIn('jax', 0)];
     try {
-      r = await runBenchmark(options([standIn('hand', 0), standIn('jax', 0)], { sizes: [4] }));
+      r = await runBenchmark(options(systems, { sizes: [4] }));
     } finally {
       still.mockRestore();
     }
@@ -227,26 +247,7 @@ describe('benchmark loop', () => {
       expect(m.pointsPerSec).toBeUndefined();
       expect(m.gbps).toBeUndefined();
     }
-    const report = {
-      ...r,
-      meta: {
-        date: '2026-11-26T00:00:00.000Z',
-        platform: 'browser',
-        runtime: 'test',
-        adapter: 'test',
-        sizes: [4],
-        reps: 2,
-        warmup: 1,
-        clockStepUs: 100,
-        quick: false,
-        cases: [{ id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 }],
-        systems: [
-          { id: 'hand', label: 'hand' },
-          { id: 'jax', label: 'jax' },
-        ],
-        seconds: 1,
-      },
-    } as BenchReport;
+    const report = asReport(r, systems, { clockStepUs: 100 });
     const md = markdown(report, 'chart.svg');
     expect(md).toContain('clock steps of 100 µs');
     expect(md).toContain('| sq | 2^4 | hand | 0.00 | 0.00 | – | – |');
@@ -275,22 +276,7 @@ describe('benchmark loop', () => {
     const r = await runBenchmark(options([webgrad], { sizes: [4] }));
     const m = r.measurements.find((x) => x.system === 'webgrad')!;
     expect(m.own).toEqual({ dispatches: 1, submits: 1, bytesUploaded: 64, bytesReadBack: 128, nudges: 3 });
-    const report = {
-      ...r,
-      meta: {
-        date: '2026-11-27T00:00:00.000Z',
-        platform: 'browser',
-        runtime: 'test',
-        adapter: 'test',
-        sizes: [4],
-        reps: 2,
-        warmup: 1,
-        quick: false,
-        cases: [{ id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 }],
-        systems: [{ id: 'webgrad', label: 'webgrad' }],
-        seconds: 1,
-      },
-    } as BenchReport;
+    const report = asReport(r, [webgrad]);
     expect(markdown(report, 'chart.svg')).toContain('| sq | 2^4 | 1 | 1 | 3.0 | 4.0 | 8.0 | 12 |');
     const { nudges: _, ...saved } = m.own!;
     m.own = saved as typeof m.own;
