@@ -101,17 +101,10 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
       `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${JSON.stringify(points)}`,
     );
   }
-  const sleeping = opts.webgpu?.sleepWhileWaiting;
-  if (sleeping !== undefined && sleeping !== 'auto' && typeof sleeping !== 'boolean') {
-    throw new Error(
-      `init(): webgpu.sleepWhileWaiting must be 'auto', true or false, got ${JSON.stringify(sleeping)}`,
-    );
-  }
-  const nudging = opts.webgpu?.nudgeWhileWaiting;
-  if (nudging !== undefined && nudging !== 'auto' && typeof nudging !== 'boolean') {
-    throw new Error(
-      `init(): webgpu.nudgeWhileWaiting must be 'auto', true or false, got ${JSON.stringify(nudging)}`,
-    );
+  for (const key of ['sleepWhileWaiting', 'nudgeWhileWaiting'] as const) {
+    const v: unknown = opts.webgpu?.[key];
+    if (v !== undefined && v !== 'auto' && typeof v !== 'boolean')
+      throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${JSON.stringify(v)}`);
   }
   if (name === 'cpu') {
     setBackend(new CpuBackend(opts.cpu));
