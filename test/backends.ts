@@ -1,5 +1,5 @@
 // The backends every suite runs on, with the tolerances each is held to.
-import { init } from '../src/index.js';
+import { init, type WebGpuOptions } from '../src/index.js';
 import { testAdapter, testGpu } from './gpu.js';
 
 // Decided once per test file: without an adapter the WebGPU entry is left out, with a warning from
@@ -28,18 +28,25 @@ export function testBackends(): TestBackend[] {
       rtol: 2e-6,
       atol: 1e-6,
     },
-    ...(hasWebGpu
-      ? [
-          {
-            name: 'webgpu',
-            // cpuBelow 0: every kernel on the GPU, however small (the suites use a few points).
-            setup: async () =>
-              void (await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } })),
-            // float32 storage and arithmetic against float64: a few ulp per op through the prelude.
-            rtol: 1e-5,
-            atol: 1e-6,
-          },
-        ]
-      : []),
+    ...webGpuBackends('webgpu'),
+  ];
+}
+
+/**
+ * The WebGPU backend under `name`, with `webgpu` options besides the suites' own (waits nudged as in a
+ * browser, say): one entry where an adapter is there, none otherwise.
+ */
+export function webGpuBackends(name: string, webgpu: WebGpuOptions = {}): TestBackend[] {
+  if (!hasWebGpu) return [];
+  return [
+    {
+      name,
+      // cpuBelow 0: every kernel on the GPU, however small (the suites use a few points).
+      setup: async () =>
+        void (await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } })),
+      // float32 storage and arithmetic against float64: a few ulp per op through the prelude.
+      rtol: 1e-5,
+      atol: 1e-6,
+    },
   ];
 }

@@ -1,9 +1,8 @@
 // Concurrency: evaluations started together each get their own answer, and backward passes on
 // separate graphs, interleaved with awaits, never mix their gradients.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exp, grad, init, sin, stats, sum, tensor, type Tensor } from '../../src/index.js';
-import { testBackends } from '../backends.js';
-import { testGpu } from '../gpu.js';
+import { exp, grad, sin, stats, sum, tensor, type Tensor } from '../../src/index.js';
+import { testBackends, webGpuBackends } from '../backends.js';
 import { rng } from '../numeric.js';
 
 /**
@@ -35,23 +34,7 @@ const close = (got: number, want: number, tol: number): boolean =>
  * Every backend, and WebGPU once more with its waits nudged as in a browser (each pending read then runs
  * timers of its own that submit to the queue while other tasks submit work).
  */
-const backends = testBackends().flatMap((b) =>
-  b.name === 'webgpu'
-    ? [
-        b,
-        {
-          ...b,
-          name: 'webgpu, nudged',
-          setup: async () =>
-            void (await init({
-              backend: 'webgpu',
-              gpu: testGpu(),
-              webgpu: { cpuBelow: 0, nudgeWhileWaiting: true },
-            })),
-        },
-      ]
-    : [b],
-);
+const backends = [...testBackends(), ...webGpuBackends('webgpu, nudged', { nudgeWhileWaiting: true })];
 
 describe.each(backends)('concurrency on $name', (b) => {
   beforeAll(() => b.setup());
