@@ -437,6 +437,56 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     expect(v[0]).toBeCloseTo(Math.exp(-3 * 1.5 + 0.25) * -3, 4);
   });
 
+  it('synchronize() after several runs of one kernel learns from them: an estimate learned too high stops costing sleeps', async () => {
+    await useGpu({ sleepWhileWaiting: true });
+    const x = tensor(ramp(4096, -1, 1));
+    const f = (): Tensor => x.mul(1.5).add(0.25).exp();
+    const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
+    const original = proto.onSubmittedWorkDone;
+    // One run whose wait took 40 ms (another process on the device, say): its time is learned.
+    proto.onSubmittedWorkDone = async function (this: GPUQueue) {
+      await original.call(this);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    };
+    try {
+      const y = f();
+      await y.realize();
+      await synchronize();
+      y.dispose();
+    } finally {
+      proto.onSubmittedWorkDone = original;
+    }
+    // Rounds of three runs submitted without waiting, then synchronize(): sleeps (timers of 4 ms and more)
+    // set while it waits. Learning only from a lone run, every round would sleep through three times the
+    // 40 ms learned.
+    const timer = globalThis.setTimeout;
+    const sleeps: number[][] = [];
+    let last: Tensor[] = [];
+    for (let r = 0; r < 8; r++) {
+      for (const t of last) t.dispose();
+      last = [f(), f(), f()];
+      for (const t of last) await t.realize();
+      const slept: number[] = [];
+      globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+        if ((ms ?? 0) >= 4) slept.push(ms!);
+        return timer(fn, ms);
+      }) as typeof setTimeout;
+      try {
+        await synchronize();
+      } finally {
+        globalThis.setTimeout = timer;
+      }
+      sleeps.push(slept);
+    }
+    // The first round slept through most of 120 ms of expected work; the last ones not at all.
+    expect(sleeps[0]!.length).toBe(1);
+    expect(sleeps[0]![0]!).toBeGreaterThan(60);
+    expect(sleeps.slice(-3).flat()).toEqual([]);
+    const v = await last[2]!.data();
+    expect(v[0]).toBeCloseTo(Math.exp(-1.5 + 0.25), 5);
+    for (const t of last) t.dispose();
+  });
+
   it('any number of points per invocation gives bit-identical per-point results, chunked or not', async () => {
     // No sums here, so every kernel takes the option's points (kernels with sums take their reduction's).
     // Broadcast operands along rows (c), columns (r) and two axes of three (w): an invocation's points

@@ -70,6 +70,32 @@ describe('IdleWait', () => {
     expect(w.sleepFor(k, 1000)).toBe(0);
   });
 
+  it('learns from runs waited for together a share each, and from a wait that found them done only a lower bound', () => {
+    const w = new IdleWait(true);
+    const a = {};
+    // An estimate learned from a slow outlier: 12 ms for work that takes 1.
+    w.record(a, 1000, 12);
+    // Four runs waited for together, still running when asked (3 ms of waiting): 20 ms from the first submit
+    // is 5 each, a measurement that stands.
+    w.learnShare(a, 1000, 4, 0, 3, 20);
+    expect(w.estimate(a, 1000)).toBeCloseTo(5, 9);
+    // Three runs found done at once, 6 ms after the first submit: each took at most 2, below the estimate.
+    w.learnShare(a, 1000, 3, 0, 0.05, 6);
+    expect(w.estimate(a, 1000)).toBeCloseTo(2, 9);
+    // A bound above the estimate says nothing (the wait came late); the estimate stays.
+    w.learnShare(a, 1000, 1, 0, 0.05, 9);
+    expect(w.estimate(a, 1000)).toBeCloseTo(2, 9);
+    // Runs slept through: the share is learned as learn() learns a run (halved where the sleep outlasted it).
+    const b = {};
+    w.record(b, 1000, 40);
+    w.learnShare(b, 1000, 2, 30, 0.5, 31);
+    expect(w.estimate(b, 1000)).toBeCloseTo(31 / 2 / 2, 9);
+    // Nothing learned, nothing bounded: an unknown kind stays unknown.
+    const c = {};
+    w.learnShare(c, 1000, 2, 0, 0.05, 6);
+    expect(w.estimate(c, 1000)).toBe(0);
+  });
+
   it('never sleeps when disabled, and waitFor() sleeps on a timer through three quarters of the expected time', async () => {
     const off = new IdleWait(false);
     const k = {};

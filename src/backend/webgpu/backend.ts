@@ -77,9 +77,16 @@ export class WebGpuBackend implements Backend {
   // What writeUniforms() last wrote to each uniform buffer.
   private readonly written = new WeakMap<GPUBuffer, Uint32Array>();
   // Runs submitted since the last wait that nobody waited for (see sync()): when the first was submitted,
-  // how long they are expected to take together, how many there are, and the last one's kind and size.
-  private unwaited: { first: number; expected: number; count: number; kind: object; points: number } | null =
-    null;
+  // how long they are expected to take together, how many there are, the last one's kind and size, and
+  // whether all were of that kind and size.
+  private unwaited: {
+    first: number;
+    expected: number;
+    count: number;
+    kind: object;
+    points: number;
+    same: boolean;
+  } | null = null;
   // How many of the first submits (counters.submits counts them all) are known finished: a mapAsync of the
   // n-th submit's output resolving says the first n are, as a queue finishes its work in order.
   private finished = 0;
@@ -319,8 +326,15 @@ export class WebGpuBackend implements Backend {
       const u = this.unwaited;
       const expected = this.idle.estimate(kind, points);
       this.unwaited = u
-        ? { ...u, expected: u.expected + expected, count: u.count + 1, kind, points }
-        : { first: submitted, expected, count: 1, kind, points };
+        ? {
+            first: u.first,
+            expected: u.expected + expected,
+            count: u.count + 1,
+            kind,
+            points,
+            same: u.same && u.kind === kind && u.points === points,
+          }
+        : { first: submitted, expected, count: 1, kind, points, same: true };
       return () => Promise.resolve(true);
     }
     this.unwaited = null;
@@ -524,11 +538,17 @@ export class WebGpuBackend implements Backend {
     } catch {
       // A device lost meanwhile has nothing left to finish; the loss is reported where work runs.
     }
-    // A lone run's time is learned: halved where the sleep outlasted it (see IdleWait.learn). Without a
-    // sleep, a wait of under a millisecond found the run already done: its time says how late sync() came.
+    // Runs of one kind and size teach their time (see IdleWait.learnShare); mixed runs say nothing of each.
     const now = performance.now();
-    if (waited && runs?.count === 1 && (waited.slept > 0 || now - begun >= 1))
-      this.idle.learn(runs.kind, runs.points, waited.slept, now - waited.asked, now - runs.first);
+    if (waited && runs?.same)
+      this.idle.learnShare(
+        runs.kind,
+        runs.points,
+        runs.count,
+        waited.slept,
+        now - waited.asked,
+        now - runs.first,
+      );
   }
 
   stats(): Stats {
