@@ -516,6 +516,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('a CPU adapter is flagged as software; an unknown reduce mode or number of points is refused', async () => {
+    await useGpu();
     const info = backendInfo();
     const a = adapter!.info;
     const cpuAdapter = /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device}`);
