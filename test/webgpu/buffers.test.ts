@@ -87,6 +87,40 @@ describe('buffer pool', () => {
     expect(pool.idleBytes).toBe(192 * MiB);
     expect(pool.peakBytes).toBe(192 * MiB);
   });
+
+  it('counts a buffer handed out and released again by its latest release when freeing the oldest', () => {
+    const { device, made } = standInDevice();
+    const pool = new BufferPool(device, 4096 * MiB);
+    const a = pool.acquire(128 * MiB, STORAGE_USAGE);
+    const b = pool.acquire(128 * MiB, STAGING_USAGE);
+    pool.release(a);
+    pool.release(b);
+    // a is handed out and released again: it is now the most recent release, b the oldest.
+    expect(pool.acquire(128 * MiB, STORAGE_USAGE)).toBe(a);
+    pool.release(a);
+    // 64 MiB more idle goes beyond the 256 MiB kept: b goes, not a (released first, but again since).
+    pool.release(pool.acquire(64 * MiB, STORAGE_USAGE));
+    expect(made.map((m) => m.destroyed)).toEqual([false, true, false]);
+    expect(pool.idleBytes).toBe(192 * MiB);
+    expect(pool.acquire(128 * MiB, STORAGE_USAGE)).toBe(a);
+    expect(pool.created).toBe(3);
+  });
+
+  it('keeps its books straight over many reuses among many idle buffers', () => {
+    const { device, made } = standInDevice();
+    const pool = new BufferPool(device, 4096 * MiB);
+    // 3000 idle buffers of 1 KiB, then 20000 reuses of one of another size: nothing made or freed, and
+    // the idle buffers are still there to be reused.
+    const many = Array.from({ length: 3000 }, () => pool.acquire(1024, STORAGE_USAGE));
+    for (const m of many) pool.release(m);
+    for (let i = 0; i < 20000; i++) pool.release(pool.acquire(4096, STORAGE_USAGE));
+    expect(pool.created).toBe(3001);
+    expect(made.some((m) => m.destroyed)).toBe(false);
+    expect(pool.idleBytes).toBe(3000 * 1024 + 4096);
+    const again = Array.from({ length: 3000 }, () => pool.acquire(1024, STORAGE_USAGE));
+    expect(new Set(again)).toEqual(new Set(many));
+    expect(pool.created).toBe(3001);
+  });
 });
 
 describe('writeInPieces', () => {
