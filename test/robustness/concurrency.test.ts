@@ -122,7 +122,12 @@ describe.each(backends)('concurrency on $name', (b) => {
     );
   });
 
-  it('waits were nudged where asked for, and only there', () => {
+  it('waits are nudged where asked for, and only there', async () => {
+    // A read long enough to be waited for (2^18 points of sin and exp: milliseconds on a CPU adapter), so
+    // that this holds run alone as well as after the tasks above.
+    const xs = Float32Array.from({ length: 1 << 18 }, (_, i) => Math.fround(-3 + (6 * i) / (1 << 18)));
+    const got = await f(tensor(xs), 1).data();
+    expect(close(got[12345]!, fRef(xs[12345]!, 1), tol)).toBe(true);
     if (b.name === 'webgpu, nudged') expect(stats().nudges).toBeGreaterThan(0);
     else expect(stats().nudges).toBe(0);
   });
