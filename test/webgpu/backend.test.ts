@@ -478,10 +478,12 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       }
       sleeps.push(slept);
     }
-    // The first round slept through most of 120 ms of expected work; the last ones not at all.
+    // The first round slept through most of 120 ms of expected work; the last three, together, through
+    // less than a quarter of that (none at all unless the machine is busy: a slow wait is learned as it was).
     expect(sleeps[0]!.length).toBe(1);
     expect(sleeps[0]![0]!).toBeGreaterThan(60);
-    expect(sleeps.slice(-3).flat()).toEqual([]);
+    const late = sleeps.slice(-3).flat();
+    expect(late.reduce((a, b) => a + b, 0)).toBeLessThan(sleeps[0]![0]! / 4);
     const v = await last[2]!.data();
     expect(v[0]).toBeCloseTo(Math.exp(-1.5 + 0.25), 5);
     for (const t of last) t.dispose();
