@@ -23,7 +23,10 @@ fn total(q: u32, o: u32) -> f32 {
   for (var j = 0u; j < P.slices; j++) {
     let y = partials[base + j * P.m] - c;
     let u = s + y;
-    c = (u - s) - y;
+    // Where the sum is infinite or NaN it stands as IEEE addition makes it, with no error term: (u - s) - y
+    // would be Inf - Inf = NaN there, turning a sum of +Inf terms into NaN (checked on the bits, as a
+    // compiler may assume that no value is infinite).
+    c = select((u - s) - y, 0.0, (bitcast<u32>(u) & 0x7fffffffu) >= 0x7f800000u);
     s = u;
   }
   return s;

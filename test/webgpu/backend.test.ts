@@ -338,6 +338,43 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('sums of infinite terms are infinite, and of +Inf and -Inf NaN, however the sum is split', async () => {
+    // Found by the fuzzer: sum(x + exp(1000)) came back NaN, the compensated second pass computing its error
+    // term as Inf - Inf. Per-point terms of 2^16 points: many partials per invocation of that pass.
+    const n = 1 << 16;
+    const big = exp(tensor(1000));
+    const inf = [0, 1, 2, 3].map((k) => (k === 2 ? -1 : 1) * Number.POSITIVE_INFINITY);
+    for (const webgpu of [
+      { reduce: 'workgroup' as const },
+      { reduce: 'invocation' as const },
+      { reduce: 'invocation' as const, maxBindingBytes: 4096 },
+    ]) {
+      await useGpu(webgpu);
+      const x = tensor(ramp(n, -1, 1));
+      expect(await sum(x.add(big)).item()).toBe(Number.POSITIVE_INFINITY);
+      expect(await sum(x.sub(big)).item()).toBe(Number.NEGATIVE_INFINITY);
+      // +Inf from the first half of the points, -Inf from the second: NaN, as in IEEE arithmetic.
+      expect(await sum(x.mul(big)).item()).toBeNaN();
+      // Along an axis, 20000 points per element (summed in slices, then by the sliced second pass): rows of
+      // +Inf terms, -Inf terms, both, and finite ones.
+      const m = 20_000;
+      const r = ramp(m, -1, 1);
+      const base = new Float32Array(4 * m);
+      for (let i = 0; i < m; i++) {
+        base[i] = Math.abs(r[i]!);
+        base[m + i] = -Math.abs(r[i]!);
+        base[2 * m + i] = r[i]!;
+        base[3 * m + i] = r[i]!;
+      }
+      const scale = exp(tensor([1000, 1000, 1000, 0], { shape: [4, 1] }));
+      const rows = await sum(tensor(base, { shape: [4, m] }).mul(scale), 1).data();
+      expect(Array.from(rows.slice(0, 2))).toEqual([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+      expect(rows[2]).toBeNaN();
+      expect(Math.abs(rows[3]!)).toBeLessThan(1e-3);
+      x.dispose();
+    }
+  });
+
   it('sleeping through the expected time of runs before waiting on them changes no result', async () => {
     await useGpu({ sleepWhileWaiting: false });
     const want = await workload();
