@@ -2,8 +2,9 @@
 // and the float64 reference, compared under the rules of test/robustness/fuzz.ts. The run goes on past
 // disagreements; the first few are shrunk and printed as runnable code, and the exit status is 1.
 //   npm run fuzz -- --cases=10000 --seed=123
+//   npm run fuzz -- --webgpu='{"reduce":"workgroup","pointsPerInvocation":1}'   (a GPU's tuning, on any adapter)
 import fc from 'fast-check';
-import { init, stats } from '../src/index.js';
+import { init, stats, type WebGpuOptions } from '../src/index.js';
 import { collector } from '../test/robustness/soak.js';
 import { activeBackend } from '../src/schedule/scheduler.js';
 import { testGpu } from '../test/gpu.js';
@@ -27,10 +28,14 @@ const arg = (name: string, dflt: number): number => {
 const PER_BATCH = 20;
 const CASES = arg('cases', 10_000);
 const SEED = arg('seed', Date.now() % 2 ** 31);
+// WebGPU options beyond the defaults, as JSON (init() checks them).
+const given = process.argv.find((s) => s.startsWith('--webgpu='));
+const webgpu = given ? (JSON.parse(given.slice('--webgpu='.length)) as WebGpuOptions) : {};
 
-const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
+const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
 console.log(
-  `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''} and the CPU`,
+  `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''}` +
+    `${given ? ` with ${JSON.stringify(webgpu)}` : ''} and the CPU`,
 );
 const be = backends(info.backend === 'webgpu' ? activeBackend() : null);
 const total: Tally = { values: 0, uncertain: 0, nonFinite: 0 };

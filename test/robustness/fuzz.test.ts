@@ -137,3 +137,52 @@ describe('differential fuzzing', () => {
     600_000,
   );
 });
+
+// The cases above run with the tuning of the test adapter, a CPU implementation of WebGPU (sums split per
+// invocation, 32 points each); a GPU's sums go through workgroup trees and its kernels take one point per
+// invocation, code of its own, fuzzed here on the same adapter.
+describe.skipIf(!hasGpu)("differential fuzzing with a GPU's tuning", () => {
+  let be: Backends;
+  beforeAll(async () => {
+    await init({
+      backend: 'webgpu',
+      gpu: testGpu(),
+      webgpu: { cpuBelow: 0, reduce: 'workgroup', pointsPerInvocation: 1 },
+    });
+    be = backends(activeBackend());
+  });
+
+  it(`${CASES_PER_BATCH * 10} cases agree across backends and with the model`, async () => {
+    // The kernels compiled meanwhile, to check that they are the GPU's kind.
+    const proto = (globalThis as unknown as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
+    const original = proto.createShaderModule;
+    const sources: string[] = [];
+    proto.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
+      sources.push(d.code);
+      return original.call(this, d);
+    };
+    try {
+      await fc.assert(
+        fc.asyncProperty(batchArb(STEPS, PER_GRAPH, GRAPHS), inputsArb(), async (batch, data) => {
+          const cases = casesOf(batch);
+          const { mismatches } = await runBatch(cases, data, be);
+          if (mismatches.length > 0) {
+            const repro = await minimize(cases[mismatches[0]!.caseIndex]!, data, be);
+            throw new Error(`${describeMismatches(mismatches)}\n\nreproduction:\n${repro}`);
+          }
+        }),
+        { seed: 20261128, numRuns: 10, endOnFailure: true },
+      );
+    } finally {
+      proto.createShaderModule = original;
+    }
+    const pointKernels = sources.filter((c) => c.includes('const PTS: u32'));
+    expect(pointKernels.length).toBeGreaterThan(20);
+    // One point per invocation where there are no sums (kernels with sums take several, for fewer partials),
+    // and sums by workgroup trees.
+    const sums = pointKernels.filter((c) => c.includes(' part: array<f32>'));
+    expect(sums.length).toBeGreaterThan(0);
+    expect(pointKernels.filter((c) => !sums.includes(c) && !c.includes('const PTS: u32 = 1u;'))).toEqual([]);
+    expect(sums.every((c) => c.includes('var<workgroup> sh'))).toBe(true);
+  }, 600_000);
+});
