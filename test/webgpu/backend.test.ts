@@ -343,7 +343,6 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     // term as Inf - Inf. Per-point terms of 2^16 points: many partials per invocation of that pass.
     const n = 1 << 16;
     const big = exp(tensor(1000));
-    const inf = [0, 1, 2, 3].map((k) => (k === 2 ? -1 : 1) * Number.POSITIVE_INFINITY);
     for (const webgpu of [
       { reduce: 'workgroup' as const },
       { reduce: 'invocation' as const },
