@@ -43,6 +43,21 @@ function spyMaps(): () => number {
   };
 }
 
+/** `fn`'s result and the delays of the timers it set (milliseconds, those above 0): the sleeps of its waits. */
+async function timersDuring<T>(fn: () => Promise<T>): Promise<[T, number[]]> {
+  const timer = globalThis.setTimeout;
+  const delays: number[] = [];
+  globalThis.setTimeout = ((f: () => void, ms?: number) => {
+    if ((ms ?? 0) > 0) delays.push(ms!);
+    return timer(f, ms);
+  }) as typeof setTimeout;
+  try {
+    return [await fn(), delays];
+  } finally {
+    globalThis.setTimeout = timer;
+  }
+}
+
 /** Counters accumulated while `fn` runs. */
 async function counting<T>(fn: () => Promise<T>): Promise<[T, Stats]> {
   const before = stats();
@@ -448,26 +463,15 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await useGpu({ sleepWhileWaiting: true });
     // Large enough that a run takes more than a timer's worth of milliseconds on a CPU adapter.
     const x = tensor(ramp(1 << 21, -3, 3));
-    const sleeps: number[] = [];
-    const timer = globalThis.setTimeout;
     const step = async () => {
       const y = x.mul(1.5).add(0.25).exp().mul(x);
       await y.realize();
       await synchronize();
       return y;
     };
-    let last: Tensor;
     // The first wait teaches the run's time (no sleep), later ones sleep through most of it.
     for (let r = 0; r < 3; r++) (await step()).dispose();
-    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
-      if ((ms ?? 0) > 0) sleeps.push(ms!);
-      return timer(fn, ms);
-    }) as typeof setTimeout;
-    try {
-      last = await step();
-    } finally {
-      globalThis.setTimeout = timer;
-    }
+    const [last, sleeps] = await timersDuring(step);
     expect(sleeps.length).toBeGreaterThan(0);
     const v = await last.data();
     expect(v[0]).toBeCloseTo(Math.exp(-3 * 1.5 + 0.25) * -3, 4);
@@ -495,24 +499,14 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     // Rounds of three runs submitted without waiting, then synchronize(): sleeps (timers of 4 ms and more)
     // set while it waits. Learning only from a lone run, every round would sleep through three times the
     // 40 ms learned.
-    const timer = globalThis.setTimeout;
     const sleeps: number[][] = [];
     let last: Tensor[] = [];
     for (let r = 0; r < 8; r++) {
       for (const t of last) t.dispose();
       last = [f(), f(), f()];
       for (const t of last) await t.realize();
-      const slept: number[] = [];
-      globalThis.setTimeout = ((fn: () => void, ms?: number) => {
-        if ((ms ?? 0) >= 4) slept.push(ms!);
-        return timer(fn, ms);
-      }) as typeof setTimeout;
-      try {
-        await synchronize();
-      } finally {
-        globalThis.setTimeout = timer;
-      }
-      sleeps.push(slept);
+      const [, delays] = await timersDuring(synchronize);
+      sleeps.push(delays.filter((ms) => ms >= 4));
     }
     // The first round slept through most of 120 ms of expected work; the last three, together, through
     // less than a quarter of that (none at all unless the machine is busy: a slow wait is learned as it was).
