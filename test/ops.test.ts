@@ -288,6 +288,21 @@ describe.each(testBackends())('ops on $name', (b) => {
     it("sqrt'(0) = Inf", async () => {
       expect(await d(sqrt, 0)).toBe(Infinity);
     });
+    it('every op rounds to float32, fused or not: log(exp(100)) = Inf, (1e8 + 1) - 1e8 = 0', async () => {
+      const x = tensor(100);
+      expect(await value(log(exp(x)))).toBe(Infinity);
+      const e = exp(x);
+      await e.data();
+      expect(await value(log(e))).toBe(Infinity);
+      expect(await d((t) => log(exp(t)), 100)).toBeNaN();
+      const big = tensor(1e8);
+      expect(await value(big.add(1).sub(big))).toBe(0);
+      expect(await value(tensor(1).mul(1e20).mul(1e20).div(1e30))).toBe(Infinity);
+      // A constant is a float32 too: x * 0.1 is the float32 product of float32(x) and float32(0.1).
+      const third = tensor(1 / 3);
+      const f = Math.fround;
+      expect(await value(third.mul(0.1))).toBe(f(f(1 / 3) * f(0.1)));
+    });
   });
 
   describe('broadcasting', () => {

@@ -81,6 +81,37 @@ describe('op table', () => {
     }
   });
 
+  it('the rows marked exact give a float32 from float32 operands (the CPU does not round them)', () => {
+    const marked = Object.entries(OPS)
+      .filter(([, r]) => (r as OpRow).exact === true)
+      .map(([k]) => k);
+    expect(marked).toEqual([
+      'neg',
+      'relu',
+      'abs',
+      'maximum',
+      'minimum',
+      'step',
+      'sign',
+      'tiehalf',
+      'detach',
+      'id',
+    ]);
+    // The special values as float32, and float32 values of every magnitude and sign, subnormals included.
+    const xs = [
+      ...SPECIAL.map(Math.fround),
+      ...Array.from({ length: 204 }, (_, i) => Math.fround((i % 2 ? -1 : 1) * 1.37 ** (3 * i - 330))),
+    ];
+    for (const name of marked) {
+      const row = OPS[name as keyof typeof OPS] as OpRow;
+      for (const a of xs)
+        for (const b of row.arity === 2 ? xs : [0]) {
+          const v = row.cpu(a, b, 0);
+          expect(Number.isNaN(v) || Object.is(Math.fround(v), v), `${name}(${a}, ${b}) = ${v}`).toBe(true);
+        }
+    }
+  });
+
   it('every public op is exported as a function and as a Tensor method', () => {
     const x = webgrad.tensor([1, 2]);
     const api = webgrad as unknown as Record<string, unknown>;

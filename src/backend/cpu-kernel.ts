@@ -32,14 +32,20 @@ function indexExpr(access: Access, domain: readonly number[]): string {
   }
 }
 
-/** The JS source of a kernel's loop: the table's `js` expressions inlined; `F` holds the table's CPU functions. */
-export function kernelSource(k: Kernel): string {
+/**
+ * The JS source of a kernel's loop: the table's `js` expressions inlined; `F` holds the table's CPU
+ * functions. With `f32` every op's result and every constant is rounded to float32, as a float32 tensor
+ * library computes op by op (and as the WebGPU kernels do): otherwise a fused loop would keep float64
+ * intermediates, and `log(exp(x))` at x = 100 would be 100 when fused and Infinity when not. Without it
+ * (the float64 reference) nothing is rounded.
+ */
+export function kernelSource(k: Kernel, f32 = true): string {
   const head: string[] = [];
   const body: string[] = [];
   const tail: string[] = [];
   const expr = (r: Ref): string => {
     const v = k.values[r]!;
-    return v.kind === 'const' ? literal(v.value) : `v${r}`;
+    return v.kind === 'const' ? literal(f32 ? Math.fround(v.value) : v.value) : `v${r}`;
   };
   k.inputs.forEach((_, j) => head.push(`const i${j} = ins[${j}];`));
   k.values.forEach((v, r) => {
@@ -47,7 +53,9 @@ export function kernelSource(k: Kernel): string {
       body.push(`const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`);
     else if (v.kind === 'op') {
       const [a = '0', b = '0'] = v.args.map(expr);
-      body.push(`const v${r} = ${opRow(v.op)!.js(a, b, v.p)};`);
+      const row = opRow(v.op)!;
+      const js = row.js(a, b, v.p);
+      body.push(`const v${r} = ${f32 && !row.exact ? `Math.fround(${js})` : js};`);
     }
   });
   k.outputs.forEach((o, j) => {
@@ -90,10 +98,14 @@ export function compileSource(src: string): CpuKernelFn {
 
 const BLOCK = 1024;
 
-/** Runs a kernel without code generation: op by op over blocks of points (for pages whose CSP forbids eval). */
-export function interpret(k: Kernel): CpuKernelFn {
+/**
+ * Runs a kernel without code generation: op by op over blocks of points (for pages whose CSP forbids
+ * eval). With `f32` the values are held in float32, rounded op by op (see kernelSource).
+ */
+export function interpret(k: Kernel, f32 = true): CpuKernelFn {
+  const Arr = f32 ? Float32Array : Float64Array;
   return (ins, outs, n) => {
-    const vals = k.values.map(() => new Float64Array(BLOCK));
+    const vals = k.values.map(() => new Arr(BLOCK));
     const inIdx = k.inputs.map((inp) => accessIndex(inp.access, k.domain));
     const outIdx = k.outputs.map((o) => accessIndex(o.access, k.domain));
     const acc = k.outputs.map((o) =>

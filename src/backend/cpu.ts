@@ -40,11 +40,12 @@ export class CpuBackend implements Backend {
 
   /**
    * The runnable form of a kernel, cached by its structure (kernelKey): a repeated computation (the
-   * notebook's one point at a time, say) finds its loop without generating the source again.
+   * notebook's one point at a time, say) finds its loop without generating the source again. `f32`:
+   * values rounded to float32 op by op (false for the float64 reference).
    */
-  compile(k: Kernel): CpuKernelFn {
-    if (!this.jit) return interpret(k);
-    const key = kernelKey(k);
+  compile(k: Kernel, f32 = true): CpuKernelFn {
+    if (!this.jit) return interpret(k, f32);
+    const key = (f32 ? 'f32 ' : 'f64 ') + kernelKey(k);
     const hit = this.cache.get(key);
     if (hit) {
       this.counters.cacheHits++;
@@ -53,7 +54,7 @@ export class CpuBackend implements Backend {
       this.cache.set(key, hit);
       return hit;
     }
-    const fn = compileSource(kernelSource(k));
+    const fn = compileSource(kernelSource(k, f32));
     this.counters.pipelinesCompiled++;
     this.cache.set(key, fn);
     if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
@@ -78,7 +79,7 @@ export class CpuBackend implements Backend {
     Arr: Float32ArrayConstructor | Float64ArrayConstructor,
   ): void {
     for (const k of kernels) {
-      const fn = this.compile(k);
+      const fn = this.compile(k, Arr === Float32Array);
       const ins = k.inputs.map((inp) => get(inp.node));
       const outs = k.outputs.map((o) => new Arr(o.node.size));
       fn(ins, outs, k.size);

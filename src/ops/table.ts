@@ -49,6 +49,11 @@ export interface OpRow {
   /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
   readonly identity?: true;
   /**
+   * Set on ops whose result from float32 operands is itself a float32 (a sign change, a choice between
+   * the operands, a step): the CPU backend rounds every other op's result to float32, and need not these.
+   */
+  readonly exact?: true;
+  /**
    * Set on binary ops whose value does not change when the operands swap (in every formula, NaN aside):
    * a kernel computes `a op b` and `b op a` once (reverse mode spells one product both ways).
    */
@@ -124,6 +129,7 @@ export const OPS = {
   }),
   neg: row({
     arity: 1,
+    exact: true,
     api: true,
     doc: '-a',
     cpu: (a) => -a,
@@ -241,6 +247,7 @@ export const OPS = {
   }),
   relu: row({
     arity: 1,
+    exact: true,
     api: true,
     doc: "max(a, 0); NaN stays NaN; relu'(0) = 0",
     cpu: (a) => (a > 0 ? a : a === a ? 0 : a),
@@ -250,6 +257,7 @@ export const OPS = {
   }),
   abs: row({
     arity: 1,
+    exact: true,
     api: true,
     doc: "|a|; abs'(0) = 0",
     cpu: (a) => Math.abs(a),
@@ -268,6 +276,7 @@ export const OPS = {
   }),
   maximum: row({
     arity: 2,
+    exact: true,
     api: true,
     doc: 'larger of a and b; NaN if either is NaN; ties split the gradient evenly',
     commutative: true,
@@ -281,6 +290,7 @@ export const OPS = {
   }),
   minimum: row({
     arity: 2,
+    exact: true,
     api: true,
     doc: 'smaller of a and b; NaN if either is NaN; ties split the gradient evenly',
     commutative: true,
@@ -294,6 +304,7 @@ export const OPS = {
   }),
   step: row({
     arity: 1,
+    exact: true,
     api: false,
     doc: '1 where a > 0, else 0 (NaN stays NaN): the derivative of relu',
     cpu: (a) => (a > 0 ? 1 : a === a ? 0 : a),
@@ -303,6 +314,7 @@ export const OPS = {
   }),
   sign: row({
     arity: 1,
+    exact: true,
     api: false,
     doc: '-1, 0 or 1 by the sign of a (NaN stays NaN): the derivative of abs',
     cpu: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === a ? 0 : a),
@@ -312,6 +324,7 @@ export const OPS = {
   }),
   tiehalf: row({
     arity: 2,
+    exact: true,
     api: false,
     doc: '1 where a > b, 0.5 where a == b, 0 where a < b, NaN if either is NaN: derivative of maximum',
     cpu: (a, b) => (a > b ? 1 : a === b ? 0.5 : a < b ? 0 : NaN),
@@ -330,6 +343,7 @@ export const OPS = {
   }),
   detach: row({
     arity: 1,
+    exact: true,
     identity: true,
     api: false,
     doc: 'the value of a, with no gradient flowing back',
@@ -340,6 +354,7 @@ export const OPS = {
   }),
   id: row({
     arity: 1,
+    exact: true,
     identity: true,
     api: false,
     doc: 'the value of a: a fresh node per argument of grad(), so repeated arguments get separate gradients',

@@ -1,7 +1,6 @@
 // A second, independent evaluation of a graph for differential testing: the float64 value, a strict
-// float32 simulation (every op rounded, as a GPU computes), the CPU backend's mixed precision (float64
-// inside a kernel, float32 where it stores), and a first-order bound on how far any float32 evaluation
-// may stray from them. Points where that bound reaches a discontinuity or a domain edge of some op
+// float32 simulation (every op rounded, as both backends compute), and a first-order bound on how far
+// any float32 evaluation may stray from them. Points where that bound reaches a discontinuity or a domain edge of some op
 // are marked uncertain: there, float32 rounding may legitimately change even NaN/Inf placement.
 import type { Node } from '../../src/graph/node.js';
 import { padShape, type Shape } from '../../src/graph/shape.js';
@@ -57,10 +56,8 @@ const ULPS: Record<OpName, number> = {
 export interface Modeled {
   /** Float64 evaluation (what the backend's float64 reference mode computes). */
   readonly d: Float64Array;
-  /** Every op rounded to float32 (what WebGPU computes, up to each op's accuracy). */
+  /** Every op rounded to float32 (what both backends compute, up to each op's accuracy). */
   readonly s: Float64Array;
-  /** Float64 within kernels, float32 where the CPU backend stores (sums, reshaped buffers). */
-  readonly c: Float64Array;
   /** Bound on |float32 evaluation - d| (first order, before the safety factor). */
   readonly e: Float64Array;
   /** 1 where the bound reaches a discontinuity or domain edge: no placement or value is checked. */
@@ -233,7 +230,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
   const size = n.size;
   const d = new Float64Array(size);
   const s = new Float64Array(size);
-  const c = new Float64Array(size);
   const e = new Float64Array(size);
   const unc = new Uint8Array(size);
   switch (n.op) {
@@ -242,7 +238,7 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       if (!h) throw new Error(`model: leaf ${n.id} has no host values`);
       for (let i = 0; i < size; i++) {
         const v = h[i]!;
-        d[i] = s[i] = c[i] = v;
+        d[i] = s[i] = v;
         // A device that flushes subnormals reads a subnormal input as zero.
         e[i] = v !== 0 && Math.abs(v) < MIN_NORMAL ? Math.abs(v) : 0;
       }
@@ -252,7 +248,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       const v = n.attr;
       d.fill(v);
       s.fill(f32(v));
-      c.fill(v);
       e.fill(Number.isNaN(v) ? 0 : Math.abs(v - f32(v)));
       break;
     }
@@ -263,7 +258,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         const j = idx[i]!;
         d[i] = src.d[j]!;
         s[i] = src.s[j]!;
-        c[i] = src.c[j]!;
         e[i] = src.e[j]!;
         unc[i] = src.unc[j]!;
       }
@@ -273,8 +267,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       const src = ins[0]!;
       d.set(src.d);
       s.set(src.s);
-      // The CPU backend stores what it reshapes as float32.
-      for (let i = 0; i < size; i++) c[i] = f32(src.c[i]!);
       e.set(src.e);
       unc.set(src.unc);
       break;
@@ -292,7 +284,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         const o = idx[i]!;
         d[o] = d[o]! + src.d[i]!;
         sumS[o] = sumS[o]! + src.s[i]!;
-        c[o] = c[o]! + src.c[i]!;
         e[o] = e[o]! + src.e[i]!;
         mag[o] = mag[o]! + Math.abs(src.d[i]!);
         if (finite(src.d[i]!)) magFinite[o] = magFinite[o]! + Math.abs(src.d[i]!);
@@ -301,7 +292,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       const grow = (Math.log2(Math.max(2, count)) + 4) * U;
       for (let o = 0; o < size; o++) {
         s[o] = f32(sumS[o]!);
-        c[o] = f32(c[o]!);
         e[o] = e[o]! + grow * mag[o]! + (d[o] !== 0 && Math.abs(d[o]!) < MIN_NORMAL ? MIN_NORMAL : 0);
         // Partial sums may overflow float32 on the way, in an order each backend chooses: a finite total
         // can come back ±Inf, and an infinite term can meet an overflowed partial of the other sign
@@ -329,7 +319,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         const y = row.cpu(ad, bd, p);
         d[i] = y;
         s[i] = f32(row.cpu(A.s[ja]!, B ? B.s[jb]! : 0, p));
-        c[i] = row.cpu(A.c[ja]!, B ? B.c[jb]! : 0, p);
         unc[i] = A.unc[ja]! | (B ? B.unc[jb]! : 0);
         const ea = A.e[ja]!;
         const eb = B ? B.e[jb]! : 0;
@@ -365,5 +354,5 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       }
     }
   }
-  return { d, s, c, e, unc };
+  return { d, s, e, unc };
 }
