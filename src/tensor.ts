@@ -41,7 +41,12 @@ export class Tensor {
 
   /** @internal Wraps a graph node; use `tensor()` to make tensors. */
   constructor(node: Node) {
-    this.node = node;
+    // One tensor per node. An identity (x * 1, x + 0, --x, a gradient that is some input's node) hands
+    // back a node another tensor holds, and sharing it would share that tensor's gradient slot and
+    // disposal; as x * 1 is a tensor of its own in PyTorch, the new tensor gets a fresh identity node (a
+    // view of the same values, which kernels read through at no cost).
+    this.node = node.held ? apply('id', [node]) : node;
+    this.node.held = true;
   }
 
   /** Dimension sizes, outermost first. */
@@ -175,8 +180,9 @@ export class Tensor {
     n.host = null;
     // A `.grad` or a sum is often a view (detach, reshape) of the node that holds the values: free that
     // too. Anything else reading it recomputes it; a leaf keeps its host data (free() leaves it).
+    // Not where another tensor holds that node (y = x * 1 is a view of x, and x lives on).
     const s = storageNode(n);
-    if (s !== n) s.free();
+    if (s !== n && !s.held) s.free();
   }
 
   /** True once `dispose()` was called. */

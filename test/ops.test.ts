@@ -441,6 +441,55 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await x.grad!.item()).toBe(6);
     });
 
+    it('an identity (x * 1, x + 0, --x, x ** 1, the sum of a scalar) is a tensor of its own', async () => {
+      const ids: [string, (t: Tensor) => Tensor][] = [
+        ['x * 1', (t) => mul(t, 1)],
+        ['1 * x', (t) => mul(1, t)],
+        ['x / 1', (t) => wg.div(t, 1)],
+        ['x + 0', (t) => wg.add(t, 0)],
+        ['x - 0', (t) => wg.sub(t, 0)],
+        ['--x', (t) => wg.neg(wg.neg(t))],
+        ['x ** 1', (t) => pow(t, 1)],
+        ['sum(x)', (t) => wg.sum(t)],
+        ['mean(x)', (t) => wg.mean(t)],
+      ];
+      for (const [label, f] of ids) {
+        const x = tensor(2, { requiresGrad: true });
+        const y = f(x);
+        expect(y.isLeaf, label).toBe(false);
+        // Its own gradient slot: x's gradient still flows through it.
+        y.retainGrad();
+        mul(y, 3).backward();
+        expect(await y.grad!.item(), label).toBe(3);
+        expect(await x.grad!.item(), label).toBe(3);
+        // Its own disposal: x lives on.
+        y.dispose();
+        expect(x.isDisposed, label).toBe(false);
+        expect(await mul(x, 5).item(), label).toBe(10);
+      }
+      // Disposing the identity leaves a computed tensor's values where they are (nothing recomputed).
+      const z = exp(tensor(Float32Array.of(1, 2)));
+      const want = await z.data();
+      mul(z, 1).dispose();
+      const before = wg.stats().dispatches;
+      expect(await z.data()).toEqual(want);
+      expect(wg.stats().dispatches - before).toBe(0);
+    });
+
+    it("a gradient that is another tensor's node is a tensor of its own", async () => {
+      const w = tensor(Float32Array.of(4, 5));
+      // d(x * w)/dx is w itself: with createGraph, through grad(), and with w captured by f.
+      const x = tensor(Float32Array.of(1, 2), { requiresGrad: true });
+      mul(x, w).backward(tensor(Float32Array.of(1, 1)), { createGraph: true });
+      const g = grad((t: Tensor) => wg.sum(mul(t, w)))(tensor(Float32Array.of(1, 2)));
+      for (const t of [x.grad!, g]) {
+        expect([...(await t.data())]).toEqual([4, 5]);
+        t.dispose();
+        expect(w.isDisposed).toBe(false);
+        expect([...(await w.data())]).toEqual([4, 5]);
+      }
+    });
+
     it('detach stops gradients', async () => {
       const x = tensor(3, { requiresGrad: true });
       const dx = x.detach();

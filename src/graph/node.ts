@@ -36,6 +36,8 @@ export class Node {
    * job ends, which a loop of awaits on finished promises never reaches.
    */
   owner: object | null = null;
+  /** Set once a Tensor is a handle on this node (each node has at most one: see the Tensor constructor). */
+  held = false;
   /**
    * The node whose buffer holds this node's values (itself, or the source it is a view of), once
    * `storageNode()` (schedule/fuse.ts) has worked it out: it depends only on the op and the inputs.
