@@ -3,7 +3,7 @@ import { Node, topoSort } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients } from './autodiff/grad.js';
 import { apply, constant, leaf } from './ops/build.js';
-import { activeBackend, hint, realize } from './schedule/scheduler.js';
+import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
 
 /** Nested arrays of numbers, any depth. */
@@ -106,7 +106,9 @@ export class Tensor {
       seed = g.node;
     }
     const owners = new Map<Node, Tensor>();
-    for (const n of topoSort([this.node])) {
+    // Gradients flow only through nodes that require them: the walk stops at the others (a value computed
+    // from leaves without requiresGrad, however long its history).
+    for (const n of topoSort([this.node], (m) => !m.requiresGrad)) {
       const t = n.owner;
       if (t instanceof Tensor && n.requiresGrad) owners.set(n, t);
     }
@@ -120,7 +122,9 @@ export class Tensor {
       if (!g) return;
       const t = owners.get(n)!;
       const fresh = opts.createGraph ? g : apply('detach', [g]);
-      const sum = t.grad && !t.grad.node.disposed ? apply('add', [t.grad.node, fresh]) : fresh;
+      const old = t.grad && !t.grad.node.disposed ? t.grad.node : null;
+      if (old) unhint(old);
+      const sum = old ? apply('add', [old, fresh]) : fresh;
       t.grad = new Tensor(sum);
       created.push(sum);
     });

@@ -1,8 +1,22 @@
 // Fusion on the CPU: values and gradients of a function come from one generated loop, reductions
 // included, and symbolic differentiation stays linear in the size of the graph.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exp, grad, init, sigmoid, sin, stats, sum, tensor, type Tensor } from '../src/index.js';
+import {
+  exp,
+  grad,
+  init,
+  sigmoid,
+  sin,
+  stats,
+  sum,
+  tensor,
+  valueAndGrad,
+  type Tensor,
+} from '../src/index.js';
 import { kernelSource } from '../src/backend/cpu-kernel.js';
+import { CpuBackend } from '../src/backend/cpu.js';
+import { activeBackend, setBackend } from '../src/schedule/scheduler.js';
+import type { Kernel } from '../src/schedule/kernel.js';
 import { topoSort } from '../src/graph/node.js';
 import { planKernels } from '../src/schedule/fuse.js';
 
@@ -73,6 +87,63 @@ describe('CPU fusion', () => {
     const xi = Math.fround(100 / 100 - 2.5);
     expect(a[100]).toBeCloseTo(2 * xi * Math.sin(xi) + xi * xi * Math.cos(xi), 5);
     expect(b[100]).toBeCloseTo(2 * Math.sin(xi) + 4 * xi * Math.cos(xi) - xi * xi * Math.sin(xi), 5);
+  });
+
+  /** Runs `body` on a CPU backend that records, per run, the ops its kernels compute and the outputs they store. */
+  async function recordRuns(body: () => Promise<void>): Promise<{ ops: number[]; outputs: number[] }> {
+    const ops: number[] = [];
+    const outputs: number[] = [];
+    const recording = new (class extends CpuBackend {
+      override run(kernels: readonly Kernel[]): void {
+        ops.push(kernels.reduce((n, k) => n + k.values.filter((v) => v.kind === 'op').length, 0));
+        outputs.push(kernels.reduce((n, k) => n + k.outputs.length, 0));
+        super.run(kernels);
+      }
+    })();
+    const before = activeBackend();
+    setBackend(recording);
+    try {
+      await body();
+    } finally {
+      setBackend(before);
+    }
+    return { ops, outputs };
+  }
+
+  it('a parameter updated step by step (w = w - lr * g) is stored, not recomputed from its whole history', async () => {
+    const losses: number[] = [];
+    const { ops } = await recordRuns(async () => {
+      const x = tensor(new Float32Array(64).map((_, i) => i / 32 - 1));
+      const y = tensor(new Float32Array(64).map((_, i) => (i > 40 ? 1 : 0)));
+      const step = valueAndGrad(
+        (w: Tensor, b: Tensor) => sum(sigmoid(w.mul(x).add(b)).sub(y).square()),
+        [0, 1],
+      );
+      let w = tensor(0.5);
+      let b = tensor(0);
+      for (let k = 0; k < 30; k++) {
+        const { value, grad: g } = step(w, b);
+        losses.push(await value.item());
+        w = w.sub(g[0]!.mul(0.05));
+        b = b.sub(g[1]!.mul(0.05));
+      }
+    });
+    expect(losses[29]).toBeLessThan(losses[0]!);
+    // Each step computes as much as the third did; recomputing the updates from the start would add a
+    // few ops per parameter and step.
+    expect(ops).toHaveLength(30);
+    expect(Math.max(...ops.slice(3))).toBe(ops[2]);
+  });
+
+  it('a loop of backward() calls accumulating .grad stores the last sum only, not every one it replaced', async () => {
+    let g: Float32Array | null = null;
+    const { outputs } = await recordRuns(async () => {
+      const x = tensor(new Float32Array(64).fill(0.5), { requiresGrad: true });
+      for (let k = 0; k < 200; k++) sum(x.square()).backward();
+      g = await x.grad!.data();
+    });
+    expect(g![0]).toBe(200);
+    expect(outputs).toEqual([1]);
   });
 
   it('a second identical call compiles nothing', async () => {

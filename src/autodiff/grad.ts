@@ -15,7 +15,11 @@ export function gradients(
   wrt: readonly Node[],
 ): (Node | null)[] {
   const targets = new Set(wrt);
-  const order = topoSort(outputs);
+  // A node made before every wrt node cannot depend on any (ids grow with creation): the walk stops
+  // there, so its cost is that of the graph built since, however long the history behind it (a
+  // parameter updated step by step).
+  const oldest = Math.min(...wrt.map((w) => w.id));
+  const order = topoSort(outputs, (n) => n.id < oldest);
   // Only nodes on a path from some wrt node to an output carry adjoints worth building.
   const live = new Set<Node>();
   for (const n of order) {

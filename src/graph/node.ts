@@ -39,6 +39,12 @@ export class Node {
   /** Set once a Tensor is a handle on this node (each node has at most one: see the Tensor constructor). */
   held = false;
   /**
+   * Set once a run computed this node's value inside a kernel without storing it. A later run that needs
+   * it again stores it (see planKernels): a value used across runs, such as a parameter updated step by
+   * step (w = w - lr * g), would otherwise be recomputed from an ever longer history at every step.
+   */
+  computedBefore = false;
+  /**
    * The node whose buffer holds this node's values (itself, or the source it is a view of), once
    * `storageNode()` (schedule/fuse.ts) has worked it out: it depends only on the op and the inputs.
    */

@@ -30,8 +30,14 @@ export function storageNode(n: Node): Node {
  * node's values already exist; nodes inside a kernel are never stored. Elementwise nodes fuse into
  * every kernel that uses them; reductions (`sum`) and views of unrealized values (`reshape`) are the
  * only boundaries, so a value with all its gradients is one kernel per dependency level and shape.
+ * `remember` (the scheduler's runs): an op that an earlier such run computed without storing is stored
+ * this time, and the ops this run computes without storing are noted (Node.computedBefore).
  */
-export function planKernels(targets: readonly Node[], ready: (n: Node) => boolean): Kernel[] {
+export function planKernels(
+  targets: readonly Node[],
+  ready: (n: Node) => boolean,
+  remember = false,
+): Kernel[] {
   const isReady = (n: Node): boolean => ready(storageNode(n));
   const order = topoSort(targets, isReady);
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
@@ -64,10 +70,21 @@ export function planKernels(targets: readonly Node[], ready: (n: Node) => boolea
       avail.set(n, Math.max(0, ...n.inputs.map(availOf)));
     }
   }
+  // Values an earlier run computed, read by this run's new work: stored (the values they came from are
+  // computed once more, inside the kernel, and not stored).
+  if (remember)
+    for (const n of order)
+      if (!n.computedBefore && !isReady(n))
+        for (const c of n.inputs) if (c.computedBefore && !isReady(c)) materialize(c, availOf(c));
   for (const t of targets) {
     const s = storageNode(t);
     if (!isReady(s) && s.op !== 'sum') materialize(s, availOf(s));
   }
+  if (remember)
+    for (const n of order) {
+      const row = opRow(n.op);
+      if (row && !row.identity && !level.has(n) && !isReady(n)) n.computedBefore = true;
+    }
   const groups = new Map<string, Node[]>();
   for (const [n, l] of level) {
     const key = `${l}|${fmtShape(domainOf(n))}`;

@@ -41,6 +41,16 @@ export function hint(nodes: readonly Node[]): void {
 }
 
 /**
+ * Forgets a hint: a `.grad` that backward() has just replaced by a larger sum. Left in, every replaced
+ * sum of a loop of backward() calls would be an output of the next run, and the work grow as the
+ * square of the number of calls.
+ */
+export function unhint(node: Node): void {
+  const at = hints.lastIndexOf(node);
+  if (at >= 0) hints.splice(at, 1);
+}
+
+/**
  * Runs `fn` without recording hints: for graphs evaluated elsewhere (float64 references), and for the
  * intermediates of a function being differentiated.
  */
@@ -101,7 +111,7 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
   const todo = targets.filter((n) => !backend.has(n));
   if (todo.length === 0) return;
   await backend.run(
-    planKernels(todo, (n) => backend.has(n)),
+    planKernels(todo, (n) => backend.has(n), true),
     reads,
   );
 }
