@@ -3,7 +3,7 @@ import { tensor, type Tensor } from '../src/index.js';
 import { chainRule, type Chain } from './chain.js';
 import type { Parsed } from './expr.js';
 import { toTensor } from './lower.js';
-import { readNumber } from './playground.js';
+import { readFloat32 } from './playground.js';
 import { byId, diffText, num, renderTex, say } from './format.js';
 
 /** The derivation shown last, for tests: float64 adjoints and webgrad's float32 gradients. */
@@ -56,6 +56,8 @@ export class ChainView {
   /** Derives `p` (the playground's formula) at the chosen point. */
   show(p: Parsed): Promise<void> {
     this.parsed = p;
+    // y is asked for where the formula derived here has one (not the one being typed in the playground).
+    this.yIn.disabled = !p.vars.includes('y');
     return this.run();
   }
 
@@ -65,8 +67,8 @@ export class ChainView {
     try {
       if (!this.parsed) throw new Error('Compute a formula in the playground first.');
       const p = this.parsed;
-      const point: Record<string, number> = { x: readNumber('x', this.xIn.value) };
-      if (p.vars.includes('y')) point.y = readNumber('y', this.yIn.value);
+      const point: Record<string, number> = { x: readFloat32('x', this.xIn.value) };
+      if (p.vars.includes('y')) point.y = readFloat32('y', this.yIn.value);
       // webgrad works in float32: derive at the float32 point so both sides see the same inputs.
       for (const k of Object.keys(point)) point[k] = Math.fround(point[k]!);
       const chain = chainRule(p.expr, point);
@@ -121,7 +123,14 @@ export class ChainView {
       cell(row, `df/d${v}`, 'mono');
       cell(row, num(want), 'num mono');
       cell(row, num(got), 'num mono');
-      cell(row, `${ok ? '✓' : '✗'} Δ = ${diffText(diff)}`, ok ? 'ok' : 'bad');
+      // Both NaN (or the same infinity) agree, but a difference of NaN would read as a failed check.
+      const how =
+        Number.isNaN(got) && Number.isNaN(want)
+          ? 'both NaN'
+          : got === want
+            ? 'equal'
+            : `Δ = ${diffText(diff)}`;
+      cell(row, `${ok ? '✓' : '✗'} ${how}`, ok ? 'ok' : 'bad');
     }
     if (vars.length === 0) {
       const row = this.check.insertRow();

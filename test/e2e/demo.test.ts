@@ -333,6 +333,60 @@ describe('demo page', () => {
     expect(await shown('pg-notice')).toBeNull();
   });
 
+  it('a long formula computes without holding the page: mathjs shows its derivative unsimplified', async () => {
+    // Twelve terms: mathjs's simplification alone took 98 s of the page's thread.
+    const terms = Array.from({ length: 12 }, (_, k) => `sin(${k + 1}*x)/(${k + 2} + x^2)`).join(' + ');
+    await form(terms, '-3', '3', '2000');
+    const t0 = Date.now();
+    expect(await compute()).toBe('ok');
+    expect(Date.now() - t0).toBeLessThan(TIMEOUT);
+    expect(await page.$eval('#pg-formula-mathjs', (el) => el.textContent ?? '')).toMatch(/Not simplified/);
+    expect(await page.$eval('#pg-check', (el) => el.textContent ?? '')).toMatch(/^✓/);
+    // A short one is still simplified.
+    await form('sin(x)*x^2');
+    expect(await compute()).toBe('ok');
+    expect(await page.$('#pg-formula-mathjs [data-note]')).toBeNull();
+  });
+
+  it('after a failed run the last results stay dimmed, without their notice', async () => {
+    await form('exp(x)', '0', '100');
+    expect(await compute()).toBe('ok');
+    expect(await shown('pg-notice')).toMatch(/not finite/);
+    const opacity = () => page.$eval('#pg-plots', (el) => Number(getComputedStyle(el).opacity));
+    expect(await opacity()).toBe(1);
+    await form('cosh(x)');
+    expect(await compute()).toBe('error');
+    expect(await shown('pg-error')).toMatch(/Unsupported function 'cosh'/);
+    expect(await shown('pg-notice')).toBeNull();
+    expect(await opacity()).toBeLessThan(0.5);
+    await form('sin(x)*x^2');
+    expect(await compute()).toBe('ok');
+    expect(await opacity()).toBe(1);
+  });
+
+  it('the chain rule refuses a point beyond float32 instead of deriving at infinity', async () => {
+    // The playground hands its formula to the chain rule: wait for that derivation before starting ours.
+    const c0 = await page.evaluate(() => window.webgradDemo.chain.run);
+    await form('sin(x)*x^2');
+    expect(await compute()).toBe('ok');
+    await page.waitForFunction((k: number) => window.webgradDemo.chain.run > k, { timeout: TIMEOUT }, c0);
+    const derive = async (x: string): Promise<string> => {
+      const before = await page.evaluate(() => window.webgradDemo.chain.run);
+      await setField('chain-x', x);
+      await page.click('#chain-form button[type=submit]');
+      await page.waitForFunction(
+        (k: number) => window.webgradDemo.chain.run > k,
+        { timeout: TIMEOUT },
+        before,
+      );
+      return page.evaluate(() => window.webgradDemo.chain.status);
+    };
+    expect(await derive('1e40')).toBe('error');
+    expect(await shown('chain-error')).toMatch(/x must lie within float32/);
+    expect(await derive('1')).toBe('ok');
+    expect(await shown('chain-error')).toBeNull();
+  });
+
   it('reruns the notebook on the other backend', async () => {
     if (backend !== 'webgpu') return;
     await page.click('#backend-toggle');
