@@ -425,8 +425,8 @@ fn wg_sqrt(x: f32) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // pow
 
-// a ** b as JavaScript's Math.pow: pow(x, ±0) = 1 (even for NaN x); NaN otherwise propagates;
-// pow(±1, ±Inf) = NaN; negative base: NaN for a non-integer exponent, the signed power for an integer
+// a ** b as C's pow and PyTorch define it: pow(x, ±0) = 1 (even for NaN x), pow(1, y) = 1 (even for NaN
+// y), pow(-1, ±Inf) = 1; NaN otherwise propagates; negative base: NaN for a non-integer exponent, the signed power for an integer
 // one (pow(-2, 3) = -8); zero and infinite bases by the IEEE rules (pow(0, y > 0) = 0, pow(-0, -3) = -Inf).
 // Method: e^(b ln|a|) with ln|a| as a pair (wg__ln_df) and the product b ln|a| formed exactly
 // (wg__two_prod), so the error does not grow with |b ln a|. Measured: 1 ulp.
@@ -451,11 +451,12 @@ fn wg_pow(a: f32, b: f32) -> f32 {
   let pos = select(0.0, a, odd);
   let neg = select(wg__inf(), wg__copysign(wg__inf(), a), odd);
   r = select(r, select(neg, pos, b > 0.0), aa == 0.0);
-  let binf = select(select(0.0, wg__inf(), (aa > 1.0) == (b > 0.0)), wg__nan(), aa == 1.0);
+  let binf = select(select(0.0, wg__inf(), (aa > 1.0) == (b > 0.0)), 1.0, aa == 1.0);
   r = select(r, binf, wg__isinf(b));
   r = select(r, a, wg__isnan(a));
   r = select(r, 1.0, ab == 0.0);
-  return select(r, b, wg__isnan(b));
+  r = select(r, b, wg__isnan(b));
+  return select(r, 1.0, a == 1.0);
 }
 
 // x ** n for an integer n >= 1 (the table passes a literal), by repeated squaring in a pair hi + lo,
@@ -523,8 +524,14 @@ fn wg_tiehalf(a: f32, b: f32) -> f32 {
   return select(select(select(0.0, 0.5, a == b), 1.0, a > b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// a * log(b), and 0 where a == 0 (unless b is NaN); NaN in either stays NaN. Measured: as wg_log.
+// a * log(b), and 0 where a == 0 (unless b is NaN) or where b == 0 and a is finite; NaN in either stays
+// NaN. Measured: as wg_log.
 fn wg_xlogy(a: f32, b: f32) -> f32 {
-  let r = select(a * wg_log(b), 0.0, a == 0.0);
+  let r = select(a * wg_log(b), 0.0, (a == 0.0) | ((b == 0.0) & !wg__nonfinite(a)));
   return select(r, wg__nan(), wg__isnan(a) | wg__isnan(b));
+}
+
+// a * b, and 0 where a == 0 whatever b is (Inf or NaN too).
+fn wg_xmul(a: f32, b: f32) -> f32 {
+  return select(a * b, 0.0, a == 0.0);
 }

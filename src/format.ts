@@ -33,6 +33,7 @@ const CALLS: Record<string, string> = {
   sign: 'sign',
   tiehalf: 'tiehalf',
   xlogy: 'xlogy',
+  xmul: 'xmul',
   sum: 'sum',
 };
 

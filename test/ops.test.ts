@@ -86,6 +86,7 @@ const ROWS: Record<string, Row> = {
   sign: { domain: [wide], f: (a) => (a > 0 ? 1 : -1), avoid: nearZero, gradIgnores: [0] },
   tiehalf: { domain: [wide, wide], f: (a, b) => (a > b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
+  xmul: { domain: [wide, wide], f: (a, b) => a * b, gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
 };
@@ -252,6 +253,33 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await d((x) => pow(x, 0), 0)).toBe(0);
       expect(await d((x) => pow(x, 3), 0)).toBe(0);
       expect(await value(pow(tensor(0), 0))).toBe(1);
+    });
+    it('pow at special values follows C and PyTorch: pow(1, y) = 1 for every y, pow(-1, ±Inf) = 1', async () => {
+      const p = async (a: number, c: number) => value(pow(tensor(a), tensor(c)));
+      for (const c of [NaN, Infinity, -Infinity, 0.5, -3]) expect(await p(1, c), `pow(1, ${c})`).toBe(1);
+      expect(await p(-1, Infinity)).toBe(1);
+      expect(await p(-1, -Infinity)).toBe(1);
+      expect(await p(NaN, 0)).toBe(1);
+      expect(await p(2, NaN)).toBeNaN();
+      expect(await p(-1, NaN)).toBeNaN();
+      expect(await p(0.5, Infinity)).toBe(0);
+    });
+    it('pow gradients are masked as PyTorch masks them (no NaN from 0 * Inf at a zero base)', async () => {
+      const gs = async (a: number, c: number) =>
+        Promise.all(grad((x: Tensor, y: Tensor) => pow(x, y), [0, 1])(a, c).map((t) => t.item()));
+      // No base derivative where the exponent is 0 (0 * 0^-1), whatever the base, NaN included.
+      expect(await gs(0, 0)).toEqual([0, 0]);
+      expect((await gs(NaN, 0))[0]).toBe(0);
+      close((await gs(2, 0))[1]!, Math.LN2);
+      // No exponent derivative at a zero base with an exponent >= 0 (0^y log 0 would be 0 * -Inf).
+      expect(await gs(0, 2)).toEqual([0, 0]);
+      expect(await gs(0, 0.5)).toEqual([Infinity, 0]);
+      // A negative exponent is not masked: 0^-1 log 0 is Inf * -Inf.
+      expect(await gs(0, -1)).toEqual([-Infinity, -Infinity]);
+      // Polynomial features x^k with k = 0, 1, 2 at x = 0: a finite gradient.
+      const ks = tensor(Float32Array.of(0, 1, 2));
+      const g = grad((x: Tensor) => sum(pow(x, ks)))(tensor(0));
+      expect(await g.item()).toBe(1);
     });
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();

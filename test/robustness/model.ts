@@ -48,6 +48,7 @@ const ULPS: Record<OpName, number> = {
   sign: 0,
   tiehalf: 0,
   xlogy: 4,
+  xmul: 1,
   detach: 0,
   id: 0,
 };
@@ -103,6 +104,7 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'minimum':
       return [1, 1];
     case 'mul':
+    case 'xmul':
       return [Math.abs(b), Math.abs(a)];
     case 'div':
       return [Math.abs(1 / b), Math.abs(y / b)];
@@ -150,7 +152,8 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
   const nonFinite = !finite(a) || !finite(b);
   switch (op) {
     case 'mul':
-      // Inf * 0 is NaN, Inf * ±tiny is ±Inf.
+    case 'xmul':
+      // Inf * 0 is NaN (0 for xmul where a is the zero), Inf * ±tiny is ±Inf.
       return nonFinite && (straddles(a, ra) || straddles(b, rb));
     case 'div':
       return straddles(b, rb) || (b === 0 && straddles(a, ra)) || rb > LIN * Math.abs(b);
@@ -331,7 +334,7 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
             err === 0 ? 0 : Number.isNaN(sens * err) ? Infinity : sens * err;
           let err = term(sa, ea) + term(sb, eb);
           if (CURVED.has(op)) err += 0.5 * (ea * ea + eb * eb);
-          if (op === 'mul') err += ea * eb;
+          if (op === 'mul' || op === 'xmul') err += ea * eb;
           err += ulps * 2 * U * Math.abs(y);
           if (op === 'sin' || op === 'cos' || op === 'tan') err += 2 ** -40;
           // Results below the normal range may be flushed to zero.
