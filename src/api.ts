@@ -80,6 +80,8 @@ export function square(a: Operand): Tensor {
 }
 
 function axisOf(x: Tensor, axis: number, what: string): number {
+  if (typeof axis !== 'number')
+    throw new Error(`${what}: axis must be an integer, got ${JSON.stringify(axis)}`);
   const r = x.ndim;
   if (!Number.isInteger(axis) || axis < -r || axis >= r) {
     throw new Error(`${what}: axis ${axis} is out of range for a tensor of shape ${fmtShape(x.shape)}`);
@@ -114,6 +116,7 @@ export function sum(x: Operand, axis?: number): Tensor {
 /** Mean of all elements, or along one axis. */
 export function mean(x: Operand, axis?: number): Tensor {
   const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'mean'));
+  t.assertLive('mean');
   const count = axis === undefined ? t.size : t.shape[axisOf(t, axis, 'mean')]!;
   return mul(sum(t, axis), 1 / count);
 }

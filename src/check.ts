@@ -4,6 +4,7 @@ import { add, mul, sum } from './api.js';
 import { Tensor, tensor, tensorF64, type TensorData } from './tensor.js';
 import { grad } from './transforms.js';
 import { withoutHints } from './schedule/scheduler.js';
+import { checkOptions, optionNames } from './options.js';
 
 /** Options of `checkGrads`. */
 export interface CheckOptions {
@@ -45,6 +46,16 @@ export interface CheckReport {
 
 type Fn = (...xs: Tensor[]) => Tensor;
 
+const CHECK_OPTIONS = optionNames<CheckOptions>({
+  order: true,
+  eps: true,
+  rtol: true,
+  atol: true,
+  directions: true,
+  perCoordinateMax: true,
+  seed: true,
+});
+
 /** Checks the gradients (and, with `order`, higher derivatives) of scalar `f` at `inputs`. */
 export async function checkGrads(
   f: Fn,
@@ -59,10 +70,30 @@ export async function checkGrads(
     directions: opts.directions ?? 3,
     perCoordinateMax: opts.perCoordinateMax ?? 32,
   };
+  checkOptions('checkGrads', opts, CHECK_OPTIONS);
+  if (typeof f !== 'function') throw new Error(`checkGrads: f must be a function, got ${typeof f}`);
   if (!Number.isInteger(o.order) || o.order < 1)
     throw new Error(`checkGrads: order must be a positive integer, got ${o.order}`);
+  if (!(o.eps > 0 && Number.isFinite(o.eps)))
+    throw new Error(`checkGrads: eps must be a positive number, got ${o.eps}`);
+  for (const k of ['rtol', 'atol'] as const)
+    if (!(o[k] >= 0 && Number.isFinite(o[k])))
+      throw new Error(`checkGrads: ${k} must be a number >= 0, got ${o[k]}`);
+  for (const k of ['directions', 'perCoordinateMax'] as const)
+    if (!(Number.isInteger(o[k]) && o[k] >= 0))
+      throw new Error(`checkGrads: ${k} must be an integer >= 0, got ${o[k]}`);
   if (inputs.length === 0) throw new Error('checkGrads: no inputs');
   const xs = inputs.map((v) => (v instanceof Tensor ? v : tensor(v)));
+  const size = xs.reduce((n, x) => n + x.size, 0);
+  if (o.directions === 0 && size > o.perCoordinateMax)
+    throw new Error(
+      `checkGrads: nothing to check: directions is 0 and the inputs have ${size} elements, more than perCoordinateMax (${o.perCoordinateMax})`,
+    );
+  const out = withoutHints(() => f(...xs));
+  if (!(out instanceof Tensor) || out.size !== 1)
+    throw new Error(
+      `checkGrads: f must return a scalar Tensor, got ${out instanceof Tensor ? `shape [${out.shape.join(', ')}]` : typeof out}`,
+    );
   const rand = mulberry32(opts.seed ?? 1);
   const rows: CheckRow[] = [];
   let g: Fn = f;

@@ -1,5 +1,6 @@
 /** Prints a tensor's graph as an infix formula (mathjs syntax), to show what a derivative was built from. */
-import type { Node } from './graph/node.js';
+import { topoSort, type Node } from './graph/node.js';
+import { checkOptions, optionNames } from './options.js';
 import { Tensor } from './tensor.js';
 
 /** Options of `formula`. */
@@ -56,6 +57,7 @@ export function formula(
   opts: FormulaOptions = {},
 ): string {
   if (!(t instanceof Tensor)) throw new Error('formula(t): t must be a Tensor');
+  checkOptions('formula()', opts, optionNames<FormulaOptions>({ maxLength: true }));
   const maxLength = opts.maxLength ?? 20_000;
   const named = new Map<Node, string>();
   for (const [name, v] of Object.entries(names)) {
@@ -73,6 +75,9 @@ export function formula(
     memo.set(n, out);
     return out;
   };
+  // Inputs first (an iterative walk), so that printing a node finds its operands printed: a deep graph
+  // must not overflow the JS stack. Named nodes print as their name, whatever computed them.
+  for (const n of topoSort([t.node], (m) => named.has(m))) print(n);
   return print(t.node).text;
 }
 

@@ -2,6 +2,7 @@
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
 import type { Backend, Stats } from './schedule/backend.js';
 import { activeBackend, setBackend } from './schedule/scheduler.js';
+import { checkOptions, optionNames } from './options.js';
 
 /** Which backend `init` should use. */
 export type BackendName = 'auto' | 'webgpu' | 'cpu';
@@ -79,8 +80,22 @@ const REDUCE_MODES: readonly string[] = ['auto', 'workgroup', 'invocation'];
 
 let current: InitInfo = { backend: 'cpu' };
 
+const INIT_OPTIONS = optionNames<InitOptions>({ backend: true, gpu: true, cpu: true, webgpu: true });
+const WEBGPU_OPTIONS = optionNames<WebGpuOptions>({
+  maxBindingBytes: true,
+  cpuBelow: true,
+  powerPreference: true,
+  reduce: true,
+  pointsPerInvocation: true,
+  sleepWhileWaiting: true,
+  nudgeWhileWaiting: true,
+});
+
 /** Chooses the backend for all later work. */
 export async function init(opts: InitOptions = {}): Promise<InitInfo> {
+  checkOptions('init()', opts, INIT_OPTIONS);
+  checkOptions('init(): webgpu', opts.webgpu, WEBGPU_OPTIONS);
+  checkOptions('init(): cpu', opts.cpu, optionNames<CpuOptions>({ jit: true }));
   const name = opts.backend ?? 'auto';
   if (!NAMES.includes(name)) {
     throw new Error(`init(): unknown backend ${JSON.stringify(name)}; expected 'auto', 'webgpu' or 'cpu'`);

@@ -5,6 +5,7 @@ import { gradients } from './autodiff/grad.js';
 import { apply, constant, leaf } from './ops/build.js';
 import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
+import { checkOptions, optionNames } from './options.js';
 
 /** Nested arrays of numbers, any depth. */
 export type NestedArray = number | readonly NestedArray[];
@@ -80,6 +81,24 @@ export class Tensor {
    */
   backward(gradient?: Tensor | TensorData, opts: BackwardOptions = {}): void {
     this.assertLive('backward()');
+    checkOptions('backward()', opts, BACKWARD_OPTIONS);
+    const isData =
+      gradient === undefined ||
+      gradient instanceof Tensor ||
+      typeof gradient === 'number' ||
+      Array.isArray(gradient) ||
+      gradient instanceof Float32Array ||
+      gradient instanceof Float64Array;
+    if (!isData) {
+      const got =
+        gradient === null ? 'null' : typeof gradient === 'object' ? 'an object' : `a ${typeof gradient}`;
+      throw new Error(
+        `backward(gradient): the gradient must be a Tensor, a number or an array of numbers, got ${got}` +
+          (gradient !== null && typeof gradient === 'object'
+            ? '; options go second: backward(undefined, { createGraph: true })'
+            : ''),
+      );
+    }
     if (!this.node.requiresGrad) {
       throw new Error(
         'backward(): this tensor does not require grad: none of the tensors it was computed from was ' +
@@ -205,8 +224,12 @@ export class Tensor {
   }
 }
 
+const TENSOR_OPTIONS = optionNames<TensorOptions>({ requiresGrad: true, shape: true, copy: true });
+const BACKWARD_OPTIONS = optionNames<BackwardOptions>({ createGraph: true });
+
 /** Makes a tensor from a number, nested arrays of numbers or a typed array (copied unless `copy: false`). */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
+  checkOptions('tensor()', opts, TENSOR_OPTIONS);
   const copy = opts.copy ?? true;
   if (typeof copy !== 'boolean') throw new Error(`tensor(): copy must be a boolean, got ${typeof copy}`);
   const { values, shape: inferred } = flatten(data, copy);
@@ -271,7 +294,13 @@ function flatten(data: TensorData, copy: boolean): { values: Float32Array; shape
         `tensor(): ragged data: the array at ${path || 'the top'} has length ${d.length}, expected ${shape[depth]}`,
       );
     }
-    d.forEach((e, i) => walk(e, depth + 1, `${path}[${i}]`));
+    for (let i = 0; i < d.length; i++) {
+      // forEach would skip an empty slot ([1, , 3]) and shift the rest: a hole is an error.
+      if (!(i in d)) {
+        throw new Error(`tensor(): the array at ${path || 'the top'} has an empty slot at index ${i}`);
+      }
+      walk(d[i], depth + 1, `${path}[${i}]`);
+    }
   };
   walk(data, 0, '');
   return { values: out, shape };

@@ -46,6 +46,15 @@ async function expectSameValues(text: string, t: Tensor): Promise<void> {
 describe('formula', () => {
   beforeAll(async () => void (await init({ backend: 'cpu' })));
 
+  it('prints a graph thousands of ops deep (no recursion), and says when it is too long', () => {
+    const x = tensor([1, 2]);
+    let y = x;
+    for (let i = 0; i < 20000; i++) y = sin(y);
+    const text = formula(y, { x }, { maxLength: 200_000 });
+    expect(text).toBe(`${'sin('.repeat(20000)}x${')'.repeat(20000)}`);
+    expect(() => formula(y, { x })).toThrow('formula(): the formula is longer than 20000 characters');
+  });
+
   it('prints a forward graph with the fewest parentheses', () => {
     const x = tensor(1, { requiresGrad: true });
     expect(formula(sub(mul(2, x), pow(x, 2)), { x })).toBe('2 * x - x^2');

@@ -124,7 +124,7 @@ const CASES: Case[] = [
   [
     'a string as the backward gradient',
     () => tensor([1, 2], { requiresGrad: true }).mul(2).backward(bad<TensorData>('abc')),
-    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got the string "abc"',
+    'backward(gradient): the gradient must be a Tensor, a number or an array of numbers, got a string',
   ],
   [
     'a backward gradient of another rank',
@@ -214,6 +214,70 @@ const CASES: Case[] = [
     'an unknown backend',
     () => init({ backend: bad<'cpu'>('gpu') }),
     `init(): unknown backend "gpu"; expected 'auto', 'webgpu' or 'cpu'`,
+  ],
+  [
+    'an array with an empty slot',
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the mistake under test
+    () => tensor(bad<TensorData>([1, , 3])),
+    'tensor(): the array at the top has an empty slot at index 1',
+  ],
+  [
+    'an array of empty slots',
+    () => tensor([[1, 2], new Array<number>(2)]),
+    'tensor(): the array at [1] has an empty slot at index 0',
+  ],
+  [
+    "PyTorch's requires_grad",
+    () => tensor([1, 2], bad<object>({ requires_grad: true })),
+    "tensor(): unknown option 'requires_grad'; did you mean 'requiresGrad'? (options: requiresGrad, shape, copy)",
+  ],
+  ['null as options', () => tensor(1, bad<object>(null)), 'tensor(): options must be an object, got null'],
+  [
+    "backward's create_graph",
+    () => sum(tensor([1], { requiresGrad: true })).backward(undefined, bad<object>({ create_graph: true })),
+    "backward(): unknown option 'create_graph'; did you mean 'createGraph'? (options: createGraph)",
+  ],
+  [
+    'backward options in the gradient slot',
+    () => sum(tensor([1], { requiresGrad: true })).backward(bad<TensorData>({ createGraph: true })),
+    'backward(gradient): the gradient must be a Tensor, a number or an array of numbers, got an object; options go second: backward(undefined, { createGraph: true })',
+  ],
+  [
+    'an unknown init option',
+    () => init(bad<object>({ backnd: 'cpu' })),
+    "init(): unknown option 'backnd' (options: backend, gpu, cpu, webgpu)",
+  ],
+  [
+    'an unknown webgpu option',
+    () => init({ backend: 'cpu', webgpu: bad<object>({ cpu_below: 0 }) }),
+    "init(): webgpu: unknown option 'cpu_below'; did you mean 'cpuBelow'? (options: maxBindingBytes, cpuBelow, powerPreference, reduce, pointsPerInvocation, sleepWhileWaiting, nudgeWhileWaiting)",
+  ],
+  ['a string axis', () => sum(tensor([1, 2]), bad<number>('0')), 'sum: axis must be an integer, got "0"'],
+  ['mean of a disposed tensor', () => mean(disposed()), 'mean: the tensor was disposed'],
+  [
+    'checkGrads with eps 0',
+    () => checkGrads((x: Tensor) => sum(x), [tensor([1])], { eps: 0 }),
+    'checkGrads: eps must be a positive number, got 0',
+  ],
+  [
+    'checkGrads with a NaN tolerance',
+    () => checkGrads((x: Tensor) => sum(x), [tensor([1])], { rtol: NaN }),
+    'checkGrads: rtol must be a number >= 0, got NaN',
+  ],
+  [
+    'checkGrads with nothing to check',
+    () => checkGrads((x: Tensor) => sum(x), [tensor([1, 2])], { directions: 0, perCoordinateMax: 0 }),
+    'checkGrads: nothing to check: directions is 0 and the inputs have 2 elements, more than perCoordinateMax (0)',
+  ],
+  [
+    'checkGrads of a non-scalar f',
+    () => checkGrads((x: Tensor) => x, [tensor([1, 2])]),
+    'checkGrads: f must return a scalar Tensor, got shape [2]',
+  ],
+  [
+    'an unknown checkGrads option',
+    () => checkGrads((x: Tensor) => sum(x), [tensor([1])], bad<object>({ tol: 1 })),
+    "checkGrads: unknown option 'tol' (options: order, eps, rtol, atol, directions, perCoordinateMax, seed)",
   ],
 ];
 

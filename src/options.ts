@@ -1,0 +1,24 @@
+/** Options objects are checked by name: a misspelt or PyTorch-spelt option (requires_grad) is an error, not ignored. */
+
+/** The option names of an options interface: a Record over its keys, so the list is complete by type. */
+export function optionNames<T>(names: Record<keyof T, true>): readonly string[] {
+  return Object.keys(names);
+}
+
+/** Throws where `opts` (when given) is not a plain object or names an option not in `names`. */
+export function checkOptions(what: string, opts: unknown, names: readonly string[]): void {
+  if (opts === undefined) return;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    const got = opts === null ? 'null' : Array.isArray(opts) ? 'an array' : `${typeof opts} ${String(opts)}`;
+    throw new Error(`${what}: options must be an object, got ${got}`);
+  }
+  for (const key of Object.keys(opts)) {
+    if (names.includes(key)) continue;
+    // requires_grad -> requiresGrad, createGraph -> creategraph: the same letters, spelt otherwise.
+    const letters = (s: string): string => s.replace(/_/g, '').toLowerCase();
+    const near = names.find((n) => letters(n) === letters(key));
+    throw new Error(
+      `${what}: unknown option '${key}'${near ? `; did you mean '${near}'?` : ''} (options: ${names.join(', ')})`,
+    );
+  }
+}
