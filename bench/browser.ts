@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { build } from 'vite';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
-import { parseOptions, USAGE } from './options.js';
+import { USAGE } from './options.js';
+import { parseArgsOrExit } from './cli.js';
 import { printTables, writeReport, type BenchReport } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -89,7 +90,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`npm run bench -- [options]\n${USAGE}\nCHROMIUM_PATH overrides /usr/bin/chromium.`);
     process.exit(0);
   }
-  const opts = parseOptions(args);
+  const opts = parseArgsOrExit(args, 'npm run bench');
   const t0 = performance.now();
   const report = await runInBrowser(args, (line) => console.log(`  ${line}`));
   console.log(`webgrad benchmark in ${report.meta.runtime}: adapter ${report.meta.adapter}`);

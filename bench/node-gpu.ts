@@ -4,7 +4,8 @@
 // Run through bench/node.ts (npm run bench:node), or bundled by ../shared/gpu/prepare.sh for a bare GPU machine.
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
-import { parseOptions, USAGE } from './options.js';
+import { USAGE } from './options.js';
+import { parseArgsOrExit } from './cli.js';
 import { printTables, writeReport } from './report.js';
 import { benchmarkReport } from './run.js';
 import { makeSystem } from './systems/all.js';
@@ -14,7 +15,7 @@ if (process.argv.includes('--help')) {
   console.log(`npm run bench:node -- [options]\n${USAGE}`);
   process.exit(0);
 }
-const opts = parseOptions(process.argv.slice(2));
+const opts = parseArgsOrExit(process.argv.slice(2), 'npm run bench:node');
 
 Object.assign(globalThis, globals);
 installCallCounters();

@@ -68,6 +68,8 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const sizes: number[] = [];
   for (const part of list(get('sizes'))) {
     const m = /^(\d+)-(\d+)$/.exec(part);
+    if (m && Number(m[1]) > Number(m[2]))
+      throw new Error(`--sizes: the range ${part} is empty; write the smaller size first (${m[2]}-${m[1]})`);
     if (m) for (let s = Number(m[1]); s <= Number(m[2]); s += Math.max(1, step)) sizes.push(s);
     else if (/^\d+$/.test(part)) sizes.push(Number(part));
     else throw new Error(`--sizes: bad size ${part}`);

@@ -33,7 +33,8 @@ export const TIMED =
   'the value and gradient computation, and readback of every output (values, per-point gradients, summed ' +
   'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round. ' +
   'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
-  '(12 for one input). Dispatches and submits are counted for every library alike by wrapping ' +
+  '(12 for one input). Error: against a float64 reference computed on the host, per output the largest ' +
+  'absolute difference over the largest reference value, the worst output (checked before timing). Dispatches and submits are counted for every library alike by wrapping ' +
   'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit (submits of no command buffers, which ' +
   'webgrad and the hand kernel make while waiting in a browser so that it looks for finished work sooner, ' +
   'are left out).';
@@ -339,10 +340,13 @@ export function svgChart(r: BenchReport): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * W}" height="${rowsN * H + legendH}" font-family="sans-serif" font-size="10">`,
     `<rect width="100%" height="100%" fill="white"/>`,
   ];
+  // Legend entries side by side, each as wide as its label (about 5.6 px a character at font-size 10).
+  let lx = 10;
   sys.forEach((s, k) => {
-    const x = 10 + k * 170;
-    out.push(`<line x1="${x}" y1="14" x2="${x + 20}" y2="14" stroke="${COLORS[s]}" stroke-width="2"/>`);
-    out.push(`<text x="${x + 24}" y="18">${r.meta.systems[k]!.label}</text>`);
+    const label = r.meta.systems[k]!.label;
+    out.push(`<line x1="${lx}" y1="14" x2="${lx + 20}" y2="14" stroke="${COLORS[s]}" stroke-width="2"/>`);
+    out.push(`<text x="${lx + 24}" y="18">${label}</text>`);
+    lx += 24 + Math.ceil(label.length * 5.6) + 18;
   });
   cases.forEach((c, i) => {
     const ox = (i % cols) * W;
@@ -430,7 +434,11 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     'First call: the first value + gradient at the smallest size, compilation included. Single point: one x ' +
       '(one value per input) and its gradients, read back; the median of at least 31 calls after 5 warm-up ' +
-      'calls (fewer with --quick), systems interleaved call by call in an order drawn each round.',
+      'calls (fewer with --quick), systems interleaved call by call in an order drawn each round. webgrad ' +
+      'runs work of fewer than 256 points whose inputs are all on the host on its CPU backend (its ' +
+      '`webgpu.cpuBelow` default: there a GPU round trip costs more than the math); the other systems make ' +
+      'the round trip. A first call includes what a library compiles for that case alone: one that reuses ' +
+      "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case.",
     '',
     ...latencyTable(r),
     '',

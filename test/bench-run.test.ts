@@ -150,6 +150,15 @@ describe('benchmark loop', () => {
     expect(() => parseOptions(['--jit-warmup-ms=-1'])).toThrow(/--jit-warmup-ms must be a number/);
   });
 
+  it('reads size ranges, and refuses an empty one instead of falling back to the defaults', () => {
+    expect(parseOptions(['--sizes=16-22']).sizes).toEqual([16, 18, 20, 22]);
+    expect(parseOptions(['--sizes=16-18', '--step=1']).sizes).toEqual([16, 17, 18]);
+    expect(parseOptions(['--sizes=10,14']).sizes).toEqual([10, 14]);
+    expect(() => parseOptions(['--sizes=22-16'])).toThrow(
+      '--sizes: the range 22-16 is empty; write the smaller size first (16-22)',
+    );
+  });
+
   it('starts nothing after the deadline and reports the rest as skipped', async () => {
     const s = standIn('hand', 0);
     const r = await runBenchmark(options([s], { deadlineS: 0, cases: selectCases(['sq', 'd2']) }));
