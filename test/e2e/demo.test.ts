@@ -407,6 +407,16 @@ describe('demo page', () => {
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true });
   });
 
+  it('fits a phone-wide screen: nothing but the wide tables scrolls sideways', async () => {
+    await page.setViewport({ width: 390, height: 800 });
+    try {
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: `${SHOTS}/narrow.png` });
+    } finally {
+      await page.setViewport({ width: 1440, height: 900 });
+    }
+  });
+
   it('logs no console errors and throws no page errors', () => {
     expect(problems).toEqual([]);
   });
