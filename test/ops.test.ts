@@ -504,6 +504,32 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(wg.stats().dispatches - before).toBe(0);
     });
 
+    it('a parameter updated step by step keeps a bounded history and the values of one restarted each step', async () => {
+      const x = tensor(Float32Array.from({ length: 64 }, (_, i) => i / 32 - 1));
+      const y = tensor(Float32Array.from({ length: 64 }, (_, i) => (i > 40 ? 1 : 0)));
+      const step = valueAndGrad(
+        (w: Tensor, c: Tensor) => sum(sigmoid(mul(w, x).add(c)).sub(y).square()),
+        [0, 1],
+      );
+      const train = async (restart: boolean) => {
+        let w = tensor(0.5);
+        let c = tensor(0);
+        const losses: number[] = [];
+        for (let k = 0; k < 120; k++) {
+          const { value, grad: g } = step(w, c);
+          losses.push(await value.item());
+          w = w.sub(g[0]!.mul(0.05));
+          c = c.sub(g[1]!.mul(0.05));
+          if (restart) [w, c] = [tensor(await w.item()), tensor(await c.item())];
+        }
+        return { losses, history: topoSort([w.node, c.node]).length };
+      };
+      const [lazy, eager] = [await train(false), await train(true)];
+      lazy.losses.forEach((l, k) => close(l, eager.losses[k]!));
+      // A few steps of graph behind the parameters (at most about 25), not all 120 (2500 nodes).
+      expect(lazy.history).toBeLessThan(1000);
+    });
+
     it("a gradient that is another tensor's node is a tensor of its own", async () => {
       const w = tensor(Float32Array.of(4, 5));
       // d(x * w)/dx is w itself: with createGraph, through grad(), and with w captured by f.

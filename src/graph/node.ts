@@ -51,10 +51,10 @@ export class Node {
   storage: Node | null = null;
 
   constructor(
-    /** A table op name or a structural op. */
-    readonly op: string,
-    /** Operands, in order. */
-    readonly inputs: readonly Node[],
+    /** A table op name or a structural op ('leaf' once settled). */
+    public op: string,
+    /** Operands, in order (none once settled). */
+    public inputs: readonly Node[],
     /** Result shape (for `sum`, the keepdims shape). */
     readonly shape: Shape,
     /** Whether gradients flow to this node. */
@@ -63,6 +63,19 @@ export class Node {
     readonly attr = 0,
   ) {
     this.size = sizeOf(shape);
+  }
+
+  /**
+   * Makes this computed node a leaf holding `values`, letting go of the graph that computed it: a value
+   * updated step by step (w = w - lr * g) would otherwise keep every earlier step's graph alive. The
+   * values are on the host, so that nothing depends on a device keeping them. Only for nodes that no
+   * gradient flows through (the graph behind them is never differentiated again).
+   */
+  settle(values: Float32Array | Float64Array): void {
+    if (this.requiresGrad) throw new Error('internal: a node that requires grad cannot be settled');
+    this.op = 'leaf';
+    this.inputs = [];
+    this.host = values;
   }
 
   /** True when the values exist on the host or a device. */
@@ -81,6 +94,24 @@ export class Node {
 /** A Float32Array copy of host values: slice() is a memcpy, and Float32Array.from would walk an iterator. */
 export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
   h instanceof Float32Array ? h.slice() : new Float32Array(h);
+
+/**
+ * Whether some path from `n` down its inputs is longer than `limit` nodes: how much history stands
+ * behind it. Iterative, and it stops at the first such path, so its cost stays within the graph near `n`.
+ */
+export function deeperThan(n: Node, limit: number): boolean {
+  // Deepest level each node was reached at: a node reached again no deeper has nothing new below it.
+  const reached = new Map<Node, number>();
+  const stack: [Node, number][] = [[n, 0]];
+  while (stack.length > 0) {
+    const [m, d] = stack.pop()!;
+    if (d > limit) return true;
+    if ((reached.get(m) ?? -1) >= d) continue;
+    reached.set(m, d);
+    for (const c of m.inputs) stack.push([c, d + 1]);
+  }
+  return false;
+}
 
 /** All nodes that `roots` depend on, in topological order (inputs before users). */
 export function topoSort(roots: readonly Node[], stop: (n: Node) => boolean = () => false): Node[] {

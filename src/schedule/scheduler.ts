@@ -1,5 +1,5 @@
 /** The scheduler: collects what is asked for in one tick and realizes it together on the active backend. */
-import type { Node } from '../graph/node.js';
+import { deeperThan, type Node } from '../graph/node.js';
 import type { Backend } from './backend.js';
 import { planKernels, storageNode } from './fuse.js';
 import { CpuBackend } from '../backend/cpu.js';
@@ -107,11 +107,22 @@ function isSafeHint(n: Node): boolean {
   return !storageNode(n).disposed;
 }
 
+// A value stored because a later run read it again (see planKernels) with this much graph behind it is
+// settled: brought to the host with the run's results and made a leaf, so that a loop that updates it
+// step by step keeps a bounded history (about a hundred steps of a small model) however long it runs.
+const SETTLE_DEPTH = 256;
+
 async function runAll(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
   const todo = targets.filter((n) => !backend.has(n));
   if (todo.length === 0) return;
-  await backend.run(
-    planKernels(todo, (n) => backend.has(n), true),
-    reads,
+  const kernels = planKernels(todo, (n) => backend.has(n), true);
+  const settle = kernels.flatMap((k) =>
+    k.outputs
+      .map((o) => o.node)
+      .filter(
+        (n) => n.computedBefore && !n.requiresGrad && storageNode(n) === n && deeperThan(n, SETTLE_DEPTH),
+      ),
   );
+  await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
+  for (const [n, values] of settle.map((n) => [n, backend.read(n)] as const)) n.settle(await values);
 }
