@@ -97,18 +97,15 @@ export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
 
 /**
  * Whether some path from `n` down its inputs is longer than `limit` nodes: how much history stands
- * behind it. Iterative, and it stops at the first such path, so its cost stays within the graph near `n`.
+ * behind it. One pass over that history in topological order (each node once).
  */
 export function deeperThan(n: Node, limit: number): boolean {
-  // Deepest level each node was reached at: a node reached again no deeper has nothing new below it.
-  const reached = new Map<Node, number>();
-  const stack: [Node, number][] = [[n, 0]];
-  while (stack.length > 0) {
-    const [m, d] = stack.pop()!;
+  const depth = new Map<Node, number>();
+  for (const m of topoSort([n])) {
+    let d = 0;
+    for (const c of m.inputs) d = Math.max(d, depth.get(c)! + 1);
     if (d > limit) return true;
-    if ((reached.get(m) ?? -1) >= d) continue;
-    reached.set(m, d);
-    for (const c of m.inputs) stack.push([c, d + 1]);
+    depth.set(m, d);
   }
   return false;
 }
