@@ -145,7 +145,8 @@ export class Tensor {
       if (old) unhint(old);
       const sum = old ? apply('add', [old, fresh]) : fresh;
       t.grad = new Tensor(sum);
-      created.push(sum);
+      // The tensor's own node: an identity view where sum is some other tensor's node (see the constructor).
+      created.push(t.grad.node);
     });
     hint(created);
   }

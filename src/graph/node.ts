@@ -96,16 +96,19 @@ export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
   h instanceof Float32Array ? h.slice() : new Float32Array(h);
 
 /**
- * Whether some path from `n` down its inputs is longer than `limit` nodes: how much history stands
- * behind it. One pass over that history in topological order (each node once).
+ * Whether more than `limit` computed nodes with values stand behind `n`: each keeps its buffer for as
+ * long as `n` keeps the graph it was computed from. Stops once it has counted that many.
  */
-export function deeperThan(n: Node, limit: number): boolean {
-  const depth = new Map<Node, number>();
-  for (const m of topoSort([n])) {
-    let d = 0;
-    for (const c of m.inputs) d = Math.max(d, depth.get(c)! + 1);
-    if (d > limit) return true;
-    depth.set(m, d);
+export function holdsMoreThan(n: Node, limit: number): boolean {
+  const seen = new Set<Node>([n]);
+  const stack = [...n.inputs];
+  let count = 0;
+  while (stack.length > 0) {
+    const m = stack.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    if (m.op !== 'leaf' && m.realized && ++count > limit) return true;
+    for (const c of m.inputs) stack.push(c);
   }
   return false;
 }

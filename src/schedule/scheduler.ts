@@ -1,5 +1,5 @@
 /** The scheduler: collects what is asked for in one tick and realizes it together on the active backend. */
-import { deeperThan, type Node } from '../graph/node.js';
+import { holdsMoreThan, type Node } from '../graph/node.js';
 import type { Backend } from './backend.js';
 import { planKernels, storageNode } from './fuse.js';
 import { CpuBackend } from '../backend/cpu.js';
@@ -107,10 +107,11 @@ function isSafeHint(n: Node): boolean {
   return !storageNode(n).disposed;
 }
 
-// A value stored because a later run read it again (see planKernels) with this much graph behind it is
-// settled: brought to the host with the run's results and made a leaf, so that a loop that updates it
-// step by step keeps a bounded history (about a hundred steps of a small model) however long it runs.
-const SETTLE_DEPTH = 256;
+// A stored value (a run's target, or one a later run read again: see planKernels) with more computed
+// values than this behind it is settled: brought to the host with the run's results and made a leaf. A
+// loop that updates a parameter step by step, reading or realizing it or not, then keeps a bounded
+// history (a few steps: 32 computed values), where each step's graph and buffers would otherwise live on with it.
+const SETTLE_AFTER = 32;
 
 async function runAll(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
   const todo = targets.filter((n) => !backend.has(n));
@@ -119,9 +120,7 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
   const settle = kernels.flatMap((k) =>
     k.outputs
       .map((o) => o.node)
-      .filter(
-        (n) => n.computedBefore && !n.requiresGrad && storageNode(n) === n && deeperThan(n, SETTLE_DEPTH),
-      ),
+      .filter((n) => !n.requiresGrad && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
   );
   await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
   for (const [n, values] of settle.map((n) => [n, backend.read(n)] as const)) n.settle(await values);
