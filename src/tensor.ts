@@ -70,9 +70,12 @@ export class Tensor {
     return this.node.requiresGrad;
   }
 
-  /** True for tensors made by `tensor()` (not computed from others). */
+  /**
+   * True for tensors made by `tensor()` and, as in PyTorch, for every tensor that does not require grad
+   * (so a value a loop settles, see the README, stays what it was).
+   */
   get isLeaf(): boolean {
-    return this.node.op === 'leaf';
+    return this.node.op === 'leaf' || !this.node.requiresGrad;
   }
 
   /**

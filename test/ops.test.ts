@@ -485,6 +485,8 @@ describe.each(testBackends())('ops on $name', (b) => {
         const x = tensor(2, { requiresGrad: true });
         const y = f(x);
         expect(y.isLeaf, label).toBe(false);
+        // As in PyTorch, a tensor that does not require grad is a leaf, computed or not.
+        expect(f(tensor(2)).isLeaf, label).toBe(true);
         // Its own gradient slot: x's gradient still flows through it.
         y.retainGrad();
         mul(y, 3).backward();
