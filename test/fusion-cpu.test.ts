@@ -89,13 +89,21 @@ describe('CPU fusion', () => {
     expect(b[100]).toBeCloseTo(2 * Math.sin(xi) + 4 * xi * Math.cos(xi) - xi * xi * Math.sin(xi), 5);
   });
 
-  /** Runs `body` on a CPU backend that records, per run, the ops its kernels compute and the outputs they store. */
-  async function recordRuns(body: () => Promise<void>): Promise<{ ops: number[]; outputs: number[] }> {
+  /**
+   * Runs `body` on a CPU backend that records, per run, the ops its kernels compute, the most any one of
+   * them computes, and the outputs they store.
+   */
+  async function recordRuns(
+    body: () => Promise<void>,
+  ): Promise<{ ops: number[]; kernelOps: number[]; outputs: number[] }> {
     const ops: number[] = [];
+    const kernelOps: number[] = [];
     const outputs: number[] = [];
+    const opsOf = (k: Kernel): number => k.values.filter((v) => v.kind === 'op').length;
     const recording = new (class extends CpuBackend {
       override run(kernels: readonly Kernel[]): void {
-        ops.push(kernels.reduce((n, k) => n + k.values.filter((v) => v.kind === 'op').length, 0));
+        ops.push(kernels.reduce((n, k) => n + opsOf(k), 0));
+        kernelOps.push(Math.max(...kernels.map(opsOf)));
         outputs.push(kernels.reduce((n, k) => n + k.outputs.length, 0));
         super.run(kernels);
       }
@@ -107,7 +115,7 @@ describe('CPU fusion', () => {
     } finally {
       setBackend(before);
     }
-    return { ops, outputs };
+    return { ops, kernelOps, outputs };
   }
 
   it('a parameter updated step by step (w = w - lr * g) is stored, not recomputed from its whole history', async () => {
@@ -133,6 +141,30 @@ describe('CPU fusion', () => {
     // few ops per parameter and step.
     expect(ops).toHaveLength(30);
     expect(Math.max(...ops.slice(3))).toBe(ops[2]);
+  });
+
+  it("an unrolled loop read at the end computes each step once, not every earlier step's update again", async () => {
+    // A vector parameter and a scalar one: each step's scalar gradient is a sum, so step k's kernel is at
+    // level k, and w (computed at level k - 1) used to be computed again from w0 at every level.
+    const losses: Promise<number>[] = [];
+    const { kernelOps } = await recordRuns(async () => {
+      const x = tensor(new Float32Array(256).map((_, i) => i / 256 - 0.5));
+      const step = valueAndGrad((w: Tensor, c: Tensor) => sum(sigmoid(w.mul(x).add(c)).square()), [0, 1]);
+      let w = tensor(new Float32Array(256).fill(0.5));
+      let c = tensor(0);
+      for (let k = 0; k < 30; k++) {
+        const { value, grad: g } = step(w, c);
+        losses.push(value.item());
+        w = w.sub(g[0]!.mul(1e-3));
+        c = c.sub(g[1]!.mul(1e-3));
+      }
+      await Promise.all(losses);
+    });
+    expect(kernelOps).toHaveLength(1);
+    // About 20 ops a kernel (a step's value and gradients); recomputing the updates made the last ~400.
+    expect(kernelOps[0]).toBeLessThan(40);
+    const ls = await Promise.all(losses);
+    expect(ls[29]).toBeLessThan(ls[0]!);
   });
 
   it('a loop of backward() calls accumulating .grad stores the last sum only, not every one it replaced', async () => {

@@ -80,6 +80,7 @@ export function planKernels(
     const s = storageNode(t);
     if (!isReady(s) && s.op !== 'sum') materialize(s, availOf(s));
   }
+  storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
   if (remember)
     for (const n of order) {
       const row = opRow(n.op);
@@ -92,8 +93,48 @@ export function planKernels(
     if (g) g.push(n);
     else groups.set(key, [n]);
   }
-  const kernels = [...groups.values()].map((nodes) => buildKernel(nodes, level.get(nodes[0]!)!, isReady));
+  // A kernel reads what an earlier level stored rather than computing it again.
+  const kernels = [...groups.values()].map((nodes) => {
+    const lvl = level.get(nodes[0]!)!;
+    return buildKernel(nodes, lvl, (n) => isReady(n) || (level.get(n) ?? lvl) < lvl);
+  });
   return kernels.sort((a, b) => a.level - b.level);
+}
+
+/**
+ * Stores the values that kernels of several levels would each compute inline (the level of a value is
+ * that of the kernel computing it; a node inside no buffer is computed by every kernel that needs it):
+ * a parameter updated step by step and read at every step of an unrolled loop would otherwise be
+ * recomputed from the start at each level, which grows as the square of the levels. Consumers come
+ * before their inputs in the reversed order, so a node's levels are all known when it is reached.
+ */
+function storeWhatSeveralLevelsNeed(
+  order: readonly Node[],
+  isReady: (n: Node) => boolean,
+  level: ReadonlyMap<Node, number>,
+  availOf: (n: Node) => number,
+  materialize: (n: Node, l: number) => void,
+): void {
+  const SEVERAL = -1;
+  // The level that computes each node inline, or SEVERAL.
+  const neededAt = new Map<Node, number>();
+  const need = (c: Node, l: number): void => {
+    if (isReady(c) || level.has(c)) return;
+    const prev = neededAt.get(c);
+    neededAt.set(c, prev === undefined || prev === l ? l : SEVERAL);
+  };
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    if (isReady(n) || n.op === 'reshape') continue;
+    let at = level.get(n) ?? neededAt.get(n);
+    if (at === undefined) continue;
+    const row = opRow(n.op);
+    if (at === SEVERAL && row && !row.identity) {
+      at = availOf(n);
+      materialize(n, at);
+    }
+    for (const c of n.inputs) need(c, at);
+  }
 }
 
 const domainOf = (n: Node): Shape => (n.op === 'sum' ? n.inputs[0]!.shape : n.shape);
@@ -113,7 +154,8 @@ export function accessFor(shape: Shape, domain: Shape): Access {
   return { kind: 'strided', strides };
 }
 
-function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => boolean): Kernel {
+/** The kernel computing `outs` at level `lvl`; `stored(n)`: n's values are there to read (a buffer). */
+function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => boolean): Kernel {
   const domain = domainOf(outs[0]!);
   const values: Value[] = [];
   const inputs: KernelInput[] = [];
@@ -128,7 +170,7 @@ function buildKernel(outs: readonly Node[], lvl: number, isReady: (n: Node) => b
     }
     return r;
   };
-  const isBoundary = (n: Node): boolean => isReady(n) || n.op === 'sum' || n.op === 'reshape';
+  const isBoundary = (n: Node): boolean => stored(n) || n.op === 'sum' || n.op === 'reshape';
   const roots = outs.map((n) => (n.op === 'sum' ? n.inputs[0]! : n));
   for (const n of topoSort(roots, isBoundary)) {
     let r: Ref;
