@@ -25,6 +25,13 @@ export function storageNode(n: Node): Node {
   return n.storage;
 }
 
+/** Using a disposed tensor: directly, or to recompute a value whose own values went (freed, or lost with a device). */
+const disposedError = (n: Node): Error =>
+  new Error(
+    `a disposed tensor (shape ${fmtShape(n.shape)}) is used in this computation, directly or to recompute ` +
+      'a value computed from it whose own values are gone (freed, or lost with the device)',
+  );
+
 /**
  * Kernels that realize `targets`, in an order that respects dependencies. `ready(n)` says whether a
  * node's values already exist; nodes inside a kernel are never stored. Elementwise nodes fuse into
@@ -48,12 +55,11 @@ export function planKernels(
   };
   const availOf = (n: Node): number => avail.get(n) ?? 0;
   for (const n of order) {
-    if (n.disposed)
-      throw new Error(`a disposed tensor (shape ${fmtShape(n.shape)}) is used in this computation`);
+    if (n.disposed) throw disposedError(n);
     if (isReady(n)) {
       avail.set(n, 0);
     } else if (n.op === 'leaf') {
-      throw new Error(`a disposed tensor (shape ${fmtShape(n.shape)}) is used in this computation`);
+      throw disposedError(n);
     } else if (n.op === 'sum') {
       const l = availOf(n.inputs[0]!);
       materialize(n, l);

@@ -160,7 +160,7 @@ const CASES: Case[] = [
       a.dispose();
       return add(b, tensor([1, 1])).data();
     },
-    'a disposed tensor (shape [2]) is used in this computation',
+    'a disposed tensor (shape [2]) is used in this computation, directly or to recompute a value computed from it whose own values are gone (freed, or lost with the device)',
   ],
   [
     'item() of a non-scalar gradient',

@@ -2,7 +2,18 @@
 // limits, shaders that do not compile (a bad op row and a bad template), and no adapter at all. None
 // may crash, lose results or leave later work broken.
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { backendInfo, exp, grad, init, sin, stats, sum, tensor, type Tensor } from '../../src/index.js';
+import {
+  backendInfo,
+  exp,
+  grad,
+  init,
+  sin,
+  stats,
+  sum,
+  synchronize,
+  tensor,
+  type Tensor,
+} from '../../src/index.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { shaders } from '../../src/backend/webgpu/shaders.gen.js';
 import { OPS } from '../../src/ops/table.js';
@@ -96,6 +107,20 @@ describe.skipIf(!adapter)('device loss', () => {
       expectRight(await start(xs, 2), xs, 2);
     },
   );
+
+  it('a value that lived on the lost device and was computed from a disposed tensor says why it is gone', async () => {
+    const gpu = await useGpu();
+    const old = tensor(xs).mul(2);
+    await old.data();
+    const next = old.add(1);
+    await next.realize();
+    await synchronize();
+    old.dispose();
+    gpu.lose();
+    await expect(next.data()).rejects.toThrow(
+      'a disposed tensor (shape [4096]) is used in this computation, directly or to recompute a value computed from it whose own values are gone (freed, or lost with the device)',
+    );
+  });
 
   it('values that lived on the lost device are recomputed from their inputs when read', async () => {
     const gpu = await useGpu();
