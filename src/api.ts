@@ -3,7 +3,7 @@ import type { Node } from './graph/node.js';
 import { fmtShape } from './graph/shape.js';
 import { apply, constant, powi, reshape, sumKeep } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
-import { Tensor, tensor, type TensorData } from './tensor.js';
+import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An op operand: a tensor or a plain number (a constant). */
 export type Operand = Tensor | number;
@@ -15,7 +15,7 @@ export function nodeOf(v: Operand | TensorData, what: string): Node {
     return v.node;
   }
   if (typeof v === 'number') return constant(v);
-  if (Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array) return tensor(v).node;
+  if (isTensorData(v)) return tensor(v).node;
   throw new Error(`${what}: expected a Tensor or a number, got ${v === null ? 'null' : typeof v}`);
 }
 

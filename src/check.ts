@@ -62,6 +62,7 @@ export async function checkGrads(
   inputs: readonly (Tensor | TensorData)[],
   opts: CheckOptions = {},
 ): Promise<CheckReport> {
+  checkOptions('checkGrads', opts, CHECK_OPTIONS);
   const o = {
     order: opts.order ?? 1,
     eps: opts.eps ?? 1e-6,
@@ -70,7 +71,6 @@ export async function checkGrads(
     directions: opts.directions ?? 3,
     perCoordinateMax: opts.perCoordinateMax ?? 32,
   };
-  checkOptions('checkGrads', opts, CHECK_OPTIONS);
   if (typeof f !== 'function') throw new Error(`checkGrads: f must be a function, got ${typeof f}`);
   if (!Number.isInteger(o.order) || o.order < 1)
     throw new Error(`checkGrads: order must be a positive integer, got ${o.order}`);

@@ -85,14 +85,7 @@ export class Tensor {
   backward(gradient?: Tensor | TensorData, opts: BackwardOptions = {}): void {
     this.assertLive('backward()');
     checkOptions('backward()', opts, BACKWARD_OPTIONS);
-    const isData =
-      gradient === undefined ||
-      gradient instanceof Tensor ||
-      typeof gradient === 'number' ||
-      Array.isArray(gradient) ||
-      gradient instanceof Float32Array ||
-      gradient instanceof Float64Array;
-    if (!isData) {
+    if (gradient !== undefined && !(gradient instanceof Tensor) && !isTensorData(gradient)) {
       const got =
         gradient === null ? 'null' : typeof gradient === 'object' ? 'an object' : `a ${typeof gradient}`;
       throw new Error(
@@ -231,6 +224,11 @@ export class Tensor {
 
 const TENSOR_OPTIONS = optionNames<TensorOptions>({ requiresGrad: true, shape: true, copy: true });
 const BACKWARD_OPTIONS = optionNames<BackwardOptions>({ createGraph: true });
+
+/** @internal Whether `v` is of a kind tensor() takes as data (its contents are checked there). */
+export function isTensorData(v: unknown): v is TensorData {
+  return typeof v === 'number' || Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array;
+}
 
 /** Makes a tensor from a number, nested arrays of numbers or a typed array (copied unless `copy: false`). */
 export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {

@@ -3,7 +3,7 @@ import { gradients, zerosLike } from './autodiff/grad.js';
 import { fmtShape } from './graph/shape.js';
 import { apply, constant } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
-import { Tensor, tensor, type TensorData } from './tensor.js';
+import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
 export type Arg = Tensor | TensorData | unknown;
@@ -37,9 +37,7 @@ function asTensor(v: unknown, i: number, what: string): Tensor {
     v.assertLive(what);
     return v;
   }
-  if (typeof v === 'number' || Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array) {
-    return tensor(v as TensorData);
-  }
+  if (isTensorData(v)) return tensor(v);
   throw new Error(
     `${what}: argument ${i} is differentiated but is ${v === null ? 'null' : typeof v}, not a Tensor or numbers`,
   );

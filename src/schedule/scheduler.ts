@@ -123,5 +123,7 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
       .filter((n) => !n.requiresGrad && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
   );
   await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
-  for (const [n, values] of settle.map((n) => [n, backend.read(n)] as const)) n.settle(await values);
+  // Host values where the run left them there (the CPU), read back otherwise.
+  for (const [n, values] of settle.map((n) => [n, n.host ?? backend.read(n)] as const))
+    n.settle(await values);
 }

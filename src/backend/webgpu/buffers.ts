@@ -160,6 +160,7 @@ export class BufferPool {
   }
 }
 
+// A node's GPU buffer goes back to its pool when the node becomes unreachable; dispose() does it at once.
 const registry = new FinalizationRegistry<GpuStorage>((s) => s.release());
 
 /** The GPU buffer holding a node's values. */
