@@ -2,6 +2,7 @@
 // then a memory soak (build + backward + read, many cycles) that must keep the heap flat.
 import { init, stats } from '../src/index.js';
 import { notebookCases, points } from './notebook.js';
+import { scaledError } from './reference.js';
 
 const USAGE = `npm run bench:cpu -- [options]
   --log2n=20      log2 of the points of each case
@@ -50,8 +51,8 @@ const info = await init({ backend: 'cpu' });
 console.log(
   `webgrad CPU benchmark: backend ${info.backend}, N = ${N} points, median of ${REPS} runs, Node ${process.version}`,
 );
-// Error: per output, the largest |webgrad - hand loop| over the largest |hand loop| (differences near a
-// zero of an output say nothing about its accuracy), the worst output's.
+// Error: per output, the largest |webgrad - hand loop| over the largest |hand loop| (scaledError: differences
+// near a zero of an output say nothing about its accuracy), the worst output's.
 console.log('| case | webgrad ms | hand loop ms | ratio | error |');
 console.log('|---|---|---|---|---|');
 for (const c of notebookCases) {
@@ -60,17 +61,7 @@ for (const c of notebookCases) {
   );
   const got = await c.webgrad(xs, c.params);
   const ref = c.hand(xs, c.params);
-  let worst = 0;
-  got.forEach((g, j) => {
-    let diff = 0;
-    let scale = 0;
-    g.forEach((v, i) => {
-      const r = ref[j]![i]!;
-      diff = Math.max(diff, Math.abs(v - r));
-      scale = Math.max(scale, Math.abs(r));
-    });
-    worst = Math.max(worst, diff / Math.max(scale, Number.MIN_VALUE));
-  });
+  const worst = Math.max(...got.map((g, j) => scaledError(g, ref[j]!)));
   const [tw, th] = await timePair(
     () => c.webgrad(xs, c.params),
     () => c.hand(xs, c.params),

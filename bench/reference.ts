@@ -118,8 +118,11 @@ export function reference(c: BenchCase, xs: readonly Float32Array[]): Reference 
   return { stride, points, sums };
 }
 
-/** Largest |got − ref| over the largest |ref|: errors judged on the output's scale (NaN is infinitely wrong). */
-function scaledError(got: Float32Array, ref: Float64Array, stride: number): number {
+/**
+ * Largest |got − ref| over the largest |ref| (`got` read every `stride` points): errors judged on the
+ * output's scale (NaN is infinitely wrong).
+ */
+export function scaledError(got: Float32Array, ref: Float64Array | Float32Array, stride = 1): number {
   if (Math.ceil(got.length / stride) !== ref.length) return Infinity;
   let scale = 1e-30;
   for (let s = 0; s < ref.length; s++) scale = Math.max(scale, Math.abs(ref[s]!));
