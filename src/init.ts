@@ -91,7 +91,22 @@ const WEBGPU_OPTIONS = optionNames<WebGpuOptions>({
   nudgeWhileWaiting: true,
 });
 
-/** Chooses the backend for all later work. */
+// Overlapping init() calls: the last one decides (a double click on a backend switch must not leave the
+// first choice in place once it finishes opening its device), and the earlier ones resolve with its result.
+let generation = 0;
+let latest: Promise<InitInfo> | null = null;
+
+/** Makes `b` the backend for all later work, letting the one it replaces go of what it keeps for reuse. */
+function switchTo(b: Backend): void {
+  const old = activeBackend();
+  if (old !== b) old.retire?.();
+  setBackend(b);
+}
+
+/**
+ * Chooses the backend for all later work. When calls overlap, the last one decides and every one of them
+ * resolves with what it chose.
+ */
 export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   checkOptions('init()', opts, INIT_OPTIONS);
   checkOptions('init(): webgpu', opts.webgpu, WEBGPU_OPTIONS);
@@ -121,8 +136,16 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
     if (v !== undefined && v !== 'auto' && typeof v !== 'boolean')
       throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${JSON.stringify(v)}`);
   }
+  const gen = ++generation;
+  const decided = choose(name, opts, gen);
+  latest = decided;
+  return decided;
+}
+
+/** init()'s work once its options are checked; `gen` tells whether a later init() has started since. */
+async function choose(name: BackendName, opts: InitOptions, gen: number): Promise<InitInfo> {
   if (name === 'cpu') {
-    setBackend(new CpuBackend(opts.cpu));
+    switchTo(new CpuBackend(opts.cpu));
     return (current = { backend: 'cpu' });
   }
   const { openWebGpu } = await import('./backend/webgpu/open.js');
@@ -135,14 +158,19 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
     current = { backend: 'cpu', fallbackReason: `device-lost: ${reason}` };
   };
   const got = await openWebGpu(opts.gpu, opts.webgpu ?? {}, cpu, onLost);
+  if (gen !== generation) {
+    // A later init() has started while the device opened: its choice stands, and this device is let go.
+    if ('backend' in got) got.backend.close();
+    return latest!;
+  }
   if ('backend' in got) {
     backend = got.backend;
-    setBackend(backend);
+    switchTo(backend);
     return (current = { backend: 'webgpu', adapter: got.adapter });
   }
   if (name === 'webgpu')
     throw new Error(`init(): WebGPU was required but is not available: ${got.fallbackReason}`);
-  setBackend(cpu);
+  switchTo(cpu);
   return (current = { backend: 'cpu', fallbackReason: got.fallbackReason });
 }
 

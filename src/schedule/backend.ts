@@ -57,6 +57,11 @@ export interface Backend {
   stats(): Stats;
   /** Resolves once everything submitted so far has finished (a device queue drains; the CPU has nothing pending). */
   sync(): Promise<void>;
+  /**
+   * Called when a later init() replaces this backend: lets go of what it keeps for reuse. Values it holds
+   * stay readable (tensors made before the switch go on working).
+   */
+  retire?(): void;
 }
 
 /** Zeroed counters. */

@@ -16,10 +16,11 @@ let active: Backend = new CpuBackend();
 let queue: Request[] = [];
 let scheduled = false;
 // Nodes that are likely to be read soon (a loss and the gradients from its backward()); realized with
-// the next batch so that they share its kernels. Bounded, so hints never pile up unread graphs; strong
-// references, since WeakRef targets live on until the current job ends anyway.
+// the next batch so that they share its kernels. Weak: a gradient the program dropped unread is not
+// computed, and its graph and inputs can be collected (a WeakRef target lives on until the current job
+// ends, so the usual backward-then-read in one job always finds its hints). Bounded in number as well.
 const MAX_HINTS = 1024;
-let hints: Node[] = [];
+let hints: WeakRef<Node>[] = [];
 
 /** The backend that realizes pending work. */
 export function activeBackend(): Backend {
@@ -36,7 +37,7 @@ let hintsOff = 0;
 /** Marks nodes to be computed together with the next realization. */
 export function hint(nodes: readonly Node[]): void {
   if (hintsOff > 0) return;
-  hints.push(...nodes);
+  for (const n of nodes) hints.push(new WeakRef(n));
   if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
 }
 
@@ -46,8 +47,12 @@ export function hint(nodes: readonly Node[]): void {
  * square of the number of calls.
  */
 export function unhint(node: Node): void {
-  const at = hints.lastIndexOf(node);
-  if (at >= 0) hints.splice(at, 1);
+  for (let at = hints.length - 1; at >= 0; at--) {
+    if (hints[at]!.deref() === node) {
+      hints.splice(at, 1);
+      return;
+    }
+  }
 }
 
 /**
@@ -82,7 +87,7 @@ async function flush(): Promise<void> {
   scheduled = false;
   const batch = queue;
   queue = [];
-  const extra = hints.filter(isSafeHint);
+  const extra = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && isSafeHint(n));
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);

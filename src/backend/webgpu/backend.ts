@@ -123,6 +123,18 @@ export class WebGpuBackend implements Backend {
     );
   }
 
+  /** Frees the idle buffers and stops keeping any (a later init() replaced this backend). */
+  retire(): void {
+    this.pool.retire();
+    this.groups.clear();
+  }
+
+  /** Lets go of a backend that was never used (an overlapping init() decided otherwise): its device too. */
+  close(): void {
+    this.retire();
+    this.device.destroy();
+  }
+
   /** True once the device is lost; everything then runs on the CPU. */
   get lost(): boolean {
     return this.lostReason !== null;
@@ -317,8 +329,12 @@ export class WebGpuBackend implements Backend {
     // Results of a speculative run belong to their nodes only once the flag says they stand; until then
     // a read from elsewhere finds the nodes pending rather than values that may be redone.
     let attached = false;
+    // A node disposed while its run was in flight gets no buffer: its storage goes back at once.
     const attach = (): void => {
-      for (const [n, st] of storage) st.attach(n);
+      for (const [n, st] of storage) {
+        if (n.disposed) st.release();
+        else st.attach(n);
+      }
       attached = true;
     };
     if (!beyond) attach();
@@ -349,6 +365,7 @@ export class WebGpuBackend implements Backend {
         // One copy per output, straight out of the mapped range.
         if (!flagged)
           for (const n of small) {
+            if (n.disposed) continue;
             const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
             if (n.size <= READ_AHEAD) n.host = values;
             else this.prefetched.set(n, values);

@@ -86,6 +86,8 @@ export class BufferPool {
   private releases = 0;
   private idleCount = 0;
   private dead = false;
+  // Set once a later init() replaced the backend: buffers coming back are destroyed, not kept.
+  private retired = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -123,6 +125,10 @@ export class BufferPool {
     this.live--;
     this.liveBytes -= k.size;
     if (this.dead) return;
+    if (this.retired) {
+      buf.destroy();
+      return;
+    }
     const list = this.idle.get(k.key);
     if (list) list.push(buf);
     else this.idle.set(k.key, [buf]);
@@ -157,6 +163,12 @@ export class BufferPool {
     this.idleBytes = 0;
     this.idleCount = 0;
     this.dead ||= lost;
+  }
+
+  /** Destroys the idle buffers and, from now on, every buffer released (the backend is no longer used). */
+  retire(): void {
+    this.drop(false);
+    this.retired = true;
   }
 }
 

@@ -1,5 +1,4 @@
 /** Opens a WebGPU device for webgrad, or says why it cannot. */
-import type { Backend } from '../../schedule/backend.js';
 import type { AdapterSummary, WebGpuOptions } from '../../init.js';
 import type { CpuBackend } from '../cpu.js';
 import { isSoftware } from './adapter.js';
@@ -8,7 +7,7 @@ import { inNode } from './idle.js';
 import { defaultTuning } from './tuning.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
-export type WebGpuOpen = { backend: Backend; adapter: AdapterSummary } | { fallbackReason: string };
+export type WebGpuOpen = { backend: WebGpuBackend; adapter: AdapterSummary } | { fallbackReason: string };
 
 // Dawn (the `webgpu` package) crashes the process if the GPU object is collected while a device made from
 // it lives, so the one this module creates is kept for the life of the process.

@@ -1,0 +1,130 @@
+// Over a program's life: init() called again (and calls that overlap), tensors disposed while their run is
+// in flight, gradients asked for and never read. None may keep memory the program can no longer reach.
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendInfo, grad, init, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { Node } from '../../src/graph/node.js';
+import { activeBackend } from '../../src/schedule/scheduler.js';
+import { testAdapter, testGpu } from '../gpu.js';
+import { collector } from './soak.js';
+
+const adapter = await testAdapter();
+
+const useGpu = async (): Promise<WebGpuBackend> => {
+  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
+  expect(info.backend).toBe('webgpu');
+  return activeBackend() as WebGpuBackend;
+};
+
+/** Resolves after the current job and the tasks queued before it. */
+const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+describe.skipIf(!adapter)('init() again', () => {
+  afterAll(() => init({ backend: 'cpu' }));
+
+  it("frees the replaced backend's kept buffers; its values stay readable and give theirs back when freed", async () => {
+    const first = await useGpu();
+    const xs = Float32Array.from({ length: 1 << 16 }, (_, i) => i / 1000);
+    const kept = sin(tensor(xs));
+    await kept.realize();
+    // Work whose buffers go back to the pool, kept there for reuse.
+    const t = tensor(xs).mul(3);
+    await t.data();
+    t.dispose();
+    expect(first.stats().idleBytes).toBeGreaterThan(0);
+    const live = first.stats().liveBuffers;
+
+    await useGpu();
+    expect(activeBackend()).not.toBe(first);
+    expect(first.stats().idleBytes).toBe(0);
+    // A value computed on the first device reads back after the switch.
+    const got = await kept.data();
+    expect(got[1000]).toBeCloseTo(Math.sin(1), 5);
+    kept.dispose();
+    // Its buffer (and any other the collector gave back meanwhile) is destroyed, not kept for reuse.
+    expect(first.stats().liveBuffers).toBeLessThanOrEqual(live - 1);
+    expect(first.stats().idleBytes).toBe(0);
+  });
+
+  it('overlapping calls: the last one decides, whichever finishes first, and all resolve with its choice', async () => {
+    await init({ backend: 'cpu' });
+    const gpuFirst = init({ backend: 'webgpu', gpu: testGpu() });
+    const cpuLast = init({ backend: 'cpu' });
+    const [a, b] = await Promise.all([gpuFirst, cpuLast]);
+    expect(a.backend).toBe('cpu');
+    expect(b.backend).toBe('cpu');
+    expect(backendInfo().backend).toBe('cpu');
+    expect(activeBackend().name).toBe('cpu');
+
+    const cpuFirst = init({ backend: 'cpu' });
+    const gpuLast = init({ backend: 'webgpu', gpu: testGpu() });
+    const [c, d] = await Promise.all([cpuFirst, gpuLast]);
+    expect(c.backend).toBe('cpu');
+    expect(d.backend).toBe('webgpu');
+    expect(activeBackend().name).toBe('webgpu');
+    expect(await tensor([1, 2]).mul(2).data()).toEqual(new Float32Array([2, 4]));
+  });
+});
+
+describe.skipIf(!adapter)('dispose() while the run is in flight', () => {
+  afterAll(() => init({ backend: 'cpu' }));
+
+  it('gives the buffer back when the run finishes: none stays attached to the disposed tensor', async () => {
+    const gpu = await useGpu();
+    const x = tensor(Float32Array.from({ length: 1 << 16 }, (_, i) => i / 7000));
+    // x uploaded by a first run, so that the run below makes its output buffer alone.
+    const warm = x.add(1);
+    await warm.data();
+    warm.dispose();
+    const before = gpu.stats().liveBuffers;
+    // sin's results belong to their node only once its range check comes back from the device: dispose
+    // lands between the submit and that.
+    const y = sin(x).mul(2);
+    const submits = gpu.stats().submits;
+    const done = y.realize().catch(() => undefined);
+    while (gpu.stats().submits === submits) await nextTask();
+    y.dispose();
+    await done;
+    await gpu.sync();
+    expect(y.node.device).toBeNull();
+    expect(gpu.stats().liveBuffers).toBe(before);
+  });
+});
+
+describe('gradients asked for and never read', () => {
+  afterAll(() => init({ backend: 'cpu' }));
+
+  it('are not kept for the next run: their graphs and inputs can be collected', async () => {
+    await init({ backend: 'cpu' });
+    const gc = collector();
+    const f = (x: Tensor): Tensor => sum(sin(x).mul(x));
+    const refs: WeakRef<Node>[] = [];
+    // In a function of its own, so that nothing on this stack holds the tensors.
+    const dropUnread = (): void => {
+      for (let i = 0; i < 5; i++) {
+        const x = tensor(new Float32Array(1024).fill(i));
+        const g = grad(f)(x) as Tensor;
+        refs.push(new WeakRef(x.node), new WeakRef(g.node));
+      }
+    };
+    dropUnread();
+    // WeakRef targets live until the job ends; finalizers and collections come after.
+    await nextTask();
+    gc();
+    await nextTask();
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    // An unrelated read afterwards computes only what it needs.
+    expect(await tensor(3).add(1).item()).toBe(4);
+  });
+
+  it('are still computed with the run of a read in the same job (value and gradients in one run)', async () => {
+    await init({ backend: 'cpu' });
+    const x = tensor([0.5, 1], { requiresGrad: true });
+    const loss = sum(sin(x));
+    loss.backward();
+    const v = await loss.item();
+    // The gradient came with the loss's run: it has values without another run.
+    expect(activeBackend().has(x.grad!.node)).toBe(true);
+    expect(v).toBeCloseTo(Math.sin(0.5) + Math.sin(1), 6);
+  });
+});
