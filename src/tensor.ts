@@ -240,7 +240,11 @@ export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
   if (opts.shape !== undefined) {
     const s = opts.shape;
     if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new Error(`tensor(): shape must be an array of non-negative integers, got ${JSON.stringify(s)}`);
+      // Numbers as written (JSON would show Infinity and NaN as null).
+      const got = Array.isArray(s)
+        ? `[${s.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
+        : JSON.stringify(s);
+      throw new Error(`tensor(): shape must be an array of non-negative integers, got ${got}`);
     }
     if (sizeOf(s) !== values.length) {
       throw new Error(

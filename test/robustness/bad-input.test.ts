@@ -73,6 +73,11 @@ const CASES: Case[] = [
     'tensor(): shape must be an array of non-negative integers, got [2.5]',
   ],
   [
+    'an infinite dimension',
+    () => tensor([1], { shape: [Infinity] }),
+    'tensor(): shape must be an array of non-negative integers, got [Infinity]',
+  ],
+  [
     'a string as shape',
     () => tensor([1, 2], { shape: bad<number[]>('ab') }),
     'tensor(): shape must be an array of non-negative integers, got "ab"',
