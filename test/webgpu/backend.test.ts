@@ -609,6 +609,24 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     }
   });
 
+  it('a long sum along an axis keeps float32 accuracy, in slices or point by point through many chunks', async () => {
+    // 65536 rows of 0.1 and of a ramp: the exact float64 sum of the float32 terms, rounded once, is what
+    // the CPU gives; plain float32 running sums drift by tens of ulp over so many terms.
+    const rows = 65_536;
+    const xs = new Float32Array(rows * 2);
+    for (let i = 0; i < rows; i++) {
+      xs[2 * i] = 0.1;
+      xs[2 * i + 1] = 1 + i / rows;
+    }
+    const exact = [0, 0];
+    for (let i = 0; i < xs.length; i++) exact[i % 2]! += xs[i]!;
+    for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
+      await useGpu(webgpu);
+      const got = await sum(tensor(xs, { shape: [rows, 2] }), 0).data();
+      for (let j = 0; j < 2; j++) expect(Math.abs(got[j]! - exact[j]!) / exact[j]!).toBeLessThan(2e-7);
+    }
+  });
+
   it('a sum over two axes that are not adjacent (a middle-axis parameter) steps both through its points', async () => {
     // w: one weight per middle index of [A, B, C]; its gradient sums over axes 0 and 2, so the loop over a
     // slice's points carries from the inner axis into the outer one.

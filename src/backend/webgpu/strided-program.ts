@@ -97,8 +97,18 @@ export function stridedProgram(
       bindings.push('write');
       decls.push(declare(bindings.length, `out${q}`, 'write'));
     }
-    acc.push(`var a${q} = 0.0;`);
-    body.push(`a${q} += ${refExpr(k, k.outputs[o]!.ref, c)};`);
+    // Compensated (Kahan): a slice may fold thousands of points into one element. The sum passes through
+    // wg_keep so that a compiler cannot fold the error term (u - a) - y to 0; where the sum is infinite or
+    // NaN it stands as IEEE addition makes it, with no error term (Inf - Inf would turn it into NaN).
+    acc.push(`var a${q} = 0.0;`, `var e${q} = 0.0;`);
+    body.push(
+      '{',
+      `  let y = ${refExpr(k, k.outputs[o]!.ref, c)} - e${q};`,
+      `  let u = wg_keep(a${q} + y, opaque);`,
+      `  e${q} = select((u - a${q}) - y, 0.0, wg__nonfinite(u));`,
+      `  a${q} = u;`,
+      '}',
+    );
     store.push(sliced ? `part[${q}u * P.part_stride + at] = a${q};` : `out${q}[o] = a${q};`);
     accumulate.push(`out${q}[o] += a${q};`);
   });
