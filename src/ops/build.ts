@@ -34,7 +34,9 @@ export function apply(name: OpName, args: readonly Node[], p = 0): Node {
   if (args.length !== row.arity)
     throw new Error(`${name}: expected ${row.arity} operand(s), got ${args.length}`);
   const [a, b] = args as [Node, Node | undefined];
-  if (args.every((n) => n.op === 'const')) return constant(row.cpu(a.attr, b?.attr ?? 0, p));
+  // Constants fold as a kernel would compute them: float32 operands, the result rounded to float32.
+  if (args.every((n) => n.op === 'const'))
+    return constant(Math.fround(row.cpu(Math.fround(a.attr), Math.fround(b?.attr ?? 0), p)));
   const simpler = simplify(name, a, b);
   if (simpler) return simpler;
   const shape = b ? broadcastShapes(a.shape, b.shape, name) : a.shape;
