@@ -3,25 +3,14 @@
 import { init, stats } from '../src/index.js';
 import { notebookCases, points } from './notebook.js';
 import { scaledError } from './reference.js';
+import { INTEGER, scriptOptions } from '../scripts/options.js';
 
 const USAGE = `npm run bench:cpu -- [options]
   --log2n=20      log2 of the points of each case
   --reps=9        timed runs of each system per case (the median is reported)
   --soak=10000    build + backward + read cycles of the memory soak (0: none)`;
-const args = process.argv.slice(2);
-if (args.includes('--help')) {
-  console.log(USAGE);
-  process.exit(0);
-}
-for (const a of args)
-  if (!/^--(log2n|reps|soak)=\d+$/.test(a)) {
-    console.error(`npm run bench:cpu: unknown or malformed option ${a}\n${USAGE}`);
-    process.exit(2);
-  }
-const arg = (name: string, dflt: number): number => {
-  const a = args.find((s) => s.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
+const given = scriptOptions('npm run bench:cpu', USAGE, { log2n: INTEGER, reps: INTEGER, soak: INTEGER });
+const arg = (name: string, dflt: number): number => Number(given.get(name) ?? dflt);
 const N = 1 << arg('log2n', 20);
 const REPS = Math.max(1, arg('reps', 9));
 const SOAK = arg('soak', 10_000);

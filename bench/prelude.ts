@@ -12,6 +12,7 @@ import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { compileKernel } from './compile.js';
 import { adapterSlug, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
+import { scriptOptions } from '../scripts/options.js';
 
 /**
  * A function under test: its builtin form (null where WGSL has none) and webgrad's, over an argument `a`,
@@ -111,18 +112,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return `${preludeFor(body, true)}\n${body}`;
 }
 
-/** The value of `--name=value`, if given. */
-const text = (name: string): string | undefined =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-
-function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const v = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} takes a positive integer, not ${arg}`);
-  return v;
-}
+const USAGE = `npm run bench:prelude -- [options]
+  --size=22          log2 of the points of each kernel
+  --reps=9           timed runs of each kernel (the median is reported)
+  --calls=8          applications of the function per point in each kernel
+  --out=DIR          also write the table to DIR/<date>-<adapter>-prelude.md
+  --machine=NAME     name the machine in the file name, where the adapter's info does not`;
 
 async function main(): Promise<void> {
+  const given = scriptOptions('npm run bench:prelude', USAGE, {
+    size: /^[1-9]\d*$/,
+    reps: /^[1-9]\d*$/,
+    calls: /^[1-9]\d*$/,
+    out: /^.+$/,
+    machine: /^.+$/,
+  });
+  const text = (name: string): string | undefined => given.get(name);
+  const option = (name: string, fallback: number): number => Number(given.get(name) ?? fallback);
   const size = option('size', 22);
   const reps = option('reps', 9);
   const calls = option('calls', 8);

@@ -8,6 +8,7 @@ import { init, stats, type WebGpuOptions } from '../src/index.js';
 import { collector } from '../test/robustness/soak.js';
 import { activeBackend } from '../src/schedule/scheduler.js';
 import { testGpu } from '../test/gpu.js';
+import { INTEGER, scriptOptions } from './options.js';
 import {
   backends,
   batchArb,
@@ -20,17 +21,22 @@ import {
   type Tally,
 } from '../test/robustness/fuzz.js';
 
-const arg = (name: string, dflt: number): number => {
-  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
+const options = scriptOptions(
+  'npm run fuzz',
+  `npm run fuzz -- [options]
+  --cases=10000      random cases (four steps of each of five random graphs to a batch)
+  --seed=N           the random seed (default: from the clock; a failing run prints its seed)
+  --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'`,
+  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s },
+);
+const arg = (name: string, dflt: number): number => Number(options.get(name) ?? dflt);
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
 const PER_BATCH = 20;
 const CASES = arg('cases', 10_000);
 const SEED = arg('seed', Date.now() % 2 ** 31);
 // WebGPU options beyond the defaults, as JSON (init() checks them).
-const given = process.argv.find((s) => s.startsWith('--webgpu='));
-const webgpu = given ? (JSON.parse(given.slice('--webgpu='.length)) as WebGpuOptions) : {};
+const given = options.get('webgpu');
+const webgpu = given ? (JSON.parse(given) as WebGpuOptions) : {};
 
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
 console.log(

@@ -4,13 +4,17 @@
 import { init } from '../src/index.js';
 import { testGpu } from '../test/gpu.js';
 import { soak } from '../test/robustness/soak.js';
+import { INTEGER, scriptOptions } from './options.js';
 
-const arg = (name: string, dflt: string): string => {
-  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
-  return a ? a.split('=')[1]! : dflt;
-};
-const cycles = Number(arg('cycles', '10000'));
-const free = arg('free', 'dispose') === 'gc' ? 'gc' : 'dispose';
+const given = scriptOptions(
+  'npm run soak',
+  `npm run soak -- [options]
+  --cycles=10000   evaluate + backward + read cycles
+  --free=dispose   how each cycle's tensors are freed: dispose (dispose() on each) or gc (left to the collector)`,
+  { cycles: INTEGER, free: /^(dispose|gc)$/ },
+);
+const cycles = Number(given.get('cycles') ?? 10_000);
+const free = given.get('free') === 'gc' ? 'gc' : 'dispose';
 
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
 console.log(

@@ -1,0 +1,29 @@
+// The command lines of the project's scripts (fuzz, soak, bench:prelude, bench:cpu): --help prints the
+// usage, and an option that is unknown or malformed is refused before any work starts.
+
+/** `--name=value` options of a script, checked against `spec` (name → pattern of its value). */
+export function scriptOptions(
+  command: string,
+  usage: string,
+  spec: Readonly<Record<string, RegExp>>,
+  args: readonly string[] = process.argv.slice(2),
+): Map<string, string> {
+  if (args.includes('--help')) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const given = new Map<string, string>();
+  for (const a of args) {
+    const m = /^--([a-z][a-z0-9-]*)=(.*)$/s.exec(a);
+    const pattern = m ? spec[m[1]!] : undefined;
+    if (!m || !pattern || !pattern.test(m[2]!)) {
+      console.error(`${command}: unknown or malformed option ${a}\n${usage}`);
+      process.exit(2);
+    }
+    given.set(m[1]!, m[2]!);
+  }
+  return given;
+}
+
+/** A value pattern: a whole number. */
+export const INTEGER = /^\d+$/;

@@ -1,0 +1,29 @@
+// The command lines of the long-run scripts: --help prints the options and exits, and a misspelt or
+// malformed option is refused before any work starts (it used to start the full default run).
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const scripts: [string, string, string][] = [
+  ['scripts/fuzz.ts', '--case=3', 'npm run fuzz'],
+  ['scripts/soak.ts', '--free=maybe', 'npm run soak'],
+  ['bench/prelude.ts', '--size=0', 'npm run bench:prelude'],
+  ['bench/cpu.ts', '--log2=20', 'npm run bench:cpu'],
+];
+
+const run = (file: string, arg: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', file, arg], { encoding: 'utf8', timeout: 60_000 });
+
+describe.each(scripts)('%s', (file, bad, command) => {
+  it('--help lists the options and exits', () => {
+    const r = run(file, '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${command} -- [options]`);
+  });
+
+  it(`${bad} is refused with its name, status 2`, () => {
+    const r = run(file, bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${command}: unknown or malformed option ${bad}`);
+    expect(r.stdout).toBe('');
+  });
+});
