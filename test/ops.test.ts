@@ -336,6 +336,14 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await value(wg.div(1, 1e-38))).toBe(f(1 / f(1e-38)));
       expect(await value(mul(1 / 3, 0.1))).toBe(f(f(1 / 3) * f(0.1)));
     });
+    it('adding 0 is IEEE addition: -0 + 0 = +0 either way round, -0 + -0 = -0', async () => {
+      const z = tensor(-0);
+      expect(Object.is(await value(z.add(0)), 0)).toBe(true);
+      expect(Object.is(await value(wg.add(0, z)), 0)).toBe(true);
+      expect(Object.is(await value(z.add(-0)), -0)).toBe(true);
+      expect(Object.is(await value(z.sub(0)), -0)).toBe(true);
+      expect(await value(wg.div(1, z.add(0)))).toBe(Infinity);
+    });
   });
 
   describe('broadcasting', () => {

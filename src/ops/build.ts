@@ -56,8 +56,9 @@ function simplify(name: OpName, a: Node, b: Node | undefined): Node | null {
     case 'div':
       return isConst(b!, 1) ? keep(a, b!) : null;
     case 'add':
-      if (isConst(b!, 0)) return keep(a, b!);
-      if (isConst(a, 0)) return keep(b!, a);
+      // x + (-0) is x for every x; x + 0 is not (-0 + 0 = +0), so that one is computed.
+      if (isConst(b!, -0)) return keep(a, b!);
+      if (isConst(a, -0)) return keep(b!, a);
       return null;
     case 'sub':
       return isConst(b!, 0) ? keep(a, b!) : null;
