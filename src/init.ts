@@ -1,4 +1,7 @@
 /** Backend choice: WebGPU when asked for and available, else the CPU, with the reason said. */
+// The WebGPU types (GPU, GPUPowerPreference) appear in init()'s options: a program that imports webgrad gets
+// them through this reference, whether or not it lists @webgpu/types itself.
+/// <reference types="@webgpu/types" preserve="true" />
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
 import type { Backend, Stats } from './schedule/backend.js';
 import { activeBackend, setBackend } from './schedule/scheduler.js';
