@@ -625,6 +625,12 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       const got = await sum(tensor(xs, { shape: [rows, 2] }), 0).data();
       for (let j = 0; j < 2; j++) expect(Math.abs(got[j]! - exact[j]!) / exact[j]!).toBeLessThan(2e-7);
     }
+    // Terms that cancel, and terms near the float32 limit whose running sum stays finite: the compensated
+    // sum gives the exact total rounded once, as the CPU does.
+    await useGpu();
+    const cols = new Float32Array([1e8, -3e38, 1, 2 ** 103, -1e8, 3.4028234663852886e38, 1, 0]);
+    const want = [0, 1].map((j) => Math.fround([0, 1, 2, 3].reduce((a, r) => a + cols[2 * r + j]!, 0)));
+    expect(Array.from(await sum(tensor(cols, { shape: [4, 2] }), 0).data())).toEqual(want);
   });
 
   it('a sum over two axes that are not adjacent (a middle-axis parameter) steps both through its points', async () => {

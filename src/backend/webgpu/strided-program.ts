@@ -92,23 +92,28 @@ export function stridedProgram(
   const acc: string[] = [];
   const store: string[] = [];
   const accumulate: string[] = [];
+  // The compensated sums' totals, before they are stored.
+  const total: string[] = [];
   outputs.forEach((o, q) => {
     if (!sliced) {
       bindings.push('write');
       decls.push(declare(bindings.length, `out${q}`, 'write'));
     }
-    // Compensated (Kahan): a slice may fold thousands of points into one element. The sum passes through
-    // wg_keep so that a compiler cannot fold the error term (u - a) - y to 0; where the sum is infinite or
-    // NaN it stands as IEEE addition makes it, with no error term (Inf - Inf would turn it into NaN).
+    // Compensated (Neumaier): a slice may fold thousands of points into one element. The running sum
+    // passes through wg_keep so that a compiler cannot fold the error terms to 0; the larger operand goes
+    // first in each (so no term overflows where the sum does not, and cancellations keep the small terms).
+    // Where the sum is infinite or NaN it stands as IEEE addition makes it, with no error term.
     acc.push(`var a${q} = 0.0;`, `var e${q} = 0.0;`);
     body.push(
       '{',
-      `  let y = ${refExpr(k, k.outputs[o]!.ref, c)} - e${q};`,
+      `  let y = ${refExpr(k, k.outputs[o]!.ref, c)};`,
       `  let u = wg_keep(a${q} + y, opaque);`,
-      `  e${q} = select((u - a${q}) - y, 0.0, wg__nonfinite(u));`,
+      `  let d = select((y - u) + a${q}, (a${q} - u) + y, abs(a${q}) >= abs(y));`,
+      `  e${q} = select(e${q} + d, e${q}, wg__nonfinite(u));`,
       `  a${q} = u;`,
       '}',
     );
+    total.push(`a${q} = select(a${q} + e${q}, a${q}, wg__nonfinite(a${q}));`);
     store.push(sliced ? `part[${q}u * P.part_stride + at] = a${q};` : `out${q}[o] = a${q};`);
     accumulate.push(`out${q}[o] += a${q};`);
   });
@@ -116,9 +121,10 @@ export function stridedProgram(
   if (sliced) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
-    finish = ['let at = (P.slice_base + s) * P.m + o;', ...store];
+    finish = [...total, 'let at = (P.slice_base + s) * P.m + o;', ...store];
   } else {
     finish = [
+      ...total,
       'if (P.first == 1u) {',
       ...store.map((l) => `  ${l}`),
       '} else {',
