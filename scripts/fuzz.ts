@@ -36,7 +36,13 @@ const CASES = arg('cases', 10_000);
 const SEED = arg('seed', Date.now() % 2 ** 31);
 // WebGPU options beyond the defaults, as JSON (init() checks them).
 const given = options.get('webgpu');
-const webgpu = given ? (JSON.parse(given) as WebGpuOptions) : {};
+let webgpu: WebGpuOptions = {};
+try {
+  if (given) webgpu = JSON.parse(given) as WebGpuOptions;
+} catch (e) {
+  console.error(`npm run fuzz: --webgpu is not JSON (${e instanceof Error ? e.message : String(e)})`);
+  process.exit(2);
+}
 
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
 console.log(

@@ -27,3 +27,9 @@ describe.each(scripts)('%s', (file, bad, command) => {
     expect(r.stdout).toBe('');
   });
 });
+
+it('npm run fuzz: --webgpu that is not JSON is refused, status 2', () => {
+  const r = run('scripts/fuzz.ts', '--webgpu={cases:1}');
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('npm run fuzz: --webgpu is not JSON');
+});
