@@ -4,7 +4,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
 import type { Backend, Stats } from './schedule/backend.js';
-import { activeBackend, setBackend } from './schedule/scheduler.js';
+import { activeBackend, retireBackend, setBackend } from './schedule/scheduler.js';
 import { checkOptions, optionNames } from './options.js';
 
 /** Which backend `init` should use. */
@@ -95,20 +95,22 @@ const WEBGPU_OPTIONS = optionNames<WebGpuOptions>({
 });
 
 // Overlapping init() calls: the last one decides (a double click on a backend switch must not leave the
-// first choice in place once it finishes opening its device), and the earlier ones resolve with its result.
+// first choice in place once it finishes opening its device); a call still opening its device when a later
+// one starts resolves with the later one's result.
 let generation = 0;
 let latest: Promise<InitInfo> | null = null;
 
-/** Makes `b` the backend for all later work, letting the one it replaces go of what it keeps for reuse. */
+/** Makes `b` the backend for all later work, retiring the one it replaces (see Backend.retire). */
 function switchTo(b: Backend): void {
   const old = activeBackend();
-  if (old !== b) old.retire?.();
   setBackend(b);
+  if (old !== b) retireBackend(old);
 }
 
 /**
- * Chooses the backend for all later work. When calls overlap, the last one decides and every one of them
- * resolves with what it chose.
+ * Chooses the backend for all later work. When calls overlap, the last one decides: a call still opening its
+ * device when a later one starts resolves with the later one's result (or, if that one fails, with the
+ * backend then in use, as backendInfo() gives it).
  */
 export async function init(opts: InitOptions = {}): Promise<InitInfo> {
   checkOptions('init()', opts, INIT_OPTIONS);
@@ -164,7 +166,11 @@ async function choose(name: BackendName, opts: InitOptions, gen: number): Promis
   if (gen !== generation) {
     // A later init() has started while the device opened: its choice stands, and this device is let go.
     if ('backend' in got) got.backend.close();
-    return latest!;
+    // Its error is the later call's to report, not this one's.
+    return latest!.then(
+      (info) => info,
+      () => backendInfo(),
+    );
   }
   if ('backend' in got) {
     backend = got.backend;

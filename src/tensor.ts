@@ -203,7 +203,11 @@ export class Tensor {
     // too. Anything else reading it recomputes it; a leaf keeps its host data (free() leaves it).
     // Not where another tensor holds that node (y = x * 1 is a view of x, and x lives on).
     const s = storageNode(n);
-    if (s !== n && !s.held) s.free();
+    if (s !== n && !s.held) {
+      s.free();
+      // Its run may be in flight: the values it brings back are then not kept either.
+      s.unwanted = true;
+    }
   }
 
   /** True once `dispose()` was called. */

@@ -7,6 +7,8 @@ export interface DeviceStorage {
   readonly backend: string;
   /** Returns the storage to its backend. */
   release(): void;
+  /** A host copy of `node`'s values, read through the backend that owns the storage. */
+  read(node: Node): Promise<Float32Array>;
 }
 
 /**
@@ -38,6 +40,11 @@ export class Node {
   owner: object | null = null;
   /** Set once a Tensor is a handle on this node (each node has at most one: see the Tensor constructor). */
   held = false;
+  /**
+   * Set when the only tensor on a view of this node (a `.grad` that is a view of a sum) was disposed while
+   * this node's run was in flight: the run gives its values back instead of keeping them (once).
+   */
+  unwanted = false;
   /**
    * Set once a run computed this node's value inside a kernel without storing it. A later run that needs
    * it again stores it (see planKernels): a value used across runs, such as a parameter updated step by

@@ -58,10 +58,12 @@ export interface Backend {
   /** Resolves once everything submitted so far has finished (a device queue drains; the CPU has nothing pending). */
   sync(): Promise<void>;
   /**
-   * Called when a later init() replaces this backend: lets go of what it keeps for reuse. Values it holds
-   * stay readable (tensors made before the switch go on working).
+   * Called when a later init() replaces this backend: lets go of what it keeps for reuse, and of the
+   * device once the values it holds are gone (the scheduler brings those that are needed to the host).
    */
   retire?(): void;
+  /** True while a replaced backend still holds values of nodes (see retire). */
+  holdsValues?(): boolean;
 }
 
 /** Zeroed counters. */

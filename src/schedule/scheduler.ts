@@ -1,5 +1,5 @@
 /** The scheduler: collects what is asked for in one tick and realizes it together on the active backend. */
-import { holdsMoreThan, type Node } from '../graph/node.js';
+import { holdsMoreThan, topoSort, type Node } from '../graph/node.js';
 import type { Backend } from './backend.js';
 import { planKernels, storageNode } from './fuse.js';
 import { CpuBackend } from '../backend/cpu.js';
@@ -30,6 +30,39 @@ export function activeBackend(): Backend {
 /** Makes `b` the backend for all later work. */
 export function setBackend(b: Backend): void {
   active = b;
+}
+
+// Backends a later init() replaced whose buffers still hold values of nodes: a run on the active backend
+// first brings the values it needs from them to the host, rather than recomputing them (their inputs may
+// be gone) or failing.
+const retired = new Set<Backend>();
+
+/** Retires `b` (see Backend.retire), remembering it while it holds values. */
+export function retireBackend(b: Backend): void {
+  b.retire?.();
+  if (b.holdsValues?.()) retired.add(b);
+}
+
+/** Host copies of the values that `targets` need from retired backends (see `retired`). */
+async function bringOver(backend: Backend, targets: readonly Node[]): Promise<void> {
+  for (const b of retired) if (!b.holdsValues?.()) retired.delete(b);
+  if (retired.size === 0) return;
+  const foreign = (n: Node): boolean => {
+    const s = storageNode(n);
+    return s.device !== null && !backend.has(s);
+  };
+  const found = topoSort(targets, (n) => backend.has(n) || foreign(n)).filter(foreign);
+  await Promise.all(
+    [...new Set(found.map(storageNode))].map(async (s) => {
+      const d = s.device!;
+      s.host = await d.read(s);
+      // The storage goes back to its retired backend, which destroys it (and its device after the last).
+      if (s.device === d) {
+        s.device = null;
+        d.release();
+      }
+    }),
+  );
 }
 
 let hintsOff = 0;
@@ -119,16 +152,25 @@ function isSafeHint(n: Node): boolean {
 const SETTLE_AFTER = 32;
 
 async function runAll(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
-  const todo = targets.filter((n) => !backend.has(n));
+  let todo = targets.filter((n) => !backend.has(n));
   if (todo.length === 0) return;
+  if (retired.size > 0) {
+    await bringOver(backend, todo);
+    todo = todo.filter((n) => !backend.has(n));
+    if (todo.length === 0) return;
+  }
   const kernels = planKernels(todo, (n) => backend.has(n), true);
+  // A run planned now keeps what it computes, whatever a disposed view said of an earlier one.
+  for (const k of kernels) for (const o of k.outputs) o.node.unwanted = false;
   const settle = kernels.flatMap((k) =>
     k.outputs
       .map((o) => o.node)
       .filter((n) => !n.requiresGrad && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
   );
   await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
-  // Host values where the run left them there (the CPU), read back otherwise.
-  for (const [n, values] of settle.map((n) => [n, n.host ?? backend.read(n)] as const))
-    n.settle(await values);
+  // Host values where the run left them there (the CPU), read back otherwise; not for a value disposed
+  // while the run was in flight. Awaited together, so that one failed read leaves no other unhandled.
+  const kept = settle.filter((n) => !n.disposed && !n.unwanted);
+  const values = await Promise.all(kept.map((n) => n.host ?? backend.read(n)));
+  kept.forEach((n, i) => n.settle(values[i]!));
 }

@@ -18,6 +18,7 @@ const useGpu = async (): Promise<WebGpuBackend> => {
 
 /** Resolves after the current job and the tasks queued before it. */
 const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!adapter)('init() again', () => {
   afterAll(() => init({ backend: 'cpu' }));
@@ -46,6 +47,27 @@ describe.skipIf(!adapter)('init() again', () => {
     expect(first.stats().idleBytes).toBe(0);
   });
 
+  it('values made on the replaced device are brought over, their inputs gone; the device goes with the last', async () => {
+    const first = await useGpu();
+    const xs = Float32Array.from({ length: 4096 }, (_, i) => i / 1000);
+    const x = tensor(xs);
+    const y = sin(x).mul(2);
+    const z = sin(x).add(1);
+    await Promise.all([y.realize(), z.realize()]);
+    // The only way back to these values is the old device: recomputing them would need x.
+    x.dispose();
+    await init({ backend: 'cpu' });
+    expect((await y.data())[1000]).toBeCloseTo(2 * Math.sin(1), 5);
+    await useGpu();
+    expect((await z.add(1).data())[1000]).toBeCloseTo(Math.sin(1) + 2, 5);
+    // Both values were brought to the host, so nothing holds values on the old device: it is destroyed
+    // once its queue is done.
+    y.dispose();
+    z.dispose();
+    const lost = await Promise.race([first.device.lost.then(() => true), delay(5000).then(() => false)]);
+    expect(lost).toBe(true);
+  });
+
   it('overlapping calls: the last one decides, whichever finishes first, and all resolve with its choice', async () => {
     await init({ backend: 'cpu' });
     const gpuFirst = init({ backend: 'webgpu', gpu: testGpu() });
@@ -63,6 +85,12 @@ describe.skipIf(!adapter)('init() again', () => {
     expect(d.backend).toBe('webgpu');
     expect(activeBackend().name).toBe('webgpu');
     expect(await tensor([1, 2]).mul(2).data()).toEqual(new Float32Array([2, 4]));
+
+    // A call superseded while opening its device does not take the later call's error as its own.
+    const gpuOpening = init({ backend: 'auto', gpu: testGpu() });
+    const noGpu = init({ backend: 'webgpu', gpu: { requestAdapter: async () => null } as unknown as GPU });
+    await expect(noGpu).rejects.toThrow('WebGPU was required but is not available');
+    expect((await gpuOpening).backend).toBe(activeBackend().name);
   });
 });
 
@@ -88,6 +116,61 @@ describe.skipIf(!adapter)('dispose() while the run is in flight', () => {
     await gpu.sync();
     expect(y.node.device).toBeNull();
     expect(gpu.stats().liveBuffers).toBe(before);
+  });
+});
+
+describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
+  afterAll(() => init({ backend: 'cpu' }));
+
+  it("a parameter's .grad (a view of a sum) disposed in flight leaves no buffer behind", async () => {
+    const gpu = await useGpu();
+    const x = tensor(
+      Float32Array.from({ length: 1 << 16 }, (_, i) => i / 7000),
+      { shape: [256, 256] },
+    );
+    const w = tensor([0.5], { requiresGrad: true });
+    for (let rep = 0; rep < 3; rep++) {
+      const before = gpu.stats().liveBuffers;
+      sum(sin(x.mul(w))).backward();
+      const g = w.grad!;
+      const submits = gpu.stats().submits;
+      const done = g.realize().catch(() => undefined);
+      while (gpu.stats().submits === submits) await nextTask();
+      g.dispose();
+      await done;
+      await gpu.sync();
+      expect(gpu.stats().liveBuffers).toBeLessThanOrEqual(before + (rep === 0 ? 1 : 0));
+      w.grad = null;
+    }
+  });
+
+  it('values with a long history disposed in flight: their runs settle nothing and raise nothing', async () => {
+    const gpu = await useGpu();
+    const base = Float32Array.from({ length: 4096 }, (_, i) => i / 4096);
+    let a: Tensor = tensor(base);
+    let b: Tensor = tensor(base);
+    for (let i = 0; i < 33; i++) {
+      a = a.mul(0.5).add(1);
+      b = b.mul(0.25).add(1);
+      await Promise.all([a.realize(), b.realize()]);
+    }
+    const a2 = sin(a).mul(0.5).add(1);
+    const b2 = sin(b).mul(0.25).add(1);
+    const submits = gpu.stats().submits;
+    const outcomes = Promise.all(
+      [a2.realize(), b2.realize()].map((p) =>
+        p.then(
+          () => 'ok',
+          () => 'rejected',
+        ),
+      ),
+    );
+    while (gpu.stats().submits === submits) await nextTask();
+    a2.dispose();
+    b2.dispose();
+    // Neither rejects for the other's read, and no rejection goes unhandled (vitest fails the file on one).
+    expect(await outcomes).toEqual(['ok', 'ok']);
+    expect((await a.data())[0]).toBeCloseTo(2, 5);
   });
 });
 

@@ -123,15 +123,31 @@ export class WebGpuBackend implements Backend {
     );
   }
 
-  /** Frees the idle buffers and stops keeping any (a later init() replaced this backend). */
+  /**
+   * A later init() replaced this backend: frees the idle buffers, stops keeping any, and destroys the
+   * device once no buffer holds values any more (tensors' values are brought to the host as they are
+   * needed: see the scheduler) and the queue has finished.
+   */
   retire(): void {
-    this.pool.retire();
     this.groups.clear();
+    this.pool.retire(() => {
+      void this.device.queue.onSubmittedWorkDone().then(
+        () => {
+          if (this.pool.live === 0) this.device.destroy();
+        },
+        () => undefined,
+      );
+    });
+  }
+
+  /** True while buffers of this device hold values (of tensors, or of reads in flight). */
+  holdsValues(): boolean {
+    return !this.lost && this.pool.live > 0;
   }
 
   /** Lets go of a backend that was never used (an overlapping init() decided otherwise): its device too. */
   close(): void {
-    this.retire();
+    this.groups.clear();
     this.device.destroy();
   }
 
@@ -329,11 +345,13 @@ export class WebGpuBackend implements Backend {
     // Results of a speculative run belong to their nodes only once the flag says they stand; until then
     // a read from elsewhere finds the nodes pending rather than values that may be redone.
     let attached = false;
-    // A node disposed while its run was in flight gets no buffer: its storage goes back at once.
+    // A node disposed while its run was in flight (or the node under a disposed view: Node.unwanted) gets
+    // no buffer: its storage goes back at once.
     const attach = (): void => {
       for (const [n, st] of storage) {
-        if (n.disposed) st.release();
+        if (n.disposed || n.unwanted) st.release();
         else st.attach(n);
+        n.unwanted = false;
       }
       attached = true;
     };
@@ -365,7 +383,7 @@ export class WebGpuBackend implements Backend {
         // One copy per output, straight out of the mapped range.
         if (!flagged)
           for (const n of small) {
-            if (n.disposed) continue;
+            if (n.disposed || n.unwanted) continue;
             const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
             if (n.size <= READ_AHEAD) n.host = values;
             else this.prefetched.set(n, values);

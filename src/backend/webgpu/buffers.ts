@@ -86,8 +86,10 @@ export class BufferPool {
   private releases = 0;
   private idleCount = 0;
   private dead = false;
-  // Set once a later init() replaced the backend: buffers coming back are destroyed, not kept.
+  // Set once a later init() replaced the backend: buffers coming back are destroyed, not kept, and once
+  // none is handed out any more, `whenEmpty` is called.
   private retired = false;
+  private whenEmpty: (() => void) | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -127,6 +129,7 @@ export class BufferPool {
     if (this.dead) return;
     if (this.retired) {
       buf.destroy();
+      if (this.live === 0) this.whenEmpty?.();
       return;
     }
     const list = this.idle.get(k.key);
@@ -165,10 +168,15 @@ export class BufferPool {
     this.dead ||= lost;
   }
 
-  /** Destroys the idle buffers and, from now on, every buffer released (the backend is no longer used). */
-  retire(): void {
+  /**
+   * Destroys the idle buffers and, from now on, every buffer released (the backend is no longer used);
+   * calls `whenEmpty` once no buffer is handed out (at once if none is).
+   */
+  retire(whenEmpty: () => void): void {
     this.drop(false);
     this.retired = true;
+    this.whenEmpty = whenEmpty;
+    if (this.live === 0) whenEmpty();
   }
 }
 
@@ -181,8 +189,8 @@ export class GpuStorage implements DeviceStorage {
   private released = false;
 
   constructor(
-    /** The backend instance the buffer belongs to (a later init() makes another). */
-    readonly owner: object,
+    /** The backend instance the buffer belongs to (a later init() makes another), which reads it back. */
+    readonly owner: { read(node: Node): Promise<Float32Array> },
     private readonly pool: BufferPool,
     /** The buffer (possibly larger than the values). */
     readonly buffer: GPUBuffer,
@@ -195,6 +203,10 @@ export class GpuStorage implements DeviceStorage {
     node.device?.release();
     node.device = this;
     registry.register(node, this, this);
+  }
+
+  read(node: Node): Promise<Float32Array> {
+    return this.owner.read(node);
   }
 
   release(): void {
