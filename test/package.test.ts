@@ -2,7 +2,7 @@
 // imported by name from an ES module, and type-checked under strict settings (library files checked too)
 // by a project that lists nothing but webgrad.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,14 @@ describe('the package', () => {
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/backend/webgpu/backend.js');
     expect(files.filter((f) => f.startsWith('dist/demo'))).toEqual([]);
+    // The declarations reference the WebGPU types, so the package must bring them to its users.
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['@webgpu/types']);
+    expect(readFileSync(join(root, 'dist', 'init.d.ts'), 'utf8')).toContain(
+      '<reference types="@webgpu/types"',
+    );
   });
 
   it('runs when imported by name from an ES module (CPU, as without the optional webgpu package)', () => {
