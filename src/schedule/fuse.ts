@@ -32,11 +32,22 @@ const disposedError = (n: Node): Error =>
       'a value computed from it whose own values are gone (freed, or lost with the device)',
   );
 
+// A kernel of more values than this (after sharing) is planned again with long chains cut: compilers take
+// time superlinear in a kernel's size (SwiftShader took 100 s for the value and gradient of a 2000-op chain
+// as one kernel). Cut every CUT_DEPTH ops of a chain, the kernels compile in time linear in the graph, at
+// the cost of storing the values at the cuts and of computing again, from them, the values that kernels of
+// several levels need (checkpointing), unless the cuts would store more than CUT_BYTES beyond the uncut
+// plan (a deep graph over millions of points).
+const LARGE_KERNEL = 1500;
+const CUT_DEPTH = 128;
+const CUT_BYTES = 256 * 2 ** 20;
+
 /**
  * Kernels that realize `targets`, in an order that respects dependencies. `ready(n)` says whether a
  * node's values already exist; nodes inside a kernel are never stored. Elementwise nodes fuse into
  * every kernel that uses them; reductions (`sum`) and views of unrealized values (`reshape`) are the
- * only boundaries, so a value with all its gradients is one kernel per dependency level and shape.
+ * only boundaries, so a value with all its gradients is one kernel per dependency level and shape
+ * (long chains apart: see LARGE_KERNEL).
  * `remember` (the scheduler's runs): an op that an earlier such run computed without storing is stored
  * this time, and the ops this run computes without storing are noted (Node.computedBefore).
  */
@@ -45,10 +56,57 @@ export function planKernels(
   ready: (n: Node) => boolean,
   remember = false,
 ): Kernel[] {
+  const whole = plan(targets, ready, remember, Infinity);
+  let chosen = whole;
+  if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
+    const cut = plan(targets, ready, remember, CUT_DEPTH);
+    // Taken unless the cuts store too much more, or give a kernel more buffers than any had (a device binds
+    // a few per kernel: 8 in WebGPU's default limits), which the checkpoints of a wide graph can.
+    if (
+      storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES &&
+      maxBuffers(cut.kernels) <= Math.max(maxBuffers(whole.kernels), 8)
+    )
+      chosen = cut;
+  }
+  if (remember) chosen.note();
+  return chosen.kernels;
+}
+
+/**
+ * The most buffers a kernel of the plan reads and writes, about: one per input of many values and one for
+ * all single values (a device backend packs them), one per output of many values and one for all sums
+ * (their partials share a buffer).
+ */
+const maxBuffers = (kernels: readonly Kernel[]): number =>
+  Math.max(
+    0,
+    ...kernels.map((k) => {
+      const many = k.inputs.filter((i) => i.access.kind !== 'scalar').length;
+      const stores = k.outputs.filter((o) => !o.reduce).length;
+      return many + (many < k.inputs.length ? 1 : 0) + stores + (stores < k.outputs.length ? 1 : 0);
+    }),
+  );
+
+/** Bytes a plan's kernels store per point outputs (sums are small). */
+const storedBytes = (kernels: readonly Kernel[]): number =>
+  kernels.reduce((a, k) => a + k.outputs.reduce((b, o) => b + (o.reduce ? 0 : 4 * o.node.size), 0), 0);
+
+/**
+ * planKernels with chains of inline ops cut every `cutDepth` ops (Infinity: never); `note` records the
+ * ops computed without storing (see `remember`), for the plan that is taken.
+ */
+function plan(
+  targets: readonly Node[],
+  ready: (n: Node) => boolean,
+  remember: boolean,
+  cutDepth: number,
+): { kernels: Kernel[]; note: () => void } {
   const isReady = (n: Node): boolean => ready(storageNode(n));
   const order = topoSort(targets, isReady);
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
+  // Ops computed inline since the last stored value, along the longest chain (with cuts only).
+  const depth = new Map<Node, number>();
   const materialize = (n: Node, l: number): void => {
     const prev = level.get(n);
     level.set(n, prev === undefined ? l : Math.min(prev, l));
@@ -73,7 +131,20 @@ export function planKernels(
         avail.set(n, l + 1);
       }
     } else {
-      avail.set(n, Math.max(0, ...n.inputs.map(availOf)));
+      const l = Math.max(0, ...n.inputs.map(availOf));
+      avail.set(n, l);
+      if (cutDepth < Infinity) {
+        const row = opRow(n.op);
+        const counts = row !== undefined && row.identity !== true;
+        const d =
+          Math.max(0, ...n.inputs.map((c) => (isReady(c) || level.has(c) ? 0 : (depth.get(c) ?? 0)))) +
+          (counts ? 1 : 0);
+        if (counts && d > cutDepth) {
+          // Stored here, and read as a value of an earlier level by the ops that use it.
+          materialize(n, l);
+          avail.set(n, l + 1);
+        } else depth.set(n, d);
+      }
     }
   }
   // Values an earlier run computed, read by this run's new work: stored (the values they came from are
@@ -86,12 +157,16 @@ export function planKernels(
     const s = storageNode(t);
     if (!isReady(s) && s.op !== 'sum') materialize(s, availOf(s));
   }
-  storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
-  if (remember)
+  // With cuts, a value that kernels of several levels need is computed again by each from the stored
+  // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
+  // backward pass an input for every value of its forward pass (beyond a device's bindings).
+  if (cutDepth === Infinity) storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
+  const note = (): void => {
     for (const n of order) {
       const row = opRow(n.op);
       if (row && !row.identity && !level.has(n) && !isReady(n)) n.computedBefore = true;
     }
+  };
   const groups = new Map<string, Node[]>();
   for (const [n, l] of level) {
     const key = `${l}|${fmtShape(domainOf(n))}`;
@@ -104,7 +179,7 @@ export function planKernels(
     const lvl = level.get(nodes[0]!)!;
     return buildKernel(nodes, lvl, (n) => isReady(n) || (level.get(n) ?? lvl) < lvl);
   });
-  return kernels.sort((a, b) => a.level - b.level);
+  return { kernels: kernels.sort((a, b) => a.level - b.level), note };
 }
 
 /**
