@@ -2,7 +2,7 @@
 // every so many ops (see LARGE_KERNEL in src/schedule/fuse.ts), so that compiling them takes time linear
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sin, sum, tensor, type Tensor } from '../src/index.js';
+import { add, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
 import { planKernels, storageNode } from '../src/schedule/fuse.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
@@ -40,5 +40,46 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
         else expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-4 * Math.abs(w) + 1e-7);
       }
     });
+  });
+});
+
+describe('cutting deep graphs, by what a device binds', () => {
+  it('two coupled chains are cut where the device binds enough buffers for the checkpoints', () => {
+    const xs = [0, 1].map((k) =>
+      tensor(
+        Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 0.37 + k)),
+        { requiresGrad: true },
+      ),
+    );
+    const s = xs.slice();
+    for (let t = 0; t < 400; t++) {
+      const k = t % 2;
+      s[k] = tanh(add(mul(s[k]!, 0.9), mul(s[(k + 1) % 2]!, 0.3)));
+    }
+    sum(s[0]!).add(sum(s[1]!)).backward();
+    const nodes = [...s, ...xs.map((x) => x.grad!)].map((t) => storageNode(t.node));
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    const most = (ks: { values: readonly unknown[] }[]): number =>
+      Math.max(...ks.map((k) => k.values.length));
+    // As one kernel: some 3600 values. With 12 bindings (SwiftShader's) the cut plan fits; with 4 it does not.
+    expect(most(planKernels(nodes, leaves, false, 12))).toBeLessThan(800);
+    expect(most(planKernels(nodes, leaves, false, 4))).toBeGreaterThan(3000);
+  });
+
+  it('a plan whose cut kernels would need more bindings than the device has stays whole', () => {
+    const x = tensor(
+      Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+      { requiresGrad: true },
+    );
+    let y: Tensor = x;
+    for (let i = 0; i < 600; i++) y = i % 2 === 0 ? sin(y) : tanh(y);
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    // A run of the forward pass first: it computes its values inline, and the gradient's run stores them
+    // (see Node.computedBefore); cut kernels of the backward pass would then each read dozens of them.
+    planKernels([y.node], leaves, true);
+    sum(y).backward();
+    const g = [storageNode(x.grad!.node)];
+    expect(planKernels(g, leaves, true, 12)).toHaveLength(1);
+    expect(planKernels(g, leaves, true).length).toBeGreaterThan(5);
   });
 });

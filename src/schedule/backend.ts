@@ -64,6 +64,8 @@ export interface Backend {
   retire?(): void;
   /** True while a replaced backend still holds values of nodes (see retire). */
   holdsValues?(): boolean;
+  /** The most buffers one kernel may bind (a device's limit; none on the CPU): see planKernels. */
+  readonly bindings?: number;
 }
 
 /** Zeroed counters. */

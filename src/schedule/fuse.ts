@@ -55,16 +55,19 @@ export function planKernels(
   targets: readonly Node[],
   ready: (n: Node) => boolean,
   remember = false,
+  bindings = Infinity,
 ): Kernel[] {
   const whole = plan(targets, ready, remember, Infinity);
   let chosen = whole;
   if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
     const cut = plan(targets, ready, remember, CUT_DEPTH);
-    // Taken unless the cuts store too much more, or give a kernel more buffers than any had (a device binds
-    // a few per kernel: 8 in WebGPU's default limits), which the checkpoints of a wide graph can.
+    // Taken unless the cuts store too much more, or give an output more buffers to bind than the device
+    // allows (`bindings`) where the whole plan did not (the checkpoints of a wide graph can): such an output
+    // would be computed on the CPU.
+    const need = outputBuffers(cut.kernels);
     if (
       storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES &&
-      maxBuffers(cut.kernels) <= Math.max(maxBuffers(whole.kernels), 8)
+      (need <= bindings || need <= outputBuffers(whole.kernels))
     )
       chosen = cut;
   }
@@ -73,19 +76,29 @@ export function planKernels(
 }
 
 /**
- * The most buffers a kernel of the plan reads and writes, about: one per input of many values and one for
- * all single values (a device backend packs them), one per output of many values and one for all sums
- * (their partials share a buffer).
+ * The most buffers any one output of the plan's kernels needs bound, about as a device backend binds them:
+ * one per input of many values that it reads, one for all single values (packed), its own, and two for a
+ * kernel's shared buffers (sums' partials, flags).
  */
-const maxBuffers = (kernels: readonly Kernel[]): number =>
-  Math.max(
-    0,
-    ...kernels.map((k) => {
-      const many = k.inputs.filter((i) => i.access.kind !== 'scalar').length;
-      const stores = k.outputs.filter((o) => !o.reduce).length;
-      return many + (many < k.inputs.length ? 1 : 0) + stores + (stores < k.outputs.length ? 1 : 0);
-    }),
-  );
+function outputBuffers(kernels: readonly Kernel[]): number {
+  let most = 0;
+  for (const k of kernels) {
+    // The inputs each value reads, directly or through the values it is computed from (values come after
+    // their arguments, so one pass in order).
+    const reads: Set<number>[] = k.values.map((v) =>
+      v.kind === 'input' ? new Set([v.index]) : new Set<number>(),
+    );
+    k.values.forEach((v, r) => {
+      if (v.kind === 'op') for (const a of v.args) for (const i of reads[a]!) reads[r]!.add(i);
+    });
+    for (const o of k.outputs) {
+      const ins = [...reads[o.ref]!];
+      const many = ins.filter((i) => k.inputs[i]!.access.kind !== 'scalar').length;
+      most = Math.max(most, many + (many < ins.length ? 1 : 0) + 1 + 2);
+    }
+  }
+  return most;
+}
 
 /** Bytes a plan's kernels store per point outputs (sums are small). */
 const storedBytes = (kernels: readonly Kernel[]): number =>

@@ -159,7 +159,7 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
     todo = todo.filter((n) => !backend.has(n));
     if (todo.length === 0) return;
   }
-  const kernels = planKernels(todo, (n) => backend.has(n), true);
+  const kernels = planKernels(todo, (n) => backend.has(n), true, backend.bindings);
   // A run planned now keeps what it computes, whatever a disposed view said of an earlier one.
   for (const k of kernels) for (const o of k.outputs) o.node.unwanted = false;
   const settle = kernels.flatMap((k) =>

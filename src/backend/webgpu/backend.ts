@@ -140,6 +140,11 @@ export class WebGpuBackend implements Backend {
     });
   }
 
+  /** The storage buffers one kernel may bind (maxStorageBuffersPerShaderStage). */
+  get bindings(): number {
+    return this.limits.maxStorage;
+  }
+
   /** True while buffers of this device hold values (of tensors, or of reads in flight). */
   holdsValues(): boolean {
     return !this.lost && this.pool.live > 0;
