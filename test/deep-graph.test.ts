@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { add, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
 import { planKernels, storageNode } from '../src/schedule/fuse.js';
+import { outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
 
@@ -62,8 +63,8 @@ describe('cutting deep graphs, by what a device binds', () => {
     const most = (ks: { values: readonly unknown[] }[]): number =>
       Math.max(...ks.map((k) => k.values.length));
     // As one kernel: some 3600 values. With 12 bindings (SwiftShader's) the cut plan fits; with 4 it does not.
-    expect(most(planKernels(nodes, leaves, false, 12))).toBeLessThan(800);
-    expect(most(planKernels(nodes, leaves, false, 4))).toBeGreaterThan(3000);
+    expect(most(planKernels(nodes, leaves, false, { limit: 12, need: outputBindings }))).toBeLessThan(800);
+    expect(most(planKernels(nodes, leaves, false, { limit: 4, need: outputBindings }))).toBeGreaterThan(3000);
   });
 
   it('a plan whose cut kernels would need more bindings than the device has stays whole', () => {
@@ -79,7 +80,7 @@ describe('cutting deep graphs, by what a device binds', () => {
     planKernels([y.node], leaves, true);
     sum(y).backward();
     const g = [storageNode(x.grad!.node)];
-    expect(planKernels(g, leaves, true, 12)).toHaveLength(1);
+    expect(planKernels(g, leaves, true, { limit: 12, need: outputBindings })).toHaveLength(1);
     expect(planKernels(g, leaves, true).length).toBeGreaterThan(5);
   });
 });

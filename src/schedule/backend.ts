@@ -64,8 +64,16 @@ export interface Backend {
   retire?(): void;
   /** True while a replaced backend still holds values of nodes (see retire). */
   holdsValues?(): boolean;
-  /** The most buffers one kernel may bind (a device's limit; none on the CPU): see planKernels. */
-  readonly bindings?: number;
+  /** What a device binds per kernel (none on the CPU): see planKernels. */
+  readonly bindings?: Bindings;
+}
+
+/** A device's bindings, by which planKernels weighs a plan: its limit, and what a kernel's outputs need. */
+export interface Bindings {
+  /** The most buffers one program may bind. */
+  readonly limit: number;
+  /** The most buffers any one output of the kernel needs bound. */
+  need(k: Kernel): number;
 }
 
 /** Zeroed counters. */

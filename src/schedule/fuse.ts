@@ -11,6 +11,7 @@ import {
   type Ref,
   type Value,
 } from './kernel.js';
+import type { Bindings } from './backend.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
@@ -55,19 +56,19 @@ export function planKernels(
   targets: readonly Node[],
   ready: (n: Node) => boolean,
   remember = false,
-  bindings = Infinity,
+  bindings?: Bindings,
 ): Kernel[] {
   const whole = plan(targets, ready, remember, Infinity);
   let chosen = whole;
   if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
     const cut = plan(targets, ready, remember, CUT_DEPTH);
     // Taken unless the cuts store too much more, or give an output more buffers to bind than the device
-    // allows (`bindings`) where the whole plan did not (the checkpoints of a wide graph can): such an output
-    // would be computed on the CPU.
-    const need = outputBuffers(cut.kernels);
+    // allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a wide graph
+    // can): such an output would be computed on the CPU.
+    const need = bindings ? outputBuffers(cut.kernels, bindings) : 0;
     if (
       storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES &&
-      (need <= bindings || need <= outputBuffers(whole.kernels))
+      (!bindings || need <= bindings.limit || need <= outputBuffers(whole.kernels, bindings))
     )
       chosen = cut;
   }
@@ -75,30 +76,9 @@ export function planKernels(
   return chosen.kernels;
 }
 
-/**
- * The most buffers any one output of the plan's kernels needs bound, about as a device backend binds them:
- * one per input of many values that it reads, one for all single values (packed), its own, and two for a
- * kernel's shared buffers (sums' partials, flags).
- */
-function outputBuffers(kernels: readonly Kernel[]): number {
-  let most = 0;
-  for (const k of kernels) {
-    // The inputs each value reads, directly or through the values it is computed from (values come after
-    // their arguments, so one pass in order).
-    const reads: Set<number>[] = k.values.map((v) =>
-      v.kind === 'input' ? new Set([v.index]) : new Set<number>(),
-    );
-    k.values.forEach((v, r) => {
-      if (v.kind === 'op') for (const a of v.args) for (const i of reads[a]!) reads[r]!.add(i);
-    });
-    for (const o of k.outputs) {
-      const ins = [...reads[o.ref]!];
-      const many = ins.filter((i) => k.inputs[i]!.access.kind !== 'scalar').length;
-      most = Math.max(most, many + (many < ins.length ? 1 : 0) + 1 + 2);
-    }
-  }
-  return most;
-}
+/** The most buffers any one output of the plan's kernels needs bound, by the device's measure. */
+const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
+  Math.max(0, ...kernels.map(b.need));
 
 /** Bytes a plan's kernels store per point outputs (sums are small). */
 const storedBytes = (kernels: readonly Kernel[]): number =>

@@ -1,6 +1,6 @@
 /** The WebGPU backend: runs planned steps in one submit, keeps values in pooled buffers, falls back to the CPU on loss. */
 import { copyToF32, type Node } from '../../graph/node.js';
-import { emptyStats, type Backend, type Stats } from '../../schedule/backend.js';
+import { emptyStats, type Backend, type Bindings, type Stats } from '../../schedule/backend.js';
 import { planKernels, storageNode } from '../../schedule/fuse.js';
 import type { Kernel } from '../../schedule/kernel.js';
 import type { CpuBackend } from '../cpu.js';
@@ -17,7 +17,7 @@ import { WG, type ReduceMode } from './program.js';
 import { IdleWait } from './idle.js';
 import { readbackLayout, READ_AHEAD, uniformLayout } from './layout.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
-import { type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
+import { outputBindings, type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 
@@ -140,9 +140,9 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  /** The storage buffers one kernel may bind (maxStorageBuffersPerShaderStage). */
-  get bindings(): number {
-    return this.limits.maxStorage;
+  /** The storage buffers one program may bind (maxStorageBuffersPerShaderStage), and what outputs need. */
+  get bindings(): Bindings {
+    return { limit: this.limits.maxStorage, need: outputBindings };
   }
 
   /** True while buffers of this device hold values (of tensors, or of reads in flight). */

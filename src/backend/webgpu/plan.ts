@@ -97,6 +97,33 @@ function chunks(size: number, chunk: number): { start: number; n: number }[] {
   return out;
 }
 
+/** Storage bindings that outputs `g` of `k` take: the inputs they read (one-element ones packed into one) and their own. */
+function bindingsOf(k: Kernel, g: readonly number[]): number {
+  const ins = inputsOf(
+    k,
+    neededRefs(
+      k,
+      g.map((o) => k.outputs[o]!.ref),
+    ),
+  );
+  const { direct, packed } = splitInputs(k, ins);
+  // Scalar sums share the partials binding (counted apart); every other output has its own.
+  const own = g.filter((o) => !isScalarSum(k, o));
+  return direct.length + (packed.length > 0 ? 1 : 0) + own.length;
+}
+
+const isScalarSum = (k: Kernel, o: number): boolean =>
+  k.outputs[o]!.reduce && k.outputs[o]!.access.kind === 'scalar';
+
+/**
+ * The most storage bindings any one output of `k` takes in a step of its own, with the partials binding a
+ * scalar sum adds and the flag word of a speculative program: what planKernels weighs a plan by.
+ */
+export function outputBindings(k: Kernel): number {
+  const flag = speculates(k) ? 1 : 0;
+  return Math.max(0, ...k.outputs.map((_, o) => bindingsOf(k, [o]) + (isScalarSum(k, o) ? 1 : 0) + flag));
+}
+
 /** Splits `outputs` into groups whose inputs plus outputs (plus `extra(group)`) fit `limit` bindings. */
 function fitBindings(
   k: Kernel,
@@ -106,19 +133,7 @@ function fitBindings(
 ): number[][] {
   const groups: number[][] = [];
   let cur: number[] = [];
-  const count = (g: readonly number[]): number => {
-    const ins = inputsOf(
-      k,
-      neededRefs(
-        k,
-        g.map((o) => k.outputs[o]!.ref),
-      ),
-    );
-    const { direct, packed } = splitInputs(k, ins);
-    // Scalar sums share the partials binding (counted by `extra`); every other output has its own.
-    const own = g.filter((o) => !(k.outputs[o]!.reduce && k.outputs[o]!.access.kind === 'scalar'));
-    return direct.length + (packed.length > 0 ? 1 : 0) + own.length + extra(g);
-  };
+  const count = (g: readonly number[]): number => bindingsOf(k, g) + extra(g);
   for (const o of outputs) {
     if (cur.length > 0 && count([...cur, o]) > limit) {
       groups.push(cur);
@@ -173,7 +188,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
   kernels.forEach((k, ki) => {
     if (absorbed.has(ki)) return;
     outputs.push(...k.outputs.map((o) => o.node));
-    const isSum = (o: number): boolean => k.outputs[o]!.access.kind === 'scalar' && k.outputs[o]!.reduce;
+    const isSum = (o: number): boolean => isScalarSum(k, o);
     const perPoint: number[] = [];
     const strided = new Map<string, number[]>();
     k.outputs.forEach((o, j) => {
