@@ -20,6 +20,17 @@ const useGpu = async (): Promise<WebGpuBackend> => {
 const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Starts `run` and returns once the device has its work (a submit), with the promise of its outcome: what
+ * the test does next lands while the run is in flight.
+ */
+async function inFlight<T>(gpu: WebGpuBackend, run: () => Promise<T>): Promise<{ done: Promise<T> }> {
+  const submits = gpu.stats().submits;
+  const done = run();
+  while (gpu.stats().submits === submits) await nextTask();
+  return { done };
+}
+
 describe.skipIf(!adapter)('init() again', () => {
   afterAll(() => init({ backend: 'cpu' }));
 
@@ -108,9 +119,7 @@ describe.skipIf(!adapter)('dispose() while the run is in flight', () => {
     // sin's results belong to their node only once its range check comes back from the device: dispose
     // lands between the submit and that.
     const y = sin(x).mul(2);
-    const submits = gpu.stats().submits;
-    const done = y.realize().catch(() => undefined);
-    while (gpu.stats().submits === submits) await nextTask();
+    const { done } = await inFlight(gpu, () => y.realize().catch(() => undefined));
     y.dispose();
     await done;
     await gpu.sync();
@@ -133,9 +142,7 @@ describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
       const before = gpu.stats().liveBuffers;
       sum(sin(x.mul(w))).backward();
       const g = w.grad!;
-      const submits = gpu.stats().submits;
-      const done = g.realize().catch(() => undefined);
-      while (gpu.stats().submits === submits) await nextTask();
+      const { done } = await inFlight(gpu, () => g.realize().catch(() => undefined));
       g.dispose();
       await done;
       await gpu.sync();
@@ -156,16 +163,16 @@ describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
     }
     const a2 = sin(a).mul(0.5).add(1);
     const b2 = sin(b).mul(0.25).add(1);
-    const submits = gpu.stats().submits;
-    const outcomes = Promise.all(
-      [a2.realize(), b2.realize()].map((p) =>
-        p.then(
-          () => 'ok',
-          () => 'rejected',
+    const { done: outcomes } = await inFlight(gpu, () =>
+      Promise.all(
+        [a2.realize(), b2.realize()].map((p) =>
+          p.then(
+            () => 'ok',
+            () => 'rejected',
+          ),
         ),
       ),
     );
-    while (gpu.stats().submits === submits) await nextTask();
     a2.dispose();
     b2.dispose();
     // Neither rejects for the other's read, and no rejection goes unhandled (vitest fails the file on one).
