@@ -103,6 +103,29 @@ fn wg__two_sum(a: f32, b: f32) -> vec2<f32> {
   return vec2<f32>(s, (a - (s - bb)) + (b - bb));
 }
 
+// A compensated running sum (Neumaier): acc.x the sum so far, acc.y the rounding errors of its additions.
+// Returns it with y added. The error of each addition is formed with the larger operand first, so that
+// terms cancelling later keep the small ones (Kahan's form loses them: 1e8, 1, -1e8, 1 gives 1) and no
+// error term overflows where the sum does not. The new sum passes through wg_keep so that a compiler cannot
+// fold the error terms to 0. Where the sum is infinite or NaN it stands as IEEE addition makes it, with no
+// error term (that would be Inf - Inf = NaN).
+fn wg__sum_add(acc: vec2<f32>, y: f32, zero: u32) -> vec2<f32> {
+  let u = wg_keep(acc.x + y, zero);
+  let d = select((y - u) + acc.x, (acc.x - u) + y, abs(acc.x) >= abs(y));
+  return vec2<f32>(u, select(acc.y + d, acc.y, wg__nonfinite(u)));
+}
+
+// Two compensated running sums as one (see wg__sum_add).
+fn wg__sum_merge(a: vec2<f32>, b: vec2<f32>, zero: u32) -> vec2<f32> {
+  let r = wg__sum_add(a, b.x, zero);
+  return vec2<f32>(r.x, r.y + b.y);
+}
+
+// The total of a compensated running sum (see wg__sum_add).
+fn wg__sum_total(acc: vec2<f32>) -> f32 {
+  return select(acc.x + acc.y, acc.x, wg__nonfinite(acc.x));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // exp
 

@@ -20,30 +20,23 @@ struct Params {
 {{bindings}}
 
 const WG: u32 = {{wg}}u;
-var<workgroup> sh: array<f32, WG>;
+var<workgroup> sh: array<vec2<f32>, WG>;
 
 // The sum of partials[base .. base + count), the same in every invocation of the workgroup.
 fn total(base: u32, lid: u32) -> f32 {
-  var s = 0.0;
-  var c = 0.0;
+  var acc = vec2<f32>(0.0, 0.0);
   for (var t = lid; t < P.count; t += WG) {
-    let y = partials[base + t] - c;
-    let u = s + y;
-    // Where the sum is infinite or NaN it stands as IEEE addition makes it, with no error term: (u - s) - y
-    // would be Inf - Inf = NaN there, turning a sum of +Inf terms into NaN (checked on the bits, as a
-    // compiler may assume that no value is infinite).
-    c = select((u - s) - y, 0.0, (bitcast<u32>(u) & 0x7fffffffu) >= 0x7f800000u);
-    s = u;
+    acc = wg__sum_add(acc, partials[base + t], P.opaque);
   }
-  sh[lid] = s;
+  sh[lid] = acc;
   workgroupBarrier();
   for (var h = WG / 2u; h > 0u; h >>= 1u) {
     if (lid < h) {
-      sh[lid] += sh[lid + h];
+      sh[lid] = wg__sum_merge(sh[lid], sh[lid + h], P.opaque);
     }
     workgroupBarrier();
   }
-  let r = sh[0];
+  let r = wg__sum_total(sh[0]);
   workgroupBarrier();
   return r;
 }

@@ -2,11 +2,13 @@
 // invocation adds up the slices of one element of every summed output (compensated, so long sums keep
 // float32 accuracy) and stores it.
 
+{{prelude}}
+
 struct Params {
   m: u32,      // elements of each summed output
   slices: u32, // slices per element, over all chunks
   grid_x: u32, // workgroups per row of the dispatch grid
-  pad: u32,
+  opaque: u32, // always 0 (see wg_keep in the prelude)
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -17,19 +19,12 @@ const WG: u32 = 256u;
 
 // The sum of the slices of element o of summed output q.
 fn total(q: u32, o: u32) -> f32 {
-  var s = 0.0;
-  var c = 0.0;
+  var acc = vec2<f32>(0.0, 0.0);
   let base = q * P.m * P.slices + o;
   for (var j = 0u; j < P.slices; j++) {
-    let y = partials[base + j * P.m] - c;
-    let u = s + y;
-    // Where the sum is infinite or NaN it stands as IEEE addition makes it, with no error term: (u - s) - y
-    // would be Inf - Inf = NaN there, turning a sum of +Inf terms into NaN (checked on the bits, as a
-    // compiler may assume that no value is infinite).
-    c = select((u - s) - y, 0.0, (bitcast<u32>(u) & 0x7fffffffu) >= 0x7f800000u);
-    s = u;
+    acc = wg__sum_add(acc, partials[base + j * P.m], P.opaque);
   }
-  return s;
+  return wg__sum_total(acc);
 }
 
 @compute @workgroup_size(256)

@@ -16,6 +16,7 @@ import {
   type WebGpuOptions,
 } from '../../src/index.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { REDUCE_POINTS } from '../../src/backend/webgpu/program.js';
 import { OPS } from '../../src/ops/table.js';
 import { activeBackend } from '../../src/schedule/scheduler.js';
 import { testAdapter, testGpu } from '../gpu.js';
@@ -632,6 +633,39 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     const cols = new Float32Array([1e8, -3e38, 1, 2 ** 103, -1e8, 3.4028234663852886e38, 1, 0]);
     const want = [0, 1].map((j) => Math.fround([0, 1, 2, 3].reduce((a, r) => a + cols[2 * r + j]!, 0)));
     expect(Array.from(await sum(tensor(cols, { shape: [4, 2] }), 0).data())).toEqual(want);
+  });
+
+  it('the passes that finish sums add their partials compensated: cancelling and near-limit partials', async () => {
+    // Four terms, each placed so that it alone makes one partial, and so that one invocation of the finishing
+    // pass meets them in this order: 1e8, 1, -1e8, 1 must give 2 (a Kahan sum gives 1), and terms at the
+    // float32 limit whose running sum stays finite must give the finite total.
+    const cases = [
+      [1e8, 1, -1e8, 1],
+      [-3e38, 2 ** 103, 3.4028234663852886e38, 1],
+    ];
+    const exactly = (t: number[]): number => Math.fround(t.reduce((a, b) => a + b, 0));
+    /** A tensor of n zeros with the terms at the points `at(0..3)`. */
+    const spread = (n: number, terms: number[], at: (j: number) => number, shape = [n]): Tensor => {
+      const xs = new Float32Array(n);
+      terms.forEach((t, j) => (xs[at(j)] = t));
+      return tensor(xs, { shape });
+    };
+    for (const terms of cases) {
+      // Scalar sums, per invocation: partial t holds point t (one workgroup); the pass 4 wide reads t, t+4, ...
+      await useGpu({ reduce: 'invocation' });
+      expect(await sum(spread(256, terms, (j) => 4 * j).mul(1)).item()).toBe(exactly(terms));
+      // Per workgroup (of REDUCE_POINTS points per invocation): four partials, one per lane of the pass's
+      // tree, which adds lanes 0 + 2 and 1 + 3 first.
+      await useGpu({ reduce: 'workgroup' });
+      const wg = 256 * REDUCE_POINTS;
+      expect(await sum(spread(4 * wg, terms, (j) => [0, 2, 1, 3][j]! * wg).mul(1)).item()).toBe(
+        exactly(terms),
+      );
+      // Along an axis in slices of 64 points: the sliced second pass adds an element's slices in order.
+      await useGpu();
+      const col = await sum(spread(256, terms, (j) => 64 * j, [256, 1]).mul(1), 0).data();
+      expect(Array.from(col)).toEqual([exactly(terms)]);
+    }
   });
 
   it('a sum over two axes that are not adjacent (a middle-axis parameter) steps both through its points', async () => {

@@ -103,12 +103,12 @@ describe('WGSL generation', () => {
     };
     const sliced = plan([100_000, 3], [1, 3]);
     expect(sliced.steps).toHaveLength(2);
-    expect(sliced.steps[0]!.program.source).toMatch(/part\[0u \* P\.part_stride \+ at\] = a0;/);
+    expect(sliced.steps[0]!.program.source).toMatch(/part\[0u \* P\.part_stride \+ at\] = t0;/);
     expect(sliced.steps[1]!.program.source).toMatch(/fn total\(q: u32, o: u32\)/);
     const plain = plan([37, 1000], [1, 1000]);
     expect(plain.steps).toHaveLength(1);
     expect(plain.steps[0]!.program.source).not.toMatch(/part\[/);
-    expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] \+= a0;/);
+    expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] \+= t0;/);
   });
 
   it('scalar sums are split per invocation with no barrier, or per workgroup with a tree, as asked', () => {

@@ -67,7 +67,8 @@ export function finishProgram(slots: readonly number[], tail: Tail | null, mode:
   }
   const source = fill(template('reduce'), {
     wg: String(finishWidth(mode)),
-    prelude: preludeFor(body.join('\n')),
+    // total() in the template adds up with the prelude's compensated sums.
+    prelude: preludeFor([...body, 'wg__sum_merge wg__sum_total'].join('\n')),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
     totals: indent(totals, '  '),

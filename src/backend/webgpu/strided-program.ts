@@ -99,23 +99,12 @@ export function stridedProgram(
       bindings.push('write');
       decls.push(declare(bindings.length, `out${q}`, 'write'));
     }
-    // Compensated (Neumaier): a slice may fold thousands of points into one element. The running sum
-    // passes through wg_keep so that a compiler cannot fold the error terms to 0; the larger operand goes
-    // first in each (so no term overflows where the sum does not, and cancellations keep the small terms).
-    // Where the sum is infinite or NaN it stands as IEEE addition makes it, with no error term.
-    acc.push(`var a${q} = 0.0;`, `var e${q} = 0.0;`);
-    body.push(
-      '{',
-      `  let y = ${refExpr(k, k.outputs[o]!.ref, c)};`,
-      `  let u = wg_keep(a${q} + y, opaque);`,
-      `  let d = select((y - u) + a${q}, (a${q} - u) + y, abs(a${q}) >= abs(y));`,
-      `  e${q} = select(e${q} + d, e${q}, wg__nonfinite(u));`,
-      `  a${q} = u;`,
-      '}',
-    );
-    total.push(`a${q} = select(a${q} + e${q}, a${q}, wg__nonfinite(a${q}));`);
-    store.push(sliced ? `part[${q}u * P.part_stride + at] = a${q};` : `out${q}[o] = a${q};`);
-    accumulate.push(`out${q}[o] += a${q};`);
+    // Compensated (wg__sum_add): a slice may fold thousands of points into one element.
+    acc.push(`var a${q} = vec2<f32>(0.0, 0.0);`);
+    body.push(`a${q} = wg__sum_add(a${q}, ${refExpr(k, k.outputs[o]!.ref, c)}, opaque);`);
+    total.push(`let t${q} = wg__sum_total(a${q});`);
+    store.push(sliced ? `part[${q}u * P.part_stride + at] = t${q};` : `out${q}[o] = t${q};`);
+    accumulate.push(`out${q}[o] += t${q};`);
   });
   let finish: string[];
   if (sliced) {
@@ -133,7 +122,7 @@ export function stridedProgram(
     ];
   }
   const source = fill(template('strided'), {
-    prelude: preludeFor([...lines.invariant, ...body].join('\n')),
+    prelude: preludeFor([...lines.invariant, ...body, ...finish].join('\n')),
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
@@ -176,6 +165,8 @@ export function stridedFinishProgram(count: number): Program {
     store.push(`out${q}[o] = total(${q}u, o);`);
   }
   const source = fill(template('strided-finish'), {
+    // total() in the template adds up with the prelude's compensated sums.
+    prelude: preludeFor('wg__sum_add wg__sum_total'),
     bindings: decls.join('\n'),
     store: indent(store, '  '),
   });
