@@ -1,8 +1,8 @@
 /** WGSL for the finishing pass of scalar sums: totals of the partials, then an optional one-point tail kernel. */
 import type { Kernel } from '../../schedule/kernel.js';
-import { preludeFor } from './prelude.js';
+import { fillWithPrelude } from './prelude.js';
 import { finishWidth, type BindingKind, type Program, type ReduceMode } from './program.js';
-import { declare, fill, indent, template } from './templates.js';
+import { declare, indent } from './templates.js';
 import { Consts, inputsOf, invariantHeader, neededRefs, refExpr, valueLines } from './values.js';
 
 /** A one-point kernel run by the finishing pass, reading sums by their slot. */
@@ -65,10 +65,8 @@ export function finishProgram(slots: readonly number[], tail: Tail | null, mode:
     });
     body.push(...invariantHeader(c, lines), ...lines.point);
   }
-  const source = fill(template('reduce'), {
+  const source = fillWithPrelude('reduce', {
     wg: String(finishWidth(mode)),
-    // total() in the template adds up with the prelude's compensated sums.
-    prelude: preludeFor([...body, 'wg__sum_merge wg__sum_total'].join('\n')),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
     totals: indent(totals, '  '),

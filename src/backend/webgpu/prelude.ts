@@ -1,7 +1,7 @@
 /** The prelude functions (shaders/prelude.wgsl) a generated kernel needs, and whether its program speculates. */
 import { opRow } from '../../ops/table.js';
 import type { Kernel } from '../../schedule/kernel.js';
-import { template } from './templates.js';
+import { fill, template } from './templates.js';
 
 /** A top-level declaration of the prelude with the comments above it. */
 interface PreludeItem {
@@ -61,6 +61,15 @@ export function preludeFor(code: string, fast = false): string {
     .filter((it) => need.has(it.name))
     .map((it) => it.text)
     .join('\n\n');
+}
+
+/**
+ * Template `name` filled with `slots`, and its {{prelude}} slot with the prelude declarations that the
+ * rest of the filled source calls (the template's own code included; comments aside).
+ */
+export function fillWithPrelude(name: string, slots: Readonly<Record<string, string>>): string {
+  const rest = fill(template(name), { ...slots, prelude: '' }).replace(/\/\/.*$/gm, '');
+  return fill(template(name), { ...slots, prelude: preludeFor(rest) });
 }
 
 const indexes = new Map<boolean, { items: PreludeItem[]; byName: Map<string, PreludeItem> }>();

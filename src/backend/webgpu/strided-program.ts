@@ -1,8 +1,8 @@
 /** WGSL for sums along axes: one invocation per result element (or per element and slice), and the pass adding slices. */
 import type { Kernel } from '../../schedule/kernel.js';
-import { preludeFor } from './prelude.js';
+import { fillWithPrelude } from './prelude.js';
 import { STRIDED_HEADER_WORDS, type BindingKind, type PointProgram, type Program } from './program.js';
-import { declare, fill, indent, template } from './templates.js';
+import { declare, indent } from './templates.js';
 import {
   Consts,
   inputBindings,
@@ -121,8 +121,7 @@ export function stridedProgram(
       '}',
     ];
   }
-  const source = fill(template('strided'), {
-    prelude: preludeFor([...lines.invariant, ...body, ...finish].join('\n')),
+  const source = fillWithPrelude('strided', {
     terms: String(Math.max(1, terms.length)),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
@@ -164,9 +163,7 @@ export function stridedFinishProgram(count: number): Program {
     decls.push(declare(bindings.length, `out${q}`, 'write'));
     store.push(`out${q}[o] = total(${q}u, o);`);
   }
-  const source = fill(template('strided-finish'), {
-    // total() in the template adds up with the prelude's compensated sums.
-    prelude: preludeFor('wg__sum_add wg__sum_total'),
+  const source = fillWithPrelude('strided-finish', {
     bindings: decls.join('\n'),
     store: indent(store, '  '),
   });
