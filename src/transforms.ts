@@ -1,16 +1,20 @@
 /** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
 import { gradients, zerosLike } from './autodiff/grad.js';
 import { fmtShape } from './graph/shape.js';
-import { apply, constant } from './ops/build.js';
+import { apply, constant, reshape } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
 export type Arg = Tensor | TensorData | unknown;
 
-/** Arguments of a transformed function: where f takes a Tensor, numbers and arrays are accepted too. */
-export type Lifted<A extends unknown[]> = {
-  [K in keyof A]: A[K] extends Tensor ? Tensor | TensorData : A[K];
+/**
+ * Arguments of a transformed function: where f takes a Tensor at a differentiated position (one of `N`),
+ * numbers and arrays are accepted too (they become Tensors); the other arguments reach f unchanged, as in
+ * JAX, so they must be what f takes.
+ */
+export type Lifted<A extends unknown[], N extends number = number> = {
+  [K in keyof A]: K extends `${N}` ? (A[K] extends Tensor ? Tensor | TensorData : A[K]) : A[K];
 };
 
 /** Result of `valueAndGrad`: the value and the gradient (one Tensor, or one per argnum when argnums is a list). */
@@ -74,7 +78,10 @@ function evaluate(
     );
   }
   const wrt = nums.map((i) => (wrapped[i] as Tensor).node);
-  const gs = gradients([out.node], [constant(1)], wrt).map((g, k) => new Tensor(g ?? zerosLike(wrt[k]!)));
+  // The seed has f's shape ([1], say), so that where f returns an argument its gradient has that shape.
+  const gs = gradients([out.node], [reshape(constant(1), out.node.shape)], wrt).map(
+    (g, k) => new Tensor(g ?? zerosLike(wrt[k]!)),
+  );
   // The gradients are computed together; f's value only where it is returned (valueAndGrad): a value
   // nobody reads would cost a reduction and a second dispatch.
   hint([...(what.startsWith('valueAndGrad') ? [out.node] : []), ...gs.map((g) => g.node)]);
@@ -82,15 +89,15 @@ function evaluate(
 }
 
 /** The gradient function of scalar-valued `f` with respect to argument `argnums` (default 0). */
-export function grad<A extends unknown[]>(
+export function grad<A extends unknown[], const N extends number = 0>(
   f: (...args: A) => Tensor,
-  argnums?: number,
-): (...args: Lifted<A>) => Tensor;
+  argnums?: N,
+): (...args: Lifted<A, N>) => Tensor;
 /** The gradient function with respect to several arguments: one Tensor each. */
-export function grad<A extends unknown[]>(
+export function grad<A extends unknown[], const N extends readonly number[]>(
   f: (...args: A) => Tensor,
-  argnums: readonly number[],
-): (...args: Lifted<A>) => Tensor[];
+  argnums: N,
+): (...args: Lifted<A, N[number]>) => Tensor[];
 export function grad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`grad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {
@@ -100,15 +107,15 @@ export function grad(f: (...args: never[]) => unknown, argnums: number | readonl
 }
 
 /** Like `grad`, also returning f's value (computed in the same kernel). */
-export function valueAndGrad<A extends unknown[]>(
+export function valueAndGrad<A extends unknown[], const N extends number = 0>(
   f: (...args: A) => Tensor,
-  argnums?: number,
-): (...args: Lifted<A>) => ValueAndGrad<Tensor>;
+  argnums?: N,
+): (...args: Lifted<A, N>) => ValueAndGrad<Tensor>;
 /** `valueAndGrad` with respect to several arguments. */
-export function valueAndGrad<A extends unknown[]>(
+export function valueAndGrad<A extends unknown[], const N extends readonly number[]>(
   f: (...args: A) => Tensor,
-  argnums: readonly number[],
-): (...args: Lifted<A>) => ValueAndGrad<Tensor[]>;
+  argnums: N,
+): (...args: Lifted<A, N[number]>) => ValueAndGrad<Tensor[]>;
 export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`valueAndGrad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {

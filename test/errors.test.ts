@@ -105,10 +105,10 @@ const CASES: Case[] = [
   ],
   [
     'argnums out of range',
-    () => grad((a: Tensor, c: Tensor) => mul(a, c), [0, 2])(1, 2),
+    () => grad((a: Tensor, c: Tensor) => mul(a, c), [0, 2] as number[])(1, 2),
     /argnum 2 is out of range for 2 arguments/,
   ],
-  ['a negative argnum', () => grad((a: Tensor) => a, -1)(1), /argnum -1 is out of range/],
+  ['a negative argnum', () => grad((a: Tensor) => a, -1 as number)(1), /argnum -1 is out of range/],
   ['an unknown backend in init', () => init({ backend: 'tpu' as 'cpu' }), /unknown backend "tpu"/],
   ['item() of several elements', () => tensor([1, 2, 3]).item(), /3 elements \(shape \[3\]\).*exactly one/],
   ['an op on a disposed tensor', () => add(disposedPair().gone, 1), /add: the tensor was disposed/],

@@ -574,10 +574,34 @@ describe.each(testBackends())('ops on $name', (b) => {
 
     it('grad(f, [0, 2]) gives one gradient per argnum', async () => {
       const f = (a: Tensor, c: Tensor, e: Tensor) => wg.add(mul(a, c), mul(mul(e, e), c));
-      const gs = grad(f, [0, 2])(2, 3, 5);
+      const gs = grad(f, [0, 2])(2, tensor(3), 5);
       expect(gs).toHaveLength(2);
       expect(await gs[0]!.item()).toBe(3);
       expect(await gs[1]!.item()).toBe(30);
+    });
+
+    it('numbers become Tensors at differentiated positions only; other arguments reach f as they are', async () => {
+      const f = (x: Tensor, y: Tensor) => y.mul(x);
+      expect(await grad(f, 1)(tensor(2), 3).item()).toBe(2);
+      // @ts-expect-error y is not differentiated, so a number passed for it stays a number (f calls y.mul)
+      expect(() => grad(f, 0)(2, 3)).toThrow(TypeError);
+      // A parameter that f takes as a number gets one.
+      const g = (x: Tensor, n: number) => x.pow(n);
+      expect(await grad(g)(2, 3).item()).toBe(12);
+      expect(await valueAndGrad(g, [0])(2, 3).grad[0]!.item()).toBe(12);
+    });
+
+    it('the gradient of an output with respect to itself has its shape ([1, 1], not [])', async () => {
+      const w = tensor([4], { requiresGrad: true });
+      w.backward();
+      expect(w.grad!.shape).toEqual([1]);
+      const y = tensor([[2]], { requiresGrad: true }).mul(3);
+      y.retainGrad();
+      y.backward();
+      expect(y.grad!.shape).toEqual([1, 1]);
+      expect(await y.grad!.data()).toEqual(new Float32Array([1]));
+      expect(grad((x: Tensor) => x)(tensor([2])).shape).toEqual([1]);
+      expect(valueAndGrad((x: Tensor) => x.mul(x))(tensor([[[3]]])).grad.shape).toEqual([1, 1, 1]);
     });
 
     it('valueAndGrad gives the value and the gradient', async () => {

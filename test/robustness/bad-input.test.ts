@@ -188,10 +188,10 @@ const CASES: Case[] = [
   ],
   [
     'a repeated argnum',
-    () => grad((x: Tensor, y: Tensor) => mul(x, y), [0, 0])(1, 2),
+    () => grad((x: Tensor, y: Tensor) => mul(x, y), bad<number[]>([0, 0]))(1, 2),
     'grad(f): argnums [0,0] repeats an index',
   ],
-  ['no argnums', () => grad(id, [])(1), 'grad(f): argnums is empty'],
+  ['no argnums', () => grad(id, bad<number[]>([]))(1), 'grad(f): argnums is empty'],
   ['grad of a string', () => grad(bad<typeof id>('f')), 'grad(f): f must be a function, got string'],
   [
     'valueAndGrad of a string argument',
