@@ -31,12 +31,16 @@ export interface TensorOptions {
 export interface BackwardOptions {
   /** Keep the gradients differentiable (for higher derivatives through `.grad`), as PyTorch's create_graph. */
   createGraph?: boolean;
+  /**
+   * Accepted for code written for PyTorch, where it keeps the graph for another backward(): webgrad's graphs
+   * are values that stay usable, so backward() through one again adds its gradients again, whatever this says.
+   */
+  retainGraph?: boolean;
 }
 
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
-  /** The gradient accumulated by `backward()` (null until then); assign null to reset it. */
-  grad: Tensor | null = null;
+  private accumulated: Tensor | null = null;
   /** @internal The graph node this tensor is a handle on. */
   readonly node: Node;
 
@@ -76,6 +80,27 @@ export class Tensor {
    */
   get isLeaf(): boolean {
     return this.node.op === 'leaf' || !this.node.requiresGrad;
+  }
+
+  /** The gradient accumulated by `backward()` (null until then); assign null to reset it. */
+  get grad(): Tensor | null {
+    return this.accumulated;
+  }
+
+  /** Takes null (a reset, as PyTorch's `x.grad = None`) or a Tensor of this tensor's shape. */
+  set grad(g: Tensor | null) {
+    if (g === null || g === undefined) {
+      this.accumulated = null;
+      return;
+    }
+    if (!(g instanceof Tensor))
+      throw new Error(`.grad can be set to null or a Tensor, not to ${describe(g)}`);
+    if (!sameShape(g.node.shape, this.node.shape)) {
+      throw new Error(
+        `.grad: a gradient of shape ${fmtShape(g.node.shape)} cannot be assigned to a tensor of shape ${fmtShape(this.node.shape)}`,
+      );
+    }
+    this.accumulated = g;
   }
 
   /**
@@ -228,7 +253,7 @@ export class Tensor {
 }
 
 const TENSOR_OPTIONS = optionNames<TensorOptions>({ requiresGrad: true, shape: true, copy: true });
-const BACKWARD_OPTIONS = optionNames<BackwardOptions>({ createGraph: true });
+const BACKWARD_OPTIONS = optionNames<BackwardOptions>({ createGraph: true, retainGraph: true });
 
 /** @internal Whether `v` is of a kind tensor() takes as data (its contents are checked there). */
 export function isTensorData(v: unknown): v is TensorData {

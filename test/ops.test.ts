@@ -480,6 +480,15 @@ describe.each(testBackends())('ops on $name', (b) => {
       x.grad = null;
       y.backward();
       expect(await x.grad!.item()).toBe(6);
+      // retainGraph (PyTorch's retain_graph) is accepted and changes nothing: the graph is always kept.
+      y.backward(undefined, { retainGraph: true });
+      expect(await x.grad!.item()).toBe(12);
+      // An assigned gradient of the tensor's shape is added to; the tensor held before is not changed.
+      const held = x.grad!;
+      x.grad = tensor(100);
+      y.backward();
+      expect(await x.grad.item()).toBe(106);
+      expect(await held.item()).toBe(12);
     });
 
     it('an identity (x * 1, x + 0, --x, x ** 1, the sum of a scalar) is a tensor of its own', async () => {

@@ -140,6 +140,16 @@ const CASES: Case[] = [
     'backward(gradient): gradient has shape [2] but the tensor has shape [1,2]',
   ],
   [
+    'a number assigned to .grad',
+    () => (tensor([1, 2], { requiresGrad: true }).grad = bad<Tensor>(0)),
+    '.grad can be set to null or a Tensor, not to number 0',
+  ],
+  [
+    'a .grad of another shape',
+    () => (tensor([1, 2], { requiresGrad: true }).grad = tensor([[0], [0]])),
+    '.grad: a gradient of shape [2,1] cannot be assigned to a tensor of shape [2]',
+  ],
+  [
     'backward of a disposed result',
     () => {
       const y = tensor(2, { requiresGrad: true }).mul(3);
@@ -240,7 +250,7 @@ const CASES: Case[] = [
   [
     "backward's create_graph",
     () => sum(tensor([1], { requiresGrad: true })).backward(undefined, bad<object>({ create_graph: true })),
-    "backward(): unknown option 'create_graph'; did you mean 'createGraph'? (options: createGraph)",
+    "backward(): unknown option 'create_graph'; did you mean 'createGraph'? (options: createGraph, retainGraph)",
   ],
   [
     'backward options in the gradient slot',
