@@ -81,7 +81,7 @@ export function square(a: Operand): Tensor {
 
 function axisOf(x: Tensor, axis: number, what: string): number {
   if (typeof axis !== 'number')
-    throw new Error(`${what}: axis must be an integer, got ${JSON.stringify(axis)}`);
+    throw new Error(`${what}: axis must be an integer or a list of them, got ${JSON.stringify(axis)}`);
   const r = x.ndim;
   if (!Number.isInteger(axis) || axis < -r || axis >= r) {
     throw new Error(`${what}: axis ${axis} is out of range for a tensor of shape ${fmtShape(x.shape)}`);
@@ -89,36 +89,47 @@ function axisOf(x: Tensor, axis: number, what: string): number {
   return axis < 0 ? axis + r : axis;
 }
 
-/** Sum of all elements (a scalar), or along one axis (that axis removed). */
-export function sum(x: Operand, axis?: number): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'sum'));
-  t.assertLive('sum');
-  if (axis === undefined)
-    return new Tensor(
-      reshape(
-        sumKeep(
-          t.node,
-          t.shape.map(() => 1),
-        ),
-        [],
-      ),
-    );
-  const ax = axisOf(t, axis, 'sum');
-  const keep = t.shape.map((d, i) => (i === ax ? 1 : d));
-  return new Tensor(
-    reshape(
-      sumKeep(t.node, keep),
-      t.shape.filter((_, i) => i !== ax),
-    ),
-  );
+/** The axes `axis` names (all when undefined), checked, counted from 0, each once. */
+function axesOf(x: Tensor, axis: number | readonly number[] | undefined, what: string): Set<number> {
+  if (axis === undefined) return new Set(x.shape.keys());
+  const list = Array.isArray(axis) ? (axis as readonly number[]) : [axis as number];
+  // PyTorch reads an empty list as every axis, NumPy as none: neither is guessed.
+  if (list.length === 0) throw new Error(`${what}: the list of axes is empty (omit it to reduce every axis)`);
+  const axes = new Set<number>();
+  for (const a of list) {
+    const ax = axisOf(x, a, what);
+    if (axes.has(ax)) throw new Error(`${what}: axis ${a} appears twice in ${JSON.stringify(axis)}`);
+    axes.add(ax);
+  }
+  return axes;
 }
 
-/** Mean of all elements, or along one axis. */
-export function mean(x: Operand, axis?: number): Tensor {
+function checkKeepdim(keepdim: unknown, what: string): void {
+  if (typeof keepdim !== 'boolean')
+    throw new Error(`${what}: keepdim must be a boolean, got ${JSON.stringify(keepdim) ?? typeof keepdim}`);
+}
+
+/**
+ * Sum of all elements (a scalar), or along an axis or a list of axes (removed, or kept with length 1 when
+ * `keepdim`, as PyTorch's keepdim).
+ */
+export function sum(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'sum'));
+  t.assertLive('sum');
+  checkKeepdim(keepdim, 'sum');
+  const axes = axesOf(t, axis, 'sum');
+  const keep = t.shape.map((d, i) => (axes.has(i) ? 1 : d));
+  return new Tensor(reshape(sumKeep(t.node, keep), keepdim ? keep : t.shape.filter((_, i) => !axes.has(i))));
+}
+
+/** Mean of all elements, or along an axis or a list of axes (see sum). */
+export function mean(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
   const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'mean'));
   t.assertLive('mean');
-  const count = axis === undefined ? t.size : t.shape[axisOf(t, axis, 'mean')]!;
-  return mul(sum(t, axis), 1 / count);
+  checkKeepdim(keepdim, 'mean');
+  let count = 1;
+  for (const a of axesOf(t, axis, 'mean')) count *= t.shape[a]!;
+  return mul(sum(t, axis, keepdim), 1 / count);
 }
 
 /** Every op as a Tensor method, with the tensor as first operand. */
@@ -186,10 +197,10 @@ declare module './tensor.js' {
     pow(b: Operand): Tensor;
     /** this * this */
     square(): Tensor;
-    /** Sum of all elements, or along one axis. */
-    sum(axis?: number): Tensor;
-    /** Mean of all elements, or along one axis. */
-    mean(axis?: number): Tensor;
+    /** Sum of all elements, or along an axis or axes (kept with length 1 when keepdim). */
+    sum(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Mean of all elements, or along an axis or axes (kept with length 1 when keepdim). */
+    mean(axis?: number | readonly number[], keepdim?: boolean): Tensor;
   }
 }
 

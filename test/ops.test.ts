@@ -433,6 +433,31 @@ describe.each(testBackends())('ops on $name', (b) => {
       sum(mul(mean(y, 0), tensor([2, 4, 6]))).backward();
       expect(Array.from(await y.grad!.data())).toEqual([1, 2, 3, 1, 2, 3]);
     });
+
+    it('over a list of axes, and with the reduced axes kept (keepdim), with gradients', async () => {
+      const z = tensor(
+        Array.from({ length: 24 }, (_, i) => i),
+        { shape: [2, 3, 4], requiresGrad: true },
+      );
+      // Sums over axes 0 and 2 (torch.arange(24).reshape(2, 3, 4).sum((0, 2))).
+      expect(Array.from(await sum(z, [0, 2]).data())).toEqual([60, 92, 124]);
+      expect(sum(z, [2, -3]).shape).toEqual([3]);
+      expect(sum(z, [0, 2], true).shape).toEqual([1, 3, 1]);
+      expect(z.sum(1, true).shape).toEqual([2, 1, 4]);
+      expect(sum(z, undefined, true).shape).toEqual([1, 1, 1]);
+      expect(Array.from(await mean(z, [0, 1, 2], true).data())).toEqual([11.5]);
+      expect(Array.from(await z.mean([0, 2]).data())).toEqual([7.5, 11.5, 15.5]);
+      // keepdim broadcasts back against the input: z - mean(z, 2, keepdim) has rows that sum to 0.
+      const centred = z.sub(mean(z, 2, true));
+      expect(Array.from(await sum(centred, 2).data())).toEqual([0, 0, 0, 0, 0, 0]);
+      sum(mul(mean(z, [0, 2], true), tensor([1, 2, 3], { shape: [1, 3, 1] }))).backward();
+      const g = await z.grad!.data();
+      for (let i = 0; i < 24; i++) expect(g[i]).toBeCloseTo((1 + (Math.floor(i / 4) % 3)) / 8, 7);
+      expect(() => sum(z, [0, 0])).toThrow('sum: axis 0 appears twice in [0,0]');
+      expect(() => sum(z, [1, -2])).toThrow('sum: axis -2 appears twice in [1,-2]');
+      expect(() => mean(z, [])).toThrow('mean: the list of axes is empty (omit it to reduce every axis)');
+      expect(() => sum(z, 0, 1 as unknown as boolean)).toThrow('sum: keepdim must be a boolean, got 1');
+    });
   });
 
   describe('gradient machinery', () => {
