@@ -34,7 +34,7 @@ const CALLS: Record<string, string> = {
   sign: 'sign',
   tiehalf: 'tiehalf',
   xlogy: 'xlogy',
-  xmul: 'xmul',
+  xmask: 'xmask',
   sum: 'sum',
 };
 

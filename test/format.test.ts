@@ -31,7 +31,8 @@ const HELPERS = {
   relu: (v: number) => Math.max(v, 0),
   step: (v: number) => (v > 0 ? 1 : 0),
   tiehalf: (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0),
-  xlogy: (a: number, b: number) => (a === 0 ? 0 : a * Math.log(b)),
+  xlogy: (a: number, b: number) => (b === 0 && Number.isFinite(a) ? 0 : a * Math.log(b)),
+  xmask: (a: number, b: number) => (a === 0 ? 0 : b),
 };
 
 /** Evaluates `text` with mathjs at each point and compares with webgrad's values of `t`. */

@@ -86,7 +86,7 @@ const ROWS: Record<string, Row> = {
   sign: { domain: [wide], f: (a) => (a > 0 ? 1 : -1), avoid: nearZero, gradIgnores: [0] },
   tiehalf: { domain: [wide, wide], f: (a, b) => (a > b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
-  xmul: { domain: [wide, wide], f: (a, b) => a * b, gradIgnores: [0, 1] },
+  xmask: { domain: [wide, wide], f: (_, b) => b, gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
 };
@@ -280,6 +280,29 @@ describe.each(testBackends())('ops on $name', (b) => {
       const ks = tensor(Float32Array.of(0, 1, 2));
       const g = grad((x: Tensor) => sum(pow(x, ks)))(tensor(0));
       expect(await g.item()).toBe(1);
+    });
+    it('pow masks as PyTorch does and no wider: the whole base term, the exponent term at a zero base only', async () => {
+      const T = (v: number) => tensor([v]);
+      // The base derivative is 0 where the exponent is 0 even when the gradient coming in is infinite:
+      // d/dp sqrt(p^q - 1) at q = 0 is 0 (sqrt' of 0 is Inf), as in PyTorch.
+      const [dp] = grad((p: Tensor, q: Tensor) => sum(wg.sqrt(pow(p, q).sub(1))), [0, 1])(T(2), T(0));
+      expect(await dp!.item()).toBe(0);
+      // So the mixed second derivative ∂/∂p (∂y/∂q) = ∂/∂p (p^q log p) at q = 0 is 1/p, the log's part alone.
+      const dq = (p: Tensor, q: Tensor) =>
+        sum(grad((a: Tensor, c: Tensor) => sum(pow(a, c)), [0, 1])(p, q)[1]!);
+      const mixed = async (a: number, c: number) => grad(dq, [0, 1])(T(a), T(c))[0]!.item();
+      expect(await mixed(-2, 0)).toBe(-0.5);
+      expect(await mixed(Infinity, 0)).toBe(0);
+      close(await mixed(-1e30, 0), -1e-30);
+      // The exponent derivative y log p is masked at a zero base only: where y is 0 from underflow, it is
+      // what the product gives (NaN for a negative base, whose log is NaN; PyTorch's too).
+      const dy = async (a: number, c: number) =>
+        grad((p: Tensor, q: Tensor) => sum(pow(p, q)), 1)(T(a), T(c)).item();
+      expect(await dy(-2, -150)).toBeNaN();
+      expect(await dy(-0.5, 127)).toBeNaN();
+      expect(await dy(Infinity, -1)).toBeNaN();
+      expect(await dy(0.5, 200)).toBe(-0);
+      expect(await dy(0, 3)).toBe(0);
     });
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();

@@ -94,6 +94,7 @@ describe('op table', () => {
       'step',
       'sign',
       'tiehalf',
+      'xmask',
       'detach',
       'id',
     ]);

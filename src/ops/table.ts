@@ -112,10 +112,11 @@ export const OPS = {
     cpu: (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b)),
     js: (a, b) => `(${a} === 1 || (${a} === -1 && Math.abs(${b}) === Infinity) ? 1 : Math.pow(${a}, ${b}))`,
     wgsl: (a, b) => `wg_pow(${a}, ${b})`,
-    // PyTorch's masks: no base derivative where the exponent is 0 (0 * 0^-1 would be NaN at a zero base),
-    // and none with respect to the exponent at a zero base with an exponent >= 0 (see xlogy).
+    // PyTorch's masks: no base derivative where the exponent is 0, whatever the incoming gradient (0 * 0^-1
+    // would be NaN at a zero base, and so would 0 times an infinite gradient), and none with respect to the
+    // exponent at a zero base with an exponent >= 0 (see xlogy).
     grad: ({ x: [p, q], y, dy, b }) => [
-      b.op('mul', dy, b.op('xmul', q!, b.op('pow', p!, b.op('sub', q!, b.c(1))))),
+      b.op('xmask', q!, b.op('mul', dy, b.op('mul', q!, b.op('pow', p!, b.op('sub', q!, b.c(1)))))),
       b.op('mul', dy, b.op('xlogy', y, p!)),
     ],
   }),
@@ -338,22 +339,26 @@ export const OPS = {
     arity: 2,
     api: false,
     doc:
-      'a * log(b), and 0 where a == 0 (unless b is NaN) or where b == 0 and a is finite: the exponent ' +
-      'derivative of pow, x^y log x, which PyTorch takes as 0 at x = 0 for every exponent >= 0 (x^y is 0 or 1 there)',
-    cpu: (a, b) => ((a === 0 && b === b) || (b === 0 && Number.isFinite(a)) ? 0 : a * Math.log(b)),
-    js: (a, b) =>
-      `((${a} === 0 && ${b} === ${b}) || (${b} === 0 && Number.isFinite(${a})) ? 0 : ${a} * Math.log(${b}))`,
+      'a * log(b), and 0 where b == 0 and a is finite: the exponent derivative of pow, x^y log x, which ' +
+      'PyTorch takes as 0 at x = 0 for every exponent >= 0 (x^y is 0 or 1 there, and Inf below)',
+    cpu: (a, b) => (b === 0 && Number.isFinite(a) ? 0 : a * Math.log(b)),
+    js: (a, b) => `(${b} === 0 && Number.isFinite(${a}) ? 0 : ${a} * Math.log(${b}))`,
     wgsl: (a, b) => `wg_xlogy(${a}, ${b})`,
-    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
+    // No derivative where the mask holds (b == 0), as PyTorch's where() gives none to the branch it drops.
+    grad: ({ x: [p, q], dy, b }) => [
+      b.op('xlogy', dy, q!),
+      b.op('xmask', q!, b.op('mul', dy, b.op('div', p!, q!))),
+    ],
   }),
-  xmul: row({
+  xmask: row({
     arity: 2,
+    exact: true,
     api: false,
-    doc: 'a * b, and 0 where a == 0 whatever b is (Inf or NaN too): the base derivative of pow, y x^(y-1), which PyTorch takes as 0 where y = 0',
-    cpu: (a, b) => (a === 0 ? 0 : a * b),
-    js: (a, b) => `(${a} === 0 ? 0 : ${a} * ${b})`,
-    wgsl: (a, b) => `wg_xmul(${a}, ${b})`,
-    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, q!), b.op('xmul', p!, dy)],
+    doc: "b, and 0 where a == 0 whatever b is (Inf or NaN too): PyTorch's where(a == 0, 0, b) in the derivatives of pow",
+    cpu: (a, b) => (a === 0 ? 0 : b),
+    js: (a, b) => `(${a} === 0 ? 0 : ${b})`,
+    wgsl: (a, b) => `wg_xmask(${a}, ${b})`,
+    grad: ({ x: [p], dy, b }) => [null, b.op('xmask', p!, dy)],
   }),
   detach: row({
     arity: 1,

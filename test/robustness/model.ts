@@ -48,7 +48,7 @@ const ULPS: Record<OpName, number> = {
   sign: 0,
   tiehalf: 0,
   xlogy: 4,
-  xmul: 1,
+  xmask: 0,
   detach: 0,
   id: 0,
 };
@@ -104,8 +104,9 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'minimum':
       return [1, 1];
     case 'mul':
-    case 'xmul':
       return [Math.abs(b), Math.abs(a)];
+    case 'xmask':
+      return [0, 1];
     case 'div':
       return [Math.abs(1 / b), Math.abs(y / b)];
     case 'pow':
@@ -152,9 +153,10 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
   const nonFinite = !finite(a) || !finite(b);
   switch (op) {
     case 'mul':
-    case 'xmul':
-      // Inf * 0 is NaN (0 for xmul where a is the zero), Inf * ±tiny is ±Inf.
+      // Inf * 0 is NaN, Inf * ±tiny is ±Inf.
       return nonFinite && (straddles(a, ra) || straddles(b, rb));
+    case 'xmask':
+      return straddles(a, ra);
     case 'div':
       return straddles(b, rb) || (b === 0 && straddles(a, ra)) || rb > LIN * Math.abs(b);
     case 'pow': {
@@ -191,12 +193,7 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
       // maximum/minimum are continuous, but which operand a NaN-free tie returns decides the sign of zero.
       return op === 'tiehalf' ? straddles(a - b, ra + rb) : false;
     case 'xlogy':
-      return (
-        straddles(b, rb) ||
-        (straddles(a, ra) && !(b - rb > 0 && finite(b))) ||
-        rb > LIN * Math.abs(b) ||
-        (nonFinite && straddles(a, ra))
-      );
+      return straddles(b, rb) || rb > LIN * Math.abs(b) || (nonFinite && straddles(a, ra));
     default:
       return false;
   }
@@ -334,7 +331,7 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
             err === 0 ? 0 : Number.isNaN(sens * err) ? Infinity : sens * err;
           let err = term(sa, ea) + term(sb, eb);
           if (CURVED.has(op)) err += 0.5 * (ea * ea + eb * eb);
-          if (op === 'mul' || op === 'xmul') err += ea * eb;
+          if (op === 'mul') err += ea * eb;
           err += ulps * 2 * U * Math.abs(y);
           if (op === 'sin' || op === 'cos' || op === 'tan') err += 2 ** -40;
           // Results below the normal range may be flushed to zero.
