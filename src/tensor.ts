@@ -89,12 +89,13 @@ export class Tensor {
 
   /** Takes null (a reset, as PyTorch's `x.grad = None`) or a Tensor of this tensor's shape. */
   set grad(g: Tensor | null) {
-    if (g === null || g === undefined) {
+    if (g === null) {
       this.accumulated = null;
       return;
     }
     if (!(g instanceof Tensor))
       throw new Error(`.grad can be set to null or a Tensor, not to ${describe(g)}`);
+    g.assertLive('.grad');
     if (!sameShape(g.node.shape, this.node.shape)) {
       throw new Error(
         `.grad: a gradient of shape ${fmtShape(g.node.shape)} cannot be assigned to a tensor of shape ${fmtShape(this.node.shape)}`,

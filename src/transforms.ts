@@ -14,7 +14,8 @@ export type Arg = Tensor | TensorData | unknown;
  * JAX, so they must be what f takes.
  */
 export type Lifted<A extends unknown[], N extends number = number> = {
-  [K in keyof A]: K extends `${N}` ? (A[K] extends Tensor ? Tensor | TensorData : A[K]) : A[K];
+  // A rest parameter's elements (key type number) are lifted whichever of them are differentiated.
+  [K in keyof A]: K extends `${N}` | number ? (A[K] extends Tensor ? Tensor | TensorData : A[K]) : A[K];
 };
 
 /** Result of `valueAndGrad`: the value and the gradient (one Tensor, or one per argnum when argnums is a list). */
@@ -98,6 +99,16 @@ export function grad<A extends unknown[], const N extends readonly number[]>(
   f: (...args: A) => Tensor,
   argnums: N,
 ): (...args: Lifted<A, N[number]>) => Tensor[];
+/** The gradient function, for calls that give the argument types explicitly (numbers accepted at every Tensor). */
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums?: number,
+): (...args: Lifted<A>) => Tensor;
+/** The gradient functions, for calls that give the argument types explicitly. */
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums: readonly number[],
+): (...args: Lifted<A>) => Tensor[];
 export function grad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`grad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {
@@ -116,6 +127,16 @@ export function valueAndGrad<A extends unknown[], const N extends readonly numbe
   f: (...args: A) => Tensor,
   argnums: N,
 ): (...args: Lifted<A, N[number]>) => ValueAndGrad<Tensor[]>;
+/** `valueAndGrad`, for calls that give the argument types explicitly (numbers accepted at every Tensor). */
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums?: number,
+): (...args: Lifted<A>) => ValueAndGrad<Tensor>;
+/** `valueAndGrad` with respect to several arguments, for calls that give the argument types explicitly. */
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  argnums: readonly number[],
+): (...args: Lifted<A>) => ValueAndGrad<Tensor[]>;
 export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`valueAndGrad(f): f must be a function, got ${typeof f}`);
   return (...args: unknown[]) => {

@@ -303,6 +303,16 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await dy(Infinity, -1)).toBeNaN();
       expect(await dy(0.5, 200)).toBe(-0);
       expect(await dy(0, 3)).toBe(0);
+      // Second derivatives of the exponent term at a zero base are PyTorch's: its mask zeroes the incoming
+      // gradient, which then meets log 0 (or 1/0), so they are NaN or infinite there, not 0.
+      const d1 = (q: Tensor, p: Tensor) => grad((a: Tensor, c: Tensor) => sum(pow(c, a)), 0)(q, p);
+      const second = async (pv: number, qv: number) =>
+        Promise.all(grad((q: Tensor, p: Tensor) => sum(d1(q, p)), [0, 1])(T(qv), T(pv)).map((t) => t.item()));
+      expect(await second(0, -1)).toEqual([Infinity, Infinity]);
+      expect(await second(-0, -2)).toEqual([Infinity, -Infinity]);
+      const [qq, qp] = await second(0, 2);
+      expect(qq).toBeNaN();
+      expect(qp).toBeNaN();
     });
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();
@@ -642,6 +652,11 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await grad(f, 1)(tensor(2), 3).item()).toBe(2);
       // @ts-expect-error y is not differentiated, so a number passed for it stays a number (f calls y.mul)
       expect(() => grad(f, 0)(2, 3)).toThrow(TypeError);
+      // Rest parameters take numbers too, and so do calls that give the argument types explicitly.
+      const r = grad((...xs: Tensor[]) => xs[0]!.mul(xs[1]!), [0, 1])(2, 3);
+      expect(await Promise.all(r.map((t) => t.item()))).toEqual([3, 2]);
+      expect(await grad<[Tensor, Tensor]>(f, 1)(tensor(2), 3).item()).toBe(2);
+      expect(await valueAndGrad<[Tensor, Tensor]>(f, [0, 1])(2, 3).value.item()).toBe(6);
       // A parameter that f takes as a number gets one.
       const g = (x: Tensor, n: number) => x.pow(n);
       expect(await grad(g)(2, 3).item()).toBe(12);

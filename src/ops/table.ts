@@ -344,11 +344,8 @@ export const OPS = {
     cpu: (a, b) => (b === 0 && Number.isFinite(a) ? 0 : a * Math.log(b)),
     js: (a, b) => `(${b} === 0 && Number.isFinite(${a}) ? 0 : ${a} * Math.log(${b}))`,
     wgsl: (a, b) => `wg_xlogy(${a}, ${b})`,
-    // No derivative where the mask holds (b == 0), as PyTorch's where() gives none to the branch it drops.
-    grad: ({ x: [p, q], dy, b }) => [
-      b.op('xlogy', dy, q!),
-      b.op('xmask', q!, b.op('mul', dy, b.op('div', p!, q!))),
-    ],
+    // Unmasked, as PyTorch's are (its mask zeroes the incoming gradient, which then meets log 0 or 1/0).
+    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
   }),
   xmask: row({
     arity: 2,

@@ -145,6 +145,16 @@ const CASES: Case[] = [
     '.grad can be set to null or a Tensor, not to number 0',
   ],
   [
+    'undefined assigned to .grad',
+    () => (tensor([1, 2], { requiresGrad: true }).grad = bad<Tensor>(undefined)),
+    '.grad can be set to null or a Tensor, not to undefined',
+  ],
+  [
+    'a disposed tensor assigned to .grad',
+    () => (tensor([1, 2], { requiresGrad: true }).grad = disposed()),
+    '.grad: the tensor was disposed',
+  ],
+  [
     'a .grad of another shape',
     () => (tensor([1, 2], { requiresGrad: true }).grad = tensor([[0], [0]])),
     '.grad: a gradient of shape [2,1] cannot be assigned to a tensor of shape [2]',
