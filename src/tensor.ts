@@ -247,6 +247,18 @@ export class Tensor {
     return `Tensor(shape=${fmtShape(this.node.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
+  /**
+   * A tensor in JavaScript arithmetic (`x * 2`, `x < 1`, `x + 1`) is an error naming the way to do it, instead
+   * of a silent NaN or string; as a string (a template literal, String(x)) it is its description.
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return this.toString();
+    throw new Error(
+      `${this.toString()} used as a JavaScript number: use its methods or the op functions for arithmetic ` +
+        '(x.mul(2), add(x, 1)) and await x.item() or x.data() for its values',
+    );
+  }
+
   /** @internal Throws when the tensor was disposed. */
   assertLive(what: string): void {
     if (this.node.disposed) throw new Error(`${what}: the tensor was disposed`);

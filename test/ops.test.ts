@@ -663,6 +663,12 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await valueAndGrad(g, [0])(2, 3).grad[0]!.item()).toBe(12);
     });
 
+    it('a tensor reads as its description in strings (template literals, String())', () => {
+      const t = tensor([[1, 2]], { requiresGrad: true });
+      expect(`${t}`).toBe('Tensor(shape=[1,2], requiresGrad)');
+      expect(String(t)).toBe('Tensor(shape=[1,2], requiresGrad)');
+    });
+
     it('the gradient of an output with respect to itself has its shape ([1, 1], not [])', async () => {
       const w = tensor([4], { requiresGrad: true });
       w.backward();
