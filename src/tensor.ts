@@ -1,8 +1,8 @@
 /** Tensor: a handle on a graph node, with PyTorch-style gradient bookkeeping and async reads. */
 import { Node, topoSort } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
-import { gradients } from './autodiff/grad.js';
-import { apply, constant, leaf, reshape } from './ops/build.js';
+import { gradients, onesLike } from './autodiff/grad.js';
+import { apply, leaf } from './ops/build.js';
 import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
 import { checkOptions, optionNames } from './options.js';
@@ -135,8 +135,7 @@ export class Tensor {
             `${fmtShape(this.node.shape)}; call backward(gradient) with a tensor of that shape, or reduce it first (sum/mean)`,
         );
       }
-      // Of the output's shape ([1, 1], say), so that the gradient of the output itself has it too.
-      seed = reshape(constant(1), this.node.shape);
+      seed = onesLike(this.node);
     } else {
       const g = gradient instanceof Tensor ? gradient : tensor(gradient);
       g.assertLive('backward(gradient)');

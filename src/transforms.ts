@@ -1,7 +1,7 @@
 /** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
-import { gradients, zerosLike } from './autodiff/grad.js';
+import { gradients, onesLike, zerosLike } from './autodiff/grad.js';
 import { fmtShape } from './graph/shape.js';
-import { apply, constant, reshape } from './ops/build.js';
+import { apply } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
@@ -79,8 +79,7 @@ function evaluate(
     );
   }
   const wrt = nums.map((i) => (wrapped[i] as Tensor).node);
-  // The seed has f's shape ([1], say), so that where f returns an argument its gradient has that shape.
-  const gs = gradients([out.node], [reshape(constant(1), out.node.shape)], wrt).map(
+  const gs = gradients([out.node], [onesLike(out.node)], wrt).map(
     (g, k) => new Tensor(g ?? zerosLike(wrt[k]!)),
   );
   // The gradients are computed together; f's value only where it is returned (valueAndGrad): a value

@@ -76,3 +76,11 @@ function localAdjoints(n: Node, dy: Node): [Node, Node | null][] {
 export function zerosLike(n: Node): Node {
   return expand(constant(0), n.shape);
 }
+
+/**
+ * The seed of a one-element output's backward pass: 1 in its shape, so that its gradient with respect to
+ * itself keeps that shape ([1, 1], not []).
+ */
+export function onesLike(n: Node): Node {
+  return expand(constant(1), n.shape);
+}
