@@ -10,10 +10,9 @@ const USAGE = `npm run bench:cpu -- [options]
   --reps=9        timed runs of each system per case (the median is reported)
   --soak=10000    build + backward + read cycles of the memory soak (0: none)`;
 const given = scriptOptions('npm run bench:cpu', USAGE, { log2n: INTEGER, reps: INTEGER, soak: INTEGER });
-const arg = (name: string, dflt: number): number => Number(given.get(name) ?? dflt);
-const N = 1 << arg('log2n', 20);
-const REPS = Math.max(1, arg('reps', 9));
-const SOAK = arg('soak', 10_000);
+const N = 1 << given.number('log2n', 20);
+const REPS = Math.max(1, given.number('reps', 9));
+const SOAK = given.number('soak', 10_000);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 

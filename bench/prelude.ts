@@ -12,7 +12,7 @@ import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { compileKernel } from './compile.js';
 import { adapterSlug, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
-import { scriptOptions } from '../scripts/options.js';
+import { POSITIVE, scriptOptions } from '../scripts/options.js';
 
 /**
  * A function under test: its builtin form (null where WGSL has none) and webgrad's, over an argument `a`,
@@ -121,17 +121,16 @@ const USAGE = `npm run bench:prelude -- [options]
 
 async function main(): Promise<void> {
   const given = scriptOptions('npm run bench:prelude', USAGE, {
-    size: /^[1-9]\d*$/,
-    reps: /^[1-9]\d*$/,
-    calls: /^[1-9]\d*$/,
+    size: POSITIVE,
+    reps: POSITIVE,
+    calls: POSITIVE,
     out: /^.+$/,
     machine: /^.+$/,
   });
   const text = (name: string): string | undefined => given.get(name);
-  const option = (name: string, fallback: number): number => Number(given.get(name) ?? fallback);
-  const size = option('size', 22);
-  const reps = option('reps', 9);
-  const calls = option('calls', 8);
+  const size = given.number('size', 22);
+  const reps = given.number('reps', 9);
+  const calls = given.number('calls', 8);
   Object.assign(globalThis, globals);
   // Kept for the life of the process: Dawn crashes if it is collected while the device lives.
   const gpu = create([]) as GPU;

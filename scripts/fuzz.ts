@@ -29,11 +29,10 @@ const options = scriptOptions(
   --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'`,
   { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s },
 );
-const arg = (name: string, dflt: number): number => Number(options.get(name) ?? dflt);
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
 const PER_BATCH = 20;
-const CASES = arg('cases', 10_000);
-const SEED = arg('seed', Date.now() % 2 ** 31);
+const CASES = options.number('cases', 10_000);
+const SEED = options.number('seed', Date.now() % 2 ** 31);
 // WebGPU options beyond the defaults, as JSON (init() checks them).
 const given = options.get('webgpu');
 let webgpu: WebGpuOptions = {};

@@ -1,18 +1,26 @@
 // The command lines of the project's scripts (fuzz, soak, bench:prelude, bench:cpu): --help prints the
 // usage, and an option that is unknown or malformed is refused before any work starts.
 
+/** The options given on a script's command line, by name. */
+export class GivenOptions extends Map<string, string> {
+  /** The number given for option `name` (its pattern has checked it), or `fallback`. */
+  number(name: string, fallback: number): number {
+    return Number(this.get(name) ?? fallback);
+  }
+}
+
 /** `--name=value` options of a script, checked against `spec` (name → pattern of its value). */
 export function scriptOptions(
   command: string,
   usage: string,
   spec: Readonly<Record<string, RegExp>>,
   args: readonly string[] = process.argv.slice(2),
-): Map<string, string> {
+): GivenOptions {
   if (args.includes('--help')) {
     console.log(usage);
     process.exit(0);
   }
-  const given = new Map<string, string>();
+  const given = new GivenOptions();
   for (const a of args) {
     const m = /^--([a-z][a-z0-9-]*)=(.*)$/s.exec(a);
     const pattern = m ? spec[m[1]!] : undefined;
@@ -27,3 +35,6 @@ export function scriptOptions(
 
 /** A value pattern: a whole number. */
 export const INTEGER = /^\d+$/;
+
+/** A value pattern: a whole number from 1. */
+export const POSITIVE = /^[1-9]\d*$/;

@@ -13,7 +13,7 @@ const given = scriptOptions(
   --free=dispose   how each cycle's tensors are freed: dispose (dispose() on each) or gc (left to the collector)`,
   { cycles: INTEGER, free: /^(dispose|gc)$/ },
 );
-const cycles = Number(given.get('cycles') ?? 10_000);
+const cycles = given.number('cycles', 10_000);
 const free = given.get('free') === 'gc' ? 'gc' : 'dispose';
 
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
