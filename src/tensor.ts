@@ -2,7 +2,7 @@
 import { Node, topoSort } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients, onesLike } from './autodiff/grad.js';
-import { apply, leaf } from './ops/build.js';
+import { apply, leaf, leafOf, reshape } from './ops/build.js';
 import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
 import { checkOptions, optionNames } from './options.js';
@@ -22,7 +22,7 @@ export interface TensorOptions {
   /**
    * false: use a Float32Array as it is instead of copying it (as torch.from_numpy shares), which saves a
    * copy of large inputs; the array must then stay unchanged while the tensor is in use. Other data is
-   * converted, so copied, either way. Default true.
+   * converted, so copied, either way (a tensor's values are shared: they never change). Default true.
    */
   copy?: boolean;
 }
@@ -79,7 +79,7 @@ export class Tensor {
    * (so a value a loop settles, see the README, stays what it was).
    */
   get isLeaf(): boolean {
-    return this.node.op === 'leaf' || !this.node.requiresGrad;
+    return this.node.stopsGradients;
   }
 
   /** The gradient accumulated by `backward()` (null until then); assign null to reset it. */
@@ -272,36 +272,51 @@ export function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'number' || Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array;
 }
 
-/** Makes a tensor from a number, nested arrays of numbers or a typed array (copied unless `copy: false`). */
-export function tensor(data: TensorData, opts: TensorOptions = {}): Tensor {
+/**
+ * Makes a tensor from a number, nested arrays of numbers or a typed array (copied unless `copy: false`), or
+ * from a tensor: its values, cut off from its history, computed when they are needed rather than read now.
+ */
+export function tensor(data: TensorData | Tensor, opts: TensorOptions = {}): Tensor {
   checkOptions('tensor()', opts, TENSOR_OPTIONS);
   const copy = opts.copy ?? true;
   if (typeof copy !== 'boolean') throw new Error(`tensor(): copy must be a boolean, got ${typeof copy}`);
-  const { values, shape: inferred } = flatten(data, copy);
-  let shape: Shape = inferred;
-  if (opts.shape !== undefined) {
-    const s = opts.shape;
-    if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
-      // Numbers as written (JSON would show Infinity and NaN as null).
-      const got = Array.isArray(s)
-        ? `[${s.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
-        : JSON.stringify(s);
-      throw new Error(`tensor(): shape must be an array of non-negative integers, got ${got}`);
-    }
-    if (sizeOf(s) !== values.length) {
-      throw new Error(
-        `tensor(): shape ${fmtShape(s)} has ${sizeOf(s)} elements but the data has ${values.length}`,
-      );
-    }
-    shape = [...s];
-  }
-  if (values.length === 0)
-    throw new Error(`tensor(): empty data (shape ${fmtShape(shape)}); tensors need at least one element`);
   const rg = opts.requiresGrad ?? false;
   if (typeof rg !== 'boolean') throw new Error(`tensor(): requiresGrad must be a boolean, got ${typeof rg}`);
+  if (data instanceof Tensor) {
+    data.assertLive('tensor()');
+    const source = reshape(data.node, givenShape(opts.shape, data.node.shape, data.size));
+    // Tensors are immutable, so sharing the values is copying them; with requiresGrad, a node of its own
+    // that a loop's run can settle into a plain leaf (PyTorch's w.detach().requires_grad_()).
+    return rg ? owned(new Tensor(leafOf(source))) : new Tensor(apply('detach', [source]));
+  }
+  const { values, shape: inferred } = flatten(data, copy);
+  const shape = givenShape(opts.shape, inferred, values.length);
+  if (values.length === 0)
+    throw new Error(`tensor(): empty data (shape ${fmtShape(shape)}); tensors need at least one element`);
   const t = new Tensor(leaf(values, shape, rg));
-  if (rg) t.node.owner = t;
+  return rg ? owned(t) : t;
+}
+
+/** `t`, made the owner of its node's gradient slot (a leaf that requires grad). */
+function owned(t: Tensor): Tensor {
+  t.node.owner = t;
   return t;
+}
+
+/** The `shape` option of tensor() checked against the data's `size` elements, or `inferred` without one. */
+function givenShape(s: readonly number[] | undefined, inferred: Shape, size: number): Shape {
+  if (s === undefined) return inferred;
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+    // Numbers as written (JSON would show Infinity and NaN as null).
+    const got = Array.isArray(s)
+      ? `[${s.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
+      : JSON.stringify(s);
+    throw new Error(`tensor(): shape must be an array of non-negative integers, got ${got}`);
+  }
+  if (sizeOf(s) !== size) {
+    throw new Error(`tensor(): shape ${fmtShape(s)} has ${sizeOf(s)} elements but the data has ${size}`);
+  }
+  return [...s];
 }
 
 /** @internal A tensor over float64 values, for the float64 reference evaluation of gradient checks. */

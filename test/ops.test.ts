@@ -88,6 +88,7 @@ const ROWS: Record<string, Row> = {
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
   xmask: { domain: [wide, wide], f: (_, b) => b, gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
+  leafcopy: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
 };
 
@@ -614,6 +615,70 @@ describe.each(testBackends())('ops on $name', (b) => {
         // A few steps of graph behind the parameters, not all 120 (2500 nodes).
         expect(r.history, how).toBeLessThan(600);
       }
+    });
+
+    it('a PyTorch-style loop makes its new leaves without reading them, with the values of one that reads them', async () => {
+      const x = tensor(Float32Array.from({ length: 64 }, (_, i) => i / 32 - 1));
+      const y = tensor(Float32Array.from({ length: 64 }, (_, i) => (i > 40 ? 1 : 0)));
+      const train = async (how: 'read' | 'lazy' | 'realize') => {
+        let w = tensor(0.5, { requiresGrad: true });
+        let c = tensor(0, { requiresGrad: true });
+        const losses: number[] = [];
+        for (let k = 0; k < 120; k++) {
+          const loss = sum(sigmoid(mul(w, x).add(c)).sub(y).square());
+          loss.backward();
+          losses.push(await loss.item());
+          const [nw, nc] = [w.sub(w.grad!.mul(0.05)), c.sub(c.grad!.mul(0.05))];
+          const before = w;
+          if (how === 'read') {
+            w = tensor(await nw.data(), { shape: [], requiresGrad: true });
+            c = tensor(await nc.data(), { shape: [], requiresGrad: true });
+          } else {
+            w = tensor(nw, { requiresGrad: true });
+            c = tensor(nc, { requiresGrad: true });
+          }
+          if (how === 'realize') await Promise.all([w.realize(), c.realize()]);
+          expect(w.isLeaf && w.requiresGrad && w.grad === null).toBe(true);
+          // The next backward() fills the new leaves' gradients only.
+          if (k === 60) {
+            const g = before.grad;
+            sum(mul(w, x)).backward();
+            expect(before.grad).toBe(g);
+            expect(await w.grad!.item()).toBe(-1);
+            w.grad = null;
+          }
+        }
+        return { losses, history: topoSort([w.node, c.node]).length };
+      };
+      const read = await train('read');
+      for (const how of ['lazy', 'realize'] as const) {
+        const r = await train(how);
+        r.losses.forEach((l, k) => close(l, read.losses[k]!));
+        // A few steps of graph behind the parameters, not all 120 (3000 nodes).
+        expect(r.history, how).toBeLessThan(600);
+      }
+    });
+
+    it('tensor() of a tensor: its values cut off from its history, computed when needed', async () => {
+      const x = tensor([1, 2, 3, 4], { requiresGrad: true });
+      const y = mul(x, x);
+      const d = tensor(y);
+      expect([d.requiresGrad, d.isLeaf]).toEqual([false, true]);
+      const w = tensor(y, { requiresGrad: true, shape: [2, 2] });
+      expect([w.shape, w.requiresGrad, w.isLeaf, w.grad]).toEqual([[2, 2], true, true, null]);
+      wg.sum(mul(w, w)).backward();
+      expect(x.grad).toBeNull();
+      expect([...(await w.grad!.data())]).toEqual([2, 8, 18, 32]);
+      expect([...(await d.data())]).toEqual([1, 4, 9, 16]);
+      // Higher derivatives with respect to the new leaf: d/dw sum(w^3) = 3w^2, then 6w.
+      const g = grad((t: Tensor) => wg.sum(grad((u: Tensor) => wg.sum(u.pow(3)))(t)))(w);
+      expect([...(await g.data())]).toEqual([6, 24, 54, 96]);
+      expect(() => tensor(y, { shape: [3] })).toThrow(
+        'tensor(): shape [3] has 3 elements but the data has 4',
+      );
+      const gone = mul(x, 2);
+      gone.dispose();
+      expect(() => tensor(gone, { requiresGrad: true })).toThrow('tensor(): the tensor was disposed');
     });
 
     it("a gradient that is another tensor's node is a tensor of its own", async () => {

@@ -96,6 +96,7 @@ describe('op table', () => {
       'tiehalf',
       'xmask',
       'detach',
+      'leafcopy',
       'id',
     ]);
     // The special values as float32, and float32 values of every magnitude and sign, subnormals included.

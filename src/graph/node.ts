@@ -76,13 +76,22 @@ export class Node {
    * Makes this computed node a leaf holding `values`, letting go of the graph that computed it: a value
    * updated step by step (w = w - lr * g) would otherwise keep every earlier step's graph alive. The
    * values are on the host, so that nothing depends on a device keeping them. Only for nodes that no
-   * gradient flows through (the graph behind them is never differentiated again).
+   * gradient flows through (see `stopsGradients`: the graph behind them is never differentiated again).
    */
   settle(values: Float32Array | Float64Array): void {
-    if (this.requiresGrad) throw new Error('internal: a node that requires grad cannot be settled');
+    if (!this.stopsGradients)
+      throw new Error('internal: a node that passes gradients to its inputs cannot be settled');
     this.op = 'leaf';
     this.inputs = [];
     this.host = values;
+  }
+
+  /**
+   * True when no gradient flows through this node to its inputs: it does not require grad, or none of its
+   * inputs does (a leaf, or a leaf made from a computed value). Such a node is a leaf to differentiation.
+   */
+  get stopsGradients(): boolean {
+    return !this.requiresGrad || this.inputs.every((c) => !c.requiresGrad);
   }
 
   /** True when the values exist on the host or a device. */

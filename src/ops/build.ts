@@ -23,6 +23,15 @@ export function leaf(data: Float32Array | Float64Array, shape: Shape, requiresGr
   return n;
 }
 
+/**
+ * A leaf that requires grad, with the values of `n` and none of its history, made without reading them: `n`
+ * is read through a detach, so no gradient flows back, and the node has a buffer of its own, so the run
+ * that stores it can settle it into a plain leaf (see the scheduler) once the history behind it grows.
+ */
+export function leafOf(n: Node): Node {
+  return new Node('leafcopy', [apply('detach', [n])], n.shape, true);
+}
+
 // A broadcast constant (the seed of a sum's gradient, say) is still that constant at every point.
 const constOf = (n: Node): Node => (n.op === 'expand' ? constOf(n.inputs[0]!) : n);
 const isConst = (n: Node, v: number): boolean => constOf(n).op === 'const' && Object.is(constOf(n).attr, v);

@@ -368,6 +368,18 @@ export const OPS = {
     wgsl: (a) => a,
     grad: () => [null],
   }),
+  leafcopy: row({
+    arity: 1,
+    exact: true,
+    api: false,
+    doc:
+      'the value of a in a buffer of its own, where no gradient flows back: a leaf made from a computed ' +
+      'tensor (tensor(t, { requiresGrad: true })), which a run can settle like any stored value',
+    cpu: (a) => a,
+    js: (a) => a,
+    wgsl: (a) => a,
+    grad: () => [null],
+  }),
   id: row({
     arity: 1,
     exact: true,

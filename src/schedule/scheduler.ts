@@ -165,7 +165,7 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
   const settle = kernels.flatMap((k) =>
     k.outputs
       .map((o) => o.node)
-      .filter((n) => !n.requiresGrad && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
+      .filter((n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
   );
   await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
   // Host values where the run left them there (the CPU), read back otherwise; not for a value disposed

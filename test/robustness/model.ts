@@ -50,6 +50,7 @@ const ULPS: Record<OpName, number> = {
   xlogy: 4,
   xmask: 0,
   detach: 0,
+  leafcopy: 0,
   id: 0,
 };
 
@@ -117,6 +118,7 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'relu':
     case 'abs':
     case 'detach':
+    case 'leafcopy':
     case 'id':
       return [1, 0];
     case 'exp':

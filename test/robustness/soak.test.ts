@@ -1,9 +1,9 @@
 // A short soak on every backend: after the first cycles, live buffers and bytes, compiled pipelines
 // and the JS heap stay flat, whether tensors are disposed or left to the garbage collector.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sin, stats, sum, tensor } from '../../src/index.js';
+import { sigmoid, sin, stats, sum, tensor, type Tensor } from '../../src/index.js';
 import { testBackends } from '../backends.js';
-import { soak, type SoakSample } from './soak.js';
+import { collector, settle, soak, type SoakSample } from './soak.js';
 
 const CYCLES = 300;
 // Heap growth allowed over the run: V8 keeps some slack (compiled code, inline caches, pools) that is
@@ -42,6 +42,50 @@ describe.each(testBackends().filter((b) => b.name !== 'cpu-interp'))('soak on $n
     },
     300_000,
   );
+});
+
+describe.each(testBackends().filter((b) => b.name !== 'cpu-interp'))('a training loop on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it('PyTorch-style, new leaves made lazily and the loss read every tenth step: buffers and pipelines stay flat', async () => {
+    const n = 4096;
+    const x = tensor(Float32Array.from({ length: n }, (_, i) => (4 * i) / n - 2));
+    const y = tensor(Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0)));
+    let w = tensor(new Float32Array(n).fill(0.5), { requiresGrad: true });
+    let c = tensor(0, { requiresGrad: true });
+    const gc = collector();
+    const at: { liveBuffers: number; liveBytes: number; pipelinesCompiled: number }[] = [];
+    const losses: number[] = [];
+    // Each step in a function of its own, so that no step's tensors are in scope at a sample (see soak.ts).
+    const step = async (k: number): Promise<[Tensor, Tensor]> => {
+      const loss = sum(sigmoid(w.mul(x).add(c)).sub(y).square());
+      loss.backward();
+      if (k % 10 === 0) losses.push(await loss.item());
+      return [
+        tensor(w.sub(w.grad!.mul(0.5)), { requiresGrad: true }),
+        tensor(c.sub(c.grad!.mul(0.01)), { requiresGrad: true }),
+      ];
+    };
+    for (let k = 1; k <= 300; k++) {
+      [w, c] = await step(k);
+      if (k === 100 || k === 300) {
+        await Promise.all([w.realize(), c.realize()]);
+        await settle(gc);
+        const s = stats();
+        at.push({
+          liveBuffers: s.liveBuffers,
+          liveBytes: s.liveBytes,
+          pipelinesCompiled: s.pipelinesCompiled,
+        });
+      }
+    }
+    console.log(`training loop on ${b.name}:`, at);
+    expect(at[1]!.liveBuffers).toBeLessThanOrEqual(at[0]!.liveBuffers);
+    expect(at[1]!.liveBytes).toBeLessThanOrEqual(at[0]!.liveBytes);
+    expect(at[1]!.pipelinesCompiled).toBe(at[0]!.pipelinesCompiled);
+    // And it learns: the loss falls.
+    expect(losses[losses.length - 1]!).toBeLessThan(0.9 * losses[0]!);
+  }, 300_000);
 });
 
 describe.each(testBackends().filter((b) => b.name === 'webgpu'))('dispose on $name', (b) => {

@@ -37,7 +37,7 @@ export function collector(): () => void {
 }
 
 /** Collects, then lets finalizers run (they are queued as tasks after the collection). */
-async function settle(gc: () => void): Promise<void> {
+export async function settle(gc: () => void): Promise<void> {
   for (let i = 0; i < 3; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 0));
