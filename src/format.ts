@@ -76,8 +76,9 @@ export function formula(
     return out;
   };
   // Inputs first (an iterative walk), so that printing a node finds its operands printed: a deep graph
-  // must not overflow the JS stack. Named nodes print as their name, whatever computed them.
-  for (const n of topoSort([t.node], (m) => named.has(m))) print(n);
+  // must not overflow the JS stack. Named nodes print as their name, whatever computed them, and leaves made
+  // from tensors as leaves.
+  for (const n of topoSort([t.node], (m) => named.has(m) || m.op === 'leafcopy')) print(n);
   return print(t.node).text;
 }
 
@@ -95,6 +96,9 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       return number(n.attr);
     case 'leaf':
       return n.size === 1 && n.host ? number(n.host[0]!) : { text: `t${n.id}`, prec: ATOM };
+    case 'leafcopy':
+      // A leaf made from a tensor (see tensor()): its history is not part of the formula.
+      return { text: `t${n.id}`, prec: ATOM };
     case 'add':
       return { text: `${wrap(a!, SUM)} + ${wrap(b!, SUM)}`, prec: SUM };
     case 'sub':

@@ -1,5 +1,5 @@
 /** Tensor: a handle on a graph node, with PyTorch-style gradient bookkeeping and async reads. */
-import { Node, topoSort } from './graph/node.js';
+import { copyToF32, Node, topoSort } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients, onesLike } from './autodiff/grad.js';
 import { apply, leaf, leafOf, reshape } from './ops/build.js';
@@ -22,7 +22,8 @@ export interface TensorOptions {
   /**
    * false: use a Float32Array as it is instead of copying it (as torch.from_numpy shares), which saves a
    * copy of large inputs; the array must then stay unchanged while the tensor is in use. Other data is
-   * converted, so copied, either way (a tensor's values are shared: they never change). Default true.
+   * converted, so copied, either way. A tensor given as data is copied as well (when its values are
+   * computed); with copy: false, one made from an array keeps sharing that array. Default true.
    */
   copy?: boolean;
 }
@@ -284,10 +285,15 @@ export function tensor(data: TensorData | Tensor, opts: TensorOptions = {}): Ten
   if (typeof rg !== 'boolean') throw new Error(`tensor(): requiresGrad must be a boolean, got ${typeof rg}`);
   if (data instanceof Tensor) {
     data.assertLive('tensor()');
-    const source = reshape(data.node, givenShape(opts.shape, data.node.shape, data.size));
-    // Tensors are immutable, so sharing the values is copying them; with requiresGrad, a node of its own
-    // that a loop's run can settle into a plain leaf (PyTorch's w.detach().requires_grad_()).
-    return rg ? owned(new Tensor(leafOf(source))) : new Tensor(apply('detach', [source]));
+    const n = data.node;
+    const shape = givenShape(opts.shape, n.shape, n.size);
+    // A leaf's values are at hand (copied, as other data is, unless copy: false); a computed tensor's are
+    // copied when they are computed (PyTorch's t.detach().clone(), with requiresGrad .requires_grad_()).
+    const made =
+      n.op === 'leaf' && n.host !== null
+        ? leaf(copy ? copyToF32(n.host) : n.host, shape, rg)
+        : leafOf(reshape(n, shape), rg);
+    return rg ? owned(new Tensor(made)) : new Tensor(made);
   }
   const { values, shape: inferred } = flatten(data, copy);
   const shape = givenShape(opts.shape, inferred, values.length);

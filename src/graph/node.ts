@@ -112,10 +112,11 @@ export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
   h instanceof Float32Array ? h.slice() : new Float32Array(h);
 
 /**
- * Whether more than `limit` computed nodes with values stand behind `n`: each keeps its buffer for as
- * long as `n` keeps the graph it was computed from. Stops once it has counted that many.
+ * Whether more than `limit` computed nodes with values stand behind `n` (realized, or `stored` by the run
+ * being planned): each keeps its buffer for as long as `n` keeps the graph it was computed from. Stops once
+ * it has counted that many.
  */
-export function holdsMoreThan(n: Node, limit: number): boolean {
+export function holdsMoreThan(n: Node, limit: number, stored: (m: Node) => boolean = () => false): boolean {
   const seen = new Set<Node>([n]);
   const stack = [...n.inputs];
   let count = 0;
@@ -123,7 +124,7 @@ export function holdsMoreThan(n: Node, limit: number): boolean {
     const m = stack.pop()!;
     if (seen.has(m)) continue;
     seen.add(m);
-    if (m.op !== 'leaf' && m.realized && ++count > limit) return true;
+    if (m.op !== 'leaf' && (m.realized || stored(m)) && ++count > limit) return true;
     for (const c of m.inputs) stack.push(c);
   }
   return false;

@@ -24,12 +24,13 @@ export function leaf(data: Float32Array | Float64Array, shape: Shape, requiresGr
 }
 
 /**
- * A leaf that requires grad, with the values of `n` and none of its history, made without reading them: `n`
- * is read through a detach, so no gradient flows back, and the node has a buffer of its own, so the run
- * that stores it can settle it into a plain leaf (see the scheduler) once the history behind it grows.
+ * A leaf with the values of `n` and none of its history, made without reading them: `n` is read through a
+ * detach, so no gradient flows back, and the node has a buffer of its own (a copy: freeing either leaves
+ * the other), so the run that stores it can settle it into a plain leaf (see the scheduler) once the
+ * history behind it grows.
  */
-export function leafOf(n: Node): Node {
-  return new Node('leafcopy', [apply('detach', [n])], n.shape, true);
+export function leafOf(n: Node, requiresGrad: boolean): Node {
+  return new Node('leafcopy', [apply('detach', [n])], n.shape, requiresGrad);
 }
 
 // A broadcast constant (the seed of a sum's gradient, say) is still that constant at every point.

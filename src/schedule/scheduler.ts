@@ -162,10 +162,13 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
   const kernels = planKernels(todo, (n) => backend.has(n), true, backend.bindings);
   // A run planned now keeps what it computes, whatever a disposed view said of an earlier one.
   for (const k of kernels) for (const o of k.outputs) o.node.unwanted = false;
-  const settle = kernels.flatMap((k) =>
-    k.outputs
-      .map((o) => o.node)
-      .filter((n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER)),
+  // The values this run stores count as stored already: a loop that reads nothing until the end stores a
+  // value per step in one run, and its history is then as long as the loop (counting only values of
+  // earlier runs, none would settle, and each count would walk all of it).
+  const outputs = new Set(kernels.flatMap((k) => k.outputs.map((o) => o.node)));
+  const stored = (n: Node): boolean => outputs.has(n);
+  const settle = [...outputs].filter(
+    (n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER, stored),
   );
   await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
   // Host values where the run left them there (the CPU), read back otherwise; not for a value disposed
