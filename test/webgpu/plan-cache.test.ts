@@ -162,6 +162,26 @@ describe('plan cache', () => {
     expect(p3.steps[0]!.program.consts).toContain(3);
   });
 
+  it('keeps plans within a budget: the plan of a long loop read only at its end is made, not kept', () => {
+    const cache = new PlanCache();
+    cache.plan(kernelsOf(GRAPHS['exp(-x^2-2x-sin x) and its gradient']!(1000, 2)), LIMITS);
+    const light = cache.size;
+    expect(light.plans).toBe(1);
+    const x = tensor(ramp(64));
+    let w = tensor(0.5, { requiresGrad: true });
+    let c = tensor(0, { requiresGrad: true });
+    for (let k = 0; k < 800; k++) {
+      sum(sigmoid(w.mul(x).add(c)).square()).backward();
+      w = tensor(w.sub(w.grad!.mul(0.1)), { requiresGrad: true });
+      c = tensor(c.sub(c.grad!.mul(0.1)), { requiresGrad: true });
+    }
+    const heavy = kernelsOf([w, c]);
+    expect(cache.plan(heavy, LIMITS).steps.length).toBeGreaterThan(800);
+    expect(cache.size).toEqual(light);
+    cache.plan(heavy, LIMITS);
+    expect(cache.hits).toBe(0);
+  });
+
   it('keeps the most recently used plans', () => {
     const cache = new PlanCache();
     const expo = GRAPHS['exp(-x^2-2x-sin x) and its gradient']!;

@@ -7,9 +7,13 @@ import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
 import { kernelKey, type Kernel } from '../../schedule/kernel.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
+import type { Program } from './program.js';
 
-// Plans kept (least recently used dropped first); each is a few programs' sources.
+// Plans kept (least recently used dropped first), in number and in weight (see weightOf): the plan of a
+// loop that reads nothing until the end covers every step, and its key alone grows by hundreds of
+// characters a step. A plan heavier than a quarter of the budget is not kept at all.
 const MAX_PLANS = 256;
+const MAX_WEIGHT = 2 ** 21;
 
 /** A node of the plan, by its place among the run's kernels (see slots()). */
 type Slot = number;
@@ -67,8 +71,20 @@ export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string 
   return parts.join(' ');
 }
 
+/** What a kept plan costs in memory, in characters of its key plus a share per step and bind. */
+const weightOf = (key: string, t: Template): number =>
+  key.length + t.steps.reduce((a, st) => a + 64 + 16 * st.binds.length, 0);
+
 /** The plan with its nodes replaced by their slots among `kernels`. */
 function template(plan: RunPlan, kernels: readonly Kernel[]): Template {
+  // Steps whose programs have one source (the same kernel at every step of a loop, with constants of its
+  // own) keep one copy of it: each was generated as a string of its own, kilobytes a step.
+  const sources = new Map<string, string>();
+  const program = <P extends Program>(p: P): P => {
+    const s = sources.get(p.source);
+    if (s === undefined) sources.set(p.source, p.source);
+    return s === undefined ? p : { ...p, source: s };
+  };
   // A node named at several places is taken from the first: in any run with the same key the nodes at
   // those places hold the same stored values (the key numbers inputs by their stored node).
   const at = new Map<Node, Slot>();
@@ -83,6 +99,7 @@ function template(plan: RunPlan, kernels: readonly Kernel[]): Template {
   return {
     steps: plan.steps.map((st) => ({
       ...st,
+      program: program(st.program),
       binds: st.binds.map((b): SlotBind =>
         b.kind === 'node'
           ? { kind: 'node', slot: slot(b.node), chunked: b.chunked }
@@ -119,27 +136,47 @@ function instantiate(t: Template, kernels: readonly Kernel[]): RunPlan {
 
 /** planRun() behind a cache keyed by planKey(). */
 export class PlanCache {
-  private readonly plans = new Map<string, Template>();
+  private readonly plans = new Map<string, { template: Template; weight: number }>();
+  private weight = 0;
   /** Runs whose plan came from the cache. */
   hits = 0;
 
   /** The plan for `kernels` under `limits`, made once per structure. */
   plan(kernels: readonly Kernel[], limits: PlanLimits): RunPlan {
     const key = planKey(kernels, limits);
-    let t = this.plans.get(key);
-    if (t) {
+    const hit = this.plans.get(key);
+    if (hit) {
       this.hits++;
+      // Most recently used last.
       this.plans.delete(key);
-    } else {
-      t = template(planRun(kernels, limits), kernels);
-      if (this.plans.size >= MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+      this.plans.set(key, hit);
+      return instantiate(hit.template, kernels);
     }
-    this.plans.set(key, t);
+    const t = template(planRun(kernels, limits), kernels);
+    const weight = weightOf(key, t);
+    if (weight <= MAX_WEIGHT / 4) {
+      while (this.plans.size >= MAX_PLANS || (this.plans.size > 0 && this.weight + weight > MAX_WEIGHT))
+        this.drop(this.plans.keys().next().value!);
+      this.plans.set(key, { template: t, weight });
+      this.weight += weight;
+    }
     return instantiate(t, kernels);
   }
 
   /** Forgets the plan for `kernels` (its programs did not compile: a later run plans and generates again). */
   forget(kernels: readonly Kernel[], limits: PlanLimits): void {
-    this.plans.delete(planKey(kernels, limits));
+    this.drop(planKey(kernels, limits));
+  }
+
+  /** Plans kept, and their weight (see weightOf): for tests. */
+  get size(): { plans: number; weight: number } {
+    return { plans: this.plans.size, weight: this.weight };
+  }
+
+  private drop(key: string): void {
+    const e = this.plans.get(key);
+    if (!e) return;
+    this.plans.delete(key);
+    this.weight -= e.weight;
   }
 }
