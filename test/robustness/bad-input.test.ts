@@ -287,6 +287,39 @@ const CASES: Case[] = [
     () => init({ backend: 'cpu', webgpu: bad<object>({ cpu_below: 0 }) }),
     "init(): webgpu: unknown option 'cpu_below'; did you mean 'cpuBelow'? (options: maxBindingBytes, cpuBelow, powerPreference, reduce, pointsPerInvocation, sleepWhileWaiting, nudgeWhileWaiting)",
   ],
+  ...(
+    [
+      [
+        { webgpu: { cpuBelow: 'x' } },
+        'webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got "x"',
+      ],
+      [
+        { webgpu: { cpuBelow: NaN } },
+        'webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got NaN',
+      ],
+      [
+        { webgpu: { cpuBelow: -1 } },
+        'webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got -1',
+      ],
+      [
+        { webgpu: { maxBindingBytes: 3 } },
+        'webgpu.maxBindingBytes must be an integer of at least 1024, got 3',
+      ],
+      [
+        { webgpu: { maxBindingBytes: 4096.5 } },
+        'webgpu.maxBindingBytes must be an integer of at least 1024, got 4096.5',
+      ],
+      [
+        { webgpu: { powerPreference: 'fast' } },
+        "webgpu.powerPreference must be 'low-power' or 'high-performance', got \"fast\"",
+      ],
+      [{ cpu: { jit: 'no' } }, 'cpu.jit must be true or false, got "no"'],
+    ] as const
+  ).map(([opts, msg]): Case => [
+    `init(${JSON.stringify(opts)}) under 'auto' (not a fallback to the CPU)`,
+    () => init({ backend: 'auto', ...bad<object>(opts) }),
+    `init(): ${msg}`,
+  ]),
   [
     'a string axis',
     () => sum(tensor([1, 2]), bad<number>('0')),

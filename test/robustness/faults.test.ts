@@ -224,13 +224,10 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
     expectRight(chunked, big, 1.75);
   });
 
-  it('maxBindingBytes below 1024 falls back to the CPU with the reason', async () => {
-    const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { maxBindingBytes: 100 } });
-    expect(info).toEqual({
-      backend: 'cpu',
-      fallbackReason: 'no-device: maxBindingBytes must be at least 1024, got 100',
-    });
-    expectRight(await start(xs, 1), xs, 1);
+  it('maxBindingBytes below 1024 is an error, not a fallback to the CPU as if there were no GPU', async () => {
+    await expect(init({ backend: 'auto', gpu: testGpu(), webgpu: { maxBindingBytes: 100 } })).rejects.toThrow(
+      'init(): webgpu.maxBindingBytes must be an integer of at least 1024, got 100',
+    );
   });
 
   it('a broadcast operand larger than the binding limit is computed on the CPU, with a warning', async () => {

@@ -71,10 +71,6 @@ export async function openWebGpu(
     D.maxStorageBufferBindingSize,
     D.maxBufferSize,
   );
-  if (!(maxBindingBytes >= 1024))
-    return {
-      fallbackReason: `no-device: maxBindingBytes must be at least 1024, got ${opts.maxBindingBytes}`,
-    };
   const backend = new WebGpuBackend(
     device,
     {
