@@ -80,10 +80,13 @@ export function square(a: Operand): Tensor {
 }
 
 function axisOf(x: Tensor, axis: number, what: string): number {
-  if (typeof axis !== 'number')
-    throw new Error(`${what}: axis must be an integer or a list of them, got ${JSON.stringify(axis)}`);
-  const r = x.ndim;
-  if (!Number.isInteger(axis) || axis < -r || axis >= r) {
+  if (!Number.isInteger(axis)) {
+    const got = typeof axis === 'number' ? String(axis) : JSON.stringify(axis);
+    throw new Error(`${what}: axis must be an integer or a list of them, got ${got}`);
+  }
+  // A tensor of shape [] has one axis to name (0 or -1) as in PyTorch, and reducing it changes nothing.
+  const r = Math.max(x.ndim, 1);
+  if (axis < -r || axis >= r) {
     throw new Error(`${what}: axis ${axis} is out of range for a tensor of shape ${fmtShape(x.shape)}`);
   }
   return axis < 0 ? axis + r : axis;
@@ -128,7 +131,7 @@ export function mean(x: Operand, axis?: number | readonly number[], keepdim = fa
   t.assertLive('mean');
   checkKeepdim(keepdim, 'mean');
   let count = 1;
-  for (const a of axesOf(t, axis, 'mean')) count *= t.shape[a]!;
+  for (const a of axesOf(t, axis, 'mean')) count *= t.shape[a] ?? 1;
   return mul(sum(t, axis, keepdim), 1 / count);
 }
 

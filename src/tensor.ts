@@ -247,6 +247,11 @@ export class Tensor {
     return `Tensor(shape=${fmtShape(this.node.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
+  /** Node's console.log and util.inspect show the description, not the graph behind the tensor. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   /**
    * A tensor in JavaScript arithmetic (`x * 2`, `x < 1`, `x + 1`) is an error naming the way to do it, instead
    * of a silent NaN or string; as a string (a template literal, String(x)) it is its description.

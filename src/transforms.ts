@@ -28,7 +28,8 @@ function checkArgnums(argnums: number | readonly number[], nargs: number, what: 
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   if (list.length === 0) throw new Error(`${what}: argnums is empty`);
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+    if (!Number.isInteger(a)) throw new Error(`${what}: argnums must be integers, got ${String(a)}`);
+    if (a < 0 || a >= nargs) {
       throw new Error(`${what}: argnum ${a} is out of range for ${nargs} argument${nargs === 1 ? '' : 's'}`);
     }
   }
@@ -42,7 +43,19 @@ function asTensor(v: unknown, i: number, what: string): Tensor {
     v.assertLive(what);
     return v;
   }
-  if (isTensorData(v)) return tensor(v);
+  if (Array.isArray(v) && (v as unknown[]).flat(Infinity).some((e) => e instanceof Tensor)) {
+    throw new Error(
+      `${what}: argument ${i} is differentiated but is an array of Tensors: differentiate with respect to ` +
+        'each Tensor as an argument of its own (argnums lists several)',
+    );
+  }
+  if (isTensorData(v)) {
+    try {
+      return tensor(v);
+    } catch (e) {
+      throw new Error(`${what}: argument ${i}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   throw new Error(
     `${what}: argument ${i} is differentiated but is ${v === null ? 'null' : typeof v}, not a Tensor or numbers`,
   );

@@ -1,5 +1,6 @@
 // Every op of the table against a float64 reference (values and derivatives), the §5 numerics
 // conventions, broadcasting, reductions and the gradient machinery (higher order, accumulation, reuse).
+import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../src/index.js';
 import {
@@ -749,10 +750,23 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await valueAndGrad(g, [0])(2, 3).grad[0]!.item()).toBe(12);
     });
 
-    it('a tensor reads as its description in strings (template literals, String())', () => {
+    it('a tensor reads as its description in strings (template literals, String(), console.log)', () => {
       const t = tensor([[1, 2]], { requiresGrad: true });
       expect(`${t}`).toBe('Tensor(shape=[1,2], requiresGrad)');
       expect(String(t)).toBe('Tensor(shape=[1,2], requiresGrad)');
+      expect(inspect(t)).toBe('Tensor(shape=[1,2], requiresGrad)');
+    });
+
+    it('a tensor of shape [] has one axis to reduce, 0 or -1, as in PyTorch', async () => {
+      const x = tensor(3, { requiresGrad: true });
+      for (const y of [wg.sum(x, 0), wg.sum(x, -1), wg.mean(x, 0, true), wg.mean(x, [-1])]) {
+        expect(y.shape).toEqual([]);
+        expect(await y.item()).toBe(3);
+      }
+      wg.mean(x, 0).backward();
+      expect(await x.grad!.item()).toBe(1);
+      expect(() => wg.sum(x, 1)).toThrow('sum: axis 1 is out of range for a tensor of shape []');
+      expect(() => wg.sum(x, [0, -1])).toThrow('sum: axis -1 appears twice in [0,-1]');
     });
 
     it('the gradient of an output with respect to itself has its shape ([1, 1], not [])', async () => {

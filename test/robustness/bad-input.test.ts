@@ -110,7 +110,7 @@ const CASES: Case[] = [
   [
     'a fractional axis',
     () => sum(tensor([[1, 2]]), 1.5),
-    'sum: axis 1.5 is out of range for a tensor of shape [1,2]',
+    'sum: axis must be an integer or a list of them, got 1.5',
   ],
   [
     'mean over a missing axis',
@@ -211,10 +211,16 @@ const CASES: Case[] = [
     () => grad((x: Tensor) => sum(x))(disposed()),
     'grad(f): the tensor was disposed',
   ],
+  ['a fractional argnum', () => grad(id, bad<number>(0.5))(1), 'grad(f): argnums must be integers, got 0.5'],
   [
-    'a fractional argnum',
-    () => grad(id, bad<number>(0.5))(1),
-    'grad(f): argnum 0.5 is out of range for 1 argument',
+    'an array of tensors as a differentiated argument',
+    () => grad((ps: Tensor[]) => ps[0]!.mul(ps[1]!))([tensor(1), tensor(2)]),
+    'grad(f): argument 0 is differentiated but is an array of Tensors: differentiate with respect to each Tensor as an argument of its own (argnums lists several)',
+  ],
+  [
+    'ragged numbers as a differentiated argument',
+    () => grad((p: Tensor) => p)(bad<number>([[1, 2], [3]])),
+    'grad(f): argument 0: tensor(): ragged data: the array at [1] has length 1, expected 2',
   ],
   [
     'a repeated argnum',
