@@ -32,7 +32,7 @@ export {
   opNames,
   type Operand,
 } from './api.js';
-export { grad, valueAndGrad, type ValueAndGrad, type Lifted } from './transforms.js';
+export { grad, valueAndGrad, type ValueAndGrad, type Lifted, type GradsOf } from './transforms.js';
 export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
 export {
   init,

@@ -18,6 +18,12 @@ export type Lifted<A extends unknown[], N extends number = number> = {
   [K in keyof A]: K extends `${N}` | number ? (A[K] extends Tensor ? Tensor | TensorData : A[K]) : A[K];
 };
 
+/**
+ * The gradients for a list of argnums: one Tensor each, as a tuple of the list's length where the list is
+ * written out (`const [gw, gb] = grad(f, [0, 1])(w, b)`).
+ */
+export type GradsOf<N extends readonly number[]> = { -readonly [K in keyof N]: Tensor };
+
 /** Result of `valueAndGrad`: the value and the gradient (one Tensor, or one per argnum when argnums is a list). */
 export interface ValueAndGrad<G> {
   value: Tensor;
@@ -102,15 +108,15 @@ function evaluate(
 }
 
 /** The gradient function of scalar-valued `f` with respect to argument `argnums` (default 0). */
-export function grad<A extends unknown[], const N extends number = 0>(
-  f: (...args: A) => Tensor,
+export function grad<F extends (...args: never[]) => Tensor, const N extends number = 0>(
+  f: F,
   argnums?: N,
-): (...args: Lifted<A, N>) => Tensor;
+): (...args: Lifted<Parameters<F>, N>) => Tensor;
 /** The gradient function with respect to several arguments: one Tensor each. */
-export function grad<A extends unknown[], const N extends readonly number[]>(
-  f: (...args: A) => Tensor,
+export function grad<F extends (...args: never[]) => Tensor, const N extends readonly number[]>(
+  f: F,
   argnums: N,
-): (...args: Lifted<A, N[number]>) => Tensor[];
+): (...args: Lifted<Parameters<F>, N[number]>) => GradsOf<N>;
 /** The gradient function, for calls that give the argument types explicitly (numbers accepted at every Tensor). */
 export function grad<A extends unknown[]>(
   f: (...args: A) => Tensor,
@@ -130,15 +136,15 @@ export function grad(f: (...args: never[]) => unknown, argnums: number | readonl
 }
 
 /** Like `grad`, also returning f's value (computed in the same kernel). */
-export function valueAndGrad<A extends unknown[], const N extends number = 0>(
-  f: (...args: A) => Tensor,
+export function valueAndGrad<F extends (...args: never[]) => Tensor, const N extends number = 0>(
+  f: F,
   argnums?: N,
-): (...args: Lifted<A, N>) => ValueAndGrad<Tensor>;
+): (...args: Lifted<Parameters<F>, N>) => ValueAndGrad<Tensor>;
 /** `valueAndGrad` with respect to several arguments. */
-export function valueAndGrad<A extends unknown[], const N extends readonly number[]>(
-  f: (...args: A) => Tensor,
+export function valueAndGrad<F extends (...args: never[]) => Tensor, const N extends readonly number[]>(
+  f: F,
   argnums: N,
-): (...args: Lifted<A, N[number]>) => ValueAndGrad<Tensor[]>;
+): (...args: Lifted<Parameters<F>, N[number]>) => ValueAndGrad<GradsOf<N>>;
 /** `valueAndGrad`, for calls that give the argument types explicitly (numbers accepted at every Tensor). */
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => Tensor,

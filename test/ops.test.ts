@@ -750,6 +750,24 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await valueAndGrad(g, [0])(2, 3).grad[0]!.item()).toBe(12);
     });
 
+    it('grad takes functions with default parameters, and a written-out argnums list gives a tuple', async () => {
+      const scaled = grad((x: Tensor, scale = 2) => x.mul(scale));
+      expect(await scaled(3).item()).toBe(2);
+      expect(await scaled(3, 5).item()).toBe(5);
+      const f = (w: Tensor, b: Tensor) => w.mul(b);
+      // A tuple: no `!` needed under noUncheckedIndexedAccess.
+      const [gw, gb] = grad(f, [0, 1])(tensor(3), 4);
+      expect(await gw.mul(2).item()).toBe(8);
+      expect(await gb.item()).toBe(3);
+      const { grad: both } = valueAndGrad(f, [1, 0])(3, 4);
+      expect(await both[0].item()).toBe(3);
+      // @ts-expect-error there are two gradients
+      expect(grad(f, [0, 1])(1, 2)[2]).toBeUndefined();
+      const list: number[] = [0, 1];
+      // A list known only at run time gives an array.
+      expect(grad(f, list)(1, 2).map((g) => g.shape)).toEqual([[], []]);
+    });
+
     it('a tensor reads as its description in strings (template literals, String(), console.log)', () => {
       const t = tensor([[1, 2]], { requiresGrad: true });
       expect(`${t}`).toBe('Tensor(shape=[1,2], requiresGrad)');
