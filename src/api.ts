@@ -1,7 +1,7 @@
 /** The op functions and Tensor methods, generated from the op table, plus composites (sum, mean). */
 import type { Node } from './graph/node.js';
-import { fmtShape } from './graph/shape.js';
-import { apply, constant, powi, reshape, sumKeep } from './ops/build.js';
+import { fmtShape, sizeOf } from './graph/shape.js';
+import { apply, constant, powi, reshape as reshapeNode, sumKeep } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
@@ -122,7 +122,33 @@ export function sum(x: Operand, axis?: number | readonly number[], keepdim = fal
   checkKeepdim(keepdim, 'sum');
   const axes = axesOf(t, axis, 'sum');
   const keep = t.shape.map((d, i) => (axes.has(i) ? 1 : d));
-  return new Tensor(reshape(sumKeep(t.node, keep), keepdim ? keep : t.shape.filter((_, i) => !axes.has(i))));
+  return new Tensor(
+    reshapeNode(sumKeep(t.node, keep), keepdim ? keep : t.shape.filter((_, i) => !axes.has(i))),
+  );
+}
+
+/**
+ * The same values in another shape, in row-major order (PyTorch's reshape); one dimension may be -1, for
+ * what the others leave. Gradients flow through it.
+ */
+export function reshape(x: Operand, shape: readonly number[]): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'reshape'));
+  t.assertLive('reshape');
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
+    const got = Array.isArray(shape)
+      ? `[${shape.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
+      : JSON.stringify(shape);
+    throw new Error(`reshape: shape must be an array of integers >= 0 (one may be -1), got ${got}`);
+  }
+  const cannot = (): Error =>
+    new Error(`reshape: cannot view ${fmtShape(t.shape)} (${t.size} elements) as ${fmtShape(shape)}`);
+  const inferred = shape.filter((d) => d === -1).length;
+  if (inferred > 1) throw new Error(`reshape: only one dimension can be -1, got ${fmtShape(shape)}`);
+  const known = sizeOf(shape.filter((d) => d !== -1));
+  if (inferred === 1 && (known === 0 || t.size % known !== 0)) throw cannot();
+  const dims = shape.map((d) => (d === -1 ? t.size / known : d));
+  if (sizeOf(dims) !== t.size) throw cannot();
+  return new Tensor(reshapeNode(t.node, dims));
 }
 
 /** Mean of all elements, or along an axis or a list of axes (see sum). */
@@ -158,6 +184,7 @@ const methods = {
   square,
   sum,
   mean,
+  reshape,
 };
 
 declare module './tensor.js' {
@@ -204,6 +231,8 @@ declare module './tensor.js' {
     sum(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     /** Mean of all elements, or along an axis or axes (kept with length 1 when keepdim). */
     mean(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** The same values in another shape (one dimension may be -1); gradients flow through it. */
+    reshape(shape: readonly number[]): Tensor;
   }
 }
 

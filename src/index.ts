@@ -29,6 +29,7 @@ export {
   square,
   sum,
   mean,
+  reshape,
   opNames,
   type Operand,
 } from './api.js';

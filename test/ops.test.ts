@@ -775,6 +775,25 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(inspect(t)).toBe('Tensor(shape=[1,2], requiresGrad)');
     });
 
+    it('reshape views the values in another shape, -1 inferred, and gradients flow through it', async () => {
+      const x = tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3], requiresGrad: true });
+      const y = x.mul(2).reshape([3, -1]);
+      expect(y.shape).toEqual([3, 2]);
+      expect([...(await y.data())]).toEqual([2, 4, 6, 8, 10, 12]);
+      // Weights by position in the new shape reach x in row-major order.
+      wg.sum(y.mul(tensor([[1, 10]]))).backward();
+      expect(x.grad!.shape).toEqual([2, 3]);
+      expect([...(await x.grad!.data())]).toEqual([2, 20, 2, 20, 2, 20]);
+      expect(wg.reshape(tensor(5), [1, 1, -1]).shape).toEqual([1, 1, 1]);
+      expect(wg.reshape(x, [6]).reshape([-1, 1]).shape).toEqual([6, 1]);
+      expect(() => x.reshape([4, -1])).toThrow('reshape: cannot view [2,3] (6 elements) as [4,-1]');
+      expect(() => x.reshape([5])).toThrow('reshape: cannot view [2,3] (6 elements) as [5]');
+      expect(() => x.reshape([-1, -1])).toThrow('reshape: only one dimension can be -1, got [-1,-1]');
+      expect(() => x.reshape([2.5, 2])).toThrow(
+        'reshape: shape must be an array of integers >= 0 (one may be -1), got [2.5,2]',
+      );
+    });
+
     it('a tensor of shape [] has one axis to reduce, 0 or -1, as in PyTorch', async () => {
       const x = tensor(3, { requiresGrad: true });
       for (const y of [wg.sum(x, 0), wg.sum(x, -1), wg.mean(x, 0, true), wg.mean(x, [-1])]) {
