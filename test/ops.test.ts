@@ -662,6 +662,26 @@ describe.each(testBackends())('ops on $name', (b) => {
       }
     });
 
+    it("a loop read only at its end computes its steps' gradients inside the update, not as outputs of their own", async () => {
+      const x = tensor(Float32Array.from({ length: 4096 }, (_, i) => i / 4096));
+      let w = tensor(new Float32Array(4096).fill(1), { requiresGrad: true });
+      for (let k = 0; k < 50; k++) {
+        wg.sum(w.mul(x).sub(1).square()).backward();
+        w = tensor(w.sub(w.grad!.mul(0.01)), { requiresGrad: true });
+      }
+      const before = wg.stats().dispatches;
+      const got = await w.data();
+      // One kernel: each step's .grad went into the next step's w and is not stored (were they outputs, a
+      // buffer each, and on WebGPU a kernel per few of them).
+      expect(wg.stats().dispatches - before).toBe(1);
+      for (const i of [0, 1000, 4095]) {
+        let v = 1;
+        const xi = Math.fround(i / 4096);
+        for (let k = 0; k < 50; k++) v -= 0.01 * 2 * xi * (v * xi - 1);
+        expect(Math.abs(got[i]! - v)).toBeLessThan(1e-5);
+      }
+    });
+
     it('tensor() of a tensor: its values cut off from its history, computed when needed', async () => {
       const x = tensor([1, 2, 3, 4], { requiresGrad: true });
       const y = mul(x, x);

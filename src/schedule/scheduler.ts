@@ -120,10 +120,11 @@ async function flush(): Promise<void> {
   scheduled = false;
   const batch = queue;
   queue = [];
-  const extra = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && isSafeHint(n));
+  const hinted = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && isSafeHint(n));
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);
+  const extra = unconsumed(hinted, wanted, backend);
   const reads = batch.filter((r) => r.read).map((r) => r.node);
   try {
     await runAll(backend, [...wanted, ...extra], reads);
@@ -139,6 +140,21 @@ async function flush(): Promise<void> {
       }
     }
   }
+}
+
+/**
+ * The hinted nodes that nothing else of this run uses: a gradient that later work was built from (a
+ * training step's, which the update of the parameter took) was used rather than dropped unread, so it is
+ * computed inside that work instead of stored. A loop that reads nothing until the end would otherwise
+ * store every step's gradient, each an output of the one run at the end (hundreds of per-point buffers,
+ * and kernels as many as the outputs need bindings).
+ */
+function unconsumed(hinted: readonly Node[], wanted: readonly Node[], backend: Backend): Node[] {
+  if (hinted.length === 0) return [];
+  const used = new Set<Node>();
+  for (const n of topoSort([...wanted, ...hinted], (m) => backend.has(m)))
+    for (const c of n.inputs) used.add(c);
+  return hinted.filter((n) => !used.has(n));
 }
 
 function isSafeHint(n: Node): boolean {
