@@ -682,6 +682,19 @@ describe.each(testBackends())('ops on $name', (b) => {
       }
     });
 
+    it('a gradient that only a read used (its norm) is stored with that run, for the read that follows', async () => {
+      const x = tensor(
+        Float32Array.from({ length: 1024 }, (_, i) => i / 1024),
+        { requiresGrad: true },
+      );
+      wg.sum(x.mul(x).sin()).backward();
+      const norm = wg.sqrt(wg.sum(x.grad!.square()));
+      await norm.item();
+      const before = wg.stats().dispatches;
+      await x.grad!.data();
+      expect(wg.stats().dispatches - before).toBe(0);
+    });
+
     it('tensor() of a tensor: its values cut off from its history, computed when needed', async () => {
       const x = tensor([1, 2, 3, 4], { requiresGrad: true });
       const y = mul(x, x);

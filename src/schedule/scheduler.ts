@@ -124,7 +124,7 @@ async function flush(): Promise<void> {
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);
-  const extra = unconsumed(hinted, wanted, backend);
+  const extra = unconsumed(hinted, backend);
   const reads = batch.filter((r) => r.read).map((r) => r.node);
   try {
     await runAll(backend, [...wanted, ...extra], reads);
@@ -143,17 +143,17 @@ async function flush(): Promise<void> {
 }
 
 /**
- * The hinted nodes that nothing else of this run uses: a gradient that later work was built from (a
- * training step's, which the update of the parameter took) was used rather than dropped unread, so it is
- * computed inside that work instead of stored. A loop that reads nothing until the end would otherwise
- * store every step's gradient, each an output of the one run at the end (hundreds of per-point buffers,
- * and kernels as many as the outputs need bindings).
+ * The hinted nodes that no other hinted node was built from. A gradient that a later step's gradient was
+ * built from (through the update of the parameter, in a training loop) was superseded rather than dropped
+ * unread: it is computed inside the work that uses it instead of stored. A loop that reads nothing until the
+ * end would otherwise store every step's gradient, each an output of the one run at the end (a buffer each,
+ * and on WebGPU a kernel per few of them). One that only the wanted nodes use (a norm of the gradient, read
+ * first) is still stored, for the read that is likely to follow.
  */
-function unconsumed(hinted: readonly Node[], wanted: readonly Node[], backend: Backend): Node[] {
-  if (hinted.length === 0) return [];
+function unconsumed(hinted: readonly Node[], backend: Backend): Node[] {
+  if (hinted.length < 2) return [...hinted];
   const used = new Set<Node>();
-  for (const n of topoSort([...wanted, ...hinted], (m) => backend.has(m)))
-    for (const c of n.inputs) used.add(c);
+  for (const n of topoSort(hinted, (m) => backend.has(m))) for (const c of n.inputs) used.add(c);
   return hinted.filter((n) => !used.has(n));
 }
 
