@@ -20,7 +20,10 @@ let scheduled = false;
 // computed, and its graph and inputs can be collected (a WeakRef target lives on until the current job
 // ends, so the usual backward-then-read in one job always finds its hints). Bounded in number as well.
 const MAX_HINTS = 1024;
-let hints: WeakRef<Node>[] = [];
+// Each with the number of the hint() call that made it: the nodes of one call (a step's value and
+// gradients) are superseded together (see unconsumed).
+let hints: { ref: WeakRef<Node>; call: number }[] = [];
+let calls = 0;
 
 /** The backend that realizes pending work. */
 export function activeBackend(): Backend {
@@ -70,7 +73,8 @@ let hintsOff = 0;
 /** Marks nodes to be computed together with the next realization. */
 export function hint(nodes: readonly Node[]): void {
   if (hintsOff > 0) return;
-  for (const n of nodes) hints.push(new WeakRef(n));
+  const call = ++calls;
+  for (const n of nodes) hints.push({ ref: new WeakRef(n), call });
   if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
 }
 
@@ -81,7 +85,7 @@ export function hint(nodes: readonly Node[]): void {
  */
 export function unhint(node: Node): void {
   for (let at = hints.length - 1; at >= 0; at--) {
-    if (hints[at]!.deref() === node) {
+    if (hints[at]!.ref.deref() === node) {
       hints.splice(at, 1);
       return;
     }
@@ -120,7 +124,9 @@ async function flush(): Promise<void> {
   scheduled = false;
   const batch = queue;
   queue = [];
-  const hinted = hints.map((h) => h.deref()).filter((n): n is Node => n !== undefined && isSafeHint(n));
+  const hinted = hints
+    .map((h) => ({ node: h.ref.deref(), call: h.call }))
+    .filter((h): h is { node: Node; call: number } => h.node !== undefined && isSafeHint(h.node));
   hints = [];
   const backend = active;
   const wanted = batch.map((r) => r.node);
@@ -143,18 +149,21 @@ async function flush(): Promise<void> {
 }
 
 /**
- * The hinted nodes that no other hinted node was built from. A gradient that a later step's gradient was
- * built from (through the update of the parameter, in a training loop) was superseded rather than dropped
- * unread: it is computed inside the work that uses it instead of stored. A loop that reads nothing until the
- * end would otherwise store every step's gradient, each an output of the one run at the end (a buffer each,
- * and on WebGPU a kernel per few of them). One that only the wanted nodes use (a norm of the gradient, read
- * first) is still stored, for the read that is likely to follow.
+ * The hinted nodes of the hint() calls none of whose nodes another hinted node was built from. A gradient
+ * that a later step's gradient was built from (through the update of the parameter, in a training loop) was
+ * superseded rather than dropped unread, and so was the value computed with it: they are computed inside
+ * the work that uses them, or not at all, instead of stored. A loop that reads nothing until the end would
+ * otherwise store every step's value and gradients, each an output of the one run at the end (a buffer
+ * each, and on WebGPU a kernel per few of them). A gradient that only the wanted nodes use (a norm of it,
+ * read first) is still stored, for the read that is likely to follow.
  */
-function unconsumed(hinted: readonly Node[], backend: Backend): Node[] {
-  if (hinted.length < 2) return [...hinted];
+function unconsumed(hinted: readonly { node: Node; call: number }[], backend: Backend): Node[] {
+  const nodes = hinted.map((h) => h.node);
+  if (nodes.length < 2) return nodes;
   const used = new Set<Node>();
-  for (const n of topoSort(hinted, (m) => backend.has(m))) for (const c of n.inputs) used.add(c);
-  return hinted.filter((n) => !used.has(n));
+  for (const n of topoSort(nodes, (m) => backend.has(m))) for (const c of n.inputs) used.add(c);
+  const superseded = new Set(hinted.filter((h) => used.has(h.node)).map((h) => h.call));
+  return hinted.filter((h) => !superseded.has(h.call)).map((h) => h.node);
 }
 
 function isSafeHint(n: Node): boolean {
