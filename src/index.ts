@@ -33,6 +33,7 @@ export {
   opNames,
   type Operand,
 } from './api.js';
+export { zeros, ones, full, linspace, type MakeOptions } from './create.js';
 export { grad, valueAndGrad, type ValueAndGrad, type Lifted, type GradsOf } from './transforms.js';
 export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
 export {
