@@ -702,6 +702,12 @@ describe.each(testBackends())('ops on $name', (b) => {
       const before = wg.stats().dispatches;
       await x.grad!.data();
       expect(wg.stats().dispatches - before).toBe(0);
+      // So is a value that its own call's gradient was built from (sqrt' reads sqrt), read after it.
+      const { value, grad: g } = valueAndGrad((t: Tensor) => wg.sqrt(wg.sum(t.mul(t))))(tensor([1, 2, 3, 4]));
+      await g.data();
+      const mid = wg.stats().dispatches;
+      expect(await value.item()).toBeCloseTo(Math.sqrt(30), 5);
+      expect(wg.stats().dispatches - mid).toBe(0);
     });
 
     it('tensor() of a tensor: its values cut off from its history, computed when needed', async () => {

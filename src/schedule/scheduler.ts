@@ -149,20 +149,33 @@ async function flush(): Promise<void> {
 }
 
 /**
- * The hinted nodes of the hint() calls none of whose nodes another hinted node was built from. A gradient
- * that a later step's gradient was built from (through the update of the parameter, in a training loop) was
- * superseded rather than dropped unread, and so was the value computed with it: they are computed inside
- * the work that uses them, or not at all, instead of stored. A loop that reads nothing until the end would
- * otherwise store every step's value and gradients, each an output of the one run at the end (a buffer
+ * The hinted nodes of the hint() calls none of whose nodes a later call's hinted node was built from. A
+ * gradient that a later step's gradient was built from (through the update of the parameter, in a training
+ * loop) was superseded rather than dropped unread, and so was the value computed with it: they are computed
+ * inside the work that uses them, or not at all, instead of stored. A loop that reads nothing until the end
+ * would otherwise store every step's value and gradients, each an output of the one run at the end (a buffer
  * each, and on WebGPU a kernel per few of them). A gradient that only the wanted nodes use (a norm of it,
- * read first) is still stored, for the read that is likely to follow.
+ * read first) is still stored, for the read that is likely to follow, and so is a value that its own call's
+ * gradient is built from (sqrt's derivative reads sqrt).
  */
 function unconsumed(hinted: readonly { node: Node; call: number }[], backend: Backend): Node[] {
   const nodes = hinted.map((h) => h.node);
-  if (nodes.length < 2) return nodes;
-  const used = new Set<Node>();
-  for (const n of topoSort(nodes, (m) => backend.has(m))) for (const c of n.inputs) used.add(c);
-  const superseded = new Set(hinted.filter((h) => used.has(h.node)).map((h) => h.call));
+  if (new Set(hinted.map((h) => h.call)).size < 2) return nodes;
+  const callOf = new Map<Node, number>();
+  for (const h of hinted) callOf.set(h.node, Math.max(callOf.get(h.node) ?? 0, h.call));
+  // What a hinted node was built from was made before it (ids grow with creation): the walk stops below the
+  // oldest, however long the history behind.
+  const oldest = Math.min(...nodes.map((n) => n.id));
+  const order = topoSort(nodes, (m) => backend.has(m) || m.id < oldest);
+  // The latest call with a hinted node built from each node, passed from users to inputs.
+  const later = new Map<Node, number>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    const v = Math.max(later.get(n) ?? 0, callOf.get(n) ?? 0);
+    if (v === 0) continue;
+    for (const c of n.inputs) if (v > (later.get(c) ?? 0)) later.set(c, v);
+  }
+  const superseded = new Set(hinted.filter((h) => (later.get(h.node) ?? 0) > h.call).map((h) => h.call));
   return hinted.filter((h) => !superseded.has(h.call)).map((h) => h.node);
 }
 
