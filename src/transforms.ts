@@ -11,11 +11,20 @@ export type Arg = Tensor | TensorData | unknown;
 /**
  * Arguments of a transformed function: where f takes a Tensor at a differentiated position (one of `N`),
  * numbers and arrays are accepted too (they become Tensors); the other arguments reach f unchanged, as in
- * JAX, so they must be what f takes.
+ * JAX, so they must be what f takes. A differentiated position whose parameter cannot take a Tensor (an
+ * object or an array of tensors) takes nothing, where the types know the argnums: f would get a Tensor.
  */
 export type Lifted<A extends unknown[], N extends number = number> = {
   // A rest parameter's elements (key type number) are lifted whichever of them are differentiated.
-  [K in keyof A]: K extends `${N}` | number ? (A[K] extends Tensor ? Tensor | TensorData : A[K]) : A[K];
+  [K in keyof A]: K extends `${N}` | number
+    ? A[K] extends Tensor
+      ? Tensor | TensorData
+      : Tensor extends A[K]
+        ? A[K]
+        : number extends N
+          ? A[K] // argnums not known to the types (explicit type arguments): nothing is ruled out
+          : never
+    : A[K];
 };
 
 /**

@@ -811,6 +811,12 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await both[0].item()).toBe(3);
       // @ts-expect-error there are two gradients
       expect(grad(f, [0, 1])(1, 2)[2]).toBeUndefined();
+      // A differentiated parameter that cannot take a Tensor (an object, an array of tensors) takes nothing.
+      // @ts-expect-error f would get a Tensor for p
+      expect(() => grad((p: { w: Tensor }) => p.w)({ w: tensor(1) })).toThrow('not a Tensor or numbers');
+      // @ts-expect-error f would get a Tensor for ps
+      expect(() => grad((ps: Tensor[]) => ps[0]!)([tensor(1)])).toThrow('an array of Tensors');
+      expect(await grad((x: Tensor, p: { k: number }) => x.mul(p.k))(1, { k: 2 }).item()).toBe(2);
       const list: number[] = [0, 1];
       // A list known only at run time gives an array.
       expect(grad(f, list)(1, 2).map((g) => g.shape)).toEqual([[], []]);
