@@ -3,15 +3,17 @@
 import { init, stats } from '../src/index.js';
 import { notebookCases, points } from './notebook.js';
 import { scaledError } from './reference.js';
-import { INTEGER, scriptOptions } from '../scripts/options.js';
+import { INTEGER, POSITIVE, scriptOptions } from '../scripts/options.js';
 
 const USAGE = `npm run bench:cpu -- [options]
-  --log2n=20      log2 of the points of each case
+  --log2n=20      log2 of the points of each case, 0 to 28
   --reps=9        timed runs of each system per case (the median is reported)
   --soak=10000    build + backward + read cycles of the memory soak (0: none)`;
-const given = scriptOptions('npm run bench:cpu', USAGE, { log2n: INTEGER, reps: INTEGER, soak: INTEGER });
-const N = 1 << given.number('log2n', 20);
-const REPS = Math.max(1, given.number('reps', 9));
+// Up to 2^28 points: four arrays of them are a few GiB, and 1 << 31 is negative.
+const LOG2N = /^(?:[0-9]|1[0-9]|2[0-8])$/;
+const given = scriptOptions('npm run bench:cpu', USAGE, { log2n: LOG2N, reps: POSITIVE, soak: INTEGER });
+const N = 2 ** given.number('log2n', 20);
+const REPS = given.number('reps', 9);
 const SOAK = given.number('soak', 10_000);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -70,9 +72,11 @@ const heap = (): number => {
 await c.webgrad(small, []);
 const h0 = heap();
 const marks: string[] = [];
+// Five readings, evenly spaced (fewer for fewer cycles).
+const readAt = new Set([1, 2, 3, 4, 5].map((k) => Math.max(1, Math.round((k * SOAK) / 5))));
 for (let i = 1; i <= SOAK; i++) {
   await c.webgrad(small, []);
-  if (i % (SOAK / 5) === 0) marks.push(`${i}: ${heap().toFixed(1)} MiB`);
+  if (readAt.has(i)) marks.push(`${i}: ${heap().toFixed(1)} MiB`);
 }
 console.log(
   `soak (${SOAK} build+backward+read cycles of ${c.name} over 1024 points): start ${h0.toFixed(1)} MiB; ${marks.join(', ')}`,

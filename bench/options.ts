@@ -48,11 +48,20 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     return a === undefined ? undefined : a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
   };
   const list = (v: string | undefined): string[] => (v ? v.split(',').filter((s) => s.length > 0) : []);
-  const num = (name: string, dflt: number): number => {
+  // Counts are integers (reps from 1: a run with no timed call has no median); times are numbers > 0 (0 ms
+  // of budget or 0 s of deadline would skip everything). A flag with no value is an error, not 0.
+  const RULES = {
+    count: { ok: (x: number) => Number.isInteger(x) && x >= 1, want: 'an integer >= 1' },
+    count0: { ok: (x: number) => Number.isInteger(x) && x >= 0, want: 'an integer >= 0' },
+    time: { ok: (x: number) => Number.isFinite(x) && x > 0, want: 'a number > 0' },
+    time0: { ok: (x: number) => Number.isFinite(x) && x >= 0, want: 'a number >= 0' },
+  };
+  const num = (name: string, dflt: number, kind: keyof typeof RULES): number => {
     const v = get(name);
     if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new Error(`--${name} must be a number, got ${v}`);
+    const x = v === '' ? NaN : Number(v);
+    if (!RULES[kind].ok(x))
+      throw new Error(`--${name} must be ${RULES[kind].want}, got ${v === '' ? 'no value' : v}`);
     return x;
   };
   for (const a of args)
@@ -64,7 +73,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
   const quick = get('quick') !== undefined;
-  const step = num('step', 2);
+  const step = num('step', 2, 'count');
   const sizes: number[] = [];
   for (const part of list(get('sizes'))) {
     const m = /^(\d+)-(\d+)$/.exec(part);
@@ -82,11 +91,11 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     sizes: sizes.length === 0 && quick ? [10, 12] : sizes,
     cases: selectCases(list(get('cases'))),
     systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
-    reps: num('reps', quick ? 2 : 5),
-    warmup: num('warmup', quick ? 1 : 2),
-    jitWarmupMs: num('jit-warmup-ms', quick ? 0 : 300),
-    budgetMs: num('budget-ms', 5000),
-    deadlineS: num('deadline-s', Infinity),
+    reps: num('reps', quick ? 2 : 5, 'count'),
+    warmup: num('warmup', quick ? 1 : 2, 'count0'),
+    jitWarmupMs: num('jit-warmup-ms', quick ? 0 : 300, 'time0'),
+    budgetMs: num('budget-ms', 5000, 'time'),
+    deadlineS: num('deadline-s', Infinity, 'time'),
     quick,
     out: get('out') ?? 'bench/results',
     machine: get('machine') ?? '',

@@ -10,7 +10,7 @@ import { WG } from '../src/backend/webgpu/program.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { compileKernel } from './compile.js';
-import { adapterSlug, table } from './report.js';
+import { adapterSlug, freeStem, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
 import { POSITIVE, scriptOptions } from '../scripts/options.js';
 
@@ -208,18 +208,21 @@ async function main(): Promise<void> {
   };
   const base = median('none');
   const ns = (key: string): number => ((median(key) - base) * 1e6) / (calls * n);
+  // A median at or below the baseline's is within its noise: no time to show (a negative one means nothing).
+  const shown = (v: number): string => (v > 0 ? v.toFixed(2) : '< noise');
   const label = adapterLabel(adapter.info);
   const head =
     `${label}: 2^${size} points (arguments in [-4.9, 5.1]), ${calls} calls a point, median of ${reps}; ` +
-    `baseline kernel ${base.toFixed(1)} ms; errors: worst against float64, relative (absolute where |f| < 1)`;
+    `baseline kernel ${base.toFixed(1)} ms ('< noise': no slower than the baseline, within its spread; more ` +
+    `--calls or a larger --size resolve it); errors: worst against float64, relative (absolute where |f| < 1)`;
   const rows = FUNCTIONS.map((f) => {
     const w = ns(`${f.name}:webgrad`);
     const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
     return {
       function: f.name,
-      'builtin ns': f.builtin ? b.toFixed(2) : '–',
-      'webgrad ns': w.toFixed(2),
-      'webgrad / builtin': f.builtin && b > 0 ? `${(w / b).toFixed(1)}x` : '–',
+      'builtin ns': f.builtin ? shown(b) : '–',
+      'webgrad ns': shown(w),
+      'webgrad / builtin': f.builtin && b > 0 && w > 0 ? `${(w / b).toFixed(1)}x` : '–',
       'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.toExponential(1) : '–',
       'webgrad error': errors.get(`${f.name}:webgrad`)!.toExponential(1),
     };
@@ -232,7 +235,8 @@ async function main(): Promise<void> {
     const { join } = await import('node:path');
     await mkdir(out, { recursive: true });
     const date = new Date().toISOString();
-    const file = join(out, `${date.slice(0, 10)}-${adapterSlug(label, text('machine'))}-prelude.md`);
+    const name = `${date.slice(0, 10)}-${adapterSlug(label, text('machine'))}-prelude`;
+    const file = join(out, `${await freeStem(out, name, ['.md'])}.md`);
     const cols = Object.keys(rows[0]!);
     const md = [
       `# webgrad's WGSL functions against WGSL's builtins: ${label}`,

@@ -482,12 +482,25 @@ export function adapterSlug(adapter: string, machine?: string): string {
   return slug || 'unknown';
 }
 
-/** Writes `<dir>/<stem>.json`, `.md` and `.svg`; returns their paths. */
+/** `name`, or `name-2` and so on: the first under which `dir` holds no file with any of `exts`. */
+export async function freeStem(dir: string, name: string, exts: readonly string[]): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const taken = (n: string): boolean => exts.some((ext) => existsSync(join(dir, `${n}${ext}`)));
+  let s = name;
+  for (let k = 2; taken(s); k++) s = `${name}-${k}`;
+  return s;
+}
+
+/**
+ * Writes `<dir>/<stem>.json`, `.md` and `.svg`, or `<stem>-2` and so on where a report of that name exists
+ * (a second run on one day, or a narrower one, must not replace a report others cite); returns their paths.
+ */
 export async function writeReport(r: BenchReport, dir: string): Promise<string[]> {
   const { mkdir, writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await mkdir(dir, { recursive: true });
-  const s = stem(r);
+  const s = await freeStem(dir, stem(r), ['.json', '.md', '.svg']);
   const files = [join(dir, `${s}.json`), join(dir, `${s}.md`), join(dir, `${s}.svg`)];
   await writeFile(files[0]!, JSON.stringify(r, null, 1) + '\n');
   await writeFile(files[1]!, markdown(r, `${s}.svg`));

@@ -6,7 +6,7 @@ import { benchCases, selectCases, type BenchCase } from '../bench/cases.js';
 import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
 import { reference } from '../bench/reference.js';
-import { markdown, stem, svgChart, type BenchReport } from '../bench/report.js';
+import { markdown, stem, svgChart, writeReport, type BenchReport } from '../bench/report.js';
 import {
   clockStepUs,
   roundOrder,
@@ -147,7 +147,17 @@ describe('benchmark loop', () => {
     expect(parseOptions([]).jitWarmupMs).toBe(300);
     expect(parseOptions(['--quick']).jitWarmupMs).toBe(0);
     expect(parseOptions(['--jit-warmup-ms=50']).jitWarmupMs).toBe(50);
-    expect(() => parseOptions(['--jit-warmup-ms=-1'])).toThrow(/--jit-warmup-ms must be a number/);
+    expect(() => parseOptions(['--jit-warmup-ms=-1'])).toThrow(
+      '--jit-warmup-ms must be a number >= 0, got -1',
+    );
+    // A run with no timed call has no median, and a fraction of a call is none.
+    expect(() => parseOptions(['--reps=0'])).toThrow('--reps must be an integer >= 1, got 0');
+    expect(() => parseOptions(['--reps=1.5'])).toThrow('--reps must be an integer >= 1, got 1.5');
+    expect(() => parseOptions(['--reps'])).toThrow('--reps must be an integer >= 1, got no value');
+    expect(() => parseOptions(['--warmup='])).toThrow('--warmup must be an integer >= 0, got no value');
+    expect(() => parseOptions(['--deadline-s'])).toThrow('--deadline-s must be a number > 0, got no value');
+    expect(() => parseOptions(['--budget-ms=0'])).toThrow('--budget-ms must be a number > 0, got 0');
+    expect(parseOptions(['--reps=3', '--warmup=0', '--deadline-s=0.5']).reps).toBe(3);
   });
 
   it('reads size ranges, and refuses an empty one instead of falling back to the defaults', () => {
@@ -290,6 +300,24 @@ describe('benchmark loop', () => {
     const { nudges: _, ...saved } = m.own!;
     m.own = saved as typeof m.own;
     expect(markdown(report, 'chart.svg')).toContain('| sq | 2^4 | 1 | 1 | – | 4.0 | 8.0 | 12 |');
+  });
+
+  it('writes a report beside one of the same name instead of over it', async () => {
+    const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'webgrad-bench-'));
+    try {
+      const hand = standIn('hand', 0);
+      const r = await runBenchmark(options([hand], { sizes: [4] }));
+      const report = asReport(r, [hand]);
+      const first = await writeReport(report, dir);
+      const second = await writeReport(report, dir);
+      expect(second.map((f) => f.replace(/-2\.(json|md|svg)$/, '.$1'))).toEqual(first);
+      expect((await readdir(dir)).length).toBe(6);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {
