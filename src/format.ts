@@ -30,11 +30,7 @@ const CALLS: Record<string, string> = {
   sqrt: 'sqrt',
   maximum: 'max',
   minimum: 'min',
-  step: 'step',
   sign: 'sign',
-  tiehalf: 'tiehalf',
-  xlogy: 'xlogy',
-  xmask: 'xmask',
   sum: 'sum',
 };
 
@@ -119,6 +115,27 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     case 'dsigmoid':
       // sigmoid'(a), spelled with the function mathjs and readers know.
       return { text: `sigmoid(${print(a!).text}) * sigmoid(-${wrap(a!, UNARY)})`, prec: PRODUCT };
+    // The derivative helpers as the conditionals they are (mathjs evaluates `c ? p : q`), and without the
+    // condition where an operand is a constant that decides it.
+    case 'step':
+      return { text: `(${print(a!).text} > 0 ? 1 : 0)`, prec: ATOM };
+    case 'tiehalf': {
+      const [p, q] = [print(a!).text, print(b!).text];
+      return { text: `(${p} > ${q} ? 1 : ${p} == ${q} ? 0.5 : 0)`, prec: ATOM };
+    }
+    case 'xmask': {
+      // PyTorch's where(a == 0, 0, b) in pow's derivatives: a is often the constant exponent.
+      const c = constOf(a!);
+      if (c !== null && c !== 0 && !Number.isNaN(c)) return print(b!);
+      return { text: `(${print(a!).text} == 0 ? 0 : ${print(b!).text})`, prec: ATOM };
+    }
+    case 'xlogy': {
+      // a * log(b), and 0 at b == 0 (for finite a: the op's own rule, too fine to print).
+      const product = `${wrap(a!, PRODUCT)} * log(${print(b!).text})`;
+      const c = constOf(b!);
+      if (c !== null && c !== 0) return { text: product, prec: PRODUCT };
+      return { text: `(${print(b!).text} == 0 ? 0 : ${product})`, prec: ATOM };
+    }
   }
   if (TRANSPARENT.has(n.op)) return print(a!);
   const fn = CALLS[n.op];
@@ -126,13 +143,29 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
   return { text: `${fn}(${n.inputs.map((x) => print(x).text).join(', ')})`, prec: ATOM };
 }
 
+/** The value of a constant, broadcast or not; null for anything else. */
+function constOf(n: Node): number | null {
+  if (n.op === 'expand') return constOf(n.inputs[0]!);
+  return n.op === 'const' ? Math.fround(n.attr) : null;
+}
+
+/** A value as the kernels use it, a float32, in the fewest digits that give that float32 back. */
 function number(v: number): Printed {
-  const text = Number.isNaN(v)
+  const f = Math.fround(v);
+  let text = Number.isNaN(f)
     ? 'NaN'
-    : v === Infinity
+    : f === Infinity
       ? 'Infinity'
-      : v === -Infinity
+      : f === -Infinity
         ? '-Infinity'
-        : String(v);
+        : String(f);
+  if (Number.isFinite(f))
+    for (let digits = 1; digits <= 9; digits++) {
+      const short = Number(f.toPrecision(digits));
+      if (Math.fround(short) === f) {
+        text = String(short);
+        break;
+      }
+    }
   return { text, prec: text.startsWith('-') ? UNARY : ATOM };
 }

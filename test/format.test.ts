@@ -25,14 +25,11 @@ import {
 } from '../src/index.js';
 
 const POINTS = [-1.5, -0.3, 0.4, 1, 2.5];
-// Internal derivative helpers have no mathjs function; these are their definitions.
+// Functions mathjs lacks, as the formulas spell them (the demo's formula language has them too); the
+// derivative helpers print as conditionals that mathjs evaluates itself.
 const HELPERS = {
   sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
   relu: (v: number) => Math.max(v, 0),
-  step: (v: number) => (v > 0 ? 1 : 0),
-  tiehalf: (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0),
-  xlogy: (a: number, b: number) => (b === 0 && Number.isFinite(a) ? 0 : a * Math.log(b)),
-  xmask: (a: number, b: number) => (a === 0 ? 0 : b),
 };
 
 /** Evaluates `text` with mathjs at each point and compares with webgrad's values of `t`. */
@@ -81,6 +78,25 @@ describe('formula', () => {
     const text = formula(xs.grad!, { x: xs });
     expect(text).toContain('cos(x)');
     await expectSameValues(text, xs.grad!);
+  });
+
+  it("prints the derivative helpers as conditionals mathjs evaluates, constants as float32's shortest", async () => {
+    const at = tensor(Float32Array.of(0.3, 0.7, 1, 2.5));
+    const cases: [(t: Tensor) => Tensor, string][] = [
+      [(t) => pow(t, t), '(x == 0 ? 0 : x * x^(x - 1)) + (x == 0 ? 0 : x^x * log(x))'],
+      [(t) => pow(t, 1 / 3), '0.33333334 * x^(-0.6666666)'],
+      [(t) => pow(2, t), '2^x * log(2)'],
+      [(t) => maximum(t, 1), '(x > 1 ? 1 : x == 1 ? 0.5 : 0)'],
+    ];
+    for (const [f, want] of cases) {
+      const d = grad((t: Tensor) => sum(f(t)))(at);
+      const text = formula(d, { x: at });
+      expect(text).toBe(want);
+      const got = await d.data();
+      [0.3, 0.7, 1, 2.5].forEach((x, i) => {
+        expect(got[i]).toBeCloseTo(evaluate(text, { x: Math.fround(x) }) as number, 5);
+      });
+    }
   });
 
   it('prints second derivatives from grad of grad', async () => {
