@@ -46,6 +46,10 @@ export const neg = unary('neg');
 export const exp = unary('exp');
 /** Elementwise natural logarithm. */
 export const log = unary('log');
+/** Elementwise log(1 + a), accurate where a is small. */
+export const log1p = unary('log1p');
+/** Elementwise e ** a - 1, accurate where a is small. */
+export const expm1 = unary('expm1');
 /** Elementwise sine. */
 export const sin = unary('sin');
 /** Elementwise cosine. */
@@ -171,6 +175,8 @@ const methods = {
   minimum,
   neg,
   exp,
+  log1p,
+  expm1,
   log,
   sin,
   cos,
@@ -205,6 +211,10 @@ declare module './tensor.js' {
     neg(): Tensor;
     /** e ** this */
     exp(): Tensor;
+    /** log(1 + this), accurate where this is small. */
+    log1p(): Tensor;
+    /** e ** this - 1, accurate where this is small. */
+    expm1(): Tensor;
     /** Natural logarithm. */
     log(): Tensor;
     /** Sine. */

@@ -20,6 +20,8 @@ const ATOM = 5;
 const CALLS: Record<string, string> = {
   exp: 'exp',
   log: 'log',
+  log1p: 'log1p',
+  expm1: 'expm1',
   sin: 'sin',
   cos: 'cos',
   tan: 'tan',

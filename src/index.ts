@@ -16,6 +16,8 @@ export {
   neg,
   exp,
   log,
+  log1p,
+  expm1,
   sin,
   cos,
   tan,

@@ -70,6 +70,8 @@ const ROWS: Record<string, Row> = {
   },
   neg: { domain: [wide], f: (a) => -a, gradIgnores: [0] },
   exp: { domain: [[-10, 10]], f: Math.exp },
+  log1p: { domain: [[-0.9, 5]], f: Math.log1p },
+  expm1: { domain: [[-10, 10]], f: Math.expm1 },
   log: { domain: [[1e-3, 100]], f: Math.log },
   sin: { domain: [[-10, 10]], f: Math.sin },
   cos: { domain: [[-10, 10]], f: Math.cos },

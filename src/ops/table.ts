@@ -158,6 +158,25 @@ export const OPS = {
     wgsl: (a) => `wg_log(${a})`,
     grad: ({ x: [a], dy, b }) => [b.op('div', dy, a!)],
   }),
+  log1p: row({
+    arity: 1,
+    api: true,
+    doc: 'log(1 + a), accurate where a is small (log1p(-1) = -Inf, below -1 NaN)',
+    cpu: (a) => Math.log1p(a),
+    js: (a) => `Math.log1p(${a})`,
+    wgsl: (a) => `wg_log1p(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('add', b.c(1), a!))],
+  }),
+  expm1: row({
+    arity: 1,
+    api: true,
+    doc: 'exp(a) - 1, accurate where a is small (expm1(-Inf) = -1, overflow gives +Inf)',
+    cpu: (a) => Math.expm1(a),
+    js: (a) => `Math.expm1(${a})`,
+    wgsl: (a) => `wg_expm1(${a})`,
+    // e^a rather than y + 1: where e^a is tiny, y + 1 rounds it away.
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('exp', a!))],
+  }),
   sin: row({
     arity: 1,
     api: true,

@@ -56,7 +56,21 @@ export interface Case {
 export type Inputs = [Float32Array, Float32Array, Float32Array];
 
 /** Unary ops the generator applies (detach and sum/mean along axis 0 as structural extras). */
-const UNARY = ['neg', 'exp', 'log', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'relu', 'abs', 'sqrt'];
+const UNARY = [
+  'neg',
+  'exp',
+  'log',
+  'log1p',
+  'expm1',
+  'sin',
+  'cos',
+  'tan',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'abs',
+  'sqrt',
+];
 const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
 const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'];
 /** Every public op is generated (checked by the test against opNames). */

@@ -32,6 +32,8 @@ const ULPS: Record<OpName, number> = {
   neg: 0,
   exp: 3,
   log: 3,
+  log1p: 5,
+  expm1: 5,
   sin: 3,
   cos: 3,
   tan: 4,
@@ -123,8 +125,12 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1, 0];
     case 'exp':
       return [Math.abs(y), 0];
+    case 'expm1':
+      return [Math.abs(y + 1), 0];
     case 'log':
       return [Math.abs(1 / a), 0];
+    case 'log1p':
+      return [Math.abs(1 / (1 + a)), 0];
     case 'sin':
     case 'cos':
     case 'tanh':
@@ -177,10 +183,13 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
         ra * Math.abs(p) > LIN * Math.abs(a)
       );
     case 'exp':
+    case 'expm1':
       return ra > LIN;
     case 'log':
     case 'sqrt':
       return straddles(a, ra) || ra > LIN * Math.abs(a);
+    case 'log1p':
+      return straddles(a, ra, -1) || ra > LIN * Math.abs(1 + a);
     case 'tan': {
       const k = Math.round((a - Math.PI / 2) / Math.PI);
       const dist = Math.abs(a - (Math.PI / 2 + k * Math.PI));
