@@ -53,7 +53,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const RULES = {
     count: { ok: (x: number) => Number.isInteger(x) && x >= 1, want: 'an integer >= 1' },
     count0: { ok: (x: number) => Number.isInteger(x) && x >= 0, want: 'an integer >= 0' },
-    time: { ok: (x: number) => Number.isFinite(x) && x > 0, want: 'a number > 0' },
+    time: { ok: (x: number) => x > 0, want: 'a number > 0' },
     time0: { ok: (x: number) => Number.isFinite(x) && x >= 0, want: 'a number >= 0' },
   };
   const num = (name: string, dflt: number, kind: keyof typeof RULES): number => {

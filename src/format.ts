@@ -47,7 +47,11 @@ interface Printed {
 /**
  * The formula `t` computes, e.g. `formula(x.grad, { x })` after `sum(f(x)).backward()`. Leaves print as
  * their name in `names`, unnamed one-element leaves as their value, other leaves as `t<id>`. Shared
- * subexpressions are written out at each use; a formula longer than `maxLength` throws.
+ * subexpressions are written out at each use; a formula longer than `maxLength` throws. Constants print in
+ * the fewest digits that give back the float32 the kernels use, and the derivative helpers as conditionals
+ * with exact comparisons: mathjs evaluates the text in float64 and compares within its tolerances
+ * (`relTol`, `absTol`), so its values agree with webgrad's to float32 accuracy except at ties and at
+ * arguments within those tolerances of a condition's edge.
  */
 export function formula(
   t: Tensor,
@@ -132,11 +136,16 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       return { text: `(${print(a!).text} == 0 ? 0 : ${print(b!).text})`, prec: ATOM };
     }
     case 'xlogy': {
-      // a * log(b), and 0 at b == 0 (for finite a: the op's own rule, too fine to print).
+      // a * log(b), and 0 where b == 0 and a is finite.
       const product = `${wrap(a!, PRODUCT)} * log(${print(b!).text})`;
       const c = constOf(b!);
       if (c !== null && c !== 0) return { text: product, prec: PRODUCT };
-      return { text: `(${print(b!).text} == 0 ? 0 : ${product})`, prec: ATOM };
+      const finite = constOf(a!);
+      const cond =
+        finite !== null && Number.isFinite(finite)
+          ? `${print(b!).text} == 0`
+          : `${print(b!).text} == 0 and abs(${print(a!).text}) < Infinity`;
+      return { text: `(${cond} ? 0 : ${product})`, prec: ATOM };
     }
   }
   if (TRANSPARENT.has(n.op)) return print(a!);
