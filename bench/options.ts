@@ -72,6 +72,10 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       )
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
+  // A flag given twice would be read from its first place and ignored in the second.
+  const names = args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`${twice} is given more than once`);
   const quick = get('quick') !== undefined;
   const step = num('step', 2, 'count');
   const sizes: number[] = [];

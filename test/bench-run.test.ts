@@ -158,6 +158,8 @@ describe('benchmark loop', () => {
     expect(() => parseOptions(['--deadline-s'])).toThrow('--deadline-s must be a number > 0, got no value');
     expect(() => parseOptions(['--budget-ms=0'])).toThrow('--budget-ms must be a number > 0, got 0');
     expect(parseOptions(['--reps=3', '--warmup=0', '--deadline-s=0.5']).reps).toBe(3);
+    expect(parseOptions(['--deadline-s=Infinity']).deadlineS).toBe(Infinity);
+    expect(() => parseOptions(['--reps=3', '--reps=0'])).toThrow('--reps is given more than once');
   });
 
   it('reads size ranges, and refuses an empty one instead of falling back to the defaults', () => {
