@@ -3,6 +3,7 @@ import type { Node } from './graph/node.js';
 import { fmtShape, sizeOf } from './graph/shape.js';
 import { apply, constant, powi, reshape as reshapeNode, sumKeep } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
+import { written } from './options.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An op operand: a tensor or a plain number (a constant). */
@@ -84,10 +85,8 @@ export function square(a: Operand): Tensor {
 }
 
 function axisOf(x: Tensor, axis: number, what: string): number {
-  if (!Number.isInteger(axis)) {
-    const got = typeof axis === 'number' ? String(axis) : JSON.stringify(axis);
-    throw new Error(`${what}: axis must be an integer or a list of them, got ${got}`);
-  }
+  if (!Number.isInteger(axis))
+    throw new Error(`${what}: axis must be an integer or a list of them, got ${written(axis)}`);
   // A tensor of shape [] has one axis to name (0 or -1) as in PyTorch, and reducing it changes nothing.
   const r = Math.max(x.ndim, 1);
   if (axis < -r || axis >= r) {
@@ -138,12 +137,10 @@ export function sum(x: Operand, axis?: number | readonly number[], keepdim = fal
 export function reshape(x: Operand, shape: readonly number[]): Tensor {
   const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'reshape'));
   t.assertLive('reshape');
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
-    const got = Array.isArray(shape)
-      ? `[${shape.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
-      : JSON.stringify(shape);
-    throw new Error(`reshape: shape must be an array of integers >= 0 (one may be -1), got ${got}`);
-  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1))
+    throw new Error(
+      `reshape: shape must be an array of integers >= 0 (one may be -1), got ${written(shape)}`,
+    );
   const cannot = (): Error =>
     new Error(`reshape: cannot view ${fmtShape(t.shape)} (${t.size} elements) as ${fmtShape(shape)}`);
   const inferred = shape.filter((d) => d === -1).length;

@@ -1,6 +1,6 @@
 /** Tensors made from a shape or a range rather than from data: zeros, ones, linspace (as PyTorch's). */
 import { sizeOf } from './graph/shape.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames, written } from './options.js';
 import { tensor, type Tensor } from './tensor.js';
 
 /** Options of the tensor makers. */
@@ -18,12 +18,8 @@ function made(what: string, values: Float32Array, shape: number[], opts: MakeOpt
 }
 
 function checkedShape(what: string, shape: readonly number[]): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    const got = Array.isArray(shape)
-      ? `[${shape.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
-      : JSON.stringify(shape);
-    throw new Error(`${what}: shape must be an array of positive integers, got ${got}`);
-  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(`${what}: shape must be an array of positive integers, got ${written(shape)}`);
   return [...shape];
 }
 

@@ -5,7 +5,7 @@
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
 import type { Backend, Stats } from './schedule/backend.js';
 import { activeBackend, retireBackend, setBackend } from './schedule/scheduler.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames, written } from './options.js';
 
 /** Which backend `init` should use. */
 export type BackendName = 'auto' | 'webgpu' | 'cpu';
@@ -133,42 +133,39 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
     !(typeof points === 'number' && Number.isInteger(points) && points >= 1 && points <= 256)
   ) {
     throw new Error(
-      `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${shown(points)}`,
+      `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${written(points)}`,
     );
   }
   for (const key of ['sleepWhileWaiting', 'nudgeWhileWaiting'] as const) {
     const v: unknown = opts.webgpu?.[key];
     if (v !== undefined && v !== 'auto' && typeof v !== 'boolean')
-      throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${shown(v)}`);
+      throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${written(v)}`);
   }
   // Checked here whichever backend is asked for: under 'auto' a bad value would otherwise show up as a
   // fallback to the CPU, as if there were no GPU, or send all work there (cpuBelow: NaN).
   const binding: unknown = opts.webgpu?.maxBindingBytes;
   if (binding !== undefined && !(Number.isInteger(binding) && (binding as number) >= 1024))
     throw new Error(
-      `init(): webgpu.maxBindingBytes must be an integer of at least 1024, got ${shown(binding)}`,
+      `init(): webgpu.maxBindingBytes must be an integer of at least 1024, got ${written(binding)}`,
     );
   const below: unknown = opts.webgpu?.cpuBelow;
   if (below !== undefined && !(typeof below === 'number' && below >= 0))
     throw new Error(
-      `init(): webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got ${shown(below)}`,
+      `init(): webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got ${written(below)}`,
     );
   const power: unknown = opts.webgpu?.powerPreference;
   if (power !== undefined && power !== 'low-power' && power !== 'high-performance')
     throw new Error(
-      `init(): webgpu.powerPreference must be 'low-power' or 'high-performance', got ${shown(power)}`,
+      `init(): webgpu.powerPreference must be 'low-power' or 'high-performance', got ${written(power)}`,
     );
   const jit: unknown = opts.cpu?.jit;
   if (jit !== undefined && typeof jit !== 'boolean')
-    throw new Error(`init(): cpu.jit must be true or false, got ${shown(jit)}`);
+    throw new Error(`init(): cpu.jit must be true or false, got ${written(jit)}`);
   const gen = ++generation;
   const decided = choose(name, opts, gen);
   latest = decided;
   return decided;
 }
-
-/** An option's value as written (JSON would show NaN and Infinity as null). */
-const shown = (v: unknown): string => (typeof v === 'number' ? String(v) : JSON.stringify(v));
 
 /** init()'s work once its options are checked; `gen` tells whether a later init() has started since. */
 async function choose(name: BackendName, opts: InitOptions, gen: number): Promise<InitInfo> {

@@ -1,5 +1,14 @@
 /** Options objects are checked by name: a misspelt or PyTorch-spelt option (requires_grad) is an error, not ignored. */
 
+/**
+ * A value as the caller wrote it, for error messages: numbers as JavaScript prints them (JSON would show NaN
+ * and Infinity as null), arrays element by element, anything else as JSON.
+ */
+export function written(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  return Array.isArray(v) ? `[${v.map(written).join(',')}]` : JSON.stringify(v);
+}
+
 /** The option names of an options interface: a Record over its keys, so the list is complete by type. */
 export function optionNames<T>(names: Record<keyof T, true>): readonly string[] {
   return Object.keys(names);

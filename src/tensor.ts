@@ -5,7 +5,7 @@ import { gradients, onesLike } from './autodiff/grad.js';
 import { apply, leaf, leafOf, reshape } from './ops/build.js';
 import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames, written } from './options.js';
 
 /** Nested arrays of numbers, any depth. */
 export type NestedArray = number | readonly NestedArray[];
@@ -317,13 +317,8 @@ function owned(t: Tensor): Tensor {
 /** The `shape` option of tensor() checked against the data's `size` elements, or `inferred` without one. */
 function givenShape(s: readonly number[] | undefined, inferred: Shape, size: number): Shape {
   if (s === undefined) return inferred;
-  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
-    // Numbers as written (JSON would show Infinity and NaN as null).
-    const got = Array.isArray(s)
-      ? `[${s.map((d: unknown) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`
-      : JSON.stringify(s);
-    throw new Error(`tensor(): shape must be an array of non-negative integers, got ${got}`);
-  }
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0))
+    throw new Error(`tensor(): shape must be an array of non-negative integers, got ${written(s)}`);
   if (sizeOf(s) !== size) {
     throw new Error(`tensor(): shape ${fmtShape(s)} has ${sizeOf(s)} elements but the data has ${size}`);
   }
