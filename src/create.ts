@@ -23,23 +23,26 @@ function checkedShape(what: string, shape: readonly number[]): number[] {
   return [...shape];
 }
 
+/** A leaf of `shape` (checked in the name of `what`) filled with `value`. */
+function filled(what: string, shape: readonly number[], value: number, opts: MakeOptions): Tensor {
+  const s = checkedShape(what, shape);
+  if (typeof value !== 'number') throw new Error(`${what}: value must be a number, got ${typeof value}`);
+  return made(what, new Float32Array(sizeOf(s)).fill(value), s, opts);
+}
+
 /** A tensor of the given shape filled with `value`. */
 export function full(shape: readonly number[], value: number, opts: MakeOptions = {}): Tensor {
-  const s = checkedShape('full()', shape);
-  if (typeof value !== 'number') throw new Error(`full(): value must be a number, got ${typeof value}`);
-  return made('full()', new Float32Array(sizeOf(s)).fill(value), s, opts);
+  return filled('full()', shape, value, opts);
 }
 
 /** A tensor of zeros of the given shape. */
 export function zeros(shape: readonly number[], opts: MakeOptions = {}): Tensor {
-  const s = checkedShape('zeros()', shape);
-  return made('zeros()', new Float32Array(sizeOf(s)), s, opts);
+  return filled('zeros()', shape, 0, opts);
 }
 
 /** A tensor of ones of the given shape. */
 export function ones(shape: readonly number[], opts: MakeOptions = {}): Tensor {
-  const s = checkedShape('ones()', shape);
-  return made('ones()', new Float32Array(sizeOf(s)).fill(1), s, opts);
+  return filled('ones()', shape, 1, opts);
 }
 
 /**
@@ -61,8 +64,8 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
     throw new Error(`linspace(): steps must be a positive integer, got ${String(steps)}`);
   const values = new Float32Array(steps);
   const step = steps === 1 ? 0 : (end - start) / (steps - 1);
-  const half = Math.floor(steps / 2);
+  // A single step is `start`, counted from the front.
+  const half = Math.max(1, Math.floor(steps / 2));
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
-  if (steps === 1) values[0] = start;
   return made('linspace()', values, [steps], opts);
 }

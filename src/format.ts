@@ -1,5 +1,6 @@
 /** Prints a tensor's graph as an infix formula (mathjs syntax), to show what a derivative was built from. */
 import { topoSort, type Node } from './graph/node.js';
+import { constantValue } from './ops/build.js';
 import { checkOptions, optionNames } from './options.js';
 import { Tensor } from './tensor.js';
 
@@ -154,22 +155,17 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
   return { text: `${fn}(${n.inputs.map((x) => print(x).text).join(', ')})`, prec: ATOM };
 }
 
-/** The value of a constant, broadcast or not; null for anything else. */
+/** The float32 value the kernels use for a constant, broadcast or not; null for any other node. */
 function constOf(n: Node): number | null {
-  if (n.op === 'expand') return constOf(n.inputs[0]!);
-  return n.op === 'const' ? Math.fround(n.attr) : null;
+  const v = constantValue(n);
+  return v === null ? null : Math.fround(v);
 }
 
 /** A value as the kernels use it, a float32, in the fewest digits that give that float32 back. */
 function number(v: number): Printed {
   const f = Math.fround(v);
-  let text = Number.isNaN(f)
-    ? 'NaN'
-    : f === Infinity
-      ? 'Infinity'
-      : f === -Infinity
-        ? '-Infinity'
-        : String(f);
+  // NaN and the infinities print as JavaScript names them, which mathjs reads.
+  let text = String(f);
   if (Number.isFinite(f))
     for (let digits = 1; digits <= 9; digits++) {
       const short = Number(f.toPrecision(digits));

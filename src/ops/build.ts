@@ -33,9 +33,16 @@ export function leafOf(n: Node, requiresGrad: boolean): Node {
   return new Node('leafcopy', [apply('detach', [n])], n.shape, requiresGrad);
 }
 
-// A broadcast constant (the seed of a sum's gradient, say) is still that constant at every point.
-const constOf = (n: Node): Node => (n.op === 'expand' ? constOf(n.inputs[0]!) : n);
-const isConst = (n: Node, v: number): boolean => constOf(n).op === 'const' && Object.is(constOf(n).attr, v);
+/**
+ * The value of a constant node, broadcast or not (a broadcast constant, such as the seed of a sum's
+ * gradient, is still that constant at every point); null for any other node.
+ */
+export function constantValue(n: Node): number | null {
+  if (n.op === 'expand') return constantValue(n.inputs[0]!);
+  return n.op === 'const' ? n.attr : null;
+}
+
+const isConst = (n: Node, v: number): boolean => Object.is(constantValue(n), v);
 
 /** Applies table op `name` to its operands with broadcasting; folds constants. */
 export function apply(name: OpName, args: readonly Node[], p = 0): Node {
