@@ -57,8 +57,24 @@ export const sin = unary('sin');
 export const cos = unary('cos');
 /** Elementwise tangent. */
 export const tan = unary('tan');
+/** Elementwise arctangent, in (-pi/2, pi/2). */
+export const atan = unary('atan');
+/** Elementwise arcsine, in [-pi/2, pi/2] (NaN outside [-1, 1]). */
+export const asin = unary('asin');
+/** Elementwise arccosine, in [0, pi] (NaN outside [-1, 1]). */
+export const acos = unary('acos');
 /** Elementwise hyperbolic tangent. */
 export const tanh = unary('tanh');
+/** Elementwise hyperbolic sine. */
+export const sinh = unary('sinh');
+/** Elementwise hyperbolic cosine. */
+export const cosh = unary('cosh');
+/** Elementwise inverse hyperbolic sine. */
+export const asinh = unary('asinh');
+/** Elementwise inverse hyperbolic cosine (NaN below 1). */
+export const acosh = unary('acosh');
+/** Elementwise inverse hyperbolic tangent (±Inf at ±1, NaN beyond). */
+export const atanh = unary('atanh');
 /** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
 export const sigmoid = unary('sigmoid');
 /** Elementwise max(a, 0), with relu'(0) = 0. */
@@ -77,6 +93,27 @@ export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && Number.isInteger(b) && Math.abs(b) <= 1 << 24)
     return new Tensor(powi(base, b));
   return new Tensor(apply('pow', [base, nodeOf(b, 'pow')]));
+}
+
+/** A bound of clamp: left out (undefined or null), or an operand. */
+function boundOf(v: Operand | null | undefined, which: string): Node | null {
+  if (v === undefined || v === null) return null;
+  return nodeOf(v, `clamp: ${which}`);
+}
+
+/**
+ * Elementwise a limited to [min, max], as PyTorch's clamp: either bound may be left out (undefined or null),
+ * not both, and each may be a tensor (broadcasting). Where min > max the result is max. NaN in a or a bound
+ * gives NaN. The gradient goes to a where min <= a <= max (the ends included), else to the bound that decided.
+ */
+export function clamp(a: Operand, min?: Operand | null, max?: Operand | null): Tensor {
+  let n = nodeOf(a, 'clamp');
+  const lo = boundOf(min, 'min');
+  const hi = boundOf(max, 'max');
+  if (lo === null && hi === null) throw new Error('clamp: give min, max or both (both were left out)');
+  if (lo !== null) n = apply('clampmin', [n, lo]);
+  if (hi !== null) n = apply('clampmax', [n, hi]);
+  return new Tensor(n);
 }
 
 /** a * a. */
@@ -178,11 +215,20 @@ const methods = {
   sin,
   cos,
   tan,
+  atan,
+  asin,
+  acos,
   tanh,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
   sigmoid,
   relu,
   abs,
   sqrt,
+  clamp,
   pow,
   square,
   sum,
@@ -220,8 +266,24 @@ declare module './tensor.js' {
     cos(): Tensor;
     /** Tangent. */
     tan(): Tensor;
+    /** Arctangent. */
+    atan(): Tensor;
+    /** Arcsine. */
+    asin(): Tensor;
+    /** Arccosine. */
+    acos(): Tensor;
     /** Hyperbolic tangent. */
     tanh(): Tensor;
+    /** Hyperbolic sine. */
+    sinh(): Tensor;
+    /** Hyperbolic cosine. */
+    cosh(): Tensor;
+    /** Inverse hyperbolic sine. */
+    asinh(): Tensor;
+    /** Inverse hyperbolic cosine. */
+    acosh(): Tensor;
+    /** Inverse hyperbolic tangent. */
+    atanh(): Tensor;
     /** Logistic sigmoid. */
     sigmoid(): Tensor;
     /** max(this, 0) */
@@ -230,6 +292,8 @@ declare module './tensor.js' {
     abs(): Tensor;
     /** Square root. */
     sqrt(): Tensor;
+    /** This limited to [min, max] (either bound may be left out, not both). */
+    clamp(min?: Operand | null, max?: Operand | null): Tensor;
     /** this ** b */
     pow(b: Operand): Tensor;
     /** this * this */

@@ -26,13 +26,23 @@ const CALLS: Record<string, string> = {
   sin: 'sin',
   cos: 'cos',
   tan: 'tan',
+  atan: 'atan',
+  asin: 'asin',
+  acos: 'acos',
   tanh: 'tanh',
+  sinh: 'sinh',
+  cosh: 'cosh',
+  asinh: 'asinh',
+  acosh: 'acosh',
+  atanh: 'atanh',
   sigmoid: 'sigmoid',
   relu: 'relu',
   abs: 'abs',
   sqrt: 'sqrt',
   maximum: 'max',
   minimum: 'min',
+  clampmin: 'max',
+  clampmax: 'min',
   sign: 'sign',
   sum: 'sum',
 };
@@ -130,6 +140,8 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       const [p, q] = [print(a!).text, print(b!).text];
       return { text: `(${p} > ${q} ? 1 : ${p} == ${q} ? 0.5 : 0)`, prec: ATOM };
     }
+    case 'atleast':
+      return { text: `(${print(a!).text} >= ${print(b!).text} ? 1 : 0)`, prec: ATOM };
     case 'xmask': {
       // PyTorch's where(a == 0, 0, b) in pow's derivatives: a is often the constant exponent.
       const c = constOf(a!);

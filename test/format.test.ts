@@ -4,7 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from 'mathjs';
 import {
   add,
+  asinh,
+  atan,
+  atanh,
+  acos,
+  clamp,
   cos,
+  cosh,
   div,
   exp,
   formula,
@@ -17,6 +23,7 @@ import {
   pow,
   sigmoid,
   sin,
+  sinh,
   sub,
   sum,
   tanh,
@@ -92,6 +99,7 @@ describe('formula', () => {
       // 0 where the base is 0 and 0^x is finite (for x < 0 it is Infinity, and so is the derivative).
       [(t) => pow(0, t), '(0 == 0 and abs(0^x) < Infinity ? 0 : 0^x * log(0))'],
       [(t) => maximum(t, 1), '(x > 1 ? 1 : x == 1 ? 0.5 : 0)'],
+      [(t) => clamp(t, 0.5, 2), '(2 >= max(x, 0.5) ? 1 : 0) * (x >= 0.5 ? 1 : 0)'],
     ];
     for (const [f, want] of cases) {
       const d = grad((t: Tensor) => sum(f(t)))(at);
@@ -109,6 +117,18 @@ describe('formula', () => {
     const df = (t: Tensor) => grad((u: Tensor) => sum(f(u)))(t);
     const xs = tensor(Float32Array.from(POINTS));
     const d2 = grad((t: Tensor) => sum(df(t)))(xs);
+    await expectSameValues(formula(d2, { x: xs }), d2);
+  });
+
+  it('prints the inverse and hyperbolic functions as mathjs names them, to second derivatives', async () => {
+    const f = (t: Tensor) => add(atan(asinh(t)), mul(sinh(t), acos(div(t, 3)))).sub(atanh(div(cosh(t), 9)));
+    const df = (t: Tensor) => grad((u: Tensor) => sum(f(u)))(t);
+    const xs = tensor(Float32Array.from(POINTS));
+    const d2 = grad((t: Tensor) => sum(df(t)))(xs);
+    const forward = formula(f(xs), { x: xs });
+    for (const name of ['atan(', 'asinh(', 'acos(', 'sinh(', 'cosh(', 'atanh('])
+      expect(forward).toContain(name);
+    await expectSameValues(forward, f(xs));
     await expectSameValues(formula(d2, { x: xs }), d2);
   });
 

@@ -76,7 +76,15 @@ const ROWS: Record<string, Row> = {
   sin: { domain: [[-10, 10]], f: Math.sin },
   cos: { domain: [[-10, 10]], f: Math.cos },
   tan: { domain: [[-4, 4]], f: Math.tan, avoid: (a) => Math.abs(Math.cos(a)) < 0.2 },
+  atan: { domain: [[-10, 10]], f: Math.atan },
+  asin: { domain: [[-0.95, 0.95]], f: Math.asin },
+  acos: { domain: [[-0.95, 0.95]], f: Math.acos },
   tanh: { domain: [[-6, 6]], f: (a) => (Math.exp(2 * a) - 1) / (Math.exp(2 * a) + 1) },
+  sinh: { domain: [[-10, 10]], f: (a) => (Math.exp(a) - Math.exp(-a)) / 2 },
+  cosh: { domain: [[-10, 10]], f: (a) => (Math.exp(a) + Math.exp(-a)) / 2 },
+  asinh: { domain: [[-10, 10]], f: (a) => Math.sign(a) * Math.log(Math.abs(a) + Math.sqrt(a * a + 1)) },
+  acosh: { domain: [[1.05, 10]], f: (a) => Math.log(a + Math.sqrt(a * a - 1)) },
+  atanh: { domain: [[-0.95, 0.95]], f: (a) => 0.5 * Math.log((1 + a) / (1 - a)) },
   sigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) },
   dtanh: { domain: [[-8, 8]], f: (a) => 4 / (Math.exp(a) + Math.exp(-a)) ** 2 },
   dsigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) / (1 + Math.exp(a)) },
@@ -88,6 +96,9 @@ const ROWS: Record<string, Row> = {
   step: { domain: [wide], f: (a) => (a > 0 ? 1 : 0), avoid: nearZero, gradIgnores: [0] },
   sign: { domain: [wide], f: (a) => (a > 0 ? 1 : -1), avoid: nearZero, gradIgnores: [0] },
   tiehalf: { domain: [wide, wide], f: (a, b) => (a > b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
+  clampmin: { domain: [wide, wide], f: (a, b) => (a < b ? b : a), avoid: tie },
+  clampmax: { domain: [wide, wide], f: (a, b) => (a > b ? b : a), avoid: tie },
+  atleast: { domain: [wide, wide], f: (a, b) => (a >= b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
   xmask: { domain: [wide, wide], f: (_, b) => b, gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
@@ -248,6 +259,68 @@ describe.each(testBackends())('ops on $name', (b) => {
         const gs = grad((a: Tensor, c: Tensor) => op(a, c), [0, 1])(2, 2);
         expect(await Promise.all(gs.map((g) => g.item()))).toEqual([0.5, 0.5]);
       }
+    });
+    it("clamp is PyTorch's: the ends belong inside, min > max gives max, NaN stays NaN", async () => {
+      const x = tensor([NaN, -0, 0, 1, 2, 3, -1]);
+      const y = wg.clamp(x, 0, 2);
+      const gx = grad((t: Tensor) => sum(wg.clamp(t, 0, 2)))(x);
+      // PyTorch 1.13: [nan, -0, 0, 1, 2, 2, 0] with gradient [0, 1, 1, 1, 1, 0, 0] (0 at NaN: see README).
+      expect(Array.from(await y.data())).toEqual([NaN, -0, 0, 1, 2, 2, 0]);
+      expect(Array.from(await gx.data())).toEqual([NaN, 1, 1, 1, 1, 0, 0]);
+      // One bound left out, either way, and the method.
+      expect(Array.from(await x.clamp(null, 0.5).data())).toEqual([NaN, -0, 0, 0.5, 0.5, 0.5, -1]);
+      expect(Array.from(await wg.clamp(x, undefined, 0.5).data())).toEqual([NaN, -0, 0, 0.5, 0.5, 0.5, -1]);
+      expect(Array.from(await x.clamp(1).data())).toEqual([NaN, 1, 1, 1, 2, 3, 1]);
+      // min > max: max everywhere, and no gradient to x.
+      const [g2, gmax] = grad((t: Tensor, hi: Tensor) => sum(wg.clamp(t, 2, hi)), [0, 1])(x, tensor(1));
+      expect(Array.from(await g2.data())).toEqual([NaN, 0, 0, 0, 0, 0, 0]);
+      expect(await gmax.item()).toBeNaN();
+      expect(Array.from(await wg.clamp(tensor([0, 5]), 2, 1).data())).toEqual([1, 1]);
+    });
+    it('clamp with tensor bounds: the gradient goes to the bound where it decides, ties to x', async () => {
+      const x = tensor([0, 1, 2, 5, NaN, 1]);
+      const lo = tensor([1, 1, 1, 1, 1, NaN]);
+      const hi = tensor([3, 3, 2, 3, 3, 3]);
+      const gs = grad((a: Tensor, l: Tensor, h: Tensor) => sum(wg.clamp(a, l, h)), [0, 1, 2])(x, lo, hi);
+      const [gx, gl, gh] = await Promise.all(gs.map(async (g) => Array.from(await g.data())));
+      expect(await wg.clamp(x, lo, hi).data()).toEqual(Float32Array.from([1, 1, 2, 3, NaN, NaN]));
+      expect(gx).toEqual([0, 1, 1, 0, NaN, NaN]);
+      expect(gl).toEqual([1, 0, 0, 0, NaN, NaN]);
+      expect(gh).toEqual([0, 0, 0, 1, NaN, NaN]);
+      // A scalar bound gets the sum of its points' gradients.
+      const gb = grad((b: Tensor) => sum(wg.clamp(tensor([-3, -2, 0, 4]), b)))(tensor(-1));
+      expect(await gb.item()).toBe(2);
+    });
+    it('inverse trigonometric and hyperbolic functions at the ends of their domains', async () => {
+      const at = async (f: (t: Tensor) => Tensor, xs: number[]) => Array.from(await f(tensor(xs)).data());
+      const f32 = Math.fround;
+      expect(await at(wg.asin, [1, -1, 0, -0, 1.5, -2])).toEqual([
+        f32(Math.PI / 2),
+        -f32(Math.PI / 2),
+        0,
+        -0,
+        NaN,
+        NaN,
+      ]);
+      expect(await at(wg.acos, [1, -1, 0, 1.5])).toEqual([0, f32(Math.PI), f32(Math.PI / 2), NaN]);
+      expect(await at(wg.atan, [Infinity, -Infinity, -0])).toEqual([f32(Math.PI / 2), -f32(Math.PI / 2), -0]);
+      expect(await at(wg.atanh, [1, -1, 0, -0, 1.5])).toEqual([Infinity, -Infinity, 0, -0, NaN]);
+      expect(await at(wg.acosh, [1, 0.5, Infinity])).toEqual([0, NaN, Infinity]);
+      expect(await at(wg.asinh, [Infinity, -Infinity, -0])).toEqual([Infinity, -Infinity, -0]);
+      expect(await at(wg.sinh, [100, -100, -0])).toEqual([Infinity, -Infinity, -0]);
+      expect(await at(wg.cosh, [100, -100, 0])).toEqual([Infinity, Infinity, 1]);
+      // Just below the float32 overflow of e^x (88.72), sinh and cosh are still finite (e^x / 2).
+      for (const f of [wg.sinh, wg.cosh]) {
+        const [v] = await at(f, [89]);
+        close(v!, Math.exp(89) / 2, 4);
+      }
+      // PyTorch's derivatives at the ends: Inf at ±1 (asin, acos, atanh, acosh at 1), 0 at ±Inf (atan).
+      expect(await d(wg.asin, 1)).toBe(Infinity);
+      expect(await d(wg.acos, -1)).toBe(-Infinity);
+      expect(await d(wg.atanh, -1)).toBe(Infinity);
+      expect(await d(wg.acosh, 1)).toBe(Infinity);
+      expect(await d(wg.atan, Infinity)).toBe(0);
+      expect(await d(wg.asinh, 1e30)).toBe(0);
     });
     it('pow with an integer exponent: negative and zero bases', async () => {
       expect(await value(pow(tensor(-2), 3))).toBe(-8);

@@ -206,6 +206,43 @@ export const OPS = {
     wgsl: (a) => `wg_tan(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('add', b.c(1), b.op('mul', y, y)))],
   }),
+  atan: row({
+    arity: 1,
+    api: true,
+    doc: 'arctangent, in (-pi/2, pi/2) (atan(±Inf) = ±pi/2)',
+    cpu: (a) => Math.atan(a),
+    js: (a) => `Math.atan(${a})`,
+    wgsl: (a) => `wg_atan(${a})`,
+    // 1 / (1 + a^2): a^2 overflows to Inf where the derivative is below 3e-39 anyway (0, as in PyTorch).
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('add', b.c(1), b.op('mul', a!, a!)))],
+  }),
+  asin: row({
+    arity: 1,
+    api: true,
+    doc: 'arcsine, in [-pi/2, pi/2] (|a| > 1 gives NaN)',
+    cpu: (a) => Math.asin(a),
+    js: (a) => `Math.asin(${a})`,
+    wgsl: (a) => `wg_asin(${a})`,
+    // 1 / sqrt(1 - a^2), with 1 - a^2 as (1 - a)(1 + a): no cancellation near ±1, where it matters.
+    grad: ({ x: [a], dy, b }) => [
+      b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!)))),
+    ],
+  }),
+  acos: row({
+    arity: 1,
+    api: true,
+    doc: 'arccosine, in [0, pi] (|a| > 1 gives NaN)',
+    cpu: (a) => Math.acos(a),
+    js: (a) => `Math.acos(${a})`,
+    wgsl: (a) => `wg_acos(${a})`,
+    // -1 / sqrt(1 - a^2), as asin's.
+    grad: ({ x: [a], dy, b }) => [
+      b.op(
+        'neg',
+        b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!)))),
+      ),
+    ],
+  }),
   tanh: row({
     arity: 1,
     api: true,
@@ -233,6 +270,58 @@ export const OPS = {
     // tanh''(a) = -2 tanh(a) tanh'(a).
     grad: ({ x: [a], dy, b }) => [
       b.op('mul', dy, b.op('mul', b.c(-2), b.op('mul', b.op('tanh', a!), b.op('dtanh', a!)))),
+    ],
+  }),
+  sinh: row({
+    arity: 1,
+    api: true,
+    doc: 'hyperbolic sine (overflow gives ±Inf)',
+    cpu: (a) => Math.sinh(a),
+    js: (a) => `Math.sinh(${a})`,
+    wgsl: (a) => `wg_sinh(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('cosh', a!))],
+  }),
+  cosh: row({
+    arity: 1,
+    api: true,
+    doc: 'hyperbolic cosine (overflow gives +Inf)',
+    cpu: (a) => Math.cosh(a),
+    js: (a) => `Math.cosh(${a})`,
+    wgsl: (a) => `wg_cosh(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('sinh', a!))],
+  }),
+  asinh: row({
+    arity: 1,
+    api: true,
+    doc: 'inverse hyperbolic sine',
+    cpu: (a) => Math.asinh(a),
+    js: (a) => `Math.asinh(${a})`,
+    wgsl: (a) => `wg_asinh(${a})`,
+    // 1 / sqrt(1 + a^2): 0 where a^2 overflows (beyond 1.8e19, as in PyTorch; the true value is below 5e-20).
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('add', b.c(1), b.op('mul', a!, a!))))],
+  }),
+  acosh: row({
+    arity: 1,
+    api: true,
+    doc: 'inverse hyperbolic cosine (a < 1 gives NaN)',
+    cpu: (a) => Math.acosh(a),
+    js: (a) => `Math.acosh(${a})`,
+    wgsl: (a) => `wg_acosh(${a})`,
+    // 1 / sqrt(a^2 - 1), with a^2 - 1 as (a - 1)(a + 1): no cancellation near 1, where it matters.
+    grad: ({ x: [a], dy, b }) => [
+      b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', a!, b.c(1)), b.op('add', a!, b.c(1))))),
+    ],
+  }),
+  atanh: row({
+    arity: 1,
+    api: true,
+    doc: 'inverse hyperbolic tangent (atanh(±1) = ±Inf, |a| > 1 gives NaN)',
+    cpu: (a) => Math.atanh(a),
+    js: (a) => `Math.atanh(${a})`,
+    wgsl: (a) => `wg_atanh(${a})`,
+    // 1 / (1 - a^2), with 1 - a^2 as (1 - a)(1 + a): no cancellation near ±1.
+    grad: ({ x: [a], dy, b }) => [
+      b.op('div', dy, b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!))),
     ],
   }),
   sigmoid: row({
@@ -324,6 +413,34 @@ export const OPS = {
       b.op('mul', dy, b.op('tiehalf', p!, q!)),
     ],
   }),
+  clampmin: row({
+    arity: 2,
+    exact: true,
+    api: false,
+    doc: 'b where a < b, else a (a tie keeps a, -0 included); NaN if either is NaN: clamp to a lower bound',
+    cpu: (a, b) => (a !== a || b !== b ? NaN : a < b ? b : a),
+    js: (a, b) => `(${a} !== ${a} || ${b} !== ${b} ? NaN : ${a} < ${b} ? ${b} : ${a})`,
+    wgsl: (a, b) => `wg_clampmin(${a}, ${b})`,
+    // As PyTorch's clamp: all to a where a >= b (ties included), all to the bound below it.
+    grad: ({ x: [p, q], dy, b }) => {
+      const keep = b.op('atleast', p!, q!);
+      return [b.op('mul', dy, keep), b.op('mul', dy, b.op('sub', b.c(1), keep))];
+    },
+  }),
+  clampmax: row({
+    arity: 2,
+    exact: true,
+    api: false,
+    doc: 'b where a > b, else a (a tie keeps a, -0 included); NaN if either is NaN: clamp to an upper bound',
+    cpu: (a, b) => (a !== a || b !== b ? NaN : a > b ? b : a),
+    js: (a, b) => `(${a} !== ${a} || ${b} !== ${b} ? NaN : ${a} > ${b} ? ${b} : ${a})`,
+    wgsl: (a, b) => `wg_clampmax(${a}, ${b})`,
+    // As PyTorch's clamp: all to a where a <= b (ties included), all to the bound above it.
+    grad: ({ x: [p, q], dy, b }) => {
+      const keep = b.op('atleast', q!, p!);
+      return [b.op('mul', dy, keep), b.op('mul', dy, b.op('sub', b.c(1), keep))];
+    },
+  }),
   step: row({
     arity: 1,
     exact: true,
@@ -352,6 +469,16 @@ export const OPS = {
     cpu: (a, b) => (a > b ? 1 : a === b ? 0.5 : a < b ? 0 : NaN),
     js: (a, b) => `(${a} > ${b} ? 1 : ${a} === ${b} ? 0.5 : ${a} < ${b} ? 0 : NaN)`,
     wgsl: (a, b) => `wg_tiehalf(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  atleast: row({
+    arity: 2,
+    exact: true,
+    api: false,
+    doc: '1 where a >= b, 0 where a < b, NaN if either is NaN: the derivative of clamp',
+    cpu: (a, b) => (a >= b ? 1 : a < b ? 0 : NaN),
+    js: (a, b) => `(${a} >= ${b} ? 1 : ${a} < ${b} ? 0 : NaN)`,
+    wgsl: (a, b) => `wg_atleast(${a}, ${b})`,
     grad: () => [null, null],
   }),
   xlogy: row({

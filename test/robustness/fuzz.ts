@@ -25,7 +25,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import type { Node } from '../../src/graph/node.js';
 import { activeBackend, setBackend, withoutHints } from '../../src/schedule/scheduler.js';
 import type { Backend } from '../../src/schedule/backend.js';
-import { grad, mean, pow, sum, tensor, type Tensor } from '../../src/index.js';
+import { grad, mean, opNames, pow, sum, tensor, type Tensor } from '../../src/index.js';
 import { model, SAFETY, type Modeled } from './model.js';
 
 /** Points per batch: x0 and x1 hold one value per point, x2 is a scalar broadcast to all. */
@@ -65,14 +65,23 @@ const UNARY = [
   'sin',
   'cos',
   'tan',
+  'atan',
+  'asin',
+  'acos',
   'tanh',
+  'sinh',
+  'cosh',
+  'asinh',
+  'acosh',
+  'atanh',
   'sigmoid',
   'relu',
   'abs',
   'sqrt',
 ];
 const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
-const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'];
+// clampmin and clampmax: clamp with a lower or an upper bound.
+const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'clampmin', 'clampmax'];
 /** Every public op is generated (checked by the test against opNames). */
 export const GENERATED = new Set([...UNARY, ...BINARY]);
 
@@ -276,6 +285,10 @@ function applyStep(
     case 'powi':
     case 'powr':
       return pow(a, p);
+    case 'clampmin':
+      return wg.clamp(a, b);
+    case 'clampmax':
+      return wg.clamp(a, null, b);
     default:
       return b === undefined ? api[op]!(a) : api[op]!(a, b);
   }
@@ -319,6 +332,8 @@ export function caseCode(c: Case): string {
     else if (s.op === 'sum0') e = `${tt(a)}.ndim === 2 ? sum(${a}, 0) : sum(${a})`;
     else if (s.op === 'mean0') e = `${tt(a)}.ndim === 2 ? mean(${a}, 0) : mean(${a})`;
     else if (s.op === 'powi' || s.op === 'powr') e = `pow(${a}, ${numLit(s.p)})`;
+    else if (s.op === 'clampmin') e = `clamp(${a}, ${b})`;
+    else if (s.op === 'clampmax') e = `clamp(${a}, null, ${b})`;
     else e = `${s.op}(${a}${b === undefined ? '' : `, ${b}`})`;
     lines.push(`  const t${j} = ${e};`);
   }
@@ -513,7 +528,7 @@ export function reproCode(c: Case, data: Inputs, note: string): string {
   const arr = (a: Float32Array): string => `[${Array.from(a, numLit).join(', ')}]`;
   return [
     ...note.split('\n').map((l) => `// ${l}`),
-    `import { init, tensor, grad, sum, mean, add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sin, cos, tan, tanh, sigmoid, relu, abs, sqrt, square, type Tensor } from 'webgrad';`,
+    `import { init, tensor, grad, sum, mean, pow, square, clamp, ${opNames.filter((n) => n !== 'pow').join(', ')}, type Tensor } from 'webgrad';`,
     `await init({ backend: 'webgpu' }); // and { backend: 'cpu' } to compare`,
     `const f = ${caseCode(c)};`,
     `const x0 = tensor(${arr(data[0])});`,

@@ -37,15 +37,26 @@ const ULPS: Record<OpName, number> = {
   sin: 3,
   cos: 3,
   tan: 4,
+  atan: 3,
+  asin: 3,
+  acos: 3,
   tanh: 4,
   sigmoid: 4,
   dsigmoid: 5,
   dtanh: 5,
+  sinh: 4,
+  cosh: 3,
+  asinh: 5,
+  acosh: 5,
+  atanh: 5,
   relu: 0,
   abs: 0,
   sqrt: 2,
   maximum: 0,
   minimum: 0,
+  clampmin: 0,
+  clampmax: 0,
+  atleast: 0,
   step: 0,
   sign: 0,
   tiehalf: 0,
@@ -105,6 +116,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'sub':
     case 'maximum':
     case 'minimum':
+    case 'clampmin':
+    case 'clampmax':
       return [1, 1];
     case 'mul':
       return [Math.abs(b), Math.abs(a)];
@@ -140,11 +153,27 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1, 0];
     case 'tan':
       return [1 + y * y, 0];
+    case 'atan':
+      return [1 / (1 + a * a), 0];
+    case 'asin':
+    case 'acos':
+      return [1 / Math.sqrt((1 - a) * (1 + a)), 0];
+    case 'sinh':
+      return [Math.cosh(a), 0];
+    case 'cosh':
+      return [Math.abs(Math.sinh(a)), 0];
+    case 'asinh':
+      return [1 / Math.sqrt(1 + a * a), 0];
+    case 'acosh':
+      return [1 / Math.sqrt((a - 1) * (a + 1)), 0];
+    case 'atanh':
+      return [1 / Math.abs((1 - a) * (1 + a)), 0];
     case 'sqrt':
       return [1 / (2 * Math.abs(y)), 0];
     case 'step':
     case 'sign':
     case 'tiehalf':
+    case 'atleast':
       return [0, 0];
     case 'xlogy':
       return [Math.abs(Math.log(b)), Math.abs(a / b)];
@@ -184,7 +213,16 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
       );
     case 'exp':
     case 'expm1':
+    case 'sinh':
+    case 'cosh':
       return ra > LIN;
+    case 'asin':
+    case 'acos':
+    case 'atanh':
+      // Domain edges at ±1, where the slope is infinite.
+      return straddles(a, ra, 1) || straddles(a, ra, -1) || ra > LIN * Math.abs(1 - Math.abs(a));
+    case 'acosh':
+      return straddles(a, ra, 1) || ra > LIN * Math.abs(a - 1);
     case 'log':
     case 'sqrt':
       return straddles(a, ra) || ra > LIN * Math.abs(a);
@@ -199,10 +237,8 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
     case 'sign':
       return straddles(a, ra);
     case 'tiehalf':
-    case 'maximum':
-    case 'minimum':
-      // maximum/minimum are continuous, but which operand a NaN-free tie returns decides the sign of zero.
-      return op === 'tiehalf' ? straddles(a - b, ra + rb) : false;
+    case 'atleast':
+      return straddles(a - b, ra + rb);
     case 'xlogy':
       return straddles(b, rb) || rb > LIN * Math.abs(b) || (nonFinite && straddles(a, ra));
     default:
@@ -211,7 +247,7 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
 }
 
 /** Curvature term of ops with a bounded second derivative (|f''| ≤ 1): half the squared input error. */
-const CURVED = new Set<OpName>(['sin', 'cos', 'tanh', 'sigmoid', 'dsigmoid', 'dtanh']);
+const CURVED = new Set<OpName>(['sin', 'cos', 'tanh', 'sigmoid', 'dsigmoid', 'dtanh', 'atan', 'asinh']);
 
 /** Evaluates every node that `roots` depend on. Nodes must have host data at their leaves. */
 export function model(roots: readonly Node[]): Map<Node, Modeled> {
