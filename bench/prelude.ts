@@ -29,7 +29,12 @@ const f32 = Math.fround;
 /** |a| + 0.5 as the kernels compute it, in float32. */
 const shifted = (a: number): number => f32(Math.abs(a) + 0.5);
 
-/** The prelude's functions; arguments are kept in each function's domain (positive for log, sqrt, pow). */
+/** a / (1 + |a|), in (-1, 1): an argument for the functions defined there (asin, acos, atanh). */
+const unit = (a: string): string => `(${a} / (1.0 + abs(${a})))`;
+/** unit(a) as the kernels compute it, in float32. */
+const unitValue = (a: number): number => f32(a / f32(1 + Math.abs(a)));
+
+/** The prelude's functions; arguments are kept in each function's domain (positive for log, sqrt, pow, inside (-1, 1) for asin, acos, atanh). */
 export const FUNCTIONS: readonly Fn[] = [
   { name: 'exp', builtin: (a) => `exp(${a})`, webgrad: (a) => `wg_exp(${a})`, ref: Math.exp },
   {
@@ -42,6 +47,42 @@ export const FUNCTIONS: readonly Fn[] = [
   { name: 'cos', builtin: (a) => `cos(${a})`, webgrad: (a) => `wg_cos(${a})`, ref: Math.cos },
   { name: 'tan', builtin: (a) => `tan(${a})`, webgrad: (a) => `wg_tan(${a})`, ref: Math.tan },
   { name: 'tanh', builtin: (a) => `tanh(${a})`, webgrad: (a) => `wg_tanh(${a})`, ref: Math.tanh },
+  {
+    name: 'log1p',
+    // What a careful programmer writes without a log1p: 1 + a rounds away the low bits of a small a.
+    builtin: (a) => `log(1.0 + abs(${a}))`,
+    webgrad: (a) => `wg_log1p(abs(${a}))`,
+    ref: (a) => Math.log1p(Math.abs(a)),
+  },
+  { name: 'expm1', builtin: (a) => `exp(${a}) - 1.0`, webgrad: (a) => `wg_expm1(${a})`, ref: Math.expm1 },
+  { name: 'atan', builtin: (a) => `atan(${a})`, webgrad: (a) => `wg_atan(${a})`, ref: Math.atan },
+  {
+    name: 'asin',
+    builtin: (a) => `asin(${unit(a)})`,
+    webgrad: (a) => `wg_asin(${unit(a)})`,
+    ref: (a) => Math.asin(unitValue(a)),
+  },
+  {
+    name: 'acos',
+    builtin: (a) => `acos(${unit(a)})`,
+    webgrad: (a) => `wg_acos(${unit(a)})`,
+    ref: (a) => Math.acos(unitValue(a)),
+  },
+  { name: 'sinh', builtin: (a) => `sinh(${a})`, webgrad: (a) => `wg_sinh(${a})`, ref: Math.sinh },
+  { name: 'cosh', builtin: (a) => `cosh(${a})`, webgrad: (a) => `wg_cosh(${a})`, ref: Math.cosh },
+  { name: 'asinh', builtin: (a) => `asinh(${a})`, webgrad: (a) => `wg_asinh(${a})`, ref: Math.asinh },
+  {
+    name: 'acosh',
+    builtin: (a) => `acosh(abs(${a}) + 1.0)`,
+    webgrad: (a) => `wg_acosh(abs(${a}) + 1.0)`,
+    ref: (a) => Math.acosh(f32(Math.abs(a) + 1)),
+  },
+  {
+    name: 'atanh',
+    builtin: (a) => `atanh(${unit(a)})`,
+    webgrad: (a) => `wg_atanh(${unit(a)})`,
+    ref: (a) => Math.atanh(unitValue(a)),
+  },
   {
     name: 'sigmoid',
     builtin: (a) => `1.0 / (1.0 + exp(-(${a})))`,

@@ -57,6 +57,16 @@ const VALUE: Record<OpKey, (a: number, b: number) => number> = {
   cos: Math.cos,
   tan: Math.tan,
   tanh: Math.tanh,
+  atan: Math.atan,
+  asin: Math.asin,
+  acos: Math.acos,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
   sqrt: Math.sqrt,
   abs: Math.abs,
   sigmoid: sigmoid64,
@@ -126,6 +136,26 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [[`1 + tan(${a})^2`, 1 + out * out]];
     case 'tanh':
       return [[`1 - tanh(${a})^2`, 1 - out * out]];
+    case 'atan':
+      return [[`1 / (1 + ${a}^2)`, 1 / (1 + va * va)]];
+    case 'asin':
+      return [[`1 / sqrt(1 - ${a}^2)`, 1 / Math.sqrt(1 - va * va)]];
+    case 'acos':
+      return [[`-1 / sqrt(1 - ${a}^2)`, -1 / Math.sqrt(1 - va * va)]];
+    case 'sinh':
+      return [[`cosh(${a})`, Math.cosh(va)]];
+    case 'cosh':
+      return [[`sinh(${a})`, Math.sinh(va)]];
+    case 'asinh':
+      return [[`1 / sqrt(${a}^2 + 1)`, 1 / Math.sqrt(va * va + 1)]];
+    case 'acosh':
+      return [[`1 / sqrt(${a}^2 - 1)`, 1 / Math.sqrt(va * va - 1)]];
+    case 'atanh':
+      return [[`1 / (1 - ${a}^2)`, 1 / (1 - va * va)]];
+    case 'log1p':
+      return [[`1 / (1 + ${a})`, 1 / (1 + va)]];
+    case 'expm1':
+      return [[`exp(${a})`, Math.exp(va)]];
     case 'sqrt':
       return [[`1 / (2 * sqrt(${a}))`, 1 / (2 * out)]];
     case 'abs':

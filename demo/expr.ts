@@ -24,6 +24,16 @@ export type OpKey =
   | 'cos'
   | 'tan'
   | 'tanh'
+  | 'atan'
+  | 'asin'
+  | 'acos'
+  | 'sinh'
+  | 'cosh'
+  | 'asinh'
+  | 'acosh'
+  | 'atanh'
+  | 'log1p'
+  | 'expm1'
   | 'sqrt'
   | 'abs'
   | 'sigmoid'
@@ -60,6 +70,16 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   sqrt: { op: 'sqrt', arity: 1 },
   abs: { op: 'abs', arity: 1 },
   tanh: { op: 'tanh', arity: 1 },
+  atan: { op: 'atan', arity: 1 },
+  asin: { op: 'asin', arity: 1 },
+  acos: { op: 'acos', arity: 1 },
+  sinh: { op: 'sinh', arity: 1 },
+  cosh: { op: 'cosh', arity: 1 },
+  asinh: { op: 'asinh', arity: 1 },
+  acosh: { op: 'acosh', arity: 1 },
+  atanh: { op: 'atanh', arity: 1 },
+  log1p: { op: 'log1p', arity: 1 },
+  expm1: { op: 'expm1', arity: 1 },
   sigmoid: { op: 'sigmoid', arity: 1 },
   relu: { op: 'relu', arity: 1 },
   max: { op: 'max', arity: 2 },

@@ -21,6 +21,8 @@ const FORMULAS = [
   'x^y + y^x',
   'f(x, y) = x * y - x / y',
   'x * x * x - 3 * x + (x - 1) * (x - 1)',
+  'atan(x) + asin(x / 3) * acos(y / 3) + sinh(x) - cosh(y) + asinh(x * y)',
+  'acosh(1 + x^2) * atanh(y / 3) + log1p(x) - expm1(-y)',
 ];
 const POINTS: [number, number][] = [
   [0.7, 1.3],
