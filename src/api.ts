@@ -1,6 +1,6 @@
 /** The op functions and Tensor methods, generated from the op table, plus composites (sum, mean). */
 import type { Node } from './graph/node.js';
-import { fmtShape, sizeOf } from './graph/shape.js';
+import { broadcastShapes, fmtShape, sizeOf, type Shape } from './graph/shape.js';
 import { apply, constant, powi, reshape as reshapeNode, sumKeep } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
 import { written } from './options.js';
@@ -41,6 +41,32 @@ export const div = binary('div');
 export const maximum = binary('maximum');
 /** Elementwise smaller value; NaN if either is NaN; ties split the gradient evenly. */
 export const minimum = binary('minimum');
+/** Elementwise a < b as 1 or 0 (NaN compares false); no gradient flows through it. */
+export const lt = binary('lt');
+/** Elementwise a <= b as 1 or 0 (NaN compares false); no gradient flows through it. */
+export const le = binary('le');
+/** Elementwise a > b as 1 or 0 (NaN compares false); no gradient flows through it. */
+export const gt = binary('gt');
+/** Elementwise a >= b as 1 or 0 (NaN compares false); no gradient flows through it. */
+export const ge = binary('ge');
+/** Elementwise a == b as 1 or 0 (NaN equals nothing); no gradient flows through it. */
+export const eq = binary('eq');
+/** Elementwise a != b as 1 or 0 (NaN differs from everything); no gradient flows through it. */
+export const ne = binary('ne');
+
+/**
+ * Elementwise choice, as PyTorch's where: `a` where `condition` is nonzero (true; NaN too, as a conversion to
+ * bool counts it), `b` where it is 0, broadcasting all three. The comparisons (lt, gt, ...) make conditions.
+ * Gradients flow to the branch chosen at each point and are 0 in the other (a NaN or Inf there included).
+ */
+export function where(condition: Operand, a: Operand, b: Operand): Tensor {
+  const args = [nodeOf(condition, 'where: condition'), nodeOf(a, 'where: a'), nodeOf(b, 'where: b')];
+  const what = 'where(condition, a, b)';
+  const [m, x, y] = args.map((n) => n.shape) as [Shape, Shape, Shape];
+  broadcastShapes(broadcastShapes(m, x, `${what}: condition and a`), y, `${what}: b`);
+  return new Tensor(apply('where', args));
+}
+
 /** Elementwise -a. */
 export const neg = unary('neg');
 /** Elementwise e ** a. */
@@ -111,6 +137,9 @@ export function clamp(a: Operand, min?: Operand | null, max?: Operand | null): T
   const lo = boundOf(min, 'min');
   const hi = boundOf(max, 'max');
   if (lo === null && hi === null) throw new Error('clamp: give min, max or both (both were left out)');
+  // Checked here, so that a shape error names clamp's argument rather than the ops it is built from.
+  const shape = lo ? broadcastShapes(n.shape, lo.shape, 'clamp: min') : n.shape;
+  if (hi) broadcastShapes(shape, hi.shape, 'clamp: max');
   if (lo !== null) n = apply('clampmin', [n, lo]);
   if (hi !== null) n = apply('clampmax', [n, hi]);
   return new Tensor(n);
@@ -207,6 +236,14 @@ const methods = {
   div,
   maximum,
   minimum,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
+  // PyTorch's Tensor.where: this where the condition holds, else b.
+  where: (self: Tensor, condition: Operand, b: Operand) => where(condition, self, b),
   neg,
   exp,
   log1p,
@@ -250,6 +287,20 @@ declare module './tensor.js' {
     maximum(b: Operand): Tensor;
     /** Elementwise smaller of this and b. */
     minimum(b: Operand): Tensor;
+    /** this < b as 1 or 0. */
+    lt(b: Operand): Tensor;
+    /** this <= b as 1 or 0. */
+    le(b: Operand): Tensor;
+    /** this > b as 1 or 0. */
+    gt(b: Operand): Tensor;
+    /** this >= b as 1 or 0. */
+    ge(b: Operand): Tensor;
+    /** this == b as 1 or 0. */
+    eq(b: Operand): Tensor;
+    /** this != b as 1 or 0. */
+    ne(b: Operand): Tensor;
+    /** This where the condition is nonzero, else b (PyTorch's Tensor.where). */
+    where(condition: Operand, b: Operand): Tensor;
     /** -this */
     neg(): Tensor;
     /** e ** this */

@@ -47,6 +47,9 @@ const CALLS: Record<string, string> = {
   sum: 'sum',
 };
 
+/** The comparisons, as mathjs spells them (its results are booleans: the conditionals make them 1 or 0). */
+const COMPARISONS: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
+
 // Nodes that only move values around print as their input.
 const TRANSPARENT = new Set(['detach', 'id', 'expand', 'reshape']);
 
@@ -140,6 +143,14 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       const [p, q] = [print(a!).text, print(b!).text];
       return { text: `(${p} > ${q} ? 1 : ${p} == ${q} ? 0.5 : 0)`, prec: ATOM };
     }
+    case 'where': {
+      // A comparison as the condition is printed as the comparison itself, not as its 1 or 0.
+      const compare = COMPARISONS[a!.op];
+      const cond = compare
+        ? `${print(a!.inputs[0]!).text} ${compare} ${print(a!.inputs[1]!).text}`
+        : `${print(a!).text} != 0`;
+      return { text: `(${cond} ? ${print(b!).text} : ${print(n.inputs[2]!).text})`, prec: ATOM };
+    }
     case 'atleast':
       return { text: `(${print(a!).text} >= ${print(b!).text} ? 1 : 0)`, prec: ATOM };
     case 'xmask': {
@@ -161,6 +172,8 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       return { text: `(${cond} ? 0 : ${product})`, prec: ATOM };
     }
   }
+  const compare = COMPARISONS[n.op];
+  if (compare) return { text: `(${print(a!).text} ${compare} ${print(b!).text} ? 1 : 0)`, prec: ATOM };
   if (TRANSPARENT.has(n.op)) return print(a!);
   const fn = CALLS[n.op];
   if (fn === undefined) throw new Error(`formula(): no spelling for op '${n.op}'`);

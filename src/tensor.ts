@@ -125,7 +125,8 @@ export class Tensor {
     if (!this.node.requiresGrad) {
       throw new Error(
         'backward(): this tensor does not require grad: none of the tensors it was computed from was ' +
-          'created with { requiresGrad: true }',
+          'created with { requiresGrad: true }, or they reach it only through ops that pass no gradient ' +
+          '(comparisons, detach)',
       );
     }
     let seed: Node;

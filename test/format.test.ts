@@ -28,6 +28,7 @@ import {
   sum,
   tanh,
   tensor,
+  where,
   type Tensor,
 } from '../src/index.js';
 
@@ -130,6 +131,15 @@ describe('formula', () => {
       expect(forward).toContain(name);
     await expectSameValues(forward, f(xs));
     await expectSameValues(formula(d2, { x: xs }), d2);
+  });
+
+  it("prints where and the comparisons as conditionals, and their derivatives evaluate to webgrad's values", async () => {
+    const xs = tensor(Float32Array.from(POINTS));
+    const f = (t: Tensor) => where(t.lt(0), t.pow(2), where(t.ge(1), sin(t), t.gt(0.5)));
+    expect(formula(f(xs), { x: xs })).toBe('(x < 0 ? x^2 : (x >= 1 ? sin(x) : (x > 0.5 ? 1 : 0)))');
+    await expectSameValues(formula(f(xs), { x: xs }), f(xs));
+    const d = grad((t: Tensor) => sum(f(t)))(xs);
+    await expectSameValues(formula(d, { x: xs }), d);
   });
 
   it('refuses a formula longer than maxLength', () => {

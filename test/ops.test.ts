@@ -34,8 +34,12 @@ import { expectClose, rng } from './numeric.js';
 interface Row {
   /** Sampling interval of each operand. */
   domain: [number, number][];
-  /** The value in float64. */
-  f: (a: number, b: number, p: number) => number;
+  /** The value in float64 (a third operand after the parameter, as in the table). */
+  f: (a: number, b: number, p: number, c: number) => number;
+  /** Operands drawn from a list of values rather than an interval (where's condition). */
+  values?: (readonly number[] | undefined)[];
+  /** NaN in an operand gives what `f` gives, not necessarily NaN (a comparison's 0 or 1, where's other branch). */
+  nanChooses?: true;
   /** Points not to sample: kinks, ties and poles, where a central difference means nothing. */
   avoid?: (a: number, b: number) => boolean;
   /** Values of the integer parameter to test (powi's exponent). */
@@ -99,8 +103,65 @@ const ROWS: Record<string, Row> = {
   clampmin: { domain: [wide, wide], f: (a, b) => (a < b ? b : a), avoid: tie },
   clampmax: { domain: [wide, wide], f: (a, b) => (a > b ? b : a), avoid: tie },
   atleast: { domain: [wide, wide], f: (a, b) => (a >= b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
+  lt: {
+    domain: [wide, wide],
+    f: (a, b) => (a < b ? 1 : 0),
+    avoid: tie,
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  le: {
+    domain: [wide, wide],
+    f: (a, b) => (a <= b ? 1 : 0),
+    avoid: tie,
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  gt: {
+    domain: [wide, wide],
+    f: (a, b) => (a > b ? 1 : 0),
+    avoid: tie,
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  ge: {
+    domain: [wide, wide],
+    f: (a, b) => (a >= b ? 1 : 0),
+    avoid: tie,
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  // Integers, so that ties are sampled (their derivative is 0 as everywhere).
+  eq: {
+    domain: [wide, wide],
+    values: [
+      [-1, 0, 1, 2],
+      [-1, 0, 1, 2],
+    ],
+    f: (a, b) => (a === b ? 1 : 0),
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  ne: {
+    domain: [wide, wide],
+    values: [
+      [-1, 0, 1, 2],
+      [-1, 0, 1, 2],
+    ],
+    f: (a, b) => (a !== b ? 1 : 0),
+    gradIgnores: [0, 1],
+    nanChooses: true,
+  },
+  where: {
+    domain: [[0, 1], wide, wide],
+    values: [[0, -0, 1, -2.5]],
+    f: (m, a, _, b) => (m !== 0 ? a : b),
+    gradIgnores: [0, 1, 2],
+    nanChooses: true,
+  },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
-  xmask: { domain: [wide, wide], f: (_, b) => b, gradIgnores: [0, 1] },
+  // NaN is not 0: the mask passes b.
+  xmask: { domain: [wide, wide], f: (a, b) => (a === 0 ? 0 : b), gradIgnores: [0, 1], nanChooses: true },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   leafcopy: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
@@ -132,7 +193,10 @@ function sample(row: Row, n: number, seed: number): Float32Array[] {
   const rand = rng(seed);
   const cols = row.domain.map(() => new Float32Array(n));
   for (let i = 0; i < n;) {
-    const pt = row.domain.map(([lo, hi]) => Math.fround(lo + (hi - lo) * rand()));
+    const pt = row.domain.map(([lo, hi], k) => {
+      const list = row.values?.[k];
+      return list ? list[Math.floor(rand() * list.length)]! : Math.fround(lo + (hi - lo) * rand());
+    });
     if (row.avoid?.(pt[0]!, pt[1] ?? 0)) continue;
     pt.forEach((v, k) => (cols[k]![i] = v));
     i++;
@@ -146,7 +210,7 @@ function centralDiff(row: Row, pt: number[], k: number, p: number): number {
   const at = (d: number) => {
     const q = [...pt];
     q[k]! += d;
-    return row.f(q[0]!, q[1] ?? 0, p);
+    return row.f(q[0]!, q[1] ?? 0, p, q[2] ?? 0);
   };
   return (at(h) - at(-h)) / (2 * h);
 }
@@ -187,7 +251,7 @@ describe.each(testBackends())('ops on $name', (b) => {
         cols.map((c) => tensor(c)),
         p,
       ).data();
-      const want = Float64Array.from(cols[0]!, (a, i) => row!.f(a, cols[1]?.[i] ?? 0, p));
+      const want = Float64Array.from(cols[0]!, (a, i) => row!.f(a, cols[1]?.[i] ?? 0, p, cols[2]?.[i] ?? 0));
       const at = (i: number) => `(${cols.map((c) => c[i]).join(', ')})`;
       const tol = (i: number) => b.rtol * Math.abs(want[i]!) + b.atol;
       expectClose(got, want, tol, name, at);
@@ -213,13 +277,19 @@ describe.each(testBackends())('ops on $name', (b) => {
     it('NaN in any operand gives NaN, and a NaN gradient where the partial depends on it', async () => {
       expect(row, `no test row for op '${name}'`).toBeDefined();
       const pt = sample(row!, 1, 3).map((c) => c[0]!);
-      // a^0 = 1 (IEEE pow(NaN, 0) included) and (a^1)' = 1 hold for every a, NaN or not.
-      for (const p of params.filter((q) => q !== 0 && q !== 1)) {
+      // NaN^0 = 1 (IEEE pow) and (a^1)' = 1 hold for every a, NaN or not: powi's exponents 0 and 1 are left out.
+      for (const p of params.filter((q) => name !== 'powi' || (q !== 0 && q !== 1))) {
         for (let k = 0; k < pt.length; k++) {
           const args = pt.map((v, j) => tensor(j === k ? NaN : v));
           const idx = args.map((_, j) => j);
           const { value, grad: gs } = valueAndGrad((...xs: Tensor[]) => applyOp(name, xs, p), idx)(...args);
-          expect(await value.item(), `${name} with NaN operand ${k}`).toBeNaN();
+          const v = await value.item();
+          if (row!.nanChooses) {
+            const at = args.map((_, j) => (j === k ? NaN : pt[j]!));
+            expect(v, `${name} with NaN operand ${k}`).toBe(
+              Math.fround(row!.f(at[0]!, at[1] ?? 0, p, at[2] ?? 0)),
+            );
+          } else expect(v, `${name} with NaN operand ${k}`).toBeNaN();
           const gk = await gs[k]!.item();
           if (row!.gradIgnores?.includes(k)) expect(Number.isNaN(gk), `d${name}/dx${k}`).toBe(false);
           else expect(gk, `d${name}/dx${k} at NaN`).toBeNaN();
@@ -276,6 +346,68 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(Array.from(await g2.data())).toEqual([NaN, 0, 0, 0, 0, 0, 0]);
       expect(await gmax.item()).toBeNaN();
       expect(Array.from(await wg.clamp(tensor([0, 5]), 2, 1).data())).toEqual([1, 1]);
+    });
+    it('where and the comparisons make piecewise functions, each branch differentiated where it is chosen', async () => {
+      const x = tensor([-2, -0.5, 0, 0.5, 2]);
+      const f = (t: Tensor) => wg.where(t.lt(0), t.pow(2), sin(t));
+      const { value, grad: g } = valueAndGrad((t: Tensor) => sum(f(t)))(x);
+      const want = [4, 0.25, 0, Math.sin(0.5), Math.sin(2)];
+      close(
+        await value.item(),
+        want.reduce((a, b) => a + b),
+        4,
+      );
+      const gx = Array.from(await g.data());
+      [-4, -1, 1, Math.cos(0.5), Math.cos(2)].forEach((w, i) => close(gx[i]!, w, 4));
+      // Second derivatives through the choice.
+      const d2 = grad((t: Tensor) => sum(grad((u: Tensor) => sum(f(u)))(t)))(x);
+      const g2 = Array.from(await d2.data());
+      [2, 2, -0, -Math.sin(0.5), -Math.sin(2)].forEach((w, i) => close(g2[i]!, w, 4));
+      // The comparisons: 1 or 0, IEEE's NaN, no gradient, broadcasting, and methods.
+      const a = tensor([1, 2, NaN, -0]);
+      const rows = await Promise.all(
+        [a.lt(2), a.le(2), a.gt(1), a.ge(1), a.eq(0), a.ne(0), wg.lt(0, a)].map(async (t) =>
+          Array.from(await t.data()),
+        ),
+      );
+      expect(rows).toEqual([
+        [1, 0, 0, 1],
+        [1, 1, 0, 1],
+        [0, 1, 0, 0],
+        [1, 1, 0, 0],
+        [0, 0, 0, 1],
+        [1, 1, 1, 0],
+        [1, 1, 0, 0],
+      ]);
+      expect(tensor([1, 2], { requiresGrad: true }).gt(1).requiresGrad).toBe(false);
+    });
+    it('where: any nonzero condition is true (NaN too, -0 is 0), branches broadcast, gradients reduced', async () => {
+      const m = tensor([1, 0, -0, NaN, -3, 1e-30]);
+      const a = tensor(7, { requiresGrad: true });
+      const b = tensor([10, 20, 30, 40, 50, 60], { requiresGrad: true });
+      const y = wg.where(m, a, b);
+      expect(Array.from(await y.data())).toEqual([7, 20, 30, 7, 7, 7]);
+      sum(y).backward();
+      expect(await a.grad!.item()).toBe(4);
+      expect(Array.from(await b.grad!.data())).toEqual([0, 1, 1, 0, 0, 0]);
+      // A NaN in the branch not chosen stays out of the value, and that branch gets a zero gradient.
+      const t = tensor([1, -1], { requiresGrad: true });
+      const z = wg.where(t.gt(0), t.mul(2), NaN);
+      sum(z).backward();
+      expect(Array.from(await z.data())).toEqual([2, NaN]);
+      expect(Array.from(await t.grad!.data())).toEqual([2, 0]);
+      // But an infinite derivative inside the branch not chosen still meets that 0, as in PyTorch.
+      const u = tensor([4, -4]);
+      const gs = grad((v: Tensor) => sum(wg.where(v.gt(0), sqrt(v), 0)))(u);
+      expect(Array.from(await gs.data())).toEqual([0.25, NaN]);
+      // The method is PyTorch's Tensor.where: this where the condition holds, else the other.
+      expect(
+        Array.from(
+          await tensor([1, 2])
+            .where(tensor([0, 1]), 9)
+            .data(),
+        ),
+      ).toEqual([9, 2]);
     });
     it('clamp with tensor bounds: the gradient goes to the bound where it decides, ties to x', async () => {
       const x = tensor([0, 1, 2, 5, NaN, 1]);

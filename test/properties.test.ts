@@ -55,12 +55,21 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   sqrt: ([a]) => [pos(a!)],
   maximum: (a) => a,
   minimum: (a) => a,
+  // Steps: derivatives 0 away from ties (see wellInside).
+  lt: (a) => a,
+  le: (a) => a,
+  gt: (a) => a,
+  ge: (a) => a,
+  eq: (a) => a,
+  ne: (a) => a,
 };
 
 const VEC = 3;
 // Kinks (relu, abs at 0; maximum, minimum at ties) closer than this to a sampled point are skipped:
 // the central differences of checkGrads would straddle them.
 const KINK_MARGIN = 1e-2;
+// The comparisons: steps at a == b.
+const STEPS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 // Periodic functions of arguments beyond this are skipped (see wellInside).
 const PERIODIC = new Set(['sin', 'cos', 'tan']);
 const MAX_PERIODIC_ARG = 8 * Math.PI;
@@ -143,7 +152,8 @@ function wellInside(e: Expr, vals: readonly number[][]): boolean {
       const a = at(args[0]!, j);
       const b = args[1] ? at(args[1], j) : 0;
       if ((x.op === 'relu' || x.op === 'abs') && Math.abs(a) < KINK_MARGIN) ok = false;
-      if ((x.op === 'maximum' || x.op === 'minimum') && Math.abs(a - b) < KINK_MARGIN) ok = false;
+      if ((x.op === 'maximum' || x.op === 'minimum' || STEPS.has(x.op)) && Math.abs(a - b) < KINK_MARGIN)
+        ok = false;
       // pow's base derivative is masked where the exponent is 0 (PyTorch's convention), which cuts the
       // mixed second derivative there: a kink of the rule, not of the function.
       if (x.op === 'pow' && Math.abs(b) < KINK_MARGIN) ok = false;
@@ -151,7 +161,7 @@ function wellInside(e: Expr, vals: readonly number[][]): boolean {
       // value: of a large argument (one that a pow or exp made), its second derivatives lose more than the
       // chain's roundings (tan(sin(u)) at u = 51 is off by 2e-4 on a backend that rounds every op).
       if (PERIODIC.has(x.op) && Math.abs(a) > MAX_PERIODIC_ARG) ok = false;
-      return OPS[x.op as OpName].cpu(a, b, x.p);
+      return OPS[x.op as OpName].cpu(a, b, x.p, 0);
     });
     if (!out.every((v) => Math.abs(v) <= MAX_ABS)) ok = false;
     return out;

@@ -2,6 +2,7 @@
 // formula, and every public row is exported as a function and a Tensor method.
 import { describe, expect, it } from 'vitest';
 import * as webgrad from '../src/index.js';
+import { builders, leaf } from '../src/ops/build.js';
 import { OPS, type OpRow } from '../src/ops/table.js';
 
 const SPECIAL = [
@@ -30,12 +31,13 @@ const SPECIAL = [
 // Exponents powi is built with: the product form (|p| ≤ 8) and the loop form beyond.
 const POWERS = [1, 2, 3, 4, 7, 8, 9, 13, -1, -2, -3, -9];
 
-function jsFn(row: OpRow, p: number): (a: number, b: number) => number {
+function jsFn(row: OpRow, p: number): (a: number, b: number, c?: number) => number {
   const F = Object.fromEntries(Object.entries(OPS).map(([k, r]) => [k, r.cpu]));
   // The same wrapping the CPU backend gives generated loops: operands are plain names, F holds the formulas.
-  return new Function('F', 'a', 'b', `return ${row.js('a', 'b', p)};`).bind(null, F) as (
+  return new Function('F', 'a', 'b', 'c', `return ${row.js('a', 'b', p, 'c')};`).bind(null, F) as (
     a: number,
     b: number,
+    c?: number,
   ) => number;
 }
 
@@ -45,17 +47,20 @@ describe('op table', () => {
       const ps = name === 'powi' ? POWERS : [0];
       for (const p of ps) {
         const f = jsFn(row, p);
-        const bs = row.arity === 2 ? SPECIAL : [0];
+        const bs = row.arity >= 2 ? SPECIAL : [0];
+        const cs = row.arity === 3 ? SPECIAL : [0];
         for (const a of SPECIAL) {
           for (const b of bs) {
-            const want = row.cpu(a, b, p);
-            const got = f(a, b);
-            if (Object.is(got, want)) continue;
-            // Products and repeated squaring round differently in the last float64 bit, nothing more.
-            expect(
-              name === 'powi' && Math.abs(got - want) <= 1e-15 * Math.abs(want),
-              `${name}(${a}, ${b}; p=${p}): ${got} vs ${want}`,
-            ).toBe(true);
+            for (const c of cs) {
+              const want = row.cpu(a, b, p, c);
+              const got = f(a, b, c);
+              if (Object.is(got, want)) continue;
+              // Products and repeated squaring round differently in the last float64 bit, nothing more.
+              expect(
+                name === 'powi' && Math.abs(got - want) <= 1e-15 * Math.abs(want),
+                `${name}(${a}, ${b}, ${c}; p=${p}): ${got} vs ${want}`,
+              ).toBe(true);
+            }
           }
         }
       }
@@ -72,10 +77,10 @@ describe('op table', () => {
       const f = jsFn(row, 0);
       for (const a of SPECIAL)
         for (const b of SPECIAL) {
-          const ab = row.cpu(a, b, 0);
+          const ab = row.cpu(a, b, 0, 0);
           // NaN aside: any NaN is the same NaN once stored.
-          if (Number.isNaN(ab)) expect(Number.isNaN(row.cpu(b, a, 0))).toBe(true);
-          else expect(Object.is(row.cpu(b, a, 0), ab), `${name}(${a}, ${b})`).toBe(true);
+          if (Number.isNaN(ab)) expect(Number.isNaN(row.cpu(b, a, 0, 0))).toBe(true);
+          else expect(Object.is(row.cpu(b, a, 0, 0), ab), `${name}(${a}, ${b})`).toBe(true);
           expect(Object.is(f(b, a), f(a, b)) || (Number.isNaN(f(a, b)) && Number.isNaN(f(b, a)))).toBe(true);
         }
     }
@@ -97,6 +102,13 @@ describe('op table', () => {
       'sign',
       'tiehalf',
       'atleast',
+      'lt',
+      'le',
+      'gt',
+      'ge',
+      'eq',
+      'ne',
+      'where',
       'xmask',
       'detach',
       'leafcopy',
@@ -110,10 +122,26 @@ describe('op table', () => {
     for (const name of marked) {
       const row = OPS[name as keyof typeof OPS] as OpRow;
       for (const a of xs)
-        for (const b of row.arity === 2 ? xs : [0]) {
-          const v = row.cpu(a, b, 0);
-          expect(Number.isNaN(v) || Object.is(Math.fround(v), v), `${name}(${a}, ${b}) = ${v}`).toBe(true);
-        }
+        for (const b of row.arity >= 2 ? xs : [0])
+          for (const c of row.arity === 3 ? [0, -0, 1, NaN, a] : [0]) {
+            const v = row.cpu(a, b, 0, c);
+            expect(Number.isNaN(v) || Object.is(Math.fround(v), v), `${name}(${a}, ${b}, ${c}) = ${v}`).toBe(
+              true,
+            );
+          }
+    }
+  });
+
+  it('the rows marked noGradient pass no gradient to any operand, and every row that passes none is marked', () => {
+    const one = () => leaf(new Float32Array([1]), [1], true);
+    for (const [name, row] of Object.entries(OPS) as [string, OpRow][]) {
+      const x = Array.from({ length: row.arity }, one);
+      const gs = row.grad({ x, y: one(), dy: one(), p: 2, b: builders });
+      expect(gs.length, name).toBe(row.arity);
+      expect(
+        gs.every((g) => g === null),
+        name,
+      ).toBe(row.noGradient === true);
     }
   });
 

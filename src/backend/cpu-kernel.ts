@@ -52,9 +52,9 @@ export function kernelSource(k: Kernel, f32 = true): string {
     if (v.kind === 'input')
       body.push(`const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`);
     else if (v.kind === 'op') {
-      const [a = '0', b = '0'] = v.args.map(expr);
+      const [a = '0', b = '0', c = '0'] = v.args.map(expr);
       const row = opRow(v.op)!;
-      const js = row.js(a, b, v.p);
+      const js = row.js(a, b, v.p, c);
       body.push(`const v${r} = ${f32 && !row.exact ? `Math.fround(${js})` : js};`);
     }
   });
@@ -85,7 +85,7 @@ export function kernelSource(k: Kernel, f32 = true): string {
 }
 
 /** The table's CPU formulas by op name, for `js` expressions that call them (long powi chains). */
-const formulas: Record<string, (a: number, b: number, p: number) => number> = Object.fromEntries(
+const formulas: Record<string, (a: number, b: number, p: number, c: number) => number> = Object.fromEntries(
   Object.entries(OPS).map(([name, row]) => [name, row.cpu]),
 );
 
@@ -125,7 +125,8 @@ export function interpret(k: Kernel, f32 = true): CpuKernelFn {
           const f = opRow(v.op)!.cpu;
           const a = vals[v.args[0]!]!;
           const b = v.args.length > 1 ? vals[v.args[1]!]! : a;
-          for (let t = 0; t < m; t++) dst[t] = f(a[t]!, b[t]!, v.p);
+          const c = v.args.length > 2 ? vals[v.args[2]!]! : a;
+          for (let t = 0; t < m; t++) dst[t] = f(a[t]!, b[t]!, v.p, c[t]!);
         }
       });
       k.outputs.forEach((o, j) => {

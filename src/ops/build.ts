@@ -50,14 +50,16 @@ export function apply(name: OpName, args: readonly Node[], p = 0): Node {
   if (!row) throw new Error(`unknown op '${name}'`);
   if (args.length !== row.arity)
     throw new Error(`${name}: expected ${row.arity} operand(s), got ${args.length}`);
-  const [a, b] = args as [Node, Node | undefined];
+  const [a, b, c] = args as [Node, Node | undefined, Node | undefined];
   // Constants fold as a kernel would compute them: float32 operands, the result rounded to float32.
-  if (args.every((n) => n.op === 'const'))
-    return constant(Math.fround(row.cpu(Math.fround(a.attr), Math.fround(b?.attr ?? 0), p)));
+  if (args.every((n) => n.op === 'const')) {
+    const f = (n: Node | undefined): number => Math.fround(n?.attr ?? 0);
+    return constant(Math.fround(row.cpu(f(a), f(b), p, f(c))));
+  }
   const simpler = simplify(name, a, b);
   if (simpler) return simpler;
-  const shape = b ? broadcastShapes(a.shape, b.shape, name) : a.shape;
-  const rg = name !== 'detach' && args.some((n) => n.requiresGrad);
+  const shape = args.slice(1).reduce((s, n) => broadcastShapes(s, n.shape, name), a.shape);
+  const rg = row.noGradient !== true && args.some((n) => n.requiresGrad);
   return new Node(name, args, shape, rg, p);
 }
 

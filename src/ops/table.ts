@@ -26,26 +26,34 @@ export interface GradCtx {
 /** One primitive. A row missing a field does not compile. */
 export interface OpRow {
   /** Number of tensor operands. */
-  readonly arity: 1 | 2;
+  readonly arity: 1 | 2 | 3;
   /** Listed in the public API (as a function and a Tensor method). */
   readonly api: boolean;
   /** One line for docs and error messages. */
   readonly doc: string;
-  /** Value on the CPU (float64 arithmetic; stored as float32 or float64). Unused operands are 0. */
-  readonly cpu: (a: number, b: number, p: number) => number;
+  /**
+   * Value on the CPU (float64 arithmetic; stored as float32 or float64). Unused operands are 0; a third
+   * operand (arity 3) comes after the parameter, so that the rows of one or two operands need not name it.
+   */
+  readonly cpu: (a: number, b: number, p: number, c: number) => number;
   /**
    * The CPU formula as a JS expression over operand names, for generated loops (a call per op per point
    * would cost several times the arithmetic). Must agree with `cpu`: the op tests check every row.
    */
-  readonly js: (a: string, b: string, p: number) => string;
+  readonly js: (a: string, b: string, p: number, c: string) => string;
   /** WGSL expression over operand expressions; `wg_*` helpers live in shaders/prelude.wgsl. */
-  readonly wgsl: (a: string, b: string, p: number) => string;
+  readonly wgsl: (a: string, b: string, p: number, c: string) => string;
   /**
    * Ops computed together: a prelude function `call` returning a vector, of which this op is `field`.
    * Where a kernel applies two or more such ops to one operand, the call is made once (sin and cos of
    * the same value, as every derivative of sin brings, share one range reduction).
    */
   readonly wgslShared?: { readonly call: string; readonly field: 'x' | 'y' };
+  /**
+   * Set on ops that pass no gradient to any operand (their `grad` gives only nulls): the result does not
+   * require grad, as PyTorch's comparisons do not, and differentiation never walks through it.
+   */
+  readonly noGradient?: true;
   /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
   readonly identity?: true;
   /**
@@ -223,10 +231,10 @@ export const OPS = {
     cpu: (a) => Math.asin(a),
     js: (a) => `Math.asin(${a})`,
     wgsl: (a) => `wg_asin(${a})`,
-    // 1 / sqrt(1 - a^2), with 1 - a^2 as (1 - a)(1 + a): no cancellation near ±1, where it matters.
-    grad: ({ x: [a], dy, b }) => [
-      b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!)))),
-    ],
+    // 1 / sqrt(1 - a^2), as PyTorch's. 1 - a * a is accurate in float32 near ±1 too (a^2 rounds by about
+    // the square of a's distance from ±1); the product (1 - a)(1 + a) would make the second derivative
+    // cancel near 0 and give NaN (Inf * 0) at ±1.
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('sub', b.c(1), b.op('mul', a!, a!))))],
   }),
   acos: row({
     arity: 1,
@@ -237,10 +245,7 @@ export const OPS = {
     wgsl: (a) => `wg_acos(${a})`,
     // -1 / sqrt(1 - a^2), as asin's.
     grad: ({ x: [a], dy, b }) => [
-      b.op(
-        'neg',
-        b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!)))),
-      ),
+      b.op('neg', b.op('div', dy, b.op('sqrt', b.op('sub', b.c(1), b.op('mul', a!, a!))))),
     ],
   }),
   tanh: row({
@@ -307,10 +312,8 @@ export const OPS = {
     cpu: (a) => Math.acosh(a),
     js: (a) => `Math.acosh(${a})`,
     wgsl: (a) => `wg_acosh(${a})`,
-    // 1 / sqrt(a^2 - 1), with a^2 - 1 as (a - 1)(a + 1): no cancellation near 1, where it matters.
-    grad: ({ x: [a], dy, b }) => [
-      b.op('div', dy, b.op('sqrt', b.op('mul', b.op('sub', a!, b.c(1)), b.op('add', a!, b.c(1))))),
-    ],
+    // 1 / sqrt(a^2 - 1), as PyTorch's (see asin: accurate near 1, and Inf at ±1 with the sign of PyTorch's).
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('sub', b.op('mul', a!, a!), b.c(1))))],
   }),
   atanh: row({
     arity: 1,
@@ -319,10 +322,8 @@ export const OPS = {
     cpu: (a) => Math.atanh(a),
     js: (a) => `Math.atanh(${a})`,
     wgsl: (a) => `wg_atanh(${a})`,
-    // 1 / (1 - a^2), with 1 - a^2 as (1 - a)(1 + a): no cancellation near ±1.
-    grad: ({ x: [a], dy, b }) => [
-      b.op('div', dy, b.op('mul', b.op('sub', b.c(1), a!), b.op('add', b.c(1), a!))),
-    ],
+    // 1 / (1 - a^2), as PyTorch's (see asin).
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sub', b.c(1), b.op('mul', a!, a!)))],
   }),
   sigmoid: row({
     arity: 1,
@@ -442,6 +443,7 @@ export const OPS = {
     },
   }),
   step: row({
+    noGradient: true,
     arity: 1,
     exact: true,
     api: false,
@@ -452,6 +454,7 @@ export const OPS = {
     grad: () => [null],
   }),
   sign: row({
+    noGradient: true,
     arity: 1,
     exact: true,
     api: false,
@@ -462,6 +465,7 @@ export const OPS = {
     grad: () => [null],
   }),
   tiehalf: row({
+    noGradient: true,
     arity: 2,
     exact: true,
     api: false,
@@ -472,6 +476,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   atleast: row({
+    noGradient: true,
     arity: 2,
     exact: true,
     api: false,
@@ -480,6 +485,84 @@ export const OPS = {
     js: (a, b) => `(${a} >= ${b} ? 1 : ${a} < ${b} ? 0 : NaN)`,
     wgsl: (a, b) => `wg_atleast(${a}, ${b})`,
     grad: () => [null, null],
+  }),
+  lt: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a < b, else 0 (IEEE: NaN compares false); no gradient',
+    cpu: (a, b) => (a < b ? 1 : 0),
+    js: (a, b) => `(${a} < ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_lt(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  le: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a <= b, else 0 (IEEE: NaN compares false); no gradient',
+    cpu: (a, b) => (a <= b ? 1 : 0),
+    js: (a, b) => `(${a} <= ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_le(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  gt: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a > b, else 0 (IEEE: NaN compares false); no gradient',
+    cpu: (a, b) => (a > b ? 1 : 0),
+    js: (a, b) => `(${a} > ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_gt(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  ge: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a >= b, else 0 (IEEE: NaN compares false); no gradient',
+    cpu: (a, b) => (a >= b ? 1 : 0),
+    js: (a, b) => `(${a} >= ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_ge(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  eq: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a == b, else 0 (IEEE: NaN compares false); no gradient',
+    cpu: (a, b) => (a === b ? 1 : 0),
+    js: (a, b) => `(${a} === ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_eq(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  ne: row({
+    noGradient: true,
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: '1 where a != b, else 0 (IEEE: NaN compares unequal); no gradient',
+    cpu: (a, b) => (a !== b ? 1 : 0),
+    js: (a, b) => `(${a} !== ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `wg_ne(${a}, ${b})`,
+    grad: () => [null, null],
+  }),
+  where: row({
+    arity: 3,
+    exact: true,
+    api: false,
+    doc: 'b where the condition a is nonzero (NaN included, as in a conversion to bool), else c',
+    cpu: (m, a, _p, b) => (m !== 0 ? a : b),
+    js: (m, a, _p, b) => `(${m} !== 0 ? ${a} : ${b})`,
+    wgsl: (m, a, _p, b) => `wg_where(${m}, ${a}, ${b})`,
+    // Each branch's gradient where it was chosen, and 0 (not dy * 0, which a NaN or Inf dy would spoil)
+    // where it was not; none to the condition.
+    grad: ({ x: [m], dy, b }) => [null, b.op('where', m!, dy, b.c(0)), b.op('where', m!, b.c(0), dy)],
   }),
   xlogy: row({
     arity: 2,
@@ -504,6 +587,7 @@ export const OPS = {
     grad: ({ x: [p], dy, b }) => [null, b.op('xmask', p!, dy)],
   }),
   detach: row({
+    noGradient: true,
     arity: 1,
     exact: true,
     identity: true,
@@ -515,6 +599,7 @@ export const OPS = {
     grad: () => [null],
   }),
   leafcopy: row({
+    noGradient: true,
     arity: 1,
     exact: true,
     api: false,

@@ -124,7 +124,22 @@ const CASES: Case[] = [
       x.mul(x).backward();
       x.grad!.backward();
     },
-    'backward(): this tensor does not require grad: none of the tensors it was computed from was created with { requiresGrad: true }',
+    'backward(): this tensor does not require grad: none of the tensors it was computed from was created with { requiresGrad: true }, or they reach it only through ops that pass no gradient (comparisons, detach)',
+  ],
+  [
+    'backward from a comparison',
+    () => sum(tensor([1, 2], { requiresGrad: true }).gt(1)).backward(),
+    'backward(): this tensor does not require grad: none of the tensors it was computed from was created with { requiresGrad: true }, or they reach it only through ops that pass no gradient (comparisons, detach)',
+  ],
+  [
+    'clamp with a bound of a shape that does not broadcast',
+    () => wg.clamp(tensor([0, 1, 2]), null, tensor([1, 2])),
+    'clamp: max: shapes [3] and [2] cannot be broadcast together (dimension 0 is 3 vs 2)',
+  ],
+  [
+    'where with a condition of a shape that does not broadcast',
+    () => wg.where(tensor([1, 0]), tensor([0, 1, 2]), 0),
+    'where(condition, a, b): condition and a: shapes [2] and [3] cannot be broadcast together (dimension 0 is 2 vs 3)',
   ],
   [
     'a string as the backward gradient',
@@ -405,6 +420,14 @@ describe.each(testBackends())('bad input on $name', (b) => {
     expect(await x.grad!.item()).toBe(6);
   });
 
+  const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
+    lt: (a, b) => a < b,
+    le: (a, b) => a <= b,
+    gt: (a, b) => a > b,
+    ge: (a, b) => a >= b,
+    eq: (a, b) => a === b,
+    ne: (a, b) => a !== b,
+  };
   // NaN and ±Inf are values: no error, and the results follow §5 of the numerics contract.
   it('NaN in either operand of every public op gives a NaN value there and nowhere else', async () => {
     for (const name of opNames) {
@@ -415,6 +438,15 @@ describe.each(testBackends())('bad input on $name', (b) => {
         const a = tensor([NaN, name === 'acosh' ? 1.5 : 0.5], { requiresGrad: true });
         const c = tensor([0.75, 0.75], { requiresGrad: true });
         const y = unary ? fn(a) : pos === 0 ? fn(a, c) : fn(c, a);
+        const compare = COMPARISONS[name];
+        if (compare) {
+          // Comparisons are IEEE's (NaN compares false, and unequal) and pass no gradient, as in PyTorch.
+          const [p, q] = pos === 0 ? [NaN, 0.75] : [0.75, NaN];
+          const [r, t] = pos === 0 ? [0.5, 0.75] : [0.75, 0.5];
+          const want = [compare(p, q), compare(r, t)].map(Number);
+          expect([name, pos, Array.from(await y.data()), y.requiresGrad]).toEqual([name, pos, want, false]);
+          continue;
+        }
         sum(y).backward();
         const [v, ga] = await Promise.all([y.data(), a.grad!.data()]);
         expect([name, pos, Number.isNaN(v[0]!)]).toEqual([name, pos, true]);

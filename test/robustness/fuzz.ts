@@ -81,7 +81,23 @@ const UNARY = [
 ];
 const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
 // clampmin and clampmax: clamp with a lower or an upper bound.
-const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'clampmin', 'clampmax'];
+const BINARY = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'clampmin',
+  'clampmax',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'eq',
+  'ne',
+];
 /** Every public op is generated (checked by the test against opNames). */
 export const GENERATED = new Set([...UNARY, ...BINARY]);
 
@@ -142,12 +158,14 @@ export const MAX_DEPTH = 8;
 function graphArb(size: number, cases: number): fc.Arbitrary<Batch> {
   const pick = fc.nat({ max: 1 << 30 });
   const stepArb = fc.record({
-    kind: fc.constantFrom('u', 'u', 'u', 'b', 'b', 'b', 'b', 'x', 'powi', 'powr'),
+    // 'w': where, its condition often a comparison among the earlier steps.
+    kind: fc.constantFrom('u', 'u', 'u', 'b', 'b', 'b', 'b', 'x', 'powi', 'powr', 'w'),
     unary: fc.constantFrom(...UNARY),
     extra: fc.constantFrom(...EXTRA),
     binary: fc.constantFrom(...BINARY),
     a: pick,
     b: pick,
+    c: pick,
     p: fc.constantFrom(...EXPONENTS),
     pr: fc.constantFrom(...REAL_EXPONENTS),
   });
@@ -173,6 +191,7 @@ function graphArb(size: number, cases: number): fc.Arbitrary<Batch> {
         else if (s.kind === 'x') st = { k: 'op', op: s.extra, args: [a], p: 0 };
         else if (s.kind === 'powi') st = { k: 'op', op: 'powi', args: [a], p: s.p };
         else if (s.kind === 'powr') st = { k: 'op', op: 'powr', args: [a], p: s.pr };
+        else if (s.kind === 'w') st = { k: 'op', op: 'where', args: [a, choose(s.b), choose(s.c)], p: 0 };
         else st = { k: 'op', op: s.binary, args: [a, choose(s.b)], p: 0 };
         out.push(st);
         depth.push(1 + Math.max(...(st.k === 'op' ? st.args.map((j) => depth[j]!) : [0])));
@@ -256,8 +275,8 @@ export function caseFn(c: Case): Fn {
       if (s.k === 'var') vals.set(j, xs[s.i]!);
       else if (s.k === 'const') vals.set(j, s.v);
       else {
-        const [a, b] = s.args.map((q) => vals.get(q)!);
-        vals.set(j, applyStep(s.op, a!, b, s.p));
+        const [a, b, c3] = s.args.map((q) => vals.get(q)!);
+        vals.set(j, applyStep(s.op, a!, b, s.p, c3));
       }
     }
     const out = vals.get(c.root)!;
@@ -271,6 +290,7 @@ function applyStep(
   a: Tensor | number,
   b: Tensor | number | undefined,
   p: number,
+  c: Tensor | number | undefined,
 ): Tensor | number {
   const t = (v: Tensor | number): Tensor => (typeof v === 'number' ? tensor(v) : v);
   switch (op) {
@@ -289,6 +309,8 @@ function applyStep(
       return wg.clamp(a, b);
     case 'clampmax':
       return wg.clamp(a, null, b);
+    case 'where':
+      return wg.where(a, b!, c!);
     default:
       return b === undefined ? api[op]!(a) : api[op]!(a, b);
   }
@@ -326,7 +348,7 @@ export function caseCode(c: Case): string {
   for (const j of reachable(c.steps, c.root)) {
     const s = c.steps[j]!;
     if (s.k !== 'op') continue;
-    const [a, b] = s.args.map(name) as [string, string | undefined];
+    const [a, b, c3] = s.args.map(name) as [string, string | undefined, string | undefined];
     let e: string;
     if (s.op === 'detach') e = `${tt(a)}.detach()`;
     else if (s.op === 'sum0') e = `${tt(a)}.ndim === 2 ? sum(${a}, 0) : sum(${a})`;
@@ -334,6 +356,7 @@ export function caseCode(c: Case): string {
     else if (s.op === 'powi' || s.op === 'powr') e = `pow(${a}, ${numLit(s.p)})`;
     else if (s.op === 'clampmin') e = `clamp(${a}, ${b})`;
     else if (s.op === 'clampmax') e = `clamp(${a}, null, ${b})`;
+    else if (s.op === 'where') e = `where(${a}, ${b}, ${c3})`;
     else e = `${s.op}(${a}${b === undefined ? '' : `, ${b}`})`;
     lines.push(`  const t${j} = ${e};`);
   }
@@ -528,7 +551,7 @@ export function reproCode(c: Case, data: Inputs, note: string): string {
   const arr = (a: Float32Array): string => `[${Array.from(a, numLit).join(', ')}]`;
   return [
     ...note.split('\n').map((l) => `// ${l}`),
-    `import { init, tensor, grad, sum, mean, pow, square, clamp, ${opNames.filter((n) => n !== 'pow').join(', ')}, type Tensor } from 'webgrad';`,
+    `import { init, tensor, grad, sum, mean, pow, square, clamp, where, ${opNames.filter((n) => n !== 'pow').join(', ')}, type Tensor } from 'webgrad';`,
     `await init({ backend: 'webgpu' }); // and { backend: 'cpu' } to compare`,
     `const f = ${caseCode(c)};`,
     `const x0 = tensor(${arr(data[0])});`,

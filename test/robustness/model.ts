@@ -57,6 +57,13 @@ const ULPS: Record<OpName, number> = {
   clampmin: 0,
   clampmax: 0,
   atleast: 0,
+  lt: 0,
+  le: 0,
+  gt: 0,
+  ge: 0,
+  eq: 0,
+  ne: 0,
+  where: 0,
   step: 0,
   sign: 0,
   tiehalf: 0,
@@ -174,6 +181,13 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'sign':
     case 'tiehalf':
     case 'atleast':
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge':
+    case 'eq':
+    case 'ne':
+    case 'where':
       return [0, 0];
     case 'xlogy':
       return [Math.abs(Math.log(b)), Math.abs(a / b)];
@@ -238,6 +252,12 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
       return straddles(a, ra);
     case 'tiehalf':
     case 'atleast':
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge':
+    case 'eq':
+    case 'ne':
       return straddles(a - b, ra + rb);
     case 'xlogy':
       return straddles(b, rb) || rb > LIN * Math.abs(b) || (nonFinite && straddles(a, ra));
@@ -349,6 +369,27 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       }
       break;
     }
+    case 'where': {
+      // The branch the condition picks, with its error; where the condition may be 0 on one evaluation
+      // and not on another (within its error), either branch may come out.
+      const [M, A, B] = ins as [Modeled, Modeled, Modeled];
+      const [im, ia, ib] = n.inputs.map((x) => broadcastIndex(x.shape, n.shape)) as [
+        Int32Array,
+        Int32Array,
+        Int32Array,
+      ];
+      for (let i = 0; i < size; i++) {
+        const [jm, ja, jb] = [im[i]!, ia[i]!, ib[i]!];
+        const md = M.d[jm]!;
+        const pick = md !== 0 ? A : B;
+        const j = md !== 0 ? ja : jb;
+        d[i] = pick.d[j]!;
+        s[i] = (M.s[jm] !== 0 ? A : B).s[M.s[jm] !== 0 ? ja : jb]!;
+        e[i] = pick.e[j]!;
+        unc[i] = pick.unc[j]! | M.unc[jm]! | (straddles(md, SAFETY * M.e[jm]!) ? 1 : 0);
+      }
+      break;
+    }
     default: {
       const op = n.op as OpName;
       const row = OPS[op];
@@ -363,9 +404,9 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         const jb = ib ? ib[i]! : 0;
         const ad = A.d[ja]!;
         const bd = B ? B.d[jb]! : 0;
-        const y = row.cpu(ad, bd, p);
+        const y = row.cpu(ad, bd, p, 0);
         d[i] = y;
-        s[i] = f32(row.cpu(A.s[ja]!, B ? B.s[jb]! : 0, p));
+        s[i] = f32(row.cpu(A.s[ja]!, B ? B.s[jb]! : 0, p, 0));
         unc[i] = A.unc[ja]! | (B ? B.unc[jb]! : 0);
         const ea = A.e[ja]!;
         const eb = B ? B.e[jb]! : 0;

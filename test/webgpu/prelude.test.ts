@@ -47,7 +47,9 @@ interface Group {
   exact?: boolean;
   a: number[];
   b?: number[];
-  specials: [number, number][];
+  /** A third operand (where's second branch). */
+  c?: number[];
+  specials: [number, number, number?][];
 }
 
 const NaN32 = NaN;
@@ -129,6 +131,18 @@ const powSpecialB = [
 const powSpecials: [number, number][] = powSpecialA.flatMap((x) =>
   powSpecialB.map((y): [number, number] => [x, y]),
 );
+
+/** A condition (0 and 1 mostly, and other values) and two branches with special values among them. */
+function whereSamples(n: number): { a: number[]; b: number[]; c: number[] } {
+  const conds = [0, -0, 1, 1, 0, -2.5, NaN32, 1e-30];
+  const vals = [NaN32, Inf, -Inf, -0, 0];
+  const branch = () => (rand() < 0.2 ? vals[Math.floor(rand() * vals.length)]! : (rand() - 0.5) * 100);
+  return {
+    a: Array.from({ length: n }, () => conds[Math.floor(rand() * conds.length)]!),
+    b: Array.from({ length: n }, branch),
+    c: Array.from({ length: n }, branch),
+  };
+}
 
 function groups(): Group[] {
   const [mxA, mxB] = pairsWithTies(20000);
@@ -405,6 +419,82 @@ function groups(): Group[] {
       specials: pairSpecials,
     },
     {
+      label: 'lt',
+      op: 'lt',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'le',
+      op: 'le',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'gt',
+      op: 'gt',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'ge',
+      op: 'ge',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'eq',
+      op: 'eq',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'ne',
+      op: 'ne',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      a: mxA,
+      b: mxB,
+      specials: pairSpecials,
+    },
+    {
+      label: 'where',
+      op: 'where',
+      rtol: 0,
+      atol: 0,
+      exact: true,
+      ...whereSamples(20000),
+      // The condition by its bits: -0 is 0, NaN and subnormals are nonzero; the branches as they are.
+      specials: [0, -0, 1, -1, NaN32, Inf, 1e-40, -1e-40].flatMap((m) =>
+        [
+          [-0, 2],
+          [NaN32, Inf],
+          [-Inf, -0],
+        ].map(([a, b]): [number, number, number] => [m, a!, b!]),
+      ),
+    },
+    {
       label: 'tiehalf',
       op: 'tiehalf',
       rtol: 0,
@@ -501,6 +591,7 @@ function check(
   g: Group,
   a: Float32Array,
   b: Float32Array,
+  c: Float32Array,
   out: Float32Array,
   start: number,
   nSample: number,
@@ -511,16 +602,17 @@ function check(
   for (let i = 0; i < total; i++) {
     const x = a[start + i]!;
     const y = b[start + i]!;
+    const z = c[start + i]!;
     const got = out[start + i]!;
-    const ref = row.cpu(x, y, g.p ?? 0);
+    const ref = row.cpu(x, y, g.p ?? 0, z);
     const refF = f32(ref);
     const special = i >= nSample;
     st.points++;
     // WGSL lets a device flush subnormal operands to zero (SwiftShader does): then the answer for the
     // flushed operands is right too.
-    const flushed = row.cpu(flush(x), flush(y), g.p ?? 0);
+    const flushed = row.cpu(flush(x), flush(y), g.p ?? 0, flush(z));
     if (
-      (flush(x) !== x || flush(y) !== y) &&
+      (flush(x) !== x || flush(y) !== y || flush(z) !== z) &&
       (sameF32(got, f32(flushed)) || Math.abs(got - flushed) <= g.rtol * Math.abs(flushed) + MIN_NORMAL)
     ) {
       continue;
@@ -548,7 +640,9 @@ function check(
       }
     }
     if (!ok && st.failures.length < 8) {
-      st.failures.push(`${g.label}(${x}${g.b || special ? `, ${y}` : ''}) = ${got}, want ${ref}`);
+      st.failures.push(
+        `${g.label}(${x}${g.b || special ? `, ${y}` : ''}${g.c ? `, ${z}` : ''}) = ${got}, want ${ref}`,
+      );
     }
     if (!ok && st.failures.length >= 8) st.failures.length = 8;
   }
@@ -562,7 +656,7 @@ describe('prelude.wgsl declarations', () => {
     const used = new Set<string>();
     for (const row of Object.values(OPS)) {
       for (const p of [0, 2, 9, -9])
-        for (const m of row.wgsl('a', 'b', p).matchAll(/\bwg_\w+/g)) used.add(m[0]);
+        for (const m of row.wgsl('a', 'b', p, 'c').matchAll(/\bwg_\w+/g)) used.add(m[0]);
     }
     expect(used.size).toBeGreaterThan(10);
     for (const name of used) expect(prelude, name).toMatch(new RegExp(`\\bfn ${name}\\(`));
@@ -595,26 +689,30 @@ describe.skipIf(!adapter)('prelude.wgsl on WebGPU', () => {
     }
     const a = new Float32Array(n);
     const b = new Float32Array(n);
+    const c = new Float32Array(n);
     const sel = new Uint32Array(n);
     gs.forEach((g, gi) => {
       const s = starts[gi]!;
       const xs = [...g.a, ...g.specials.map(([x]) => x)];
       const ys = [...(g.b ?? new Array<number>(g.a.length).fill(0)), ...g.specials.map(([, y]) => y)];
+      const zs = [...(g.c ?? new Array<number>(g.a.length).fill(0)), ...g.specials.map(([, , z]) => z ?? 0)];
       a.set(xs, s);
       b.set(ys, s);
+      c.set(zs, s);
       sel.fill(gi, s, s + xs.length);
     });
 
-    // The table's own templates over operands named like the generated kernels' locals (`v3`, `v4`),
-    // so `wg_powi(v3, 9)` is compiled exactly as a kernel would write it.
+    // The table's own templates over operands named like the generated kernels' locals (`v3`, `v4`,
+    // `v5`), so `wg_powi(v3, 9)` is compiled exactly as a kernel would write it.
     const cases = gs
-      .map((g, gi) => `    case ${gi}u: { r = ${OPS[g.op].wgsl('v3', 'v4', g.p ?? 0)}; }`)
+      .map((g, gi) => `    case ${gi}u: { r = ${OPS[g.op].wgsl('v3', 'v4', g.p ?? 0, 'v5')}; }`)
       .join('\n');
     const code = `${prelude}
 @group(0) @binding(0) var<storage, read> xa: array<f32>;
 @group(0) @binding(1) var<storage, read> xb: array<f32>;
 @group(0) @binding(2) var<storage, read> sel: array<u32>;
 @group(0) @binding(3) var<storage, read_write> res: array<f32>;
+@group(0) @binding(4) var<storage, read> xc: array<f32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -624,6 +722,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let v3 = xa[i];
   let v4 = xb[i];
+  let v5 = xc[i];
   var r: f32;
   switch sel[i] {
 ${cases}
@@ -659,6 +758,7 @@ ${cases}
     };
     const bufA = upload(a);
     const bufB = upload(b);
+    const bufC = upload(c);
     const bufSel = upload(sel);
     const bufOut = device.createBuffer({
       size: n * 4,
@@ -670,7 +770,10 @@ ${cases}
     });
     const bind = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [bufA, bufB, bufSel, bufOut].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [bufA, bufB, bufSel, bufOut, bufC].map((buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      })),
     });
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -685,7 +788,7 @@ ${cases}
     await staging.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
-    for (const buf of [bufA, bufB, bufSel, bufOut, staging]) buf.destroy();
+    for (const buf of [bufA, bufB, bufC, bufSel, bufOut, staging]) buf.destroy();
 
     const table: Record<
       string,
@@ -693,7 +796,7 @@ ${cases}
     > = {};
     const failures: string[] = [];
     gs.forEach((g, gi) => {
-      const st = check(g, a, b, out, starts[gi]!, g.a.length);
+      const st = check(g, a, b, c, out, starts[gi]!, g.a.length);
       table[g.label] = {
         points: st.points,
         ulp: st.maxUlp.toFixed(2),

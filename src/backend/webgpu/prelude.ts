@@ -112,7 +112,7 @@ export function speculates(k: Kernel): boolean {
     let r = reducing.get(v.op);
     if (r === undefined) {
       const row = opRow(v.op)!;
-      const code = `${row.wgsl('a', 'b', v.p)} ${row.wgslShared?.call ?? ''}(a)`;
+      const code = `${row.wgsl('a', 'b', v.p, 'c')} ${row.wgslShared?.call ?? ''}(a)`;
       r = reducesFast(preludeFor(code, true));
       reducing.set(v.op, r);
     }

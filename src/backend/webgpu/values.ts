@@ -127,8 +127,8 @@ export function valueLines(
       lines.push(`let v${r} = wg_keep(${name}.${row.wgslShared.field}, opaque);`);
       continue;
     }
-    const [a, b] = v.args.map((x) => refExpr(k, x, c));
-    lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p)}, opaque);`);
+    const [a, b, third] = v.args.map((x) => refExpr(k, x, c));
+    lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p, third ?? '')}, opaque);`);
   }
   return out;
 }
