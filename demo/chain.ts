@@ -44,7 +44,7 @@ const fmt = (v: number): string => (v < 0 ? `(${v})` : String(v));
 const sigmoid64 = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
 
 /** Float64 value of each op. */
-const VALUE: Record<OpKey, (a: number, b: number) => number> = {
+const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -71,13 +71,21 @@ const VALUE: Record<OpKey, (a: number, b: number) => number> = {
   abs: Math.abs,
   sigmoid: sigmoid64,
   relu: (a) => (a > 0 ? a : a <= 0 ? 0 : NaN),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  // As webgrad's where: any nonzero condition, NaN included, is true.
+  where: (m, a, b) => (m !== 0 ? a : b),
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
 };
 
 /** How a node is defined from its input labels. */
-function definition(op: OpKey, [a, b]: string[]): string {
-  return infix(op, a!, b) ?? `${op}(${b === undefined ? a : `${a}, ${b}`})`;
+function definition(op: OpKey, [a, b, c]: string[]): string {
+  return infix(op, a!, b, c) ?? `${op}(${b === undefined ? a : `${a}, ${b}`})`;
 }
 
 /** n·a^(n−1), with the exponent worked out when it is a number. */
@@ -164,6 +172,25 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [[`sigmoid(${a}) * (1 - sigmoid(${a}))`, out * (1 - out)]];
     case 'relu':
       return [[`step(${a})`, va > 0 ? 1 : va <= 0 ? 0 : NaN]];
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge':
+    case 'eq':
+    case 'ne':
+      // A step: 0 on either side of its jump.
+      return [
+        ['0', 0],
+        ['0', 0],
+      ];
+    case 'where': {
+      const chosen = va !== 0 ? 1 : 0;
+      return [
+        ['0', 0],
+        [`[${a} ≠ 0]`, chosen],
+        [`[${a} = 0]`, 1 - chosen],
+      ];
+    }
     case 'max':
     case 'min': {
       const first = op === 'max' ? va > vb : va < vb;
@@ -210,7 +237,7 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
     } else {
       const labels = kids.map((k) => k.label);
       const values = kids.map((k) => k.value);
-      const value = VALUE[x.op](values[0]!, values[1] ?? NaN);
+      const value = VALUE[x.op](values[0]!, values[1] ?? NaN, values[2] ?? NaN);
       const ls = locals(x.op, labels, values, value);
       node = {
         name: `v${++counter}`,

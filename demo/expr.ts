@@ -1,5 +1,6 @@
 /** Reads a formula typed by the user: mathjs parses it, and it becomes a small tree of webgrad's ops. */
 import {
+  isConditionalNode,
   isConstantNode,
   isFunctionAssignmentNode,
   isFunctionNode,
@@ -39,7 +40,14 @@ export type OpKey =
   | 'sigmoid'
   | 'relu'
   | 'max'
-  | 'min';
+  | 'min'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'eq'
+  | 'ne'
+  | 'where';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -96,6 +104,12 @@ const OPERATORS: Partial<Record<string, OpKey>> = {
   divide: 'div',
   pow: 'pow',
   unaryMinus: 'neg',
+  smaller: 'lt',
+  smallerEq: 'le',
+  larger: 'gt',
+  largerEq: 'ge',
+  equal: 'eq',
+  unequal: 'ne',
 };
 
 const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
@@ -122,6 +136,13 @@ export function parseFormula(src: string): Parsed {
 
 function convert(node: MathNode, vars: Set<string>): Expr {
   if (isParenthesisNode(node)) return convert(node.content, vars);
+  // c ? a : b: a piecewise formula, a where c holds (is nonzero), else b.
+  if (isConditionalNode(node))
+    return {
+      kind: 'op',
+      op: 'where',
+      args: [node.condition, node.trueExpr, node.falseExpr].map((a) => convert(a, vars)),
+    };
   if (isConstantNode(node)) {
     if (typeof node.value !== 'number')
       throw new ExprError(`Only numbers are allowed, not ${node.toString()}.`);
@@ -140,7 +161,10 @@ function convert(node: MathNode, vars: Set<string>): Expr {
   if (isOperatorNode(node)) {
     if (node.fn === 'unaryPlus') return convert(node.args[0]!, vars);
     const op = OPERATORS[node.fn];
-    if (!op) throw new ExprError(`The operator '${node.op}' is not supported: use + - * / ^.`);
+    if (!op)
+      throw new ExprError(
+        `The operator '${node.op}' is not supported: use + - * / ^, comparisons < <= > >= == != and c ? a : b.`,
+      );
     return { kind: 'op', op, args: node.args.map((a) => convert(a, vars)) };
   }
   if (isFunctionNode(node)) {
@@ -161,8 +185,22 @@ function convert(node: MathNode, vars: Set<string>): Expr {
 }
 
 /** `a op b` (or `-a`) for the arithmetic ops, in mathjs syntax; undefined for functions. */
-export function infix(op: OpKey, a: string, b: string | undefined): string | undefined {
+export function infix(op: OpKey, a: string, b?: string, c?: string): string | undefined {
   switch (op) {
+    case 'lt':
+      return `${a} < ${b}`;
+    case 'le':
+      return `${a} <= ${b}`;
+    case 'gt':
+      return `${a} > ${b}`;
+    case 'ge':
+      return `${a} >= ${b}`;
+    case 'eq':
+      return `${a} == ${b}`;
+    case 'ne':
+      return `${a} != ${b}`;
+    case 'where':
+      return `${a} ? ${b} : ${c}`;
     case 'add':
       return `${a} + ${b}`;
     case 'sub':
@@ -187,6 +225,8 @@ export function infix(op: OpKey, a: string, b: string | undefined): string | und
 export function toDifferentiable(e: Expr): string {
   if (e.kind === 'num') return e.value < 0 ? `(${e.value})` : String(e.value);
   if (e.kind === 'var') return e.name;
+  // mathjs's derivative takes no conditionals (nor comparisons, whose derivative is 0 but for jumps).
+  if (e.op === 'where') throw new Error('mathjs does not differentiate piecewise formulas (c ? a : b)');
   const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
   const arithmetic = infix(e.op, a!, b);
   if (arithmetic !== undefined) return arithmetic;
@@ -199,6 +239,11 @@ export function toDifferentiable(e: Expr): string {
       return `(${a} + ${b} + abs(${a} - ${b})) / 2`;
     case 'min':
       return `(${a} + ${b} - abs(${a} - ${b})) / 2`;
+    // mathjs evaluates log1p and expm1 but cannot differentiate them.
+    case 'log1p':
+      return `log(1 + ${a})`;
+    case 'expm1':
+      return `(exp(${a}) - 1)`;
     default:
       return `${e.op}${a}`;
   }

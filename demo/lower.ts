@@ -28,6 +28,13 @@ import {
   atanh,
   log1p,
   expm1,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
+  where,
   type Operand,
   type Tensor,
 } from '../src/index.js';
@@ -65,6 +72,12 @@ const BINARY: Partial<Record<OpKey, (a: Operand, b: Operand) => Tensor>> = {
   pow,
   max: maximum,
   min: minimum,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
 };
 
 /**
@@ -79,6 +92,7 @@ export function toTensor(e: Expr, env: Readonly<Record<string, Tensor>>): Tensor
     return t;
   }
   const args = e.args.map((a) => toTensor(a, env));
+  if (e.op === 'where') return where(args[0]!, args[1]!, args[2]!);
   const u = UNARY[e.op];
   if (u) return u(args[0]!);
   const b = BINARY[e.op];

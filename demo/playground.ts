@@ -19,6 +19,7 @@ export const EXAMPLES: readonly [string, string, string][] = [
   ['8x^4 + 3x^3 + 7x^2 + 6x + 3', '-2', '2'],
   ['tanh(ln(1 + (2x) / sin(y)))', '0.1', '3'],
   ['relu(x) - abs(x - 1) / 2', '-3', '3'],
+  ['x < 0 ? x^2 : sin(x)', '-3', '3'],
   ['1 / x', '-2', '2'],
   ['exp(x)', '0', '100'],
 ];
@@ -290,7 +291,8 @@ export class Playground {
 
   constructor() {
     byId('pg-help').textContent =
-      `Functions: ${FUNCTION_NAMES.join(', ')}; operators + - * / ^; constants pi, e. ` +
+      `Functions: ${FUNCTION_NAMES.join(', ')}; operators + - * / ^; comparisons < <= > >= == != ` +
+      `(1 or 0) and c ? a : b for piecewise formulas; constants pi, e. ` +
       `N from 2 to ${MAX_POINTS.toLocaleString('en-US')}.`;
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();

@@ -253,6 +253,26 @@ describe('demo page', () => {
     await (await page.$('#chain'))!.screenshot({ path: `${SHOTS}/chain.png` });
   });
 
+  it('plots a piecewise formula (c ? a : b) with each piece differentiated, and says mathjs cannot', async () => {
+    await form('x < 0 ? x^2 : sin(x)', '-3', '3');
+    expect(await compute()).toBe('ok');
+    const got = await page.evaluate(() => {
+      const r = window.webgradDemo.playground.result!;
+      return { xs: Array.from(r.xs), f: Array.from(r.f), df: Array.from(r.df) };
+    });
+    for (let k = 0; k < 64; k++) {
+      const i = Math.floor(((k + 0.5) * N) / 64);
+      const x = got.xs[i]!;
+      const [f, df] = x < 0 ? [x * x, 2 * x] : [Math.sin(x), Math.cos(x)];
+      expect(Math.abs(got.f[i]! - f), `f at ${x}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(f)));
+      expect(Math.abs(got.df[i]! - df), `f' at ${x}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(df)));
+    }
+    expect(await page.$$('#pg-formula-webgrad .katex')).toHaveLength(1);
+    expect(await page.$eval('#pg-formula-mathjs', (el) => el.textContent ?? '')).toMatch(
+      /mathjs could not differentiate this formula: mathjs does not differentiate piecewise formulas/,
+    );
+  });
+
   it('plots f(x, y) along x at the chosen y, with ∂f/∂x and ∂f/∂y', async () => {
     await form('(x^2 * y + sin(y)) / (1 + x^2)', '-2', '2');
     await setField('pg-y', '0.5');
