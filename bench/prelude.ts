@@ -68,6 +68,13 @@ export const FUNCTIONS: readonly Fn[] = [
     webgrad: (a) => `wg_acos(${unit(a)})`,
     ref: (a) => Math.acos(unitValue(a)),
   },
+  {
+    name: 'atan2',
+    // The point (1 - a, a) goes through three quadrants and never meets the jump on the negative x axis.
+    builtin: (a) => `atan2(${a}, 1.0 - ${a})`,
+    webgrad: (a) => `wg_atan2(${a}, 1.0 - ${a})`,
+    ref: (a) => Math.atan2(a, f32(1 - a)),
+  },
   { name: 'sinh', builtin: (a) => `sinh(${a})`, webgrad: (a) => `wg_sinh(${a})`, ref: Math.sinh },
   { name: 'cosh', builtin: (a) => `cosh(${a})`, webgrad: (a) => `wg_cosh(${a})`, ref: Math.cosh },
   { name: 'asinh', builtin: (a) => `asinh(${a})`, webgrad: (a) => `wg_asinh(${a})`, ref: Math.asinh },

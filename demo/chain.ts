@@ -79,6 +79,7 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   ne: (a, b) => (a !== b ? 1 : 0),
   // As webgrad's where: any nonzero condition, NaN included, is true.
   where: (m, a, b) => (m !== 0 ? a : b),
+  atan2: Math.atan2,
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
 };
@@ -189,6 +190,13 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
         ['0', 0],
         [`[${a} ≠ 0]`, chosen],
         [`[${a} = 0]`, 1 - chosen],
+      ];
+    }
+    case 'atan2': {
+      const r = va * va + vb * vb;
+      return [
+        [`${b} / (${a}^2 + ${b}^2)`, vb / r],
+        [`-${a} / (${a}^2 + ${b}^2)`, -va / r],
       ];
     }
     case 'max':

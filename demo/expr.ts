@@ -47,7 +47,8 @@ export type OpKey =
   | 'ge'
   | 'eq'
   | 'ne'
-  | 'where';
+  | 'where'
+  | 'atan2';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -90,6 +91,7 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   expm1: { op: 'expm1', arity: 1 },
   sigmoid: { op: 'sigmoid', arity: 1 },
   relu: { op: 'relu', arity: 1 },
+  atan2: { op: 'atan2', arity: 2 },
   max: { op: 'max', arity: 2 },
   min: { op: 'min', arity: 2 },
 };
@@ -244,6 +246,9 @@ export function toDifferentiable(e: Expr): string {
       return `log(1 + ${a})`;
     case 'expm1':
       return `(exp(${a}) - 1)`;
+    // The half-angle form, which mathjs differentiates (its atan2 it does not); equal but on the negative x axis.
+    case 'atan2':
+      return `2 * atan(${a} / (sqrt(${b}^2 + ${a}^2) + ${b}))`;
     default:
       return `${e.op}${a}`;
   }

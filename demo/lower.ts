@@ -35,6 +35,7 @@ import {
   eq,
   ne,
   where,
+  atan2,
   type Operand,
   type Tensor,
 } from '../src/index.js';
@@ -70,6 +71,7 @@ const BINARY: Partial<Record<OpKey, (a: Operand, b: Operand) => Tensor>> = {
   mul,
   div,
   pow,
+  atan2,
   max: maximum,
   min: minimum,
   lt,

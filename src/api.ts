@@ -89,6 +89,8 @@ export const atan = unary('atan');
 export const asin = unary('asin');
 /** Elementwise arccosine, in [0, pi] (NaN outside [-1, 1]). */
 export const acos = unary('acos');
+/** Elementwise angle of the point (b, a), in [-pi, pi]: atan2(y, x) as in C and PyTorch. */
+export const atan2 = binary('atan2');
 /** Elementwise hyperbolic tangent. */
 export const tanh = unary('tanh');
 /** Elementwise hyperbolic sine. */
@@ -255,6 +257,7 @@ const methods = {
   atan,
   asin,
   acos,
+  atan2,
   tanh,
   sinh,
   cosh,
@@ -323,6 +326,8 @@ declare module './tensor.js' {
     asin(): Tensor;
     /** Arccosine. */
     acos(): Tensor;
+    /** Angle of the point (x, this), in [-pi, pi] (atan2(this, x)). */
+    atan2(x: Operand): Tensor;
     /** Hyperbolic tangent. */
     tanh(): Tensor;
     /** Hyperbolic sine. */

@@ -29,6 +29,7 @@ const CALLS: Record<string, string> = {
   atan: 'atan',
   asin: 'asin',
   acos: 'acos',
+  atan2: 'atan2',
   tanh: 'tanh',
   sinh: 'sinh',
   cosh: 'cosh',

@@ -24,6 +24,7 @@ export {
   atan,
   asin,
   acos,
+  atan2,
   tanh,
   sinh,
   cosh,

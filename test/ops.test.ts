@@ -83,6 +83,12 @@ const ROWS: Record<string, Row> = {
   atan: { domain: [[-10, 10]], f: Math.atan },
   asin: { domain: [[-0.95, 0.95]], f: Math.asin },
   acos: { domain: [[-0.95, 0.95]], f: Math.acos },
+  // Away from the origin and from the jump along the negative x axis.
+  atan2: {
+    domain: [wide, wide],
+    f: Math.atan2,
+    avoid: (a, b) => Math.hypot(a, b) < 0.25 || (b < 0 && Math.abs(a) < 1e-3),
+  },
   tanh: { domain: [[-6, 6]], f: (a) => (Math.exp(2 * a) - 1) / (Math.exp(2 * a) + 1) },
   sinh: { domain: [[-10, 10]], f: (a) => (Math.exp(a) - Math.exp(-a)) / 2 },
   cosh: { domain: [[-10, 10]], f: (a) => (Math.exp(a) + Math.exp(-a)) / 2 },
@@ -446,6 +452,16 @@ describe.each(testBackends())('ops on $name', (b) => {
         const [v] = await at(f, [89]);
         close(v!, Math.exp(89) / 2, 4);
       }
+      // atan2 is C's at the signed zeros and the infinities, in every quadrant.
+      const sp = [0, -0, 1, -1, Infinity, -Infinity, NaN];
+      const ys = sp.flatMap((y) => sp.map(() => y));
+      const xs = sp.flatMap(() => sp);
+      const got = Array.from(await wg.atan2(tensor(ys), tensor(xs)).data());
+      expect(got).toEqual(ys.map((y, i) => f32(Math.atan2(y, xs[i]!))));
+      // The gradient: (x, -y) / (x^2 + y^2).
+      const [gy, gx] = grad((y: Tensor, x: Tensor) => wg.atan2(y, x), [0, 1])(tensor(3), tensor(-4));
+      close(await gy.item(), -4 / 25);
+      close(await gx.item(), -3 / 25);
       // PyTorch's derivatives at the ends: Inf at ±1 (asin, acos, atanh, acosh at 1), 0 at ±Inf (atan).
       expect(await d(wg.asin, 1)).toBe(Infinity);
       expect(await d(wg.acos, -1)).toBe(-Infinity);

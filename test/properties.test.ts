@@ -41,6 +41,8 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   // 0.9 sin a stays inside (-1, 1), away from the infinite slopes at the ends.
   asin: ([a]) => [inside(a!)],
   acos: ([a]) => [inside(a!)],
+  // x > 0: away from the origin and the jump along the negative x axis.
+  atan2: ([a, b]) => [a!, pos(b!)],
   tanh: (a) => a,
   // As expm1: sinh and cosh of themselves grow like exp of exp.
   sinh: ([a]) => [op('mul', [op('sin', [a!]), { k: 'const', v: 3 }])],

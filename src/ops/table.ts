@@ -248,6 +248,19 @@ export const OPS = {
       b.op('neg', b.op('div', dy, b.op('sqrt', b.op('sub', b.c(1), b.op('mul', a!, a!))))),
     ],
   }),
+  atan2: row({
+    arity: 2,
+    api: true,
+    doc: 'angle of the point (b, a) from the positive x axis, in [-pi, pi] (C and PyTorch atan2(y = a, x = b))',
+    cpu: (a, b) => Math.atan2(a, b),
+    js: (a, b) => `Math.atan2(${a}, ${b})`,
+    wgsl: (a, b) => `wg_atan2(${a}, ${b})`,
+    // b / (a^2 + b^2) and -a / (a^2 + b^2), as PyTorch's (0 where the squares overflow, beyond 1.8e19).
+    grad: ({ x: [p, q], dy, b }) => {
+      const r = b.op('div', dy, b.op('add', b.op('mul', p!, p!), b.op('mul', q!, q!)));
+      return [b.op('mul', r, q!), b.op('neg', b.op('mul', r, p!))];
+    },
+  }),
   tanh: row({
     arity: 1,
     api: true,

@@ -24,6 +24,7 @@ const FORMULAS = [
   'x * x * x - 3 * x + (x - 1) * (x - 1)',
   'atan(x) + asin(x / 3) * acos(y / 3) + sinh(x) - cosh(y) + asinh(x * y)',
   'acosh(1 + x^2) * atanh(y / 3) + log1p(x) - expm1(-y)',
+  'atan2(y, x) * x + atan2(x - 1, y)',
   'x < 1 ? x^2 * y : (y >= 2 ? sin(x) : x != y) + (x > y) - (x <= 0.5) * (x == 0.35)',
 ];
 const POINTS: [number, number][] = [

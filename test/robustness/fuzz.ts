@@ -91,6 +91,7 @@ const BINARY = [
   'minimum',
   'clampmin',
   'clampmax',
+  'atan2',
   'lt',
   'le',
   'gt',

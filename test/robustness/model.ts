@@ -40,6 +40,7 @@ const ULPS: Record<OpName, number> = {
   atan: 3,
   asin: 3,
   acos: 3,
+  atan2: 4,
   tanh: 4,
   sigmoid: 4,
   dsigmoid: 5,
@@ -162,6 +163,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1 + y * y, 0];
     case 'atan':
       return [1 / (1 + a * a), 0];
+    case 'atan2':
+      return [Math.abs(b) / (a * a + b * b), Math.abs(a) / (a * a + b * b)];
     case 'asin':
     case 'acos':
       return [1 / Math.sqrt((1 - a) * (1 + a)), 0];
@@ -237,6 +240,15 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
       return straddles(a, ra, 1) || straddles(a, ra, -1) || ra > LIN * Math.abs(1 - Math.abs(a));
     case 'acosh':
       return straddles(a, ra, 1) || ra > LIN * Math.abs(a - 1);
+    case 'atan2':
+      // The jump from pi to -pi along the negative x axis, and the origin; curvature grows as 1 / r^2.
+      return (
+        (straddles(a, ra) && b - rb <= 0) ||
+        (straddles(b, rb) && straddles(a, ra)) ||
+        ra + rb > LIN * Math.hypot(a, b) ||
+        !finite(a) ||
+        !finite(b)
+      );
     case 'log':
     case 'sqrt':
       return straddles(a, ra) || ra > LIN * Math.abs(a);

@@ -261,6 +261,17 @@ function groups(): Group[] {
       ],
       specials: [NaN32, Inf, -Inf, 0, -0, 1, -1, 1e-30, -1e-30, FLT_MAX, -FLT_MAX].map((x) => [x, 0]),
     },
+    {
+      label: 'atan2',
+      op: 'atan2',
+      rtol: 2.4e-7,
+      atol: 0,
+      a: [...uniform(100000, -10, 10), ...withSigns(logSpaced(50000, 1e-30, 3e38))],
+      b: [...uniform(100000, -10, 10), ...withSigns(logSpaced(50000, 1e-30, 3e38))],
+      specials: [NaN32, Inf, -Inf, 0, -0, 1, -1, 1e-30, FLT_MAX].flatMap((y) =>
+        [NaN32, Inf, -Inf, 0, -0, 1, -1, 1e-30, FLT_MAX].map((x): [number, number] => [y, x]),
+      ),
+    },
     ...(['asin', 'acos'] as const).map((op): Group => ({
       label: op,
       op,
