@@ -13,6 +13,7 @@ import { compileKernel } from './compile.js';
 import { adapterSlug, freeStem, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
 import { POSITIVE, scriptOptions } from '../scripts/options.js';
+import { erf } from '../src/ops/erf.js';
 
 /**
  * A function under test: its builtin form (null where WGSL has none) and webgrad's, over an argument `a`,
@@ -55,6 +56,8 @@ export const FUNCTIONS: readonly Fn[] = [
     ref: (a) => Math.log1p(Math.abs(a)),
   },
   { name: 'expm1', builtin: (a) => `exp(${a}) - 1.0`, webgrad: (a) => `wg_expm1(${a})`, ref: Math.expm1 },
+  // WGSL has no erf.
+  { name: 'erf', builtin: null, webgrad: (a) => `wg_erf(${a})`, ref: erf },
   { name: 'atan', builtin: (a) => `atan(${a})`, webgrad: (a) => `wg_atan(${a})`, ref: Math.atan },
   {
     name: 'asin',

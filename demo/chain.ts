@@ -2,6 +2,7 @@
  * The chain rule spelled out for one point, in float64 on the page: every node of the formula's graph with
  * its value, its local derivatives and its adjoint ∂f/∂node, accumulated in reverse as done by hand.
  */
+import { erf as mathErf } from 'mathjs';
 import { infix, type Expr, type OpKey } from './expr.js';
 
 /** One input of a node: another node, or a constant written into the formula. */
@@ -80,6 +81,7 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   // As webgrad's where: any nonzero condition, NaN included, is true.
   where: (m, a, b) => (m !== 0 ? a : b),
   atan2: Math.atan2,
+  erf: (a) => mathErf(a),
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
 };
@@ -192,6 +194,8 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
         [`[${a} = 0]`, 1 - chosen],
       ];
     }
+    case 'erf':
+      return [[`2 / sqrt(pi) * exp(-${a}^2)`, (2 / Math.sqrt(Math.PI)) * Math.exp(-va * va)]];
     case 'atan2': {
       const r = va * va + vb * vb;
       return [

@@ -48,7 +48,8 @@ export type OpKey =
   | 'eq'
   | 'ne'
   | 'where'
-  | 'atan2';
+  | 'atan2'
+  | 'erf';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -92,6 +93,7 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   sigmoid: { op: 'sigmoid', arity: 1 },
   relu: { op: 'relu', arity: 1 },
   atan2: { op: 'atan2', arity: 2 },
+  erf: { op: 'erf', arity: 1 },
   max: { op: 'max', arity: 2 },
   min: { op: 'min', arity: 2 },
 };
@@ -182,7 +184,8 @@ function convert(node: MathNode, vars: Set<string>): Expr {
     return { kind: 'op', op: fn.op, args: node.args.map((a) => convert(a, vars)) };
   }
   throw new ExprError(
-    `'${node.toString()}' is not a formula of x: use numbers, x, y, + - * / ^ and functions.`,
+    `'${node.toString()}' is not a formula of x: use numbers, x, y, + - * / ^, functions, comparisons of ` +
+      `two values (0 < x < 1 is (0 < x) * (x < 1)) and c ? a : b.`,
   );
 }
 
@@ -229,6 +232,9 @@ export function toDifferentiable(e: Expr): string {
   if (e.kind === 'var') return e.name;
   // mathjs's derivative takes no conditionals (nor comparisons, whose derivative is 0 but for jumps).
   if (e.op === 'where') throw new Error('mathjs does not differentiate piecewise formulas (c ? a : b)');
+  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(e.op))
+    throw new Error('mathjs does not differentiate comparisons (steps)');
+  if (e.op === 'erf') throw new Error('mathjs does not differentiate erf');
   const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
   const arithmetic = infix(e.op, a!, b);
   if (arithmetic !== undefined) return arithmetic;

@@ -36,6 +36,7 @@ import {
   ne,
   where,
   atan2,
+  erf,
   type Operand,
   type Tensor,
 } from '../src/index.js';
@@ -59,6 +60,7 @@ const UNARY: Partial<Record<OpKey, (a: Operand) => Tensor>> = {
   atanh,
   log1p,
   expm1,
+  erf,
   sqrt,
   abs,
   sigmoid,

@@ -141,9 +141,10 @@ export async function compute(req: Request): Promise<Computed> {
   let g2: Tensor | null = null;
   let gy: Tensor | null = null;
   if (typeof out === 'number' || !out.requiresGrad) {
-    // A constant: no graph to differentiate, every derivative is 0.
-    const v = typeof out === 'number' ? out : await out.item();
-    fPromise = Promise.resolve(new Float32Array(n).fill(v));
+    // Nothing to differentiate, every derivative is 0: a constant, or values that depend on x and y only
+    // through comparisons (steps), which pass no gradient.
+    fPromise = typeof out === 'number' ? Promise.resolve(new Float32Array(n).fill(out)) : readGrad(out, n);
+    if (typeof out !== 'number') owned.push(out);
   } else {
     owned.push(out);
     sum(out).backward(undefined, { createGraph: second });

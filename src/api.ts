@@ -77,6 +77,8 @@ export const log = unary('log');
 export const log1p = unary('log1p');
 /** Elementwise e ** a - 1, accurate where a is small. */
 export const expm1 = unary('expm1');
+/** Elementwise error function, 2/sqrt(pi) times the integral of e^-t² from 0 to a. */
+export const erf = unary('erf');
 /** Elementwise sine. */
 export const sin = unary('sin');
 /** Elementwise cosine. */
@@ -250,6 +252,7 @@ const methods = {
   exp,
   log1p,
   expm1,
+  erf,
   log,
   sin,
   cos,
@@ -314,6 +317,8 @@ declare module './tensor.js' {
     expm1(): Tensor;
     /** Natural logarithm. */
     log(): Tensor;
+    /** Error function. */
+    erf(): Tensor;
     /** Sine. */
     sin(): Tensor;
     /** Cosine. */

@@ -23,6 +23,7 @@ const CALLS: Record<string, string> = {
   log: 'log',
   log1p: 'log1p',
   expm1: 'expm1',
+  erf: 'erf',
   sin: 'sin',
   cos: 'cos',
   tan: 'tan',
@@ -146,7 +147,7 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     }
     case 'where': {
       // A comparison as the condition is printed as the comparison itself, not as its 1 or 0.
-      const compare = COMPARISONS[a!.op];
+      const compare = named.has(a!) ? undefined : COMPARISONS[a!.op];
       const cond = compare
         ? `${print(a!.inputs[0]!).text} ${compare} ${print(a!.inputs[1]!).text}`
         : `${print(a!).text} != 0`;

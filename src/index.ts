@@ -18,6 +18,7 @@ export {
   log,
   log1p,
   expm1,
+  erf,
   sin,
   cos,
   tan,

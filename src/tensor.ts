@@ -261,7 +261,8 @@ export class Tensor {
     if (hint === 'string') return this.toString();
     throw new Error(
       `${this.toString()} used as a JavaScript number: use its methods or the op functions for arithmetic ` +
-        '(x.mul(2), add(x, 1)) and await x.item() or x.data() for its values',
+        '(x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its ' +
+        'values',
     );
   }
 

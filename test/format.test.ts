@@ -140,6 +140,9 @@ describe('formula', () => {
     await expectSameValues(formula(f(xs), { x: xs }), f(xs));
     const d = grad((t: Tensor) => sum(f(t)))(xs);
     await expectSameValues(formula(d, { x: xs }), d);
+    // A condition that has a name prints as its name.
+    const c = xs.lt(0);
+    expect(formula(where(c, xs, 0), { x: xs, c })).toBe('(c != 0 ? x : 0)');
   });
 
   it('refuses a formula longer than maxLength', () => {

@@ -1,6 +1,7 @@
 // Every op of the table against a float64 reference (values and derivatives), the §5 numerics
 // conventions, broadcasting, reductions and the gradient machinery (higher order, accumulation, reuse).
 import { inspect } from 'node:util';
+import { erf as mathErf } from 'mathjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../src/index.js';
 import {
@@ -76,6 +77,8 @@ const ROWS: Record<string, Row> = {
   exp: { domain: [[-10, 10]], f: Math.exp },
   log1p: { domain: [[-0.9, 5]], f: Math.log1p },
   expm1: { domain: [[-10, 10]], f: Math.expm1 },
+  // mathjs's erf (W. J. Cody's rational approximations), independent of the table's series.
+  erf: { domain: [[-5, 5]], f: (a) => mathErf(a) },
   log: { domain: [[1e-3, 100]], f: Math.log },
   sin: { domain: [[-10, 10]], f: Math.sin },
   cos: { domain: [[-10, 10]], f: Math.cos },
@@ -452,6 +455,7 @@ describe.each(testBackends())('ops on $name', (b) => {
         const [v] = await at(f, [89]);
         close(v!, Math.exp(89) / 2, 4);
       }
+      expect(await at(wg.erf, [Infinity, -Infinity, -0, 5, -5])).toEqual([1, -1, -0, 1, -1]);
       // atan2 is C's at the signed zeros and the infinities, in every quadrant.
       const sp = [0, -0, 1, -1, Infinity, -Infinity, NaN];
       const ys = sp.flatMap((y) => sp.map(() => y));

@@ -3,6 +3,7 @@
  * generator, symbolic differentiation, the public API and the op tests all derive from these rows.
  */
 import type { Node } from '../graph/node.js';
+import { erf } from './erf.js';
 
 /** Node builders that derivative rules are written with (implemented in build.ts). */
 export interface Builders {
@@ -184,6 +185,23 @@ export const OPS = {
     wgsl: (a) => `wg_expm1(${a})`,
     // e^a rather than y + 1: where e^a is tiny, y + 1 rounds it away.
     grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('exp', a!))],
+  }),
+  erf: row({
+    arity: 1,
+    api: true,
+    doc: 'error function, 2/sqrt(pi) times the integral of e^-t² from 0 to a (erf(±Inf) = ±1)',
+    cpu: (a) => erf(a),
+    // Through F (the CPU formulas by op name): the series is a loop, not an expression.
+    js: (a) => `F.erf(${a})`,
+    wgsl: (a) => `wg_erf(${a})`,
+    // 2/sqrt(pi) e^-a².
+    grad: ({ x: [a], dy, b }) => [
+      b.op(
+        'mul',
+        dy,
+        b.op('mul', b.c(2 / Math.sqrt(Math.PI)), b.op('exp', b.op('neg', b.op('mul', a!, a!)))),
+      ),
+    ],
   }),
   sin: row({
     arity: 1,

@@ -162,12 +162,12 @@ const CASES: Case[] = [
   [
     'a tensor in JavaScript arithmetic',
     () => bad<number>(tensor(2)) * 2,
-    'Tensor(shape=[]) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and await x.item() or x.data() for its values',
+    'Tensor(shape=[]) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values',
   ],
   [
     'a tensor compared with a number',
     () => bad<number>(tensor([1], { requiresGrad: true })) < 1,
-    'Tensor(shape=[1], requiresGrad) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and await x.item() or x.data() for its values',
+    'Tensor(shape=[1], requiresGrad) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values',
   ],
   [
     'undefined assigned to .grad',

@@ -62,6 +62,7 @@ const UNARY = [
   'log',
   'log1p',
   'expm1',
+  'erf',
   'sin',
   'cos',
   'tan',

@@ -34,6 +34,7 @@ const ULPS: Record<OpName, number> = {
   log: 3,
   log1p: 5,
   expm1: 5,
+  erf: 3,
   sin: 3,
   cos: 3,
   tan: 4,
@@ -163,6 +164,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1 + y * y, 0];
     case 'atan':
       return [1 / (1 + a * a), 0];
+    case 'erf':
+      return [(2 / Math.sqrt(Math.PI)) * Math.exp(-a * a), 0];
     case 'atan2':
       return [Math.abs(b) / (a * a + b * b), Math.abs(a) / (a * a + b * b)];
     case 'asin':
@@ -279,7 +282,17 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
 }
 
 /** Curvature term of ops with a bounded second derivative (|f''| ≤ 1): half the squared input error. */
-const CURVED = new Set<OpName>(['sin', 'cos', 'tanh', 'sigmoid', 'dsigmoid', 'dtanh', 'atan', 'asinh']);
+const CURVED = new Set<OpName>([
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'dsigmoid',
+  'dtanh',
+  'atan',
+  'asinh',
+  'erf',
+]);
 
 /** Evaluates every node that `roots` depend on. Nodes must have host data at their leaves. */
 export function model(roots: readonly Node[]): Map<Node, Modeled> {
