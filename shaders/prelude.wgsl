@@ -468,6 +468,13 @@ fn wg_dsigmoid(x: f32) -> f32 {
   return wg_sigmoid_d(x).y;
 }
 
+// log(1 + e^x) as max(x, 0) + log1p(e^-|x|): no overflow, no cancellation. softplus(+Inf) = +Inf,
+// softplus(-Inf) = 0, NaN stays NaN. Measured: 3.3 ulp.
+fn wg_softplus(x: f32) -> f32 {
+  let r = select(0.0, x, x > 0.0) + wg_log1p(wg_exp(-abs(x)));
+  return select(r, x, wg__isnan(x) | (x == wg__inf()));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // sqrt
 

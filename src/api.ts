@@ -105,6 +105,8 @@ export const asinh = unary('asinh');
 export const acosh = unary('acosh');
 /** Elementwise inverse hyperbolic tangent (±Inf at ±1, NaN beyond). */
 export const atanh = unary('atanh');
+/** Elementwise softplus log(1 + e ** a), without overflow: a smooth relu whose derivative is the sigmoid. */
+export const softplus = unary('softplus');
 /** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
 export const sigmoid = unary('sigmoid');
 /** Elementwise max(a, 0), with relu'(0) = 0. */
@@ -268,6 +270,7 @@ const methods = {
   acosh,
   atanh,
   sigmoid,
+  softplus,
   relu,
   abs,
   sqrt,
@@ -347,6 +350,8 @@ declare module './tensor.js' {
     atanh(): Tensor;
     /** Logistic sigmoid. */
     sigmoid(): Tensor;
+    /** log(1 + e ** this), without overflow. */
+    softplus(): Tensor;
     /** max(this, 0) */
     relu(): Tensor;
     /** |this| */

@@ -38,6 +38,7 @@ const CALLS: Record<string, string> = {
   acosh: 'acosh',
   atanh: 'atanh',
   sigmoid: 'sigmoid',
+  softplus: 'softplus',
   relu: 'relu',
   abs: 'abs',
   sqrt: 'sqrt',

@@ -33,6 +33,7 @@ export {
   acosh,
   atanh,
   sigmoid,
+  softplus,
   relu,
   abs,
   sqrt,

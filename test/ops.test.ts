@@ -99,6 +99,7 @@ const ROWS: Record<string, Row> = {
   acosh: { domain: [[1.05, 10]], f: (a) => Math.log(a + Math.sqrt(a * a - 1)) },
   atanh: { domain: [[-0.95, 0.95]], f: (a) => 0.5 * Math.log((1 + a) / (1 - a)) },
   sigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) },
+  softplus: { domain: [[-15, 15]], f: (a) => Math.log(1 + Math.exp(a)) },
   dtanh: { domain: [[-8, 8]], f: (a) => 4 / (Math.exp(a) + Math.exp(-a)) ** 2 },
   dsigmoid: { domain: [[-15, 15]], f: (a) => 1 / (1 + Math.exp(-a)) / (1 + Math.exp(a)) },
   relu: { domain: [wide], f: (a) => (a > 0 ? a : 0), avoid: nearZero },
@@ -456,6 +457,16 @@ describe.each(testBackends())('ops on $name', (b) => {
         close(v!, Math.exp(89) / 2, 4);
       }
       expect(await at(wg.erf, [Infinity, -Infinity, -0, 5, -5])).toEqual([1, -1, -0, 1, -1]);
+      // softplus: no overflow, x itself far out, and its derivative (the sigmoid) 1/2 at the kinkless 0.
+      expect(await at(wg.softplus, [Infinity, -Infinity, 100, 1000, 0])).toEqual([
+        Infinity,
+        0,
+        100,
+        1000,
+        f32(Math.LN2),
+      ]);
+      expect(await d(wg.softplus, 0)).toBe(0.5);
+      expect(await d(wg.softplus, 1000)).toBe(1);
       // atan2 is C's at the signed zeros and the infinities, in every quadrant.
       const sp = [0, -0, 1, -1, Infinity, -Infinity, NaN];
       const ys = sp.flatMap((y) => sp.map(() => y));

@@ -53,6 +53,7 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   acosh: ([a]) => [op('add', [pos(a!), { k: 'const', v: 1 }])],
   atanh: ([a]) => [inside(a!)],
   sigmoid: (a) => a,
+  softplus: (a) => a,
   relu: (a) => a,
   abs: (a) => a,
   sqrt: ([a]) => [pos(a!)],

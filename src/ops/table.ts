@@ -356,6 +356,17 @@ export const OPS = {
     // 1 / (1 - a^2), as PyTorch's (see asin).
     grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sub', b.c(1), b.op('mul', a!, a!)))],
   }),
+  softplus: row({
+    arity: 1,
+    api: true,
+    doc: 'log(1 + e ** a), evaluated without overflow (a itself far out, as PyTorch rounds it)',
+    cpu: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
+    js: (a) => `(Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a}))))`,
+    wgsl: (a) => `wg_softplus(${a})`,
+    // The logistic function: the derivative of log(1 + e^a), written out (the max and |a| of the formula
+    // above have kinks at 0 that cancel, and their rules would give 0 there, not 1/2).
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('sigmoid', a!))],
+  }),
   sigmoid: row({
     arity: 1,
     api: true,

@@ -76,6 +76,7 @@ const UNARY = [
   'acosh',
   'atanh',
   'sigmoid',
+  'softplus',
   'relu',
   'abs',
   'sqrt',

@@ -44,6 +44,7 @@ const ULPS: Record<OpName, number> = {
   atan2: 4,
   tanh: 4,
   sigmoid: 4,
+  softplus: 4,
   dsigmoid: 5,
   dtanh: 5,
   sinh: 4,
@@ -153,6 +154,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [Math.abs(1 / a), 0];
     case 'log1p':
       return [Math.abs(1 / (1 + a)), 0];
+    case 'softplus':
+      return [1 / (1 + Math.exp(-a)), 0];
     case 'sin':
     case 'cos':
     case 'tanh':
@@ -292,6 +295,7 @@ const CURVED = new Set<OpName>([
   'atan',
   'asinh',
   'erf',
+  'softplus',
 ]);
 
 /** Evaluates every node that `roots` depend on. Nodes must have host data at their leaves. */

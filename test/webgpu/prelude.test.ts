@@ -246,6 +246,18 @@ function groups(): Group[] {
       specials: [NaN32, Inf, -Inf, 0, -0, 100, 200, -200, -1e30].map((x) => [x, 0]),
     },
     {
+      label: 'softplus',
+      op: 'softplus',
+      rtol: 3.6e-7,
+      atol: 0,
+      a: [
+        ...uniform(200000, -100, 100),
+        ...uniform(50000, -20, 20),
+        ...withSigns(logSpaced(20000, 1e-30, 1e30)),
+      ],
+      specials: [NaN32, Inf, -Inf, 0, -0, 100, -100, 89, -104, FLT_MAX, -FLT_MAX, 1e-30].map((x) => [x, 0]),
+    },
+    {
       label: 'dtanh',
       op: 'dtanh',
       rtol: 4.8e-7,
