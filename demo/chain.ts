@@ -82,6 +82,11 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   where: (m, a, b) => (m !== 0 ? a : b),
   atan2: Math.atan2,
   erf: (a) => mathErf(a),
+  floor: Math.floor,
+  ceil: Math.ceil,
+  // Ties to even, as webgrad's round (Math.round takes ties up).
+  round: (a) => (Math.round(a) - a === 0.5 && Math.round(a) % 2 !== 0 ? Math.round(a) - 1 : Math.round(a)),
+  trunc: Math.trunc,
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
 };
@@ -175,6 +180,11 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [[`sigmoid(${a}) * (1 - sigmoid(${a}))`, out * (1 - out)]];
     case 'relu':
       return [[`step(${a})`, va > 0 ? 1 : va <= 0 ? 0 : NaN]];
+    case 'floor':
+    case 'ceil':
+    case 'round':
+    case 'trunc':
+      return [['0', 0]];
     case 'lt':
     case 'le':
     case 'gt':

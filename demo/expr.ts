@@ -49,7 +49,11 @@ export type OpKey =
   | 'ne'
   | 'where'
   | 'atan2'
-  | 'erf';
+  | 'erf'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'trunc';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -94,6 +98,10 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   relu: { op: 'relu', arity: 1 },
   atan2: { op: 'atan2', arity: 2 },
   erf: { op: 'erf', arity: 1 },
+  floor: { op: 'floor', arity: 1 },
+  ceil: { op: 'ceil', arity: 1 },
+  round: { op: 'round', arity: 1 },
+  trunc: { op: 'trunc', arity: 1 },
   max: { op: 'max', arity: 2 },
   min: { op: 'min', arity: 2 },
 };
@@ -232,8 +240,8 @@ export function toDifferentiable(e: Expr): string {
   if (e.kind === 'var') return e.name;
   // mathjs's derivative takes no conditionals (nor comparisons, whose derivative is 0 but for jumps).
   if (e.op === 'where') throw new Error('mathjs does not differentiate piecewise formulas (c ? a : b)');
-  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(e.op))
-    throw new Error('mathjs does not differentiate comparisons (steps)');
+  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'floor', 'ceil', 'round', 'trunc'].includes(e.op))
+    throw new Error(`mathjs does not differentiate ${e.op} (a step)`);
   if (e.op === 'erf') throw new Error('mathjs does not differentiate erf');
   const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);
   const arithmetic = infix(e.op, a!, b);

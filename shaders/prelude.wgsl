@@ -803,3 +803,20 @@ fn wg_ne(a: f32, b: f32) -> f32 {
 fn wg_where(m: f32, a: f32, b: f32) -> f32 {
   return select(b, a, (bitcast<u32>(m) & 0x7fffffffu) != 0u);
 }
+
+// floor, ceil, round (ties to even) and trunc: the builtins, which are exact, with NaN kept explicitly.
+fn wg_floor(x: f32) -> f32 {
+  return select(floor(x), x, wg__isnan(x));
+}
+
+fn wg_ceil(x: f32) -> f32 {
+  return select(ceil(x), x, wg__isnan(x));
+}
+
+fn wg_round(x: f32) -> f32 {
+  return select(round(x), x, wg__isnan(x));
+}
+
+fn wg_trunc(x: f32) -> f32 {
+  return select(trunc(x), x, wg__isnan(x));
+}

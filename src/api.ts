@@ -67,6 +67,14 @@ export function where(condition: Operand, a: Operand, b: Operand): Tensor {
   return new Tensor(apply('where', args));
 }
 
+/** Elementwise largest integer <= a; its derivative is 0. */
+export const floor = unary('floor');
+/** Elementwise smallest integer >= a; its derivative is 0. */
+export const ceil = unary('ceil');
+/** Elementwise nearest integer, ties to even (as PyTorch's round); its derivative is 0. */
+export const round = unary('round');
+/** Elementwise integer part, toward 0; its derivative is 0. */
+export const trunc = unary('trunc');
 /** Elementwise -a. */
 export const neg = unary('neg');
 /** Elementwise e ** a. */
@@ -274,6 +282,10 @@ const methods = {
   relu,
   abs,
   sqrt,
+  floor,
+  ceil,
+  round,
+  trunc,
   clamp,
   pow,
   square,
@@ -358,6 +370,14 @@ declare module './tensor.js' {
     abs(): Tensor;
     /** Square root. */
     sqrt(): Tensor;
+    /** Largest integer <= this. */
+    floor(): Tensor;
+    /** Smallest integer >= this. */
+    ceil(): Tensor;
+    /** Nearest integer, ties to even. */
+    round(): Tensor;
+    /** Integer part, toward 0. */
+    trunc(): Tensor;
     /** This limited to [min, max] (either bound may be left out, not both). */
     clamp(min?: Operand | null, max?: Operand | null): Tensor;
     /** this ** b */

@@ -54,6 +54,7 @@ interface Row {
 const wide: [number, number] = [-5, 5];
 const nearZero = (a: number) => Math.abs(a) < 1e-3;
 const tie = (a: number, b: number) => Math.abs(a - b) < 1e-3;
+const nearInteger = (a: number) => Math.abs(a - Math.round(a)) < 1e-3;
 
 const ROWS: Record<string, Row> = {
   add: { domain: [wide, wide], f: (a, b) => a + b, gradIgnores: [0, 1] },
@@ -107,6 +108,20 @@ const ROWS: Record<string, Row> = {
   sqrt: { domain: [[1e-3, 100]], f: Math.sqrt },
   maximum: { domain: [wide, wide], f: (a, b) => (a > b ? a : b), avoid: tie },
   minimum: { domain: [wide, wide], f: (a, b) => (a < b ? a : b), avoid: tie },
+  floor: { domain: [wide], f: Math.floor, avoid: nearInteger, gradIgnores: [0] },
+  ceil: { domain: [wide], f: Math.ceil, avoid: nearInteger, gradIgnores: [0] },
+  round: {
+    domain: [wide],
+    f: (a) => Math.floor(a + 0.5),
+    avoid: (a) => nearInteger(a + 0.5),
+    gradIgnores: [0],
+  },
+  trunc: {
+    domain: [wide],
+    f: (a) => (a < 0 ? -Math.floor(-a) : Math.floor(a)),
+    avoid: nearInteger,
+    gradIgnores: [0],
+  },
   step: { domain: [wide], f: (a) => (a > 0 ? 1 : 0), avoid: nearZero, gradIgnores: [0] },
   sign: { domain: [wide], f: (a) => (a > 0 ? 1 : -1), avoid: nearZero, gradIgnores: [0] },
   tiehalf: { domain: [wide, wide], f: (a, b) => (a > b ? 1 : 0), avoid: tie, gradIgnores: [0, 1] },
@@ -457,6 +472,16 @@ describe.each(testBackends())('ops on $name', (b) => {
         close(v!, Math.exp(89) / 2, 4);
       }
       expect(await at(wg.erf, [Infinity, -Infinity, -0, 5, -5])).toEqual([1, -1, -0, 1, -1]);
+      // Rounding: ties to even (PyTorch's round), signed zeros kept, infinities and large values as they are.
+      const r = [2.5, 3.5, -2.5, -0.5, 0.5, -0.4, 1.5, Infinity, -Infinity, 16777217, -0];
+      expect(await at(wg.round, r)).toEqual([2, 4, -2, -0, 0, -0, 2, Infinity, -Infinity, 16777216, -0]);
+      expect(await at(wg.floor, [-0.5, -0, 2.7, -Infinity])).toEqual([-1, -0, 2, -Infinity]);
+      expect(await at(wg.ceil, [-0.5, 0.2, -0, Infinity])).toEqual([-0, 1, -0, Infinity]);
+      expect(await at(wg.trunc, [-2.7, 2.7, -0.5])).toEqual([-2, 2, -0]);
+      // Their derivative is 0 and, as in PyTorch, the result still requires grad (even at NaN, 0).
+      const xr = tensor([1.5, NaN], { requiresGrad: true });
+      sum(wg.floor(xr)).backward();
+      expect(Array.from(await xr.grad!.data())).toEqual([0, 0]);
       // softplus: no overflow, x itself far out, and its derivative (the sigmoid) 1/2 at the kinkless 0.
       expect(await at(wg.softplus, [Infinity, -Infinity, 100, 1000, 0])).toEqual([
         Infinity,

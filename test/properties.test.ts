@@ -57,6 +57,11 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   relu: (a) => a,
   abs: (a) => a,
   sqrt: ([a]) => [pos(a!)],
+  // Steps at the integers (halfway between for round), skipped within KINK_MARGIN (see wellInside).
+  floor: (a) => a,
+  ceil: (a) => a,
+  round: (a) => a,
+  trunc: (a) => a,
   maximum: (a) => a,
   minimum: (a) => a,
   // Steps: derivatives 0 away from ties (see wellInside).
@@ -72,6 +77,8 @@ const VEC = 3;
 // Kinks (relu, abs at 0; maximum, minimum at ties) closer than this to a sampled point are skipped:
 // the central differences of checkGrads would straddle them.
 const KINK_MARGIN = 1e-2;
+// Steps at the integers (round: halfway between).
+const ROUNDING = new Set(['floor', 'ceil', 'round', 'trunc']);
 // The comparisons: steps at a == b.
 const STEPS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 // Periodic functions of arguments beyond this are skipped (see wellInside).
@@ -156,6 +163,8 @@ function wellInside(e: Expr, vals: readonly number[][]): boolean {
       const a = at(args[0]!, j);
       const b = args[1] ? at(args[1], j) : 0;
       if ((x.op === 'relu' || x.op === 'abs') && Math.abs(a) < KINK_MARGIN) ok = false;
+      const jump = x.op === 'round' ? a - 0.5 : a;
+      if (ROUNDING.has(x.op) && Math.abs(jump - Math.round(jump)) < KINK_MARGIN) ok = false;
       if ((x.op === 'maximum' || x.op === 'minimum' || STEPS.has(x.op)) && Math.abs(a - b) < KINK_MARGIN)
         ok = false;
       // pow's base derivative is masked where the exponent is 0 (PyTorch's convention), which cuts the

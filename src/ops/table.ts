@@ -5,6 +5,12 @@
 import type { Node } from '../graph/node.js';
 import { erf } from './erf.js';
 
+/** a rounded to the nearest integer, ties to even (Math.round takes ties up); -0 and NaN stay. */
+function roundHalfEven(a: number): number {
+  const r = Math.round(a);
+  return r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** Node builders that derivative rules are written with (implemented in build.ts). */
 export interface Builders {
   /** A scalar constant. */
@@ -483,6 +489,47 @@ export const OPS = {
       const keep = b.op('atleast', q!, p!);
       return [b.op('mul', dy, keep), b.op('mul', dy, b.op('sub', b.c(1), keep))];
     },
+  }),
+  floor: row({
+    arity: 1,
+    exact: true,
+    api: true,
+    doc: 'largest integer <= a; its derivative is 0 (the jumps aside, as PyTorch takes it)',
+    cpu: (a) => Math.floor(a),
+    js: (a) => `Math.floor(${a})`,
+    wgsl: (a) => `wg_floor(${a})`,
+    grad: ({ b }) => [b.c(0)],
+  }),
+  ceil: row({
+    arity: 1,
+    exact: true,
+    api: true,
+    doc: 'smallest integer >= a; its derivative is 0 (the jumps aside, as PyTorch takes it)',
+    cpu: (a) => Math.ceil(a),
+    js: (a) => `Math.ceil(${a})`,
+    wgsl: (a) => `wg_ceil(${a})`,
+    grad: ({ b }) => [b.c(0)],
+  }),
+  round: row({
+    arity: 1,
+    exact: true,
+    api: true,
+    doc: 'nearest integer, ties to even (as PyTorch and WGSL; Math.round rounds ties up); its derivative is 0 (the jumps aside, as PyTorch takes it)',
+    cpu: (a) => roundHalfEven(a),
+    // Through F (the CPU formulas by op name): ties to even take a few statements.
+    js: (a) => `F.round(${a})`,
+    wgsl: (a) => `wg_round(${a})`,
+    grad: ({ b }) => [b.c(0)],
+  }),
+  trunc: row({
+    arity: 1,
+    exact: true,
+    api: true,
+    doc: 'integer part of a, toward 0; its derivative is 0 (the jumps aside, as PyTorch takes it)',
+    cpu: (a) => Math.trunc(a),
+    js: (a) => `Math.trunc(${a})`,
+    wgsl: (a) => `wg_trunc(${a})`,
+    grad: ({ b }) => [b.c(0)],
   }),
   step: row({
     noGradient: true,

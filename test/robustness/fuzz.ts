@@ -80,6 +80,10 @@ const UNARY = [
   'relu',
   'abs',
   'sqrt',
+  'floor',
+  'ceil',
+  'round',
+  'trunc',
 ];
 const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
 // clampmin and clampmax: clamp with a lower or an upper bound.

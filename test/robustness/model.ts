@@ -67,6 +67,10 @@ const ULPS: Record<OpName, number> = {
   eq: 0,
   ne: 0,
   where: 0,
+  floor: 0,
+  ceil: 0,
+  round: 0,
+  trunc: 0,
   step: 0,
   sign: 0,
   tiehalf: 0,
@@ -186,6 +190,10 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1 / Math.abs((1 - a) * (1 + a)), 0];
     case 'sqrt':
       return [1 / (2 * Math.abs(y)), 0];
+    case 'floor':
+    case 'ceil':
+    case 'round':
+    case 'trunc':
     case 'step':
     case 'sign':
     case 'tiehalf':
@@ -268,6 +276,14 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
     case 'step':
     case 'sign':
       return straddles(a, ra);
+    case 'floor':
+    case 'ceil':
+    case 'trunc':
+      // Jumps at the integers (and the sign of a zero result at 0).
+      return ra > 0 && (Math.abs(a - Math.round(a)) <= ra || straddles(a, ra));
+    case 'round':
+      // Jumps halfway between integers.
+      return ra > 0 && (Math.abs(a - Math.floor(a) - 0.5) <= ra || straddles(a, ra));
     case 'tiehalf':
     case 'atleast':
     case 'lt':
