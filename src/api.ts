@@ -113,8 +113,20 @@ export const asinh = unary('asinh');
 export const acosh = unary('acosh');
 /** Elementwise inverse hyperbolic tangent (±Inf at ±1, NaN beyond). */
 export const atanh = unary('atanh');
-/** Elementwise softplus log(1 + e ** a), without overflow: a smooth relu whose derivative is the sigmoid. */
-export const softplus = unary('softplus');
+/**
+ * Elementwise softplus, PyTorch's: log(1 + e ** (beta a)) / beta, computed without overflow, and a itself
+ * where beta a > threshold (a smooth relu whose derivative is the sigmoid of beta a, 1 beyond the threshold).
+ */
+export function softplus(a: Operand, beta = 1, threshold = 20): Tensor {
+  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta === 0)
+    throw new Error(`softplus: beta must be a finite nonzero number, got ${written(beta)}`);
+  if (typeof threshold !== 'number' || Number.isNaN(threshold))
+    throw new Error(`softplus: threshold must be a number, got ${written(threshold)}`);
+  const node = nodeOf(a, 'softplus');
+  const x = a instanceof Tensor ? a : new Tensor(node);
+  const bx = mul(x, beta);
+  return where(gt(bx, threshold), x, div(new Tensor(apply('softplus', [bx.node])), beta));
+}
 /** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
 export const sigmoid = unary('sigmoid');
 /** Elementwise max(a, 0), with relu'(0) = 0. */
@@ -362,8 +374,8 @@ declare module './tensor.js' {
     atanh(): Tensor;
     /** Logistic sigmoid. */
     sigmoid(): Tensor;
-    /** log(1 + e ** this), without overflow. */
-    softplus(): Tensor;
+    /** log(1 + e ** (beta this)) / beta, without overflow, and this beyond the threshold (PyTorch's). */
+    softplus(beta?: number, threshold?: number): Tensor;
     /** max(this, 0) */
     relu(): Tensor;
     /** |this| */

@@ -407,14 +407,15 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(tensor([1, 2], { requiresGrad: true }).gt(1).requiresGrad).toBe(false);
     });
     it('where: any nonzero condition is true (NaN too, -0 is 0), branches broadcast, gradients reduced', async () => {
-      const m = tensor([1, 0, -0, NaN, -3, 1e-30]);
+      // 1e-40 is subnormal: a device that flushes it still reads the condition's bits as nonzero.
+      const m = tensor([1, 0, -0, NaN, -3, 1e-30, 1e-40]);
       const a = tensor(7, { requiresGrad: true });
-      const b = tensor([10, 20, 30, 40, 50, 60], { requiresGrad: true });
+      const b = tensor([10, 20, 30, 40, 50, 60, 70], { requiresGrad: true });
       const y = wg.where(m, a, b);
-      expect(Array.from(await y.data())).toEqual([7, 20, 30, 7, 7, 7]);
+      expect(Array.from(await y.data())).toEqual([7, 20, 30, 7, 7, 7, 7]);
       sum(y).backward();
-      expect(await a.grad!.item()).toBe(4);
-      expect(Array.from(await b.grad!.data())).toEqual([0, 1, 1, 0, 0, 0]);
+      expect(await a.grad!.item()).toBe(5);
+      expect(Array.from(await b.grad!.data())).toEqual([0, 1, 1, 0, 0, 0, 0]);
       // A NaN in the branch not chosen stays out of the value, and that branch gets a zero gradient.
       const t = tensor([1, -1], { requiresGrad: true });
       const z = wg.where(t.gt(0), t.mul(2), NaN);
@@ -492,6 +493,18 @@ describe.each(testBackends())('ops on $name', (b) => {
       ]);
       expect(await d(wg.softplus, 0)).toBe(0.5);
       expect(await d(wg.softplus, 1000)).toBe(1);
+      // PyTorch's beta and threshold: log(1 + e^(beta x)) / beta, and x itself where beta x > threshold.
+      const sx = tensor([-1, 0, 1, 15]);
+      const spv = Array.from(await wg.softplus(sx, 2).data());
+      [Math.log1p(Math.exp(-2)) / 2, Math.LN2 / 2, Math.log1p(Math.exp(2)) / 2, 15].forEach((w, i) =>
+        close(spv[i]!, w, 2),
+      );
+      const gsp = Array.from(await grad((t: Tensor) => sum(t.softplus(2)))(sx).data());
+      [1 / (1 + Math.exp(2)), 0.5, 1 / (1 + Math.exp(-2)), 1].forEach((w, i) => close(gsp[i]!, w, 2));
+      expect(Array.from(await wg.softplus(tensor([0.5, 2]), 1, 1).data())).toEqual([
+        f32(Math.log1p(Math.exp(0.5))),
+        2,
+      ]);
       // atan2 is C's at the signed zeros and the infinities, in every quadrant.
       const sp = [0, -0, 1, -1, Infinity, -Infinity, NaN];
       const ys = sp.flatMap((y) => sp.map(() => y));
@@ -793,6 +806,25 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect([...(await y.data())]).toEqual([2, 4, 6]);
     });
 
+    it('a gradient made with createGraph through a kink (relu, abs) requires grad and differentiates again', async () => {
+      for (const f of [relu, wg.abs]) {
+        const x = tensor([-1, 2, 3], { requiresGrad: true });
+        sum(f(x)).backward(undefined, { createGraph: true });
+        const g = x.grad!;
+        expect(g.requiresGrad).toBe(true);
+        x.grad = null;
+        sum(g.mul(x)).backward();
+        expect(Array.from(await x.grad!.data())).toEqual(f === relu ? [0, 1, 1] : [-1, 1, 1]);
+      }
+    });
+    it("where's condition passes no gradient and does not make the result require grad (PyTorch's bool)", async () => {
+      const c = tensor([1, 0], { requiresGrad: true });
+      expect(wg.where(c, 1, 2).requiresGrad).toBe(false);
+      const a = tensor([3, 4], { requiresGrad: true });
+      sum(wg.where(c, a, 2)).backward();
+      expect(Array.from(await a.grad!.data())).toEqual([1, 0]);
+      expect(c.grad).toBeNull();
+    });
     it('backward accumulates into .grad, and assigning null resets it', async () => {
       const x = tensor(3, { requiresGrad: true });
       const y = mul(x, x);

@@ -81,9 +81,6 @@ const KINK_MARGIN = 1e-2;
 const ROUNDING = new Set(['floor', 'ceil', 'round', 'trunc']);
 // The comparisons: steps at a == b.
 const STEPS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
-// Periodic functions of arguments beyond this are skipped (see wellInside).
-const PERIODIC = new Set(['sin', 'cos', 'tan']);
-const MAX_PERIODIC_ARG = 8 * Math.PI;
 // Points where some subexpression grows beyond this are skipped: float32 cancellation there says
 // nothing about the derivative rules.
 const MAX_ABS = 1e3;
@@ -170,10 +167,6 @@ function wellInside(e: Expr, vals: readonly number[][]): boolean {
       // pow's base derivative is masked where the exponent is 0 (PyTorch's convention), which cuts the
       // mixed second derivative there: a kink of the rule, not of the function.
       if (x.op === 'pow' && Math.abs(b) < KINK_MARGIN) ok = false;
-      // A periodic function makes the relative float32 error of its argument an absolute error of its
-      // value: of a large argument (one that a pow or exp made), its second derivatives lose more than the
-      // chain's roundings (tan(sin(u)) at u = 51 is off by 2e-4 on a backend that rounds every op).
-      if (PERIODIC.has(x.op) && Math.abs(a) > MAX_PERIODIC_ARG) ok = false;
       return OPS[x.op as OpName].cpu(a, b, x.p, 0);
     });
     if (!out.every((v) => Math.abs(v) <= MAX_ABS)) ok = false;

@@ -59,7 +59,7 @@ export function apply(name: OpName, args: readonly Node[], p = 0): Node {
   const simpler = simplify(name, a, b);
   if (simpler) return simpler;
   const shape = args.slice(1).reduce((s, n) => broadcastShapes(s, n.shape, name), a.shape);
-  const rg = row.noGradient !== true && args.some((n) => n.requiresGrad);
+  const rg = args.some((n, i) => n.requiresGrad && !row.inert?.includes(i));
   return new Node(name, args, shape, rg, p);
 }
 

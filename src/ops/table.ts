@@ -57,10 +57,11 @@ export interface OpRow {
    */
   readonly wgslShared?: { readonly call: string; readonly field: 'x' | 'y' };
   /**
-   * Set on ops that pass no gradient to any operand (their `grad` gives only nulls): the result does not
-   * require grad, as PyTorch's comparisons do not, and differentiation never walks through it.
+   * Operands that no gradient flows to and that do not make the result require grad: those of a comparison
+   * and where's condition (booleans in PyTorch), and detach's. Derivative helpers (step, sign) are not
+   * inert, though they pass no gradient: a gradient made with createGraph must stay differentiable.
    */
-  readonly noGradient?: true;
+  readonly inert?: readonly number[];
   /** Set on ops whose value is their operand's: the result shares the operand's buffer. */
   readonly identity?: true;
   /**
@@ -532,7 +533,6 @@ export const OPS = {
     grad: ({ b }) => [b.c(0)],
   }),
   step: row({
-    noGradient: true,
     arity: 1,
     exact: true,
     api: false,
@@ -543,7 +543,6 @@ export const OPS = {
     grad: () => [null],
   }),
   sign: row({
-    noGradient: true,
     arity: 1,
     exact: true,
     api: false,
@@ -554,7 +553,6 @@ export const OPS = {
     grad: () => [null],
   }),
   tiehalf: row({
-    noGradient: true,
     arity: 2,
     exact: true,
     api: false,
@@ -565,7 +563,6 @@ export const OPS = {
     grad: () => [null, null],
   }),
   atleast: row({
-    noGradient: true,
     arity: 2,
     exact: true,
     api: false,
@@ -576,7 +573,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   lt: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -587,7 +584,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   le: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -598,7 +595,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   gt: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -609,7 +606,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   ge: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -620,7 +617,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   eq: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -631,7 +628,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   ne: row({
-    noGradient: true,
+    inert: [0, 1],
     arity: 2,
     exact: true,
     api: true,
@@ -642,6 +639,7 @@ export const OPS = {
     grad: () => [null, null],
   }),
   where: row({
+    inert: [0],
     arity: 3,
     exact: true,
     api: false,
@@ -676,7 +674,7 @@ export const OPS = {
     grad: ({ x: [p], dy, b }) => [null, b.op('xmask', p!, dy)],
   }),
   detach: row({
-    noGradient: true,
+    inert: [0],
     arity: 1,
     exact: true,
     identity: true,
@@ -688,7 +686,7 @@ export const OPS = {
     grad: () => [null],
   }),
   leafcopy: row({
-    noGradient: true,
+    inert: [0],
     arity: 1,
     exact: true,
     api: false,

@@ -132,6 +132,16 @@ const CASES: Case[] = [
     'backward(): this tensor does not require grad: none of the tensors it was computed from was created with { requiresGrad: true }, or they reach it only through ops that pass no gradient (comparisons, detach)',
   ],
   [
+    "softplus with a beta of 0 (PyTorch's second argument)",
+    () => wg.softplus(tensor([1, 2]), 0),
+    'softplus: beta must be a finite nonzero number, got 0',
+  ],
+  [
+    'softplus with a string threshold',
+    () => tensor([1, 2]).softplus(1, bad<number>('20')),
+    'softplus: threshold must be a number, got "20"',
+  ],
+  [
     'clamp with a bound of a shape that does not broadcast',
     () => wg.clamp(tensor([0, 1, 2]), null, tensor([1, 2])),
     'clamp: max: shapes [3] and [2] cannot be broadcast together (dimension 0 is 3 vs 2)',
