@@ -1,5 +1,7 @@
 // Every op of the table against a float64 reference (values and derivatives), the §5 numerics
 // conventions, broadcasting, reductions and the gradient machinery (higher order, accumulation, reuse).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { erf as mathErf } from 'mathjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -258,6 +260,19 @@ describe('the op table and its tests', () => {
       expect(typeof api[name], name).toBe('function');
       expect(typeof (x as unknown as Record<string, unknown>)[name], name).toBe('function');
     }
+  });
+
+  it("the README's list of functions names every public op and every function it lists exists", () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const section = readme.slice(readme.indexOf('## Functions'), readme.indexOf('## Coming from PyTorch'));
+    const listed = new Set(
+      section
+        .split('\n')
+        .filter((l) => l.startsWith('- '))
+        .flatMap((l) => [...l.matchAll(/`(\w+)`/g)].map((m) => m[1]!)),
+    );
+    expect(opNames.filter((name) => !listed.has(name))).toEqual([]);
+    expect([...listed].filter((name) => typeof api[name] !== 'function')).toEqual([]);
   });
 });
 
