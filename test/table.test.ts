@@ -1,5 +1,6 @@
 // The op table's own consistency: every row's generated-JS expression computes exactly its CPU
 // formula, and every public row is exported as a function and a Tensor method.
+import { erf as mathErf } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import * as webgrad from '../src/index.js';
 import { builders, leaf } from '../src/ops/build.js';
@@ -134,6 +135,22 @@ describe('op table', () => {
             );
           }
     }
+  });
+
+  it("the CPU's float64 erf agrees with mathjs's to 3e-14, and at float32 rounds the same", () => {
+    const erfCpu = (x: number) => (OPS.erf as OpRow).cpu(x, 0, 0, 0);
+    const xs = [
+      ...Array.from({ length: 20001 }, (_, i) => -7 + (14 * i) / 20000),
+      ...Array.from({ length: 301 }, (_, i) => 10 ** (-30 + i / 10)),
+      ...[1, 2.5, 4.5].flatMap((v) => [v, -v, v * (1 + 1e-15), v * (1 - 1e-15)]),
+    ];
+    for (const x of xs) {
+      const got = erfCpu(x);
+      const want = mathErf(x);
+      expect(Math.abs(got - want), `erf(${x})`).toBeLessThanOrEqual(3e-14 * Math.abs(want));
+      expect(Math.fround(erfCpu(Math.fround(x))), `erf(${x})`).toBe(Math.fround(mathErf(Math.fround(x))));
+    }
+    expect([NaN, -0, Infinity, -Infinity].map((x) => erfCpu(x))).toEqual([NaN, -0, 1, -1]);
   });
 
   it('inert operands get no gradient, and the rows with some are the comparisons, where and detach', () => {
