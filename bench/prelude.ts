@@ -49,6 +49,19 @@ export const FUNCTIONS: readonly Fn[] = [
   { name: 'tan', builtin: (a) => `tan(${a})`, webgrad: (a) => `wg_tan(${a})`, ref: Math.tan },
   { name: 'tanh', builtin: (a) => `tanh(${a})`, webgrad: (a) => `wg_tanh(${a})`, ref: Math.tanh },
   {
+    name: 'log2',
+    builtin: (a) => `log2(abs(${a}) + 0.5)`,
+    webgrad: (a) => `wg_log2(abs(${a}) + 0.5)`,
+    ref: (a) => Math.log2(shifted(a)),
+  },
+  {
+    name: 'log10',
+    // WGSL has no log10: what a careful programmer writes instead.
+    builtin: (a) => `log(abs(${a}) + 0.5) * 0.4342944819032518`,
+    webgrad: (a) => `wg_log10(abs(${a}) + 0.5)`,
+    ref: (a) => Math.log10(shifted(a)),
+  },
+  {
     name: 'log1p',
     // What a careful programmer writes without a log1p: 1 + a rounds away the low bits of a small a.
     builtin: (a) => `log(1.0 + abs(${a}))`,

@@ -87,6 +87,8 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   // Ties to even, as webgrad's round (Math.round takes ties up).
   round: (a) => (Math.round(a) - a === 0.5 && Math.round(a) % 2 !== 0 ? Math.round(a) - 1 : Math.round(a)),
   trunc: Math.trunc,
+  log2: Math.log2,
+  log10: Math.log10,
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
 };
@@ -144,6 +146,10 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [[`exp(${a})`, out]];
     case 'log':
       return [[`1 / ${a}`, 1 / va]];
+    case 'log2':
+      return [[`1 / (${a} * log(2))`, 1 / (va * Math.LN2)]];
+    case 'log10':
+      return [[`1 / (${a} * log(10))`, 1 / (va * Math.LN10)]];
     case 'sin':
       return [[`cos(${a})`, Math.cos(va)]];
     case 'cos':

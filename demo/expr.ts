@@ -53,7 +53,9 @@ export type OpKey =
   | 'floor'
   | 'ceil'
   | 'round'
-  | 'trunc';
+  | 'trunc'
+  | 'log2'
+  | 'log10';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -81,6 +83,8 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   exp: { op: 'exp', arity: 1 },
   log: { op: 'log', arity: 1 },
   ln: { op: 'log', arity: 1 },
+  log2: { op: 'log2', arity: 1 },
+  log10: { op: 'log10', arity: 1 },
   sqrt: { op: 'sqrt', arity: 1 },
   abs: { op: 'abs', arity: 1 },
   tanh: { op: 'tanh', arity: 1 },
@@ -258,6 +262,8 @@ export function toDifferentiable(e: Expr): string {
     // mathjs evaluates log1p and expm1 but cannot differentiate them.
     case 'log1p':
       return `log(1 + ${a})`;
+    case 'log2':
+      return `(log(${a}) / log(2))`;
     case 'expm1':
       return `(exp(${a}) - 1)`;
     // The half-angle form, which mathjs differentiates (its atan2 it does not); equal but on the negative x axis.

@@ -41,6 +41,8 @@ import {
   ceil,
   round,
   trunc,
+  log2,
+  log10,
   type Operand,
   type Tensor,
 } from '../src/index.js';
@@ -50,6 +52,8 @@ const UNARY: Partial<Record<OpKey, (a: Operand) => Tensor>> = {
   neg,
   exp,
   log,
+  log2,
+  log10,
   sin,
   cos,
   tan,

@@ -81,6 +81,10 @@ export const neg = unary('neg');
 export const exp = unary('exp');
 /** Elementwise natural logarithm. */
 export const log = unary('log');
+/** Elementwise base-2 logarithm (exact at powers of 2). */
+export const log2 = unary('log2');
+/** Elementwise base-10 logarithm (exact at powers of 10). */
+export const log10 = unary('log10');
 /** Elementwise log(1 + a), accurate where a is small. */
 export const log1p = unary('log1p');
 /** Elementwise e ** a - 1, accurate where a is small. */
@@ -272,6 +276,8 @@ const methods = {
   where: (self: Tensor, condition: Operand, b: Operand) => where(condition, self, b),
   neg,
   exp,
+  log2,
+  log10,
   log1p,
   expm1,
   erf,
@@ -338,6 +344,10 @@ declare module './tensor.js' {
     neg(): Tensor;
     /** e ** this */
     exp(): Tensor;
+    /** Base-2 logarithm. */
+    log2(): Tensor;
+    /** Base-10 logarithm. */
+    log10(): Tensor;
     /** log(1 + this), accurate where this is small. */
     log1p(): Tensor;
     /** e ** this - 1, accurate where this is small. */

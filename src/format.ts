@@ -21,6 +21,8 @@ const ATOM = 5;
 const CALLS: Record<string, string> = {
   exp: 'exp',
   log: 'log',
+  log2: 'log2',
+  log10: 'log10',
   log1p: 'log1p',
   expm1: 'expm1',
   erf: 'erf',

@@ -16,6 +16,8 @@ export {
   neg,
   exp,
   log,
+  log2,
+  log10,
   log1p,
   expm1,
   erf,

@@ -83,6 +83,8 @@ const ROWS: Record<string, Row> = {
   // mathjs's erf (W. J. Cody's rational approximations), independent of the table's series.
   erf: { domain: [[-5, 5]], f: (a) => mathErf(a) },
   log: { domain: [[1e-3, 100]], f: Math.log },
+  log2: { domain: [[1e-3, 100]], f: (a) => Math.log(a) / Math.LN2 },
+  log10: { domain: [[1e-3, 100]], f: (a) => Math.log(a) / Math.LN10 },
   sin: { domain: [[-10, 10]], f: Math.sin },
   cos: { domain: [[-10, 10]], f: Math.cos },
   tan: { domain: [[-4, 4]], f: Math.tan, avoid: (a) => Math.abs(Math.cos(a)) < 0.2 },
@@ -464,7 +466,7 @@ describe.each(testBackends())('ops on $name', (b) => {
       const gb = grad((b: Tensor) => sum(wg.clamp(tensor([-3, -2, 0, 4]), b)))(tensor(-1));
       expect(await gb.item()).toBe(2);
     });
-    it('inverse trigonometric and hyperbolic functions at the ends of their domains', async () => {
+    it('the inverse, hyperbolic, special, rounding and logarithm functions at their special points', async () => {
       const at = async (f: (t: Tensor) => Tensor, xs: number[]) => Array.from(await f(tensor(xs)).data());
       const f32 = Math.fround;
       expect(await at(wg.asin, [1, -1, 0, -0, 1.5, -2])).toEqual([
@@ -488,6 +490,23 @@ describe.each(testBackends())('ops on $name', (b) => {
         close(v!, Math.exp(89) / 2, 4);
       }
       expect(await at(wg.erf, [Infinity, -Infinity, -0, 5, -5])).toEqual([1, -1, -0, 1, -1]);
+      // log2 and log10: exact where the result is a float, IEEE's special values.
+      expect(await at(wg.log2, [8, 0.125, 2 ** 100, 2 ** -120, 0, -1, Infinity])).toEqual([
+        3,
+        -3,
+        100,
+        -120,
+        -Infinity,
+        NaN,
+        Infinity,
+      ]);
+      const tens = Array.from({ length: 21 }, (_, k) => k - 10);
+      expect(
+        await at(
+          wg.log10,
+          tens.map((k) => 10 ** k),
+        ),
+      ).toEqual(tens);
       // Rounding: ties to even (PyTorch's round), signed zeros kept, infinities and large values as they are.
       const r = [2.5, 3.5, -2.5, -0.5, 0.5, -0.4, 1.5, Infinity, -Infinity, 16777217, -0];
       expect(await at(wg.round, r)).toEqual([2, 4, -2, -0, 0, -0, 2, Infinity, -Infinity, 16777216, -0]);

@@ -28,6 +28,8 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   neg: (a) => a,
   exp: (a) => a,
   log: ([a]) => [pos(a!)],
+  log2: ([a]) => [pos(a!)],
+  log10: ([a]) => [pos(a!)],
   // a² + 0.5 > -1.
   log1p: ([a]) => [pos(a!)],
   // |sin a| <= 1: expm1 of expm1 grows like exp of exp, and its float32 second derivative then carries

@@ -60,6 +60,8 @@ const UNARY = [
   'neg',
   'exp',
   'log',
+  'log2',
+  'log10',
   'log1p',
   'expm1',
   'erf',

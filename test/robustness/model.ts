@@ -32,6 +32,8 @@ const ULPS: Record<OpName, number> = {
   neg: 0,
   exp: 3,
   log: 3,
+  log2: 3,
+  log10: 3,
   log1p: 5,
   expm1: 5,
   erf: 3,
@@ -156,6 +158,10 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [Math.abs(y + 1), 0];
     case 'log':
       return [Math.abs(1 / a), 0];
+    case 'log2':
+      return [Math.abs(1 / (a * Math.LN2)), 0];
+    case 'log10':
+      return [Math.abs(1 / (a * Math.LN10)), 0];
     case 'log1p':
       return [Math.abs(1 / (1 + a)), 0];
     case 'softplus':
@@ -264,6 +270,8 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
         !finite(b)
       );
     case 'log':
+    case 'log2':
+    case 'log10':
     case 'sqrt':
       return straddles(a, ra) || ra > LIN * Math.abs(a);
     case 'log1p':

@@ -187,6 +187,25 @@ function groups(): Group[] {
       a: [...logSpaced(200000, 1e-30, 1e30), ...uniform(50000, 0.5, 2), ...uniform(5000, 1 - 1e-4, 1 + 1e-4)],
       specials: [NaN32, 0, -0, -1, -1e-30, -Inf, Inf, 1, FLT_MAX].map((x) => [x, 0]),
     },
+    ...(['log2', 'log10'] as const).map((op): Group => ({
+      label: op,
+      op,
+      rtol: 1.2e-7,
+      atol: 0,
+      a: [...logSpaced(200000, 1e-38, 3e38), ...uniform(50000, 0.5, 2), ...logSpaced(10000, 1e-45, 1e-38)],
+      // Powers of the base: their logarithms are floats, and must come out exact.
+      specials: [
+        NaN32,
+        0,
+        -0,
+        -1,
+        -Inf,
+        Inf,
+        1,
+        FLT_MAX,
+        ...Array.from({ length: 77 }, (_, k) => f32((op === 'log2' ? 2 : 10) ** (k - 38))),
+      ].map((x) => [x, 0]),
+    })),
     {
       label: 'log1p',
       op: 'log1p',
