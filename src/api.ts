@@ -122,14 +122,18 @@ export const atanh = unary('atanh');
  * where beta a > threshold (a smooth relu whose derivative is the sigmoid of beta a, 1 beyond the threshold).
  */
 export function softplus(a: Operand, beta = 1, threshold = 20): Tensor {
-  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta === 0)
-    throw new Error(`softplus: beta must be a finite nonzero number, got ${written(beta)}`);
+  // As a float32, beta must be normal, so that 1 / beta is finite too.
+  const b32 = Math.abs(Math.fround(beta));
+  if (typeof beta !== 'number' || !(b32 >= 2 ** -126 && b32 < Infinity))
+    throw new Error(
+      `softplus: beta must be a nonzero number of float32's normal range (1.2e-38 to 3.4e38 in size), got ${written(beta)}`,
+    );
   if (typeof threshold !== 'number' || Number.isNaN(threshold))
     throw new Error(`softplus: threshold must be a number, got ${written(threshold)}`);
   const node = nodeOf(a, 'softplus');
   const x = a instanceof Tensor ? a : new Tensor(node);
   const bx = mul(x, beta);
-  return where(gt(bx, threshold), x, div(new Tensor(apply('softplus', [bx.node])), beta));
+  return where(gt(bx, threshold), x, new Tensor(apply('softplus', [node], beta)));
 }
 /** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
 export const sigmoid = unary('sigmoid');

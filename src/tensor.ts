@@ -2,7 +2,8 @@
 import { copyToF32, Node, topoSort } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients, onesLike } from './autodiff/grad.js';
-import { apply, leaf, leafOf, reshape } from './ops/build.js';
+import { apply, constant, expand, leaf, leafOf, reshape } from './ops/build.js';
+import { opRow } from './ops/table.js';
 import { activeBackend, hint, realize, unhint } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
 import { checkOptions, optionNames, written } from './options.js';
@@ -157,11 +158,15 @@ export class Tensor {
     }
     const wrt = [...owners.keys()];
     const gs = gradients([this.node], [seed], wrt);
+    const reached = reachedThroughGradients(this.node);
     // The gradients are computed together, and with the output when it is read in the same tick; the
     // output alone is not hinted: a loss nobody reads would cost a reduction and a second dispatch.
     const created: Node[] = [];
     wrt.forEach((n, i) => {
-      const g = gs[i];
+      // A tensor the output depends on only through ops whose derivative is 0 everywhere (the masks in the
+      // gradient of relu or abs, floor) gets zeros, as in PyTorch; one behind an inert operand (a
+      // comparison's, where's condition) gets nothing, as PyTorch's booleans do.
+      const g = gs[i] ?? (reached.has(n) ? expand(constant(0), n.shape) : null);
       if (!g) return;
       const t = owners.get(n)!;
       const fresh = opts.createGraph ? g : apply('detach', [g]);
@@ -383,4 +388,20 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${String(v)}`;
+}
+
+/** The nodes requiring grad that `out` depends on through operands that gradients flow back through. */
+function reachedThroughGradients(out: Node): Set<Node> {
+  const seen = new Set<Node>();
+  const stack = [out];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n) || !n.requiresGrad) continue;
+    seen.add(n);
+    const inert = opRow(n.op)?.inert;
+    n.inputs.forEach((m, i) => {
+      if (!inert?.includes(i)) stack.push(m);
+    });
+  }
+  return seen;
 }

@@ -80,6 +80,9 @@ export interface OpRow {
 
 const row = <R extends OpRow>(r: R): R => r;
 
+/** A finite number as a WGSL f32 literal (the float32 nearest to it). */
+const f32Literal = (v: number): string => `${Math.fround(v)}f`;
+
 /** The primitives. Rows with `api: false` are internal helpers that derivative rules need. */
 export const OPS = {
   add: row({
@@ -384,13 +387,26 @@ export const OPS = {
   softplus: row({
     arity: 1,
     api: true,
-    doc: 'log(1 + e ** a), evaluated without overflow (a itself far out, as PyTorch rounds it)',
-    cpu: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
-    js: (a) => `(Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a}))))`,
-    wgsl: (a) => `wg_softplus(${a})`,
-    // The logistic function: the derivative of log(1 + e^a), written out (the max and |a| of the formula
-    // above have kinks at 0 that cancel, and their rules would give 0 there, not 1/2).
-    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('sigmoid', a!))],
+    doc:
+      'log(1 + e ** (p a)) / p, evaluated without overflow; the parameter p is beta (0 stands for 1, the ' +
+      "table's default parameter)",
+    cpu: (a, _b, p) => {
+      const k = p || 1;
+      return (Math.max(k * a, 0) + Math.log1p(Math.exp(-Math.abs(k * a)))) / k;
+    },
+    js: (a, _b, p) => {
+      const ka = !p || p === 1 ? a : `(${p} * ${a})`;
+      const plain = `(Math.max(${ka}, 0) + Math.log1p(Math.exp(-Math.abs(${ka}))))`;
+      return !p || p === 1 ? plain : `(${plain} / ${p})`;
+    },
+    wgsl: (a, _b, p) =>
+      !p || p === 1 ? `wg_softplus(${a})` : `(wg_softplus(${f32Literal(p)} * ${a}) / ${f32Literal(p)})`,
+    // The logistic function of p a: the derivative written out (the max and |a| of the formula above have
+    // kinks at 0 that cancel, and their rules would give 0 there, not 1/2), with no division by p on the
+    // way (dy / p, then times p, would lose a large p's small gradients below float32's range).
+    grad: ({ x: [a], dy, p, b }) => [
+      b.op('mul', dy, b.op('sigmoid', !p || p === 1 ? a! : b.op('mul', b.c(p), a!))),
+    ],
   }),
   sigmoid: row({
     arity: 1,

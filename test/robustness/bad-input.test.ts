@@ -134,7 +134,7 @@ const CASES: Case[] = [
   [
     "softplus with a beta of 0 (PyTorch's second argument)",
     () => wg.softplus(tensor([1, 2]), 0),
-    'softplus: beta must be a finite nonzero number, got 0',
+    "softplus: beta must be a nonzero number of float32's normal range (1.2e-38 to 3.4e38 in size), got 0",
   ],
   [
     'softplus with a string threshold',

@@ -165,7 +165,7 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'log1p':
       return [Math.abs(1 / (1 + a)), 0];
     case 'softplus':
-      return [1 / (1 + Math.exp(-a)), 0];
+      return [1 / (1 + Math.exp(-(p || 1) * a)), 0];
     case 'sin':
     case 'cos':
     case 'tanh':
