@@ -88,6 +88,7 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   round: (a) => (Math.round(a) - a === 0.5 && Math.round(a) % 2 !== 0 ? Math.round(a) - 1 : Math.round(a)),
   trunc: Math.trunc,
   log2: Math.log2,
+  softplus: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
   log10: Math.log10,
   max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
@@ -184,6 +185,8 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [[`sign(${a})`, va > 0 ? 1 : va < 0 ? -1 : va === 0 ? 0 : NaN]];
     case 'sigmoid':
       return [[`sigmoid(${a}) * (1 - sigmoid(${a}))`, out * (1 - out)]];
+    case 'softplus':
+      return [[`sigmoid(${a})`, sigmoid64(va)]];
     case 'relu':
       return [[`step(${a})`, va > 0 ? 1 : va <= 0 ? 0 : NaN]];
     case 'floor':

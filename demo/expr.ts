@@ -55,7 +55,8 @@ export type OpKey =
   | 'round'
   | 'trunc'
   | 'log2'
-  | 'log10';
+  | 'log10'
+  | 'softplus';
 
 /** A parsed formula: numbers, the variables x and y, and ops applied to subformulas. */
 export type Expr =
@@ -99,6 +100,7 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   log1p: { op: 'log1p', arity: 1 },
   expm1: { op: 'expm1', arity: 1 },
   sigmoid: { op: 'sigmoid', arity: 1 },
+  softplus: { op: 'softplus', arity: 1 },
   relu: { op: 'relu', arity: 1 },
   atan2: { op: 'atan2', arity: 2 },
   erf: { op: 'erf', arity: 1 },
@@ -264,6 +266,8 @@ export function toDifferentiable(e: Expr): string {
       return `log(1 + ${a})`;
     case 'log2':
       return `(log(${a}) / log(2))`;
+    case 'softplus':
+      return `log(1 + exp(${a}))`;
     case 'expm1':
       return `(exp(${a}) - 1)`;
     // The half-angle form, which mathjs differentiates (its atan2 it does not); equal but on the negative x axis.

@@ -43,6 +43,7 @@ import {
   trunc,
   log2,
   log10,
+  softplus,
   type Operand,
   type Tensor,
 } from '../src/index.js';
@@ -76,6 +77,7 @@ const UNARY: Partial<Record<OpKey, (a: Operand) => Tensor>> = {
   sqrt,
   abs,
   sigmoid,
+  softplus,
   relu,
 };
 

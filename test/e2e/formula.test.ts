@@ -27,6 +27,7 @@ const FORMULAS = [
   'atan2(y, x) * x + atan2(x - 1, y)',
   'erf(x * y) - erf(x / 2)',
   'log2(x * y) + log10(x + y) * y',
+  'softplus(x - 2y) * softplus(y)',
   'x * floor(3x) + round(x * y) - ceil(y) * trunc(x - 3)',
   'x < 1 ? x^2 * y : (y >= 2 ? sin(x) : x != y) + (x > y) - (x <= 0.5) * (x == 0.35)',
 ];
