@@ -39,6 +39,8 @@ export interface Chain {
   grads: Record<string, number>;
 }
 
+const f32 = Math.fround;
+
 const fmt = (v: number): string => (v < 0 ? `(${v})` : String(v));
 
 /** Float64 logistic function, exact in both tails. */
@@ -72,12 +74,14 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   abs: Math.abs,
   sigmoid: sigmoid64,
   relu: (a) => (a > 0 ? a : a <= 0 ? 0 : NaN),
-  lt: (a, b) => (a < b ? 1 : 0),
-  le: (a, b) => (a <= b ? 1 : 0),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-  eq: (a, b) => (a === b ? 1 : 0),
-  ne: (a, b) => (a !== b ? 1 : 0),
+  // Comparisons of the float32 roundings, as webgrad compares: in float64, x + 0.2 > 0.3 holds at x = 0.1
+  // (0.30000000000000004), in float32 it does not, and the two would take different branches.
+  lt: (a, b) => (f32(a) < f32(b) ? 1 : 0),
+  le: (a, b) => (f32(a) <= f32(b) ? 1 : 0),
+  gt: (a, b) => (f32(a) > f32(b) ? 1 : 0),
+  ge: (a, b) => (f32(a) >= f32(b) ? 1 : 0),
+  eq: (a, b) => (f32(a) === f32(b) ? 1 : 0),
+  ne: (a, b) => (f32(a) !== f32(b) ? 1 : 0),
   // As webgrad's where: any nonzero condition, NaN included, is true.
   where: (m, a, b) => (m !== 0 ? a : b),
   atan2: Math.atan2,

@@ -137,6 +137,18 @@ describe('chain rule derivation', () => {
     },
   );
 
+  it("the chain rule compares as webgrad does, in float32: both take the same branch at an edge's rounding", async () => {
+    for (const src of ['x + 0.2 > 0.3 ? 5 * x : x', 'x * 3 == 0.3 ? 5 * x : x']) {
+      const p = parseFormula(src);
+      const x = tensor(0.1, { requiresGrad: true });
+      const out = toTensor(p.expr, { x }) as Tensor;
+      out.backward();
+      const chain = chainRule(p.expr, { x: Math.fround(0.1) });
+      expect(chain.value, src).toBeCloseTo(await out.item(), 6);
+      expect(chain.grads.x, src).toBe(await x.grad!.item());
+    }
+  });
+
   it('a formula of x only through comparisons (a step) computes, with zero derivatives', async () => {
     for (const [src, want] of [
       ['x < 0', [1, 1, 0, 0, 0]],
