@@ -1,6 +1,7 @@
 /** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
 import { gradients, onesLike, zerosLike } from './autodiff/grad.js';
 import { fmtShape } from './graph/shape.js';
+import { sum } from './api.js';
 import { apply } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
@@ -169,5 +170,36 @@ export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number |
   return (...args: unknown[]) => {
     const { value, grads } = evaluate(f, argnums, args, 'valueAndGrad(f)');
     return { value, grad: typeof argnums === 'number' ? grads[0]! : grads };
+  };
+}
+
+/**
+ * Second derivatives of scalar-valued `f` with respect to argument `argnums` (default 0), or a matrix of
+ * them for a list: row i, column j the derivative with respect to argument j of the gradient with respect
+ * to argument i. For arguments of one element that is the Hessian; for points in tensors and `f` a sum over
+ * them of terms of one point each (`sum(g(x, y))` for elementwise `g`), it is each point's Hessian, point by
+ * point; in general, the Hessian applied to a vector of ones.
+ */
+export function hessian<F extends (...args: never[]) => Tensor, const N extends number = 0>(
+  f: F,
+  argnums?: N,
+): (...args: Lifted<Parameters<F>, N>) => Tensor;
+/** The matrix of second derivatives for several arguments (see the single-argument form). */
+export function hessian<F extends (...args: never[]) => Tensor, const N extends readonly number[]>(
+  f: F,
+  argnums: N,
+): (...args: Lifted<Parameters<F>, N[number]>) => Tensor[][];
+export function hessian(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
+  if (typeof f !== 'function') throw new Error(`hessian(f): f must be a function, got ${typeof f}`);
+  const g = f as (...args: unknown[]) => Tensor;
+  return (...args: unknown[]) => {
+    const nums = checkArgnums(argnums, args.length, 'hessian(f)');
+    // Row i: the gradient of f with respect to argument i, summed (its points are independent for a sum of
+    // per-point terms), then differentiated with respect to every argnum.
+    const rows = nums.map((i) => {
+      const gi = (...a: unknown[]): Tensor => sum(grad(g, i)(...(a as Lifted<unknown[]>)));
+      return grad(gi, nums)(...(args as Lifted<unknown[]>));
+    });
+    return typeof argnums === 'number' ? rows[0]![0]! : rows;
   };
 }

@@ -1238,6 +1238,30 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(valueAndGrad((x: Tensor) => x.mul(x))(tensor([[[3]]])).grad.shape).toEqual([1, 1, 1]);
     });
 
+    it('hessian: second derivatives of every pair of arguments, point by point for a sum of per-point terms', async () => {
+      const xs = [1, 2];
+      const ys = [0.5, 1];
+      const f = (x: Tensor, y: Tensor) => sum(x.pow(2).mul(y).add(sin(y)));
+      const H = wg.hessian(f, [0, 1])(tensor(xs), tensor(ys));
+      const got = await Promise.all(
+        H.map((row) => Promise.all(row.map(async (h) => Array.from(await h.data())))),
+      );
+      const want = [
+        [ys.map((y) => 2 * y), xs.map((x) => 2 * x)],
+        [xs.map((x) => 2 * x), ys.map((y) => -Math.sin(y))],
+      ];
+      want.forEach((row, i) => row.forEach((w, j) => w.forEach((v, k) => close(got[i]![j]![k]!, v, 4))));
+      // One argument: the second derivative itself; numbers are arguments too.
+      expect(
+        await wg
+          .hessian((x: Tensor) => x.pow(3))(2)
+          .item(),
+      ).toBe(12);
+      // In general the Hessian times a vector of ones: (mean x)^2 over two points has every entry 1/2.
+      const m = wg.hessian((x: Tensor) => mean(x).pow(2))(tensor([3, 5]));
+      expect(Array.from(await m.data())).toEqual([1, 1]);
+      expect(() => wg.hessian(f, [])(tensor(1), tensor(2))).toThrow('hessian(f): argnums is empty');
+    });
     it('valueAndGrad gives the value and the gradient', async () => {
       const { value: v, grad: g } = valueAndGrad((t: Tensor) => mul(t, t))(4);
       expect(await v.item()).toBe(16);
