@@ -24,6 +24,11 @@ export interface ChainNode {
   /** The node's definition in terms of its inputs, e.g. `sin(v1)`. */
   definition: string;
   value: number;
+  /**
+   * The value as webgrad computes it, in float32 with every op rounded: comparisons are decided on it, so that
+   * the view takes the branches webgrad takes (at x = 0.1, x + 0.2 > 0.3 holds in float64, not in float32).
+   */
+  value32: number;
   inputs: ChainInput[];
   /** ∂f/∂node at the point. */
   adjoint: number;
@@ -40,6 +45,9 @@ export interface Chain {
 }
 
 const f32 = Math.fround;
+
+/** The comparisons, steps whose side webgrad decides in float32. */
+const COMPARES = new Set<OpKey>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 
 const fmt = (v: number): string => (v < 0 ? `(${v})` : String(v));
 
@@ -74,14 +82,12 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   abs: Math.abs,
   sigmoid: sigmoid64,
   relu: (a) => (a > 0 ? a : a <= 0 ? 0 : NaN),
-  // Comparisons of the float32 roundings, as webgrad compares: in float64, x + 0.2 > 0.3 holds at x = 0.1
-  // (0.30000000000000004), in float32 it does not, and the two would take different branches.
-  lt: (a, b) => (f32(a) < f32(b) ? 1 : 0),
-  le: (a, b) => (f32(a) <= f32(b) ? 1 : 0),
-  gt: (a, b) => (f32(a) > f32(b) ? 1 : 0),
-  ge: (a, b) => (f32(a) >= f32(b) ? 1 : 0),
-  eq: (a, b) => (f32(a) === f32(b) ? 1 : 0),
-  ne: (a, b) => (f32(a) !== f32(b) ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
   // As webgrad's where: any nonzero condition, NaN included, is true.
   where: (m, a, b) => (m !== 0 ? a : b),
   atan2: Math.atan2,
@@ -250,12 +256,17 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
   let counter = 0;
 
   // Post-order walk: a node's inputs get their names and values before it.
-  const visit = (x: Expr): { key: string; index: number | null; value: number; label: string } => {
-    if (x.kind === 'num') return { key: `#${x.value}`, index: null, value: x.value, label: fmt(x.value) };
+  type Visited = { key: string; index: number | null; value: number; value32: number; label: string };
+  const visit = (x: Expr): Visited => {
+    if (x.kind === 'num')
+      return { key: `#${x.value}`, index: null, value: x.value, value32: f32(x.value), label: fmt(x.value) };
     const kids = x.kind === 'var' ? [] : x.args.map(visit);
     const key = x.kind === 'var' ? x.name : `${x.op}(${kids.map((k) => k.key).join(',')})`;
     const seen = byKey.get(key);
-    if (seen !== undefined) return { key, index: seen, value: nodes[seen]!.value, label: nodes[seen]!.name };
+    if (seen !== undefined) {
+      const n = nodes[seen]!;
+      return { key, index: seen, value: n.value, value32: n.value32, label: n.name };
+    }
     let node: ChainNode;
     if (x.kind === 'var') {
       const v = point[x.name];
@@ -265,6 +276,7 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
         op: 'var',
         definition: 'input',
         value: v,
+        value32: f32(v),
         inputs: [],
         adjoint: 0,
         adjointText: '',
@@ -272,13 +284,19 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
     } else {
       const labels = kids.map((k) => k.label);
       const values = kids.map((k) => k.value);
-      const value = VALUE[x.op](values[0]!, values[1] ?? NaN, values[2] ?? NaN);
+      const v32 = kids.map((k) => k.value32);
+      const at = (vs: number[]) => VALUE[x.op](vs[0]!, vs[1] ?? NaN, vs[2] ?? NaN);
+      // Comparisons and where's choice are decided as webgrad decides them, in float32 (see value32).
+      if (x.op === 'where') values[0] = v32[0]!;
+      const value = COMPARES.has(x.op) ? at(v32) : at(values);
+      const value32 = f32(at(v32));
       const ls = locals(x.op, labels, values, value);
       node = {
         name: `v${++counter}`,
         op: x.op,
         definition: definition(x.op, labels),
         value,
+        value32,
         inputs: kids.map((k, i) => ({
           node: k.index,
           label: k.label,
@@ -291,7 +309,7 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
     }
     nodes.push(node);
     byKey.set(key, nodes.length - 1);
-    return { key, index: nodes.length - 1, value: node.value, label: node.name };
+    return { key, index: nodes.length - 1, value: node.value, value32: node.value32, label: node.name };
   };
 
   const root = visit(e);

@@ -40,7 +40,6 @@ const CALLS: Record<string, string> = {
   acosh: 'acosh',
   atanh: 'atanh',
   sigmoid: 'sigmoid',
-  softplus: 'softplus',
   relu: 'relu',
   abs: 'abs',
   sqrt: 'sqrt',
@@ -159,6 +158,13 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
         ? `${print(a!.inputs[0]!).text} ${compare} ${print(a!.inputs[1]!).text}`
         : `${print(a!).text} != 0`;
       return { text: `(${cond} ? ${print(b!).text} : ${print(n.inputs[2]!).text})`, prec: ATOM };
+    }
+    case 'softplus': {
+      // softplus(p a) / p, p its beta (0 and 1 stand for 1).
+      const beta = n.attr === 0 ? 1 : n.attr;
+      if (beta === 1) return { text: `softplus(${print(a!).text})`, prec: ATOM };
+      const k = number(beta).text;
+      return { text: `softplus(${k} * ${wrap(a!, PRODUCT)}) / ${k}`, prec: PRODUCT };
     }
     case 'atleast':
       return { text: `(${print(a!).text} >= ${print(b!).text} ? 1 : 0)`, prec: ATOM };

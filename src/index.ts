@@ -61,7 +61,15 @@ export {
   type Operand,
 } from './api.js';
 export { zeros, ones, full, linspace, type MakeOptions } from './create.js';
-export { grad, valueAndGrad, hessian, type ValueAndGrad, type Lifted, type GradsOf } from './transforms.js';
+export {
+  grad,
+  valueAndGrad,
+  hessian,
+  type ValueAndGrad,
+  type Lifted,
+  type GradsOf,
+  type HessianOf,
+} from './transforms.js';
 export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
 export {
   init,

@@ -1,6 +1,6 @@
 /** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
 import { gradients, onesLike, zerosLike } from './autodiff/grad.js';
-import { fmtShape } from './graph/shape.js';
+import { fmtShape, sameShape } from './graph/shape.js';
 import { sum } from './api.js';
 import { apply } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
@@ -77,21 +77,8 @@ function asTensor(v: unknown, i: number, what: string): Tensor {
   );
 }
 
-function evaluate(
-  f: (...args: never[]) => unknown,
-  argnums: number | readonly number[],
-  args: readonly unknown[],
-  what: string,
-): { value: Tensor; grads: Tensor[] } {
-  const nums = checkArgnums(argnums, args.length, what);
-  // Each differentiated argument enters through a fresh identity node, so passing one tensor twice
-  // still gives each argument its own partial derivative.
-  const wrapped = args.map((a, i) =>
-    nums.includes(i) ? new Tensor(apply('id', [asTensor(a, i, what).node])) : a,
-  );
-  // f's own intermediates are not hinted (a grad() called inside f would otherwise have its gradient
-  // stored as an extra output of the fused kernel): only what this call returns is.
-  const out = withoutHints(() => (f as (...a: unknown[]) => unknown)(...wrapped));
+/** f's result, checked to be a one-element Tensor. */
+function scalarOutput(out: unknown, what: string): Tensor {
   if (!(out instanceof Tensor)) {
     // Name the class of objects: a Promise here means f was async, which grad cannot differentiate.
     const got =
@@ -107,6 +94,27 @@ function evaluate(
       `${what}: f must return a scalar, but it returned shape ${fmtShape(out.shape)}; for many points use x => sum(f(x))`,
     );
   }
+  return out;
+}
+
+function evaluate(
+  f: (...args: never[]) => unknown,
+  argnums: number | readonly number[],
+  args: readonly unknown[],
+  what: string,
+): { value: Tensor; grads: Tensor[] } {
+  const nums = checkArgnums(argnums, args.length, what);
+  // Each differentiated argument enters through a fresh identity node, so passing one tensor twice
+  // still gives each argument its own partial derivative.
+  const wrapped = args.map((a, i) =>
+    nums.includes(i) ? new Tensor(apply('id', [asTensor(a, i, what).node])) : a,
+  );
+  // f's own intermediates are not hinted (a grad() called inside f would otherwise have its gradient
+  // stored as an extra output of the fused kernel): only what this call returns is.
+  const out = scalarOutput(
+    withoutHints(() => (f as (...a: unknown[]) => unknown)(...wrapped)),
+    what,
+  );
   const wrt = nums.map((i) => (wrapped[i] as Tensor).node);
   const gs = gradients([out.node], [onesLike(out.node)], wrt).map(
     (g, k) => new Tensor(g ?? zerosLike(wrt[k]!)),
@@ -173,12 +181,16 @@ export function valueAndGrad(f: (...args: never[]) => unknown, argnums: number |
   };
 }
 
+/** The second derivatives for a list of argnums: a matrix, as tuples where the list is written out. */
+export type HessianOf<N extends readonly number[]> = { -readonly [K in keyof N]: GradsOf<N> };
+
 /**
  * Second derivatives of scalar-valued `f` with respect to argument `argnums` (default 0), or a matrix of
- * them for a list: row i, column j the derivative with respect to argument j of the gradient with respect
- * to argument i. For arguments of one element that is the Hessian; for points in tensors and `f` a sum over
- * them of terms of one point each (`sum(g(x, y))` for elementwise `g`), it is each point's Hessian, point by
- * point; in general, the Hessian applied to a vector of ones.
+ * them for a list: row i, column j the derivative with respect to argument j of the sum of the gradient
+ * with respect to argument i. The differentiated arguments must have one shape. Of one element each, that
+ * is the Hessian; holding one value per point, with `f` a sum of terms of one point each (`sum(g(x, y))` for
+ * elementwise `g`), it is each point's Hessian, point by point; in general, each block of the Hessian
+ * applied to a vector of ones.
  */
 export function hessian<F extends (...args: never[]) => Tensor, const N extends number = 0>(
   f: F,
@@ -188,17 +200,36 @@ export function hessian<F extends (...args: never[]) => Tensor, const N extends 
 export function hessian<F extends (...args: never[]) => Tensor, const N extends readonly number[]>(
   f: F,
   argnums: N,
-): (...args: Lifted<Parameters<F>, N[number]>) => Tensor[][];
+): (...args: Lifted<Parameters<F>, N[number]>) => HessianOf<N>;
 export function hessian(f: (...args: never[]) => unknown, argnums: number | readonly number[] = 0) {
   if (typeof f !== 'function') throw new Error(`hessian(f): f must be a function, got ${typeof f}`);
   const g = f as (...args: unknown[]) => Tensor;
   return (...args: unknown[]) => {
-    const nums = checkArgnums(argnums, args.length, 'hessian(f)');
+    const what = 'hessian(f)';
+    const nums = checkArgnums(argnums, args.length, what);
+    const xs = args.map((a, i) => (nums.includes(i) ? asTensor(a, i, what) : a));
+    // A parameter shared by the points (broadcast) would get the total over them in its row and each point's
+    // value in its column: neither the Hessian nor each point's.
+    const first = xs[nums[0]!] as Tensor;
+    for (const i of nums) {
+      const x = xs[i] as Tensor;
+      if (!sameShape(x.shape, first.shape))
+        throw new Error(
+          `${what}: the differentiated arguments must have one shape, but argument ${nums[0]} has ` +
+            `${fmtShape(first.shape)} and argument ${i} ${fmtShape(x.shape)}; give a shared parameter the ` +
+            "points' shape (full(shape, w)), or take grad of grad",
+        );
+    }
+    // f's result checked here, so that a mistake is named as hessian's.
+    scalarOutput(
+      withoutHints(() => g(...xs)),
+      what,
+    );
     // Row i: the gradient of f with respect to argument i, summed (its points are independent for a sum of
     // per-point terms), then differentiated with respect to every argnum.
     const rows = nums.map((i) => {
       const gi = (...a: unknown[]): Tensor => sum(grad(g, i)(...(a as Lifted<unknown[]>)));
-      return grad(gi, nums)(...(args as Lifted<unknown[]>));
+      return grad(gi, nums)(...(xs as Lifted<unknown[]>));
     });
     return typeof argnums === 'number' ? rows[0]![0]! : rows;
   };

@@ -24,6 +24,7 @@ import {
   sigmoid,
   sin,
   sinh,
+  softplus,
   sub,
   sum,
   tanh,
@@ -143,6 +144,12 @@ describe('formula', () => {
     // A condition that has a name prints as its name.
     const c = xs.lt(0);
     expect(formula(where(c, xs, 0), { x: xs, c })).toBe('(c != 0 ? x : 0)');
+  });
+
+  it("prints softplus's beta", () => {
+    const x = tensor(1, { requiresGrad: true });
+    expect(formula(softplus(x), { x })).toBe('(x > 20 ? x : softplus(x))');
+    expect(formula(softplus(x, 2), { x })).toBe('(x * 2 > 20 ? x : softplus(2 * x) / 2)');
   });
 
   it('refuses a formula longer than maxLength', () => {

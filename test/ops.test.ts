@@ -1261,6 +1261,18 @@ describe.each(testBackends())('ops on $name', (b) => {
       const m = wg.hessian((x: Tensor) => mean(x).pow(2))(tensor([3, 5]));
       expect(Array.from(await m.data())).toEqual([1, 1]);
       expect(() => wg.hessian(f, [])(tensor(1), tensor(2))).toThrow('hessian(f): argnums is empty');
+      // A written-out list gives tuples.
+      const [[hxx, hxy], [hyx, hyy]] = wg.hessian(f, [0, 1])(tensor(xs), tensor(ys));
+      for (const h of [hxx, hxy, hyx, hyy]) expect(h.shape).toEqual([2]);
+      // A parameter shared by the points would get a total in its row and per-point values in its column.
+      const loss = (w: Tensor, x: Tensor) => sum(w.mul(x).sub(1).pow(2));
+      expect(() => wg.hessian(loss, [0, 1])(tensor(0.5), tensor([1, 2, 3]))).toThrow(
+        'hessian(f): the differentiated arguments must have one shape, but argument 0 has [] and argument 1 [3]',
+      );
+      // f's mistakes are named as hessian's.
+      expect(() => wg.hessian((x: Tensor) => x.mul(x))(tensor([1, 2]))).toThrow(
+        'hessian(f): f must return a scalar, but it returned shape [2]',
+      );
     });
     it('valueAndGrad gives the value and the gradient', async () => {
       const { value: v, grad: g } = valueAndGrad((t: Tensor) => mul(t, t))(4);

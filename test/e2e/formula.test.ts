@@ -138,7 +138,14 @@ describe('chain rule derivation', () => {
   );
 
   it("the chain rule compares as webgrad does, in float32: both take the same branch at an edge's rounding", async () => {
-    for (const src of ['x + 0.2 > 0.3 ? 5 * x : x', 'x * 3 == 0.3 ? 5 * x : x']) {
+    for (const src of [
+      'x + 0.2 > 0.3 ? 5 * x : x',
+      'x * 3 == 0.3 ? 5 * x : x',
+      'x + 0.6 > 0.7 ? 5 * x : x',
+      'x * 0.1 == 0.01 ? 5 * x : x',
+      'x * 0.9 < 0.09 ? 5 * x : x',
+      '(x + 0.6 > 0.7) * x + (x * 0.1 == 0.01)',
+    ]) {
       const p = parseFormula(src);
       const x = tensor(0.1, { requiresGrad: true });
       const out = toTensor(p.expr, { x }) as Tensor;
