@@ -95,7 +95,10 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   floor: Math.floor,
   ceil: Math.ceil,
   // Ties to even, as webgrad's round (Math.round takes ties up).
-  round: (a) => (Math.round(a) - a === 0.5 && Math.round(a) % 2 !== 0 ? Math.round(a) - 1 : Math.round(a)),
+  round: (a) => {
+    const r = Math.round(a);
+    return r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
   trunc: Math.trunc,
   log2: Math.log2,
   softplus: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),

@@ -212,28 +212,25 @@ fn wg_log(x: f32) -> f32 {
   return select(r, -wg__inf(), x == 0.0);
 }
 
-// ln(x) / ln(b) for positive finite x, with 1 / ln(b) given as a head and a tail: wg__ln_df's pair times it,
-// formed exactly (wg__two_prod), is within about 2^-30 of the result, so that results that are floats
-// (log2(8) = 3, log10(1000) = 3) come out exact.
+// ln(x) / ln(b), with 1 / ln(b) given as a head and a tail, and the special values of wg_log. For positive
+// finite x, wg__ln_df's pair times 1 / ln(b), formed exactly (wg__two_prod), is within about 2^-30 of the
+// result, so that results that are floats (log2(8) = 3, log10(1000) = 3) come out exact.
 fn wg__log_base(x: f32, inv_h: f32, inv_l: f32) -> f32 {
-  let l = wg__ln_df(x);
-  let p = wg__two_prod(l.x, inv_h);
-  return p.x + (p.y + (l.x * inv_l + l.y * inv_h));
-}
-
-// log2 and log10, special values as wg_log's. Measured: 0.6 ulp.
-fn wg_log2(x: f32) -> f32 {
   let finite = (x > 0.0) & !wg__isinf(x);
-  var r = select(x, wg__log_base(select(1.0, x, finite), 1.44269502162933349609375, 1.4426950408889634 - 1.44269502162933349609375), finite);
+  let l = wg__ln_df(select(1.0, x, finite));
+  let p = wg__two_prod(l.x, inv_h);
+  var r = select(x, p.x + (p.y + (l.x * inv_l + l.y * inv_h)), finite);
   r = select(r, wg__nan(), x < 0.0);
   return select(r, -wg__inf(), x == 0.0);
+}
+
+// log2 and log10 (see wg__log_base). Measured: 0.6 ulp.
+fn wg_log2(x: f32) -> f32 {
+  return wg__log_base(x, 1.44269502162933349609375, 1.4426950408889634 - 1.44269502162933349609375);
 }
 
 fn wg_log10(x: f32) -> f32 {
-  let finite = (x > 0.0) & !wg__isinf(x);
-  var r = select(x, wg__log_base(select(1.0, x, finite), 0.4342944920063019, 0.4342944819032518 - 0.4342944920063019), finite);
-  r = select(r, wg__nan(), x < 0.0);
-  return select(r, -wg__inf(), x == 0.0);
+  return wg__log_base(x, 0.4342944920063019, 0.4342944819032518 - 0.4342944920063019);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -792,34 +789,34 @@ fn wg_atleast(a: f32, b: f32) -> f32 {
   return select(select(0.0, 1.0, a >= b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// Comparisons as 1 or 0, NaN by its bits (a compiler may assume there is none, and fold `a < b` into
-// `!(a >= b)`): NaN compares false, and unequal.
-fn wg__either_nan(a: f32, b: f32) -> bool {
-  return wg__isnan(a) | wg__isnan(b);
+// Comparisons as 1 or 0: `holds` the comparison, overridden where either operand is NaN (tested by its bits:
+// a compiler may assume there is none, and fold `a < b` into `!(a >= b)`), which compares false, and unequal.
+fn wg__compared(holds: bool, a: f32, b: f32, if_nan: f32) -> f32 {
+  return select(select(0.0, 1.0, holds), if_nan, wg__isnan(a) | wg__isnan(b));
 }
 
 fn wg_lt(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a < b), 0.0, wg__either_nan(a, b));
+  return wg__compared(a < b, a, b, 0.0);
 }
 
 fn wg_le(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a <= b), 0.0, wg__either_nan(a, b));
+  return wg__compared(a <= b, a, b, 0.0);
 }
 
 fn wg_gt(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a > b), 0.0, wg__either_nan(a, b));
+  return wg__compared(a > b, a, b, 0.0);
 }
 
 fn wg_ge(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a >= b), 0.0, wg__either_nan(a, b));
+  return wg__compared(a >= b, a, b, 0.0);
 }
 
 fn wg_eq(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a == b), 0.0, wg__either_nan(a, b));
+  return wg__compared(a == b, a, b, 0.0);
 }
 
 fn wg_ne(a: f32, b: f32) -> f32 {
-  return select(select(0.0, 1.0, a != b), 1.0, wg__either_nan(a, b));
+  return wg__compared(a != b, a, b, 1.0);
 }
 
 // a where m is nonzero (NaN included), else b: m is tested by its bits, so that -0 counts as 0 and NaN

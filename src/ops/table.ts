@@ -5,12 +5,6 @@
 import type { Node } from '../graph/node.js';
 import { erf } from './erf.js';
 
-/** a rounded to the nearest integer, ties to even (Math.round takes ties up); -0 and NaN stay. */
-function roundHalfEven(a: number): number {
-  const r = Math.round(a);
-  return r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /** Node builders that derivative rules are written with (implemented in build.ts). */
 export interface Builders {
   /** A scalar constant. */
@@ -82,6 +76,46 @@ const row = <R extends OpRow>(r: R): R => r;
 
 /** A finite number as a WGSL f32 literal (the float32 nearest to it). */
 const f32Literal = (v: number): string => `${Math.fround(v)}f`;
+
+/** a rounded to the nearest integer, ties to even (Math.round takes ties up); -0 and NaN stay. */
+function roundHalfEven(a: number): number {
+  const r = Math.round(a);
+  return r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * A rounding to an integer (floor, ceil, round, trunc): exact, and its derivative is 0, the jumps aside, as
+ * PyTorch takes it (a zero that still requires grad, not an inert operand).
+ */
+const rounding = (what: string, cpu: (a: number) => number, js: (a: string) => string, wgsl: string) =>
+  row({
+    arity: 1,
+    exact: true,
+    api: true,
+    doc: `${what}; its derivative is 0 (the jumps aside, as PyTorch takes it)`,
+    cpu,
+    js,
+    wgsl: (a) => `${wgsl}(${a})`,
+    grad: ({ b }) => [b.c(0)],
+  });
+
+/**
+ * A comparison: 1 where `a op b` holds, else 0, by IEEE's rules (NaN compares false, and unequal); its
+ * operands are inert (PyTorch's comparisons give booleans). `js` is the JavaScript operator, `wgsl` the
+ * prelude function.
+ */
+const comparison = (op: string, holds: (a: number, b: number) => boolean, js: string, wgsl: string) =>
+  row({
+    inert: [0, 1],
+    arity: 2,
+    exact: true,
+    api: true,
+    doc: `1 where a ${op} b, else 0 (IEEE: NaN compares ${op === '!=' ? 'unequal' : 'false'}); no gradient`,
+    cpu: (a, b) => (holds(a, b) ? 1 : 0),
+    js: (a, b) => `(${a} ${js} ${b} ? 1 : 0)`,
+    wgsl: (a, b) => `${wgsl}(${a}, ${b})`,
+    grad: () => [null, null],
+  });
 
 /** The primitives. Rows with `api: false` are internal helpers that derivative rules need. */
 export const OPS = {
@@ -525,47 +559,16 @@ export const OPS = {
       return [b.op('mul', dy, keep), b.op('mul', dy, b.op('sub', b.c(1), keep))];
     },
   }),
-  floor: row({
-    arity: 1,
-    exact: true,
-    api: true,
-    doc: 'largest integer <= a; its derivative is 0 (the jumps aside, as PyTorch takes it)',
-    cpu: (a) => Math.floor(a),
-    js: (a) => `Math.floor(${a})`,
-    wgsl: (a) => `wg_floor(${a})`,
-    grad: ({ b }) => [b.c(0)],
-  }),
-  ceil: row({
-    arity: 1,
-    exact: true,
-    api: true,
-    doc: 'smallest integer >= a; its derivative is 0 (the jumps aside, as PyTorch takes it)',
-    cpu: (a) => Math.ceil(a),
-    js: (a) => `Math.ceil(${a})`,
-    wgsl: (a) => `wg_ceil(${a})`,
-    grad: ({ b }) => [b.c(0)],
-  }),
-  round: row({
-    arity: 1,
-    exact: true,
-    api: true,
-    doc: 'nearest integer, ties to even (as PyTorch and WGSL; Math.round rounds ties up); its derivative is 0 (the jumps aside, as PyTorch takes it)',
-    cpu: (a) => roundHalfEven(a),
-    // Through F (the CPU formulas by op name): ties to even take a few statements.
-    js: (a) => `F.round(${a})`,
-    wgsl: (a) => `wg_round(${a})`,
-    grad: ({ b }) => [b.c(0)],
-  }),
-  trunc: row({
-    arity: 1,
-    exact: true,
-    api: true,
-    doc: 'integer part of a, toward 0; its derivative is 0 (the jumps aside, as PyTorch takes it)',
-    cpu: (a) => Math.trunc(a),
-    js: (a) => `Math.trunc(${a})`,
-    wgsl: (a) => `wg_trunc(${a})`,
-    grad: ({ b }) => [b.c(0)],
-  }),
+  floor: rounding('largest integer <= a', Math.floor, (a) => `Math.floor(${a})`, 'wg_floor'),
+  ceil: rounding('smallest integer >= a', Math.ceil, (a) => `Math.ceil(${a})`, 'wg_ceil'),
+  // js through F (the CPU formulas by op name): ties to even take a few statements.
+  round: rounding(
+    'nearest integer, ties to even (as PyTorch and WGSL; Math.round rounds ties up)',
+    roundHalfEven,
+    (a) => `F.round(${a})`,
+    'wg_round',
+  ),
+  trunc: rounding('integer part of a, toward 0', Math.trunc, (a) => `Math.trunc(${a})`, 'wg_trunc'),
   step: row({
     arity: 1,
     exact: true,
@@ -606,72 +609,12 @@ export const OPS = {
     wgsl: (a, b) => `wg_atleast(${a}, ${b})`,
     grad: () => [null, null],
   }),
-  lt: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a < b, else 0 (IEEE: NaN compares false); no gradient',
-    cpu: (a, b) => (a < b ? 1 : 0),
-    js: (a, b) => `(${a} < ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_lt(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
-  le: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a <= b, else 0 (IEEE: NaN compares false); no gradient',
-    cpu: (a, b) => (a <= b ? 1 : 0),
-    js: (a, b) => `(${a} <= ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_le(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
-  gt: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a > b, else 0 (IEEE: NaN compares false); no gradient',
-    cpu: (a, b) => (a > b ? 1 : 0),
-    js: (a, b) => `(${a} > ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_gt(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
-  ge: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a >= b, else 0 (IEEE: NaN compares false); no gradient',
-    cpu: (a, b) => (a >= b ? 1 : 0),
-    js: (a, b) => `(${a} >= ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_ge(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
-  eq: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a == b, else 0 (IEEE: NaN compares false); no gradient',
-    cpu: (a, b) => (a === b ? 1 : 0),
-    js: (a, b) => `(${a} === ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_eq(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
-  ne: row({
-    inert: [0, 1],
-    arity: 2,
-    exact: true,
-    api: true,
-    doc: '1 where a != b, else 0 (IEEE: NaN compares unequal); no gradient',
-    cpu: (a, b) => (a !== b ? 1 : 0),
-    js: (a, b) => `(${a} !== ${b} ? 1 : 0)`,
-    wgsl: (a, b) => `wg_ne(${a}, ${b})`,
-    grad: () => [null, null],
-  }),
+  lt: comparison('<', (a, b) => a < b, '<', 'wg_lt'),
+  le: comparison('<=', (a, b) => a <= b, '<=', 'wg_le'),
+  gt: comparison('>', (a, b) => a > b, '>', 'wg_gt'),
+  ge: comparison('>=', (a, b) => a >= b, '>=', 'wg_ge'),
+  eq: comparison('==', (a, b) => a === b, '===', 'wg_eq'),
+  ne: comparison('!=', (a, b) => a !== b, '!==', 'wg_ne'),
   where: row({
     inert: [0],
     arity: 3,
