@@ -1,5 +1,5 @@
 /** Tensor: a handle on a graph node, with PyTorch-style gradient bookkeeping and async reads. */
-import { copyToF32, Node, topoSort } from './graph/node.js';
+import { copyToF32, Node } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients, onesLike } from './autodiff/grad.js';
 import { apply, constant, expand, leaf, leafOf, reshape } from './ops/build.js';
@@ -150,24 +150,19 @@ export class Tensor {
       seed = g.node;
     }
     const owners = new Map<Node, Tensor>();
-    // Gradients flow only through nodes that require them: the walk stops at the others (a value computed
-    // from leaves without requiresGrad, however long its history).
-    for (const n of topoSort([this.node], (m) => !m.requiresGrad)) {
+    for (const n of reachedThroughGradients(this.node)) {
       const t = n.owner;
-      if (t instanceof Tensor && n.requiresGrad) owners.set(n, t);
+      if (t instanceof Tensor) owners.set(n, t);
     }
     const wrt = [...owners.keys()];
     const gs = gradients([this.node], [seed], wrt);
-    const reached = reachedThroughGradients(this.node);
     // The gradients are computed together, and with the output when it is read in the same tick; the
     // output alone is not hinted: a loss nobody reads would cost a reduction and a second dispatch.
     const created: Node[] = [];
     wrt.forEach((n, i) => {
       // A tensor the output depends on only through ops whose derivative is 0 everywhere (the masks in the
-      // gradient of relu or abs, floor) gets zeros, as in PyTorch; one behind an inert operand (a
-      // comparison's, where's condition) gets nothing, as PyTorch's booleans do.
-      const g = gs[i] ?? (reached.has(n) ? expand(constant(0), n.shape) : null);
-      if (!g) return;
+      // gradient of relu or abs, floor) gets zeros, as in PyTorch (one behind an inert operand is not reached).
+      const g = gs[i] ?? expand(constant(0), n.shape);
       const t = owners.get(n)!;
       const fresh = opts.createGraph ? g : apply('detach', [g]);
       const old = t.grad && !t.grad.node.disposed ? t.grad.node : null;
@@ -390,7 +385,11 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : `${typeof v} ${String(v)}`;
 }
 
-/** The nodes requiring grad that `out` depends on through operands that gradients flow back through. */
+/**
+ * The nodes requiring grad that `out` depends on through operands that gradients flow back through: the walk
+ * stops at nodes that do not require grad (a value computed from leaves without requiresGrad, however long
+ * its history) and at inert operands (a comparison's, where's condition: PyTorch's booleans get no gradient).
+ */
 function reachedThroughGradients(out: Node): Set<Node> {
   const seen = new Set<Node>();
   const stack = [out];
