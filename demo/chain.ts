@@ -100,6 +100,8 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
     return r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
   },
   trunc: Math.trunc,
+  // 0 for ±0 (Math.sign keeps -0), as webgrad's sign.
+  sign: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === 0 ? 0 : NaN),
   log2: Math.log2,
   softplus: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
   log10: Math.log10,
@@ -206,6 +208,7 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
     case 'ceil':
     case 'round':
     case 'trunc':
+    case 'sign':
       return [['0', 0]];
     case 'lt':
     case 'le':

@@ -54,6 +54,7 @@ export type OpKey =
   | 'ceil'
   | 'round'
   | 'trunc'
+  | 'sign'
   | 'log2'
   | 'log10'
   | 'softplus';
@@ -108,6 +109,7 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   ceil: { op: 'ceil', arity: 1 },
   round: { op: 'round', arity: 1 },
   trunc: { op: 'trunc', arity: 1 },
+  sign: { op: 'sign', arity: 1 },
   max: { op: 'max', arity: 2 },
   min: { op: 'min', arity: 2 },
 };
@@ -246,7 +248,7 @@ export function toDifferentiable(e: Expr): string {
   if (e.kind === 'var') return e.name;
   // mathjs's derivative takes no conditionals (nor comparisons, whose derivative is 0 but for jumps).
   if (e.op === 'where') throw new Error('mathjs does not differentiate piecewise formulas (c ? a : b)');
-  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'floor', 'ceil', 'round', 'trunc'].includes(e.op))
+  if (['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'floor', 'ceil', 'round', 'trunc', 'sign'].includes(e.op))
     throw new Error(`mathjs does not differentiate ${e.op} (a step)`);
   if (e.op === 'erf') throw new Error('mathjs does not differentiate erf');
   const [a, b] = e.args.map((x) => `(${toDifferentiable(x)})`);

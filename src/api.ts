@@ -75,6 +75,8 @@ export const ceil = unary('ceil');
 export const round = unary('round');
 /** Elementwise integer part, toward 0; its derivative is 0. */
 export const trunc = unary('trunc');
+/** Elementwise -1, 0 or 1 by the sign of a (0 for ±0, NaN stays NaN); its derivative is 0. */
+export const sign = unary('sign');
 /** Elementwise -a. */
 export const neg = unary('neg');
 /** Elementwise e ** a. */
@@ -308,6 +310,7 @@ const methods = {
   ceil,
   round,
   trunc,
+  sign,
   clamp,
   pow,
   square,
@@ -404,6 +407,8 @@ declare module './tensor.js' {
     round(): Tensor;
     /** Integer part, toward 0. */
     trunc(): Tensor;
+    /** -1, 0 or 1 by the sign of this. */
+    sign(): Tensor;
     /** This limited to [min, max] (either bound may be left out, not both). */
     clamp(min?: Operand | null, max?: Operand | null): Tensor;
     /** this ** b */

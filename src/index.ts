@@ -43,6 +43,7 @@ export {
   ceil,
   round,
   trunc,
+  sign,
   maximum,
   minimum,
   clamp,

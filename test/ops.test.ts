@@ -530,6 +530,13 @@ describe.each(testBackends())('ops on $name', (b) => {
       const xr = tensor([1.5, NaN], { requiresGrad: true });
       sum(wg.floor(xr)).backward();
       expect(Array.from(await xr.grad!.data())).toEqual([0, 0]);
+      // sign: 0 for both zeros (PyTorch's), NaN kept (PyTorch 1.13 gives 0); derivative 0, still requiring grad.
+      expect(await at(wg.sign, [-0, 0, -1e-30, 3e38, -Infinity, NaN])).toEqual([0, 0, -1, 1, -1, NaN]);
+      const xsg = tensor([-2, 0, 5], { requiresGrad: true });
+      const ysg = wg.sign(xsg);
+      expect(ysg.requiresGrad).toBe(true);
+      sum(ysg.mul(xsg)).backward();
+      expect(Array.from(await xsg.grad!.data())).toEqual([-1, 0, 1]);
       // softplus: no overflow, x itself far out, and its derivative (the sigmoid) 1/2 at the kinkless 0.
       expect(await at(wg.softplus, [Infinity, -Infinity, 100, 1000, 0])).toEqual([
         Infinity,

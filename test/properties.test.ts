@@ -64,6 +64,7 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   ceil: (a) => a,
   round: (a) => a,
   trunc: (a) => a,
+  sign: (a) => a,
   maximum: (a) => a,
   minimum: (a) => a,
   // Steps: derivatives 0 away from ties (see wellInside).
@@ -79,8 +80,8 @@ const VEC = 3;
 // Kinks (relu, abs at 0; maximum, minimum at ties) closer than this to a sampled point are skipped:
 // the central differences of checkGrads would straddle them.
 const KINK_MARGIN = 1e-2;
-// Steps at the integers (round: halfway between).
-const ROUNDING = new Set(['floor', 'ceil', 'round', 'trunc']);
+// Steps at the integers (round: halfway between; sign only at 0, skipped near every integer all the same).
+const ROUNDING = new Set(['floor', 'ceil', 'round', 'trunc', 'sign']);
 // The comparisons: steps at a == b.
 const STEPS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 // Points where some subexpression grows beyond this are skipped: float32 cancellation there says

@@ -582,8 +582,8 @@ export const OPS = {
   sign: row({
     arity: 1,
     exact: true,
-    api: false,
-    doc: '-1, 0 or 1 by the sign of a (NaN stays NaN): the derivative of abs',
+    api: true,
+    doc: '-1, 0 or 1 by the sign of a (0 for ±0; NaN stays NaN); the derivative of abs, and its derivative is 0',
     cpu: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === a ? 0 : a),
     js: (a) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a} === ${a} ? 0 : ${a})`,
     wgsl: (a) => `wg_sign(${a})`,

@@ -86,6 +86,7 @@ const UNARY = [
   'ceil',
   'round',
   'trunc',
+  'sign',
 ];
 const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
 // clampmin and clampmax: clamp with a lower or an upper bound.
