@@ -1,4 +1,4 @@
-/** Tensors made from a shape or a range rather than from data: zeros, ones, linspace (as PyTorch's). */
+/** Tensors made from a shape or a range rather than from data: zeros, ones, full, linspace, arange (as PyTorch's). */
 import { sizeOf } from './graph/shape.js';
 import { checkOptions, optionNames, written } from './options.js';
 import { tensor, type Tensor } from './tensor.js';
@@ -17,6 +17,18 @@ function made(what: string, values: Float32Array, shape: number[], opts: MakeOpt
   return tensor(values, { requiresGrad: opts.requiresGrad ?? false, shape, copy: false });
 }
 
+/** Float32 storage for `n` values, or an error in the name of `what` where no array can hold them. */
+function allocate(what: string, n: number): Float32Array {
+  try {
+    return new Float32Array(n);
+  } catch (e) {
+    const count = Number.isSafeInteger(n) ? `${n} values are` : 'that many values are';
+    if (e instanceof RangeError)
+      throw new Error(`${what}: ${count} more than one array can hold`, { cause: e });
+    throw e;
+  }
+}
+
 function checkedShape(what: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
     throw new Error(`${what}: shape must be an array of positive integers, got ${written(shape)}`);
@@ -27,7 +39,7 @@ function checkedShape(what: string, shape: readonly number[]): number[] {
 function filled(what: string, shape: readonly number[], value: number, opts: MakeOptions): Tensor {
   const s = checkedShape(what, shape);
   if (typeof value !== 'number') throw new Error(`${what}: value must be a number, got ${typeof value}`);
-  return made(what, new Float32Array(sizeOf(s)).fill(value), s, opts);
+  return made(what, allocate(what, sizeOf(s)).fill(value), s, opts);
 }
 
 /** A tensor of the given shape filled with `value`. */
@@ -62,10 +74,41 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
     );
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`linspace(): steps must be a positive integer, got ${String(steps)}`);
-  const values = new Float32Array(steps);
+  const values = allocate('linspace()', steps);
   const step = steps === 1 ? 0 : (end - start) / (steps - 1);
   // A single step is `start`, counted from the front.
   const half = Math.max(1, Math.floor(steps / 2));
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
   return made('linspace()', values, [steps], opts);
+}
+
+/**
+ * The values start, start + step, ... before `end` (excluded), as PyTorch's arange: `arange(end)` counts
+ * from 0 by 1. There are ceil((end - start) / step) of them, each start + i * step computed in float64 and
+ * rounded once to float32.
+ */
+export function arange(end: number, opts?: MakeOptions): Tensor;
+export function arange(start: number, end: number, opts?: MakeOptions): Tensor;
+export function arange(start: number, end: number, step: number, opts?: MakeOptions): Tensor;
+export function arange(...args: (number | MakeOptions | undefined)[]): Tensor {
+  const nums = args.filter((a) => typeof a !== 'object');
+  const rest = args.slice(nums.length);
+  if (nums.length > 3 || rest.length > 1 || rest.some((a) => typeof a !== 'object' || a === null))
+    throw new Error(
+      'arange(): takes (end), (start, end) or (start, end, step) as numbers, then an options object',
+    );
+  const opts = (rest[0] ?? {}) as MakeOptions;
+  const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
+  if (![start, end, step].every((v) => typeof v === 'number' && Number.isFinite(v)))
+    throw new Error(
+      `arange(): start, end and step must be finite numbers, got ${[start, end, step].map(String).join(', ')}`,
+    );
+  const [a, b, h] = [start, end, step] as [number, number, number];
+  if (h === 0) throw new Error('arange(): step must not be 0');
+  const n = Math.ceil((b - a) / h);
+  if (n <= 0)
+    throw new Error(`arange(): no values from ${a} to ${b} by ${h} (a tensor needs at least one element)`);
+  const values = allocate('arange()', n);
+  for (let i = 0; i < n; i++) values[i] = a + i * h;
+  return made('arange()', values, [n], opts);
 }

@@ -61,7 +61,7 @@ export {
   opNames,
   type Operand,
 } from './api.js';
-export { zeros, ones, full, linspace, type MakeOptions } from './create.js';
+export { zeros, ones, full, linspace, arange, type MakeOptions } from './create.js';
 export {
   grad,
   valueAndGrad,

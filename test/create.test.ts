@@ -1,6 +1,6 @@
-// Tensors made from a shape or a range: zeros, ones, full and linspace, with their checks.
+// Tensors made from a shape or a range: zeros, ones, full, linspace and arange, with their checks.
 import { describe, expect, it } from 'vitest';
-import { full, linspace, ones, sum, zeros } from '../src/index.js';
+import { arange, full, linspace, ones, sum, zeros } from '../src/index.js';
 
 describe('tensor makers', () => {
   it('zeros, ones and full: the shape, the value, and requiresGrad', async () => {
@@ -28,7 +28,47 @@ describe('tensor makers', () => {
     expect([...(await linspace(0, 1, 4).data())]).toEqual([0, Math.fround(1 / 3), Math.fround(2 / 3), 1]);
   });
 
+  it("arange: PyTorch's count and values (each start + i * step rounded once), and requiresGrad", async () => {
+    const f = Math.fround;
+    const values = async (t: ReturnType<typeof arange>) => [...(await t.data())];
+    // Counts and values as PyTorch 1.13's float32 arange.
+    expect(await values(arange(5))).toEqual([0, 1, 2, 3, 4]);
+    expect(await values(arange(0.5))).toEqual([0]);
+    expect(await values(arange(3, 0, -1))).toEqual([3, 2, 1]);
+    expect(await values(arange(1, 2.5, 0.5))).toEqual([1, 1.5, 2]);
+    expect(await values(arange(0, 1, 0.1))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f(i * 0.1)));
+    expect(await values(arange(-1, 1, 0.3))).toEqual([-1, -0.7, -0.4, -0.1, 0.2, 0.5, 0.8].map(f));
+    // Each value is the float64 one rounded once, not a float32 running sum (which drifts by 1e-4 here).
+    const v = await arange(0, 1000, 0.01).data();
+    expect(v.length).toBe(100000);
+    expect(v[99999]).toBe(f(99999 * 0.01));
+    const x = arange(1, 4, { requiresGrad: true });
+    sum(x.mul(x)).backward();
+    expect(await values(x.grad!)).toEqual([2, 4, 6]);
+    expect(arange(2).requiresGrad).toBe(false);
+  });
+
   it('bad input is an error that names the maker and the problem', () => {
+    expect(() => arange(0, 1, 0)).toThrow('arange(): step must not be 0');
+    expect(() => arange(0, 1, -1)).toThrow(
+      'arange(): no values from 0 to 1 by -1 (a tensor needs at least one element)',
+    );
+    expect(() => arange(0)).toThrow('arange(): no values from 0 to 0 by 1');
+    expect(() => arange(0, NaN)).toThrow(
+      'arange(): start, end and step must be finite numbers, got 0, NaN, 1',
+    );
+    expect(() => arange(0, 1e300, 1e-300)).toThrow(
+      'arange(): that many values are more than one array can hold',
+    );
+    expect(() => arange(0, 1e12, 1)).toThrow(
+      'arange(): 1000000000000 values are more than one array can hold',
+    );
+    expect(() => (arange as (...a: unknown[]) => unknown)(0, { requiresGrad: true }, 1)).toThrow(
+      'arange(): takes (end), (start, end) or (start, end, step) as numbers, then an options object',
+    );
+    expect(() => arange(0, 3, 1, { requires_grad: true } as object)).toThrow(
+      "arange(): unknown option 'requires_grad'",
+    );
     expect(() => zeros([2, 0])).toThrow('zeros(): shape must be an array of positive integers, got [2,0]');
     expect(() => ones([1.5])).toThrow('ones(): shape must be an array of positive integers, got [1.5]');
     expect(() => full([2], Number('x') ? 1 : ('1' as unknown as number))).toThrow(
