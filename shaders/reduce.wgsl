@@ -1,9 +1,10 @@
-// Second pass of a fused kernel's sums: one workgroup adds up the per-workgroup partials of every
-// summed output (compensated, so long sums keep float32 accuracy) and stores each total. The workgroup
-// is WG wide: 256 on a GPU; on a CPU implementation of WebGPU the width of its vector unit, since there
-// each barrier switches between every group of lanes (a 256-wide tree cost ~0.4 ms per total). A kernel
-// over the totals alone (a scalar loss and gradients derived from the sums) runs here too, on one
-// invocation, instead of in a dispatch of its own.
+// Second pass of a fused kernel's scalar reductions: one workgroup adds up the per-workgroup partials of
+// every summed output (compensated, so long sums keep float32 accuracy), or takes their largest or
+// smallest (amax, amin), and stores each total. The workgroup is WG wide: 256 on a GPU; on a CPU
+// implementation of WebGPU the width of its vector unit, since there each barrier switches between every
+// group of lanes (a 256-wide tree cost ~0.4 ms per total). A kernel over the totals alone (a scalar loss
+// and gradients derived from the sums) runs here too, on one invocation, instead of in a dispatch of its
+// own.
 
 {{prelude}}
 
@@ -40,6 +41,9 @@ fn total(base: u32, lid: u32) -> f32 {
   workgroupBarrier();
   return r;
 }
+
+// The largest or smallest of partials[base .. base + count) (amax, amin), as `total` does it.
+{{folds}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {

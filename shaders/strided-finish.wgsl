@@ -1,6 +1,6 @@
 // Second pass of a sliced sum along axes (strided.wgsl with several slices per element): each
 // invocation adds up the slices of one element of every summed output (compensated, so long sums keep
-// float32 accuracy) and stores it.
+// float32 accuracy) and stores it; the slices of an amax or amin are folded by generated code instead.
 
 {{prelude}}
 

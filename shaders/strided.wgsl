@@ -3,7 +3,8 @@
 // element it stores the element (or, in later chunks, adds to it). When the result has few elements and
 // many points fold into each (a per-feature parameter's gradient over a batch), the points are split
 // into several slices so that a GPU has work for many invocations: each stores its partial sum, and a
-// second pass (strided-finish.wgsl) adds an element's slices.
+// second pass (strided-finish.wgsl) adds an element's slices. amax and amin (largest, smallest) go the same
+// way, folding by maximum or minimum instead of adding.
 
 {{prelude}}
 

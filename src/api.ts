@@ -1,7 +1,7 @@
-/** The op functions and Tensor methods, generated from the op table, plus composites (sum, mean). */
-import type { Node } from './graph/node.js';
+/** The op functions and Tensor methods, generated from the op table, plus reductions (sum, mean, amax, amin). */
+import type { Node, Reduction } from './graph/node.js';
 import { broadcastShapes, fmtShape, sizeOf, type Shape } from './graph/shape.js';
-import { apply, constant, powi, reshape as reshapeNode, sumKeep } from './ops/build.js';
+import { apply, constant, powi, reduceKeep, reshape as reshapeNode } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
 import { written } from './options.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
@@ -222,13 +222,36 @@ function checkKeepdim(keepdim: unknown, what: string): void {
  * `keepdim`, as PyTorch's keepdim).
  */
 export function sum(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'sum'));
-  t.assertLive('sum');
-  checkKeepdim(keepdim, 'sum');
-  const axes = axesOf(t, axis, 'sum');
+  return reduced('sum', x, axis, keepdim);
+}
+
+/**
+ * Largest element, or largest along an axis or a list of axes (PyTorch's amax; see sum for the axes): NaN
+ * if any is NaN; the gradient is shared evenly by the elements equal to it.
+ */
+export function amax(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduced('amax', x, axis, keepdim);
+}
+
+/** Smallest element, or smallest along an axis or a list of axes (PyTorch's amin; see amax). */
+export function amin(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduced('amin', x, axis, keepdim);
+}
+
+/** `x` reduced `how` over `axis` (every axis when undefined), the axes removed unless `keepdim`. */
+function reduced(
+  how: Reduction,
+  x: Operand,
+  axis: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, how));
+  t.assertLive(how);
+  checkKeepdim(keepdim, how);
+  const axes = axesOf(t, axis, how);
   const keep = t.shape.map((d, i) => (axes.has(i) ? 1 : d));
   return new Tensor(
-    reshapeNode(sumKeep(t.node, keep), keepdim ? keep : t.shape.filter((_, i) => !axes.has(i))),
+    reshapeNode(reduceKeep(t.node, keep, how), keepdim ? keep : t.shape.filter((_, i) => !axes.has(i))),
   );
 }
 
@@ -316,6 +339,8 @@ const methods = {
   square,
   sum,
   mean,
+  amax,
+  amin,
   reshape,
 };
 
@@ -419,6 +444,10 @@ declare module './tensor.js' {
     sum(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     /** Mean of all elements, or along an axis or axes (kept with length 1 when keepdim). */
     mean(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Largest element, or largest along an axis or axes (kept with length 1 when keepdim). */
+    amax(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Smallest element, or smallest along an axis or axes (kept with length 1 when keepdim). */
+    amin(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     /** The same values in another shape (one dimension may be -1); gradients flow through it. */
     reshape(shape: readonly number[]): Tensor;
   }

@@ -53,6 +53,8 @@ const CALLS: Record<string, string> = {
   clampmax: 'min',
   sign: 'sign',
   sum: 'sum',
+  amax: 'max',
+  amin: 'min',
 };
 
 /** The comparisons, as mathjs spells them (its results are booleans: the conditionals make them 1 or 0). */

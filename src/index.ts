@@ -57,6 +57,8 @@ export {
   square,
   sum,
   mean,
+  amax,
+  amin,
   reshape,
   opNames,
   type Operand,

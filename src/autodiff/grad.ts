@@ -1,6 +1,6 @@
 /** Symbolic reverse mode: adjoints are new graph nodes built from the op table's derivative rules. */
 import { Node, topoSort } from '../graph/node.js';
-import { apply, expand, reshape, sumTo } from '../ops/build.js';
+import { apply, expand, reshape, sumKeep, sumTo } from '../ops/build.js';
 import { builders, constant } from '../ops/build.js';
 import { opRow } from '../ops/table.js';
 
@@ -61,6 +61,14 @@ function localAdjoints(n: Node, dy: Node): [Node, Node | null][] {
     case 'expand':
       // Both are broadcasts of each other's adjoint: sum's adjoint is broadcast, expand's is summed (sumTo).
       return [[x[0]!, n.op === 'sum' ? expand(dy, x[0]!.shape) : dy]];
+    case 'amax':
+    case 'amin': {
+      // As PyTorch's: shared evenly by the values equal to the result (a NaN result, equal to none, gives
+      // NaN); the mask passes no gradient, so higher derivatives are 0 as the function is piecewise linear.
+      const hit = apply('eq', [x[0]!, expand(n, x[0]!.shape)]);
+      const share = apply('div', [dy, sumKeep(hit, n.shape)]);
+      return [[x[0]!, apply('mul', [expand(share, x[0]!.shape), hit])]];
+    }
     case 'reshape':
       return [[x[0]!, reshape(dy, x[0]!.shape)]];
     default: {

@@ -1,6 +1,25 @@
 /** Compiles a fused kernel to one JS loop over the points, or interprets it where code generation is not allowed. */
 import { OPS, opRow } from '../ops/table.js';
+import type { Reduction } from '../graph/node.js';
 import { accessIndex, stridedTerms, type Access, type Kernel, type Ref } from '../schedule/kernel.js';
+
+/**
+ * How each reduction starts and folds in a value, as JS source: a sum from 0 (in float64, so that long sums
+ * keep float32 accuracy), the largest and smallest from -Inf and +Inf by the table's maximum and minimum
+ * (NaN-aware, -0 below 0), which are exact in float64.
+ */
+const FOLD: Record<Reduction, { init: number; js: (acc: string, v: string) => string }> = {
+  sum: { init: 0, js: (acc, v) => `${acc} + ${v}` },
+  amax: { init: -Infinity, js: (acc, v) => OPS.maximum.js(acc, v) },
+  amin: { init: Infinity, js: (acc, v) => OPS.minimum.js(acc, v) },
+};
+
+/** The reductions' folds as functions, for the interpreter. */
+const FOLD_FN: Record<Reduction, (acc: number, v: number) => number> = {
+  sum: (acc, v) => acc + v,
+  amax: (acc, v) => OPS.maximum.cpu(acc, v),
+  amin: (acc, v) => OPS.minimum.cpu(acc, v),
+};
 
 /** Arrays a CPU kernel reads and writes: float32 normally, float64 for reference checks. */
 export type HostArray = Float32Array | Float64Array;
@@ -63,13 +82,17 @@ export function kernelSource(k: Kernel, f32 = true): string {
       head.push(`const o${j} = outs[${j}];`);
       body.push(`o${j}[i] = ${expr(o.ref)};`);
     } else if (o.access.kind === 'scalar') {
-      // Sums accumulate in float64 whatever the storage, so long reductions keep float32 accuracy.
-      head.push(`let a${j} = 0;`);
-      body.push(`a${j} += ${expr(o.ref)};`);
+      // Reductions accumulate in float64 whatever the storage (see FOLD).
+      const fold = FOLD[o.reduce];
+      head.push(`let a${j} = ${literal(fold.init)};`);
+      body.push(`a${j} = ${fold.js(`a${j}`, expr(o.ref))};`);
       tail.push(`outs[${j}][0] = a${j};`);
     } else {
-      head.push(`const a${j} = new Float64Array(outs[${j}].length);`);
-      body.push(`a${j}[${indexExpr(o.access, k.domain)}] += ${expr(o.ref)};`);
+      const fold = FOLD[o.reduce];
+      head.push(`const a${j} = new Float64Array(outs[${j}].length).fill(${literal(fold.init)});`);
+      body.push(
+        `{ const at = ${indexExpr(o.access, k.domain)}; a${j}[at] = ${fold.js(`a${j}[at]`, expr(o.ref))}; }`,
+      );
       tail.push(`outs[${j}].set(a${j});`);
     }
   });
@@ -108,8 +131,8 @@ export function interpret(k: Kernel, f32 = true): CpuKernelFn {
     const vals = k.values.map(() => new Arr(BLOCK));
     const inIdx = k.inputs.map((inp) => accessIndex(inp.access, k.domain));
     const outIdx = k.outputs.map((o) => accessIndex(o.access, k.domain));
-    const acc = k.outputs.map((o) =>
-      o.reduce ? new Float64Array(outs[k.outputs.indexOf(o)]!.length) : null,
+    const acc = k.outputs.map((o, j) =>
+      o.reduce ? new Float64Array(outs[j]!.length).fill(FOLD[o.reduce].init) : null,
     );
     for (let start = 0; start < n; start += BLOCK) {
       const m = Math.min(BLOCK, n - start);
@@ -132,9 +155,14 @@ export function interpret(k: Kernel, f32 = true): CpuKernelFn {
       k.outputs.forEach((o, j) => {
         const src = vals[o.ref]!;
         const a = acc[j];
-        if (a) {
+        const reduce = o.reduce;
+        if (a && reduce) {
           const idx = outIdx[j]!;
-          for (let t = 0; t < m; t++) a[idx(start + t)]! += src[t]!;
+          const fold = FOLD_FN[reduce];
+          for (let t = 0; t < m; t++) {
+            const at = idx(start + t);
+            a[at] = fold(a[at]!, src[t]!);
+          }
         } else outs[j]!.set(src.subarray(0, m), start);
       });
     }

@@ -13,10 +13,16 @@ export interface DeviceStorage {
 
 /**
  * Structural node kinds that are not rows of the op table:
- * `leaf` holds data, `const` a scalar literal, `sum` reduces its input to its own (keepdims) shape,
- * `reshape` re-views a realized buffer, `expand` broadcasts its input to its own shape.
+ * `leaf` holds data, `const` a scalar literal, a reduction (`sum`, `amax`, `amin`) reduces its input to its
+ * own (keepdims) shape, `reshape` re-views a realized buffer, `expand` broadcasts its input to its own shape.
  */
-export type StructuralOp = 'leaf' | 'const' | 'sum' | 'reshape' | 'expand';
+export type StructuralOp = 'leaf' | 'const' | Reduction | 'reshape' | 'expand';
+
+/** How a reduction combines the values it folds into one element: their sum, their largest or smallest. */
+export type Reduction = 'sum' | 'amax' | 'amin';
+
+/** True for the reductions: the ops whose values at a point fold values at many points of their input. */
+export const isReduction = (op: string): op is Reduction => op === 'sum' || op === 'amax' || op === 'amin';
 
 let nextId = 1;
 
@@ -62,7 +68,7 @@ export class Node {
     public op: string,
     /** Operands, in order (none once settled). */
     public inputs: readonly Node[],
-    /** Result shape (for `sum`, the keepdims shape). */
+    /** Result shape (for a reduction, the keepdims shape). */
     readonly shape: Shape,
     /** Whether gradients flow to this node. */
     readonly requiresGrad: boolean,

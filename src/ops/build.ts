@@ -1,5 +1,5 @@
 /** Node builders: shape inference, constant folding and the few algebraic shortcuts that keep gradient graphs small. */
-import { Node } from '../graph/node.js';
+import { Node, type Reduction } from '../graph/node.js';
 import {
   broadcastShapes,
   broadcastsTo,
@@ -100,8 +100,13 @@ export function powi(x: Node, n: number): Node {
 
 /** Sum of `x` down to `keep`, a shape of the same rank with 1 on each summed axis. */
 export function sumKeep(x: Node, keep: Shape): Node {
+  return reduceKeep(x, keep, 'sum');
+}
+
+/** `x` reduced (summed, or its largest or smallest values) down to `keep`, 1 on each reduced axis. */
+export function reduceKeep(x: Node, keep: Shape, how: Reduction): Node {
   if (sameShape(keep, x.shape)) return x;
-  return new Node('sum', [x], keep, x.requiresGrad);
+  return new Node(how, [x], keep, x.requiresGrad);
 }
 
 /** `x` viewed with another shape of the same size (a realized buffer is reused as is). */

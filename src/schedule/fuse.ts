@@ -1,5 +1,5 @@
 /** Fusion: splits the work of realizing some nodes into as few kernels as the math allows. */
-import { Node, topoSort } from '../graph/node.js';
+import { isReduction, Node, topoSort } from '../graph/node.js';
 import { fmtShape, padShape, sameShape, sizeOf, type Shape } from '../graph/shape.js';
 import { opRow, type OpName } from '../ops/table.js';
 import {
@@ -46,7 +46,7 @@ const CUT_BYTES = 256 * 2 ** 20;
 /**
  * Kernels that realize `targets`, in an order that respects dependencies. `ready(n)` says whether a
  * node's values already exist; nodes inside a kernel are never stored. Elementwise nodes fuse into
- * every kernel that uses them; reductions (`sum`) and views of unrealized values (`reshape`) are the
+ * every kernel that uses them; reductions (`sum`, `amax`, `amin`) and views of unrealized values (`reshape`) are the
  * only boundaries, so a value with all its gradients is one kernel per dependency level and shape
  * (long chains apart: see LARGE_KERNEL).
  * `remember` (the scheduler's runs): an op that an earlier such run computed without storing is stored
@@ -111,13 +111,13 @@ function plan(
       avail.set(n, 0);
     } else if (n.op === 'leaf') {
       throw disposedError(n);
-    } else if (n.op === 'sum') {
+    } else if (isReduction(n.op)) {
       const l = availOf(n.inputs[0]!);
       materialize(n, l);
       avail.set(n, l + 1);
     } else if (n.op === 'reshape') {
       const src = storageNode(n);
-      if (src.op === 'sum') avail.set(n, availOf(src));
+      if (isReduction(src.op)) avail.set(n, availOf(src));
       else {
         const l = availOf(src);
         materialize(src, l);
@@ -148,7 +148,7 @@ function plan(
         for (const c of n.inputs) if (c.computedBefore && !isReady(c)) materialize(c, availOf(c));
   for (const t of targets) {
     const s = storageNode(t);
-    if (!isReady(s) && s.op !== 'sum') materialize(s, availOf(s));
+    if (!isReady(s) && !isReduction(s.op)) materialize(s, availOf(s));
   }
   // With cuts, a value that kernels of several levels need is computed again by each from the stored
   // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
@@ -211,7 +211,7 @@ function storeWhatSeveralLevelsNeed(
   }
 }
 
-const domainOf = (n: Node): Shape => (n.op === 'sum' ? n.inputs[0]!.shape : n.shape);
+const domainOf = (n: Node): Shape => (isReduction(n.op) ? n.inputs[0]!.shape : n.shape);
 
 /** How a buffer of `shape` is read (or a reduction of that keepdims shape written) from points of `domain`. */
 export function accessFor(shape: Shape, domain: Shape): Access {
@@ -244,8 +244,8 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
     }
     return r;
   };
-  const isBoundary = (n: Node): boolean => stored(n) || n.op === 'sum' || n.op === 'reshape';
-  const roots = outs.map((n) => (n.op === 'sum' ? n.inputs[0]! : n));
+  const isBoundary = (n: Node): boolean => stored(n) || isReduction(n.op) || n.op === 'reshape';
+  const roots = outs.map((n) => (isReduction(n.op) ? n.inputs[0]! : n));
   for (const n of topoSort(roots, isBoundary)) {
     let r: Ref;
     if (isBoundary(n)) {
@@ -274,7 +274,7 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
     refOf.set(n, r);
   }
   const outputs: KernelOutput[] = outs.map((n) => {
-    const reduce = n.op === 'sum';
+    const reduce = isReduction(n.op) ? n.op : null;
     return {
       node: n,
       ref: refOf.get(reduce ? n.inputs[0]! : n)!,
@@ -282,7 +282,7 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
       access: reduce ? accessFor(n.shape, domain) : { kind: 'full' },
     };
   });
-  if (!outs.every((n) => n.op === 'sum' || sameShape(n.shape, domain)))
+  if (!outs.every((n) => isReduction(n.op) || sameShape(n.shape, domain)))
     throw new Error('internal: kernel output shape');
   return { domain, size: sizeOf(domain), inputs, values, outputs, level: lvl };
 }

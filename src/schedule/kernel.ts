@@ -1,5 +1,5 @@
 /** The fused-kernel IR that the scheduler hands to every backend. */
-import type { Node } from '../graph/node.js';
+import type { Node, Reduction } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
 import type { OpName } from '../ops/table.js';
 
@@ -38,15 +38,15 @@ export function kernelKey(k: Kernel): string {
     // -0 and 0 are different constants (1 / -0 is -Infinity).
     else if (v.kind === 'const') parts.push('c', Object.is(v.value, -0) ? '-0' : v.value);
     else parts.push(v.op, v.p, v.args.join(','));
-  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ? 1 : 0, accessKey(o.access));
+  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey(o.access));
   return parts.join(' ');
 }
 
-/** A kernel result: stored per point, or summed (reduce) into the node's keepdims shape. */
+/** A kernel result: stored per point, or reduced (summed, or its largest or smallest) into the node's keepdims shape. */
 export interface KernelOutput {
   readonly node: Node;
   readonly ref: Ref;
-  readonly reduce: boolean;
+  readonly reduce: Reduction | null;
   readonly access: Access;
 }
 

@@ -108,7 +108,7 @@ describe('WGSL generation', () => {
     const plain = plan([37, 1000], [1, 1000]);
     expect(plain.steps).toHaveLength(1);
     expect(plain.steps[0]!.program.source).not.toMatch(/part\[/);
-    expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] \+= t0;/);
+    expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] = out0\[o\] \+ t0;/);
   });
 
   it('scalar sums are split per invocation with no barrier, or per workgroup with a tree, as asked', () => {

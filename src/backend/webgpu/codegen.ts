@@ -1,5 +1,6 @@
 /** WGSL for fused kernels: fills the elementwise template with one `let` per value and one store per output. */
 import type { Kernel } from '../../schedule/kernel.js';
+import { wgslFold } from './folds.js';
 import { preludeFor, reducesFast } from './prelude.js';
 import { reducePoints, WG, type PointProgram, type ReduceMode } from './program.js';
 import { declare, fill, indent, template } from './templates.js';
@@ -68,8 +69,9 @@ export function mainProgram(
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
     reduces.forEach((r, q) => {
-      acc.push(`var r${q} = 0.0;`);
-      body.push(`r${q} += ${refExpr(k, k.outputs[r.output]!.ref, c)};`);
+      const { init, fold } = wgslFold(k.outputs[r.output]!.reduce!);
+      acc.push(`var r${q} = ${init};`);
+      body.push(`r${q} = ${fold(`r${q}`, refExpr(k, k.outputs[r.output]!.ref, c))};`);
     });
   }
   if (reduces.length > 0 && mode === 'invocation') {
@@ -90,7 +92,10 @@ export function mainProgram(
         'workgroupBarrier();',
         'for (var h = WG / 2u; h > 0u; h >>= 1u) {',
         '  if (lid < h) {',
-        ...group.map((_, q) => `    sh[${off(q)}lid] += sh[${off(q)}lid + h];`),
+        ...group.map((r, q) => {
+          const at = `sh[${off(q)}lid]`;
+          return `    ${at} = ${wgslFold(k.outputs[r.output]!.reduce!).fold(at, `sh[${off(q)}lid + h]`)};`;
+        }),
         '  }',
         '  workgroupBarrier();',
         '}',
@@ -101,7 +106,7 @@ export function mainProgram(
       );
     }
   }
-  const prelude = preludeFor([...lines.invariant, ...body].join('\n'), !exact);
+  const prelude = preludeFor([...lines.invariant, ...acc, ...body, ...reduce].join('\n'), !exact);
   const speculative = reducesFast(prelude);
   if (speculative) {
     bindings.push('write');

@@ -1,5 +1,7 @@
-/** WGSL for the finishing pass of scalar sums: totals of the partials, then an optional one-point tail kernel. */
+/** WGSL for the finishing pass of scalar reductions: totals of the partials, then an optional one-point tail kernel. */
+import type { Reduction } from '../../graph/node.js';
 import type { Kernel } from '../../schedule/kernel.js';
+import { finishFold } from './folds.js';
 import { fillWithPrelude } from './prelude.js';
 import { finishWidth, type BindingKind, type Program, type ReduceMode } from './program.js';
 import { declare, indent } from './templates.js';
@@ -19,18 +21,27 @@ export interface FinishProgram extends Program {
 }
 
 /**
- * Generates the finishing pass for `slots` (bound as outputs 2..) and an optional tail kernel, as wide as
- * `mode` calls for (see finishWidth).
+ * Generates the finishing pass for `slots` (bound as outputs 2..), reduced as `hows` says (by slot; sums
+ * where it says nothing), and an optional tail kernel, as wide as `mode` calls for (see finishWidth).
  */
-export function finishProgram(slots: readonly number[], tail: Tail | null, mode: ReduceMode): FinishProgram {
+export function finishProgram(
+  slots: readonly number[],
+  tail: Tail | null,
+  mode: ReduceMode,
+  hows: readonly Reduction[] = [],
+): FinishProgram {
   const decls: string[] = [];
   const bindings: BindingKind[] = ['read'];
   const totals: string[] = [];
   const body: string[] = [];
+  const folds = new Set<Exclude<Reduction, 'sum'>>();
   slots.forEach((slot, q) => {
     bindings.push('write');
     decls.push(declare(bindings.length, `sum${q}`, 'write'));
-    totals.push(`let t${slot} = total(${slot}u * P.count, lid);`);
+    const how = hows[slot] ?? 'sum';
+    if (how !== 'sum') folds.add(how);
+    const fn = how === 'sum' ? 'total' : `fold_${how}`;
+    totals.push(`let t${slot} = ${fn}(${slot}u * P.count, lid);`);
     body.push(`sum${q}[0] = t${slot};`);
   });
   const tailInputs: number[] = [];
@@ -67,6 +78,7 @@ export function finishProgram(slots: readonly number[], tail: Tail | null, mode:
   }
   const source = fillWithPrelude('reduce', {
     wg: String(finishWidth(mode)),
+    folds: [...folds].map(finishFold).join('\n\n'),
     consts: String(c.vec4s),
     bindings: decls.join('\n'),
     totals: indent(totals, '  '),

@@ -113,7 +113,7 @@ function bindingsOf(k: Kernel, g: readonly number[]): number {
 }
 
 const isScalarSum = (k: Kernel, o: number): boolean =>
-  k.outputs[o]!.reduce && k.outputs[o]!.access.kind === 'scalar';
+  k.outputs[o]!.reduce !== null && k.outputs[o]!.access.kind === 'scalar';
 
 /**
  * The most storage bindings any one output of `k` takes in a step of its own, with the partials binding a
@@ -160,7 +160,7 @@ function findTails(kernels: readonly Kernel[], limits: PlanLimits): Map<number, 
     const ki = Math.max(-1, ...from.map((p) => p ?? -1));
     if (ki < 0 || tails.has(ki)) return;
     const src = kernels[ki]!;
-    const sums = src.outputs.filter((o) => o.reduce && o.access.kind === 'scalar');
+    const sums = src.outputs.filter((o) => o.reduce !== null && o.access.kind === 'scalar');
     const slotOf = new Map<number, number>();
     for (const [j, p] of from.entries()) {
       if (p !== ki) continue;
@@ -192,7 +192,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
     const perPoint: number[] = [];
     const strided = new Map<string, number[]>();
     k.outputs.forEach((o, j) => {
-      if (o.reduce && o.access.kind === 'strided') {
+      if (o.reduce !== null && o.access.kind === 'strided') {
         const key = o.access.strides.join(',');
         strided.set(key, [...(strided.get(key) ?? []), j]);
       } else perPoint.push(j);
@@ -248,7 +248,8 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
       for (let s0 = 0; s0 < sums.length; s0 += perStep) {
         const slots = sums.slice(s0, s0 + perStep).map((o) => slot.get(o)!);
         const withTail = tail && s0 + perStep >= sums.length ? tail.tail : null;
-        const program = finishProgram(slots, withTail, limits.reduce);
+        const hows = sums.map((o) => k.outputs[o]!.reduce!);
+        const program = finishProgram(slots, withTail, limits.reduce, hows);
         const binds: Bind[] = [
           { kind: 'partials', kernel: ki },
           ...slots.map((s) => ({ kind: 'node' as const, node: k.outputs[sums[s]!]!.node, chunked: false })),
@@ -346,7 +347,7 @@ function stridedSteps(
   if (sliced) {
     const gf = grid(Math.ceil(m / WG), limits.maxDim);
     steps.push({
-      program: stridedFinishProgram(group.length),
+      program: stridedFinishProgram(group.map((o) => k.outputs[o]!.reduce!)),
       binds: [{ kind: 'partials', kernel: id }, ...results],
       dispatches: [{ words: [m, all, gf[0], 0], grid: gf, start: 0, n: m }],
     });

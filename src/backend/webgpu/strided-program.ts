@@ -1,5 +1,7 @@
-/** WGSL for sums along axes: one invocation per result element (or per element and slice), and the pass adding slices. */
+/** WGSL for reductions along axes: one invocation per result element (or per element and slice), and the pass folding slices. */
+import type { Reduction } from '../../graph/node.js';
 import type { Kernel } from '../../schedule/kernel.js';
+import { wgslFold } from './folds.js';
 import { fillWithPrelude } from './prelude.js';
 import { STRIDED_HEADER_WORDS, type BindingKind, type PointProgram, type Program } from './program.js';
 import { declare, indent } from './templates.js';
@@ -99,12 +101,21 @@ export function stridedProgram(
       bindings.push('write');
       decls.push(declare(bindings.length, `out${q}`, 'write'));
     }
-    // Compensated (wg__sum_add): a slice may fold thousands of points into one element.
-    acc.push(`var a${q} = vec2<f32>(0.0, 0.0);`);
-    body.push(`a${q} = wg__sum_add(a${q}, ${refExpr(k, k.outputs[o]!.ref, c)}, opaque);`);
-    total.push(`let t${q} = wg__sum_total(a${q});`);
+    const how = k.outputs[o]!.reduce!;
+    const v = refExpr(k, k.outputs[o]!.ref, c);
+    if (how === 'sum') {
+      // Compensated (wg__sum_add): a slice may fold thousands of points into one element.
+      acc.push(`var a${q} = vec2<f32>(0.0, 0.0);`);
+      body.push(`a${q} = wg__sum_add(a${q}, ${v}, opaque);`);
+      total.push(`let t${q} = wg__sum_total(a${q});`);
+    } else {
+      const { init, fold } = wgslFold(how);
+      acc.push(`var a${q} = ${init};`);
+      body.push(`a${q} = ${fold(`a${q}`, v)};`);
+      total.push(`let t${q} = a${q};`);
+    }
     store.push(sliced ? `part[${q}u * P.part_stride + at] = t${q};` : `out${q}[o] = t${q};`);
-    accumulate.push(`out${q}[o] += t${q};`);
+    accumulate.push(`out${q}[o] = ${wgslFold(how).fold(`out${q}[o]`, `t${q}`)};`);
   });
   let finish: string[];
   if (sliced) {
@@ -153,16 +164,31 @@ export function stridedProgram(
   };
 }
 
-/** The second pass of a sliced sum along axes: `count` outputs, each element the total of its slices. */
-export function stridedFinishProgram(count: number): Program {
+/**
+ * The second pass of a sliced reduction along axes: one output per entry of `hows`, each element the total
+ * of its slices (or their largest or smallest).
+ */
+export function stridedFinishProgram(hows: readonly Reduction[]): Program {
   const bindings: BindingKind[] = ['read'];
   const decls: string[] = [];
   const store: string[] = [];
-  for (let q = 0; q < count; q++) {
+  hows.forEach((how, q) => {
     bindings.push('write');
     decls.push(declare(bindings.length, `out${q}`, 'write'));
-    store.push(`out${q}[o] = total(${q}u, o);`);
-  }
+    if (how === 'sum') store.push(`out${q}[o] = total(${q}u, o);`);
+    else {
+      const { init, fold } = wgslFold(how);
+      store.push(
+        '{',
+        `  var acc = ${init};`,
+        '  for (var j = 0u; j < P.slices; j++) {',
+        `    acc = ${fold('acc', `partials[${q}u * P.m * P.slices + o + j * P.m]`)};`,
+        '  }',
+        `  out${q}[o] = acc;`,
+        '}',
+      );
+    }
+  });
   const source = fillWithPrelude('strided-finish', {
     bindings: decls.join('\n'),
     store: indent(store, '  '),

@@ -1,0 +1,205 @@
+// amax and amin, as PyTorch's: every axis or some, keepdim, NaN and signed zeros, gradients shared by ties;
+// on every backend, and on WebGPU however the work is split (partials per workgroup or invocation, chunks,
+// slices of an axis), where the result must be exactly the largest or smallest value.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  amax,
+  amin,
+  formula,
+  grad,
+  init,
+  stats,
+  sum,
+  tensor,
+  type Stats,
+  type Tensor,
+  type WebGpuOptions,
+} from '../src/index.js';
+import { testBackends } from './backends.js';
+import { testAdapter, testGpu } from './gpu.js';
+import { rng } from './numeric.js';
+
+const values = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
+
+describe.each(testBackends())('amax and amin on $name', (backend) => {
+  beforeAll(() => backend.setup());
+
+  it('of everything, along an axis or a list of axes, with keepdim', async () => {
+    const x = tensor([
+      [1, 9, -3],
+      [7, 2, 8],
+    ]);
+    expect(await values(amax(x))).toEqual([9]);
+    expect(amax(x).shape).toEqual([]);
+    expect(await values(amin(x))).toEqual([-3]);
+    expect(await values(amax(x, 0))).toEqual([7, 9, 8]);
+    expect(await values(amin(x, 1))).toEqual([-3, 2]);
+    expect(await values(x.amax(-1))).toEqual([9, 8]);
+    expect(amax(x, 1, true).shape).toEqual([2, 1]);
+    expect(await values(amin(x, [0, 1], true))).toEqual([-3]);
+    expect(amin(x, [0, 1], true).shape).toEqual([1, 1]);
+    // Through fused ops, broadcast operands included: the largest of (x - c)^2 per row.
+    // formula() prints them as mathjs's max and min of a collection.
+    const v = tensor([1, 2], { requiresGrad: true });
+    expect(formula(amax(v.mul(2)), { x: v })).toBe('max(x * 2)');
+    const c = tensor([[0], [5]]);
+    expect(await values(amax(x.sub(c).square(), 1))).toEqual([81, 9]);
+  });
+
+  it('NaN anywhere gives NaN; infinities and signed zeros as maximum and minimum take them', async () => {
+    for (const at of [0, 2, 4])
+      expect(await values(amax(tensor([1, 2, 3, 4, 5].map((v, i) => (i === at ? NaN : v)))))).toEqual([NaN]);
+    expect(
+      await values(
+        amin(
+          tensor([
+            [1, NaN],
+            [2, 3],
+          ]),
+          1,
+        ),
+      ),
+    ).toEqual([NaN, 2]);
+    expect(await values(amax(tensor([-Infinity, -Infinity])))).toEqual([-Infinity]);
+    expect(await values(amin(tensor([Infinity, 3e38])))).toEqual([Math.fround(3e38)]);
+    // IEEE 754-2019: 0 is above -0 (PyTorch returns whichever comes first).
+    expect(Object.is((await values(amax(tensor([-0, 0]))))[0], 0)).toBe(true);
+    expect(Object.is((await values(amin(tensor([0, -0]))))[0], -0)).toBe(true);
+  });
+
+  it("gradients as PyTorch's: shared evenly by the elements equal to the result, NaN where it is NaN", async () => {
+    // Checked against PyTorch 1.13's amax/amin backward.
+    let x = tensor([1, 3, 3, 2], { requiresGrad: true });
+    amax(x).backward();
+    expect(await values(x.grad!)).toEqual([0, 0.5, 0.5, 0]);
+    x = tensor([1, 3, 3, NaN], { requiresGrad: true });
+    amax(x).backward();
+    expect(await values(x.grad!)).toEqual([NaN, NaN, NaN, NaN]);
+    const m = tensor(
+      [
+        [1, 5],
+        [4, 2],
+      ],
+      { requiresGrad: true },
+    );
+    sum(amin(m, 1)).backward();
+    expect(await values(m.grad!)).toEqual([1, 0, 0, 1]);
+    // Along an axis a NaN spoils its own row only.
+    const r = tensor(
+      [
+        [1, NaN],
+        [2, 3],
+      ],
+      { requiresGrad: true },
+    );
+    sum(amax(r, 1)).backward();
+    expect(await values(r.grad!)).toEqual([NaN, NaN, 0, 1]);
+    const inf = tensor([-Infinity, -Infinity], { requiresGrad: true });
+    amax(inf).backward();
+    expect(await values(inf.grad!)).toEqual([0.5, 0.5]);
+  });
+
+  it('differentiates through what it reduces, to higher order', async () => {
+    // d/dx amax(x^3) = 3x^2 at the largest, 0 elsewhere; its derivative 6x there (the choice is constant).
+    const f = (t: Tensor): Tensor => amax(t.pow(3));
+    const xs = tensor([0.5, -2, 1.5]);
+    expect(await values(grad(f)(xs))).toEqual([0, 0, 6.75]);
+    // (0 times a negative derivative is -0: compared as numbers.)
+    const d2 = await values(grad((t: Tensor) => sum(grad(f)(t)))(xs));
+    expect(d2.map((v) => v + 0)).toEqual([0, 0, 9]);
+    // A per-row result reduced again: the gradient reaches each row's own largest value.
+    const w = tensor([1, -1, 2], { requiresGrad: true, shape: [1, 3] });
+    const x = tensor([0.5, 1, -1, 2, 3, 0.25], { shape: [2, 3] });
+    sum(amax(x.mul(w), 1)).backward();
+    // Rows: [0.5, -1, -2] (largest 0.5 at column 0), [2, -3, 0.5] (2 at column 0).
+    expect(await values(w.grad!)).toEqual([2.5, 0, 0]);
+  });
+
+  it('bad axes are named as amax and amin errors', () => {
+    const x = tensor([1, 2]);
+    expect(() => amax(x, 1)).toThrow('amax: axis 1 is out of range for a tensor of shape [2]');
+    expect(() => amin(x, [])).toThrow('amin: the list of axes is empty');
+    expect(() => amax(x, 0, 1 as unknown as boolean)).toThrow('amax: keepdim must be a boolean, got 1');
+  });
+});
+
+const adapter = await testAdapter();
+
+describe.skipIf(!adapter)('amax and amin on WebGPU, however the work is split', () => {
+  const useGpu = async (webgpu: WebGpuOptions = {}): Promise<void> => {
+    const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
+    expect(info.backend).toBe('webgpu');
+  };
+  // Every split: partials per workgroup or per invocation, one chunk or many (4 KiB bindings: 1024 points).
+  const SPLITS: WebGpuOptions[] = [
+    { reduce: 'workgroup' },
+    { reduce: 'invocation' },
+    { reduce: 'workgroup', maxBindingBytes: 4096 },
+    { reduce: 'invocation', maxBindingBytes: 4096 },
+  ];
+
+  /** Random float32 values in [-1000, 1000), and the same with NaN at `nan` (if given). */
+  const data = (n: number, seed: number, nan = -1): Float32Array => {
+    const rand = rng(seed);
+    const xs = new Float32Array(n).map(() => (rand() - 0.5) * 2000);
+    if (nan >= 0) xs[nan] = NaN;
+    return xs;
+  };
+  const most = (xs: ArrayLike<number>, how: 'max' | 'min'): number => {
+    let m = how === 'max' ? -Infinity : Infinity;
+    for (let i = 0; i < xs.length; i++) m = Math[how](m, xs[i]!);
+    return m;
+  };
+
+  it('scalar results are exactly the largest and smallest value, in any partial, chunk or mode', async () => {
+    const n = 3 * 2 ** 14 + 17;
+    for (const webgpu of SPLITS) {
+      await useGpu(webgpu);
+      // The extreme placed first, last, and inside some later partial.
+      for (const at of [0, n - 1, 40_000]) {
+        const xs = data(n, at + 1);
+        xs[at] = 5000;
+        const x = tensor(xs);
+        // Through a fused op, so that the reduction is computed from per-point values.
+        expect(await values(amax(x.mul(2)))).toEqual([10_000]);
+        xs[at] = -5000;
+        expect(await values(amin(tensor(xs).mul(2)))).toEqual([-10_000]);
+      }
+      expect(await values(amax(tensor(data(n, 7, 40_000)).mul(1)))).toEqual([NaN]);
+      expect(await values(amin(tensor(data(n, 8, n - 1)).mul(1)))).toEqual([NaN]);
+    }
+  });
+
+  it('along an axis: one invocation per element or slices of many points, through chunks', async () => {
+    const rows = 3;
+    const cols = 20_000;
+    const xs = data(rows * cols, 11, 2 * cols + 5);
+    // Per row (few elements, many points each: sliced) and per column (many elements, three points each).
+    const rowMax = [0, 1, 2].map((r) => most(xs.subarray(r * cols, (r + 1) * cols), 'max'));
+    const colMin = Array.from({ length: cols }, (_, c) =>
+      most([xs[c]!, xs[cols + c]!, xs[2 * cols + c]!], 'min'),
+    );
+    for (const webgpu of SPLITS) {
+      await useGpu(webgpu);
+      const x = tensor(xs, { shape: [rows, cols] });
+      expect(await values(amax(x.mul(1), 1))).toEqual(rowMax);
+      expect(await values(amin(x.mul(1), 0))).toEqual(colMin);
+    }
+  });
+
+  it('fuses with the sums and values of the same points: one kernel and its finishing pass', async () => {
+    await useGpu();
+    const n = 100_000;
+    const x = tensor(data(n, 3), { requiresGrad: true });
+    // (Arguments of sin within 8192, so that no run is redone with the exact range reduction.)
+    const y = x.mul(0.001).sin();
+    const [peak, low, total] = [amax(y), amin(y), sum(y)];
+    const before = stats();
+    const got = await Promise.all([peak.item(), low.item(), total.item()]);
+    const d = (k: keyof Stats): number => stats()[k] - before[k];
+    expect(d('dispatches')).toBeLessThanOrEqual(2);
+    const ys = await y.data();
+    expect(got.slice(0, 2)).toEqual([most(ys, 'max'), most(ys, 'min')]);
+    expect(Math.abs(got[2]! - ys.reduce((a, b) => a + b, 0))).toBeLessThan(1e-3);
+  });
+});
