@@ -251,6 +251,31 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
     expect(backendInfo().backend).toBe('webgpu');
   });
 
+  it('work moved to the CPU reads the values the device holds, not their history (disposed or not)', async () => {
+    // y is computed on the GPU and its input disposed, as allowed once y is realized; y then becomes a
+    // broadcast operand beyond the binding limit, and the CPU run must start from y's values on the device.
+    await useGpu({ maxBindingBytes: 4096 });
+    const xs = Float32Array.from({ length: 2048 }, (_, i) => i / 2048);
+    const x = tensor(xs, { shape: [2048, 1] });
+    const y = x.mul(2).exp();
+    await y.realize();
+    x.dispose();
+    const b = tensor([1, 2, 3, 4], { shape: [1, 4] });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const before = stats().cpuFallbacks;
+    let got: Float32Array;
+    try {
+      got = await y.add(b).data();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(stats().cpuFallbacks).toBeGreaterThan(before);
+    const ys = await y.data();
+    expect(got).toEqual(
+      Float32Array.from({ length: 8192 }, (_, i) => Math.fround(ys[i >> 2]! + (i % 4) + 1)),
+    );
+  });
+
   it('a tensor larger than the largest buffer is computed on the CPU, with a warning, and leaks nothing', async () => {
     const gpu = await useGpu();
     const max = gpu.device.limits.maxBufferSize;

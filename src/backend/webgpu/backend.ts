@@ -224,6 +224,9 @@ export class WebGpuBackend implements Backend {
         this.capacityWarned.add(kind);
         console.warn(`${e.message}; computing it on the CPU instead`);
       }
+      // The device still holds the values these kernels read: the CPU starts from them rather than
+      // computing them again from their history (which may be disposed, and costs the whole history).
+      await this.pullInputs(kernels);
       return this.runOnCpu(kernels);
     }
     let stands = true;
@@ -613,7 +616,19 @@ export class WebGpuBackend implements Backend {
     this.onLost(reason);
   }
 
-  /** Recomputes the kernels' outputs on the CPU, from whatever has host values (leaves always do). */
+  /** Host copies of the values `kernels` read that only this (live) device holds. */
+  private async pullInputs(kernels: readonly Kernel[]): Promise<void> {
+    const held = new Set<Node>();
+    for (const k of kernels)
+      for (const inp of k.inputs) {
+        const s = storageNode(inp.node);
+        if (s.host === null && this.owns(s)) held.add(s);
+      }
+    const copies = await Promise.all([...held].map(async (s) => [s, await this.read(s)] as const));
+    for (const [s, values] of copies) s.host ??= values;
+  }
+
+  /** Computes the kernels' outputs on the CPU, from whatever has host values (leaves always do). */
   private runOnCpu(kernels: readonly Kernel[]): 'done' {
     this.counters.cpuFallbacks += kernels.length;
     const targets = kernels.flatMap((k) => k.outputs.map((o) => o.node));
