@@ -180,7 +180,7 @@ function unconsumed(hinted: readonly { node: Node; call: number }[], backend: Ba
 }
 
 function isSafeHint(n: Node): boolean {
-  return !storageNode(n).disposed;
+  return !n.disposed && !storageNode(n).disposed;
 }
 
 // A stored value (a run's target, or one a later run read again: see planKernels) with more computed

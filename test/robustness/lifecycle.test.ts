@@ -131,6 +131,24 @@ describe.skipIf(!adapter)('dispose() while the run is in flight', () => {
 describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
   afterAll(() => init({ backend: 'cpu' }));
 
+  it('a .grad disposed before it was computed is no longer computed with the next unrelated run', async () => {
+    const gpu = await useGpu();
+    const x = tensor(
+      Float32Array.from({ length: 4096 }, (_, i) => i / 4096),
+      { requiresGrad: true },
+    );
+    sum(x.sin()).backward();
+    // The gradient (a view of what backward() asked to be computed with the next run) goes unread.
+    x.grad!.dispose();
+    const y = tensor(Float32Array.from({ length: 4096 }, (_, i) => i));
+    const before = gpu.stats();
+    const [u, v] = await Promise.all([y.mul(2).data(), y.add(1).data()]);
+    expect([u[5], v[5]]).toEqual([10, 6]);
+    // One run for both reads: not a failed plan of the disposed gradient and then a run per read.
+    expect(gpu.stats().submits - before.submits).toBe(1);
+    expect(gpu.stats().dispatches - before.dispatches).toBe(1);
+  });
+
   it("a parameter's .grad (a view of a sum) disposed in flight leaves no buffer behind", async () => {
     const gpu = await useGpu();
     const x = tensor(
