@@ -200,6 +200,19 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     }
   });
 
+  it('the groups of outputs a binding limit splits a kernel into share one pipeline', async () => {
+    // 40 values read in one tick: one kernel of 40 outputs, in groups of as many as the device binds. The
+    // groups compute the same from different values (and constants): one program source, one compile.
+    const x = tensor(ramp(1024, -1, 1));
+    const ys = Array.from({ length: 40 }, (_, k) => x.mul(k + 2).exp());
+    const [got, d] = await counting(() => Promise.all(ys.map((y) => y.data())));
+    expect(d.dispatches).toBeGreaterThanOrEqual(3);
+    // The last group may be smaller: a program of its own.
+    expect(d.pipelinesCompiled).toBeLessThanOrEqual(2);
+    const xs = await x.data();
+    for (const k of [0, 17, 39]) expect(got[k]![100]).toBeCloseTo(Math.exp(xs[100]! * (k + 2)), 4);
+  });
+
   it('a second identical call compiles nothing and reuses the plan; new constants reuse the pipeline', async () => {
     const run = async (c: number) => {
       const x = tensor(ramp(5000, -2, 2), { requiresGrad: true });

@@ -29,13 +29,29 @@ export function inputsOf(k: Kernel, refs: readonly Ref[]): number[] {
 }
 
 /**
- * A program's constants. They are read from the uniform block rather than written into the source, so
- * that graphs differing only in numbers (a learning rate, a random direction, a typed coefficient)
- * share one compiled pipeline.
+ * A program's constants and the names of its values. The constants are read from the uniform block rather
+ * than written into the source, so that graphs differing only in numbers (a learning rate, a random
+ * direction, a typed coefficient) share one compiled pipeline.
  */
 export class Consts {
   readonly values: number[] = [];
   private readonly slots = new Map<number, number>();
+  private readonly names = new Map<string, string>();
+
+  /**
+   * The WGSL name of kernel value `r` (prefix v), or of a shared call made for it (prefix s), numbered in
+   * the order of first use: programs computing the same from different values of one kernel (the groups of
+   * outputs that a binding limit splits it into) then have the same source, and share a pipeline.
+   */
+  local(prefix: 'v' | 's', r: Ref): string {
+    const key = `${prefix}${r}`;
+    let name = this.names.get(key);
+    if (name === undefined) {
+      name = `${prefix}${this.names.size}`;
+      this.names.set(key, name);
+    }
+    return name;
+  }
 
   /** The WGSL name of `v` (one slot per distinct float32 bit pattern), declared by decls(). */
   expr(v: number): string {
@@ -112,7 +128,7 @@ export function valueLines(
     if (same) fixed.add(r);
     const lines = same ? out.invariant : out.point;
     if (v.kind === 'input') {
-      lines.push(`let v${r} = ${load(v.index)};`);
+      lines.push(`let ${c.local('v', r)} = ${load(v.index)};`);
       continue;
     }
     const row = opRow(v.op)!;
@@ -120,15 +136,15 @@ export function valueLines(
     if (key && row.wgslShared && uses.get(key)! > 1) {
       let name = made.get(key);
       if (!name) {
-        name = `s${r}`;
+        name = c.local('s', r);
         made.set(key, name);
         lines.push(`let ${name} = ${key};`);
       }
-      lines.push(`let v${r} = wg_keep(${name}.${row.wgslShared.field}, opaque);`);
+      lines.push(`let ${c.local('v', r)} = wg_keep(${name}.${row.wgslShared.field}, opaque);`);
       continue;
     }
     const [a, b, third] = v.args.map((x) => refExpr(k, x, c));
-    lines.push(`let v${r} = wg_keep(${row.wgsl(a!, b ?? '', v.p, third ?? '')}, opaque);`);
+    lines.push(`let ${c.local('v', r)} = wg_keep(${row.wgsl(a!, b ?? '', v.p, third ?? '')}, opaque);`);
   }
   return out;
 }
@@ -143,7 +159,7 @@ export const invariantHeader = (c: Consts, lines: ValueLines): string[] => [
 /** The expression for a ref once computed: a constant's local name (Consts.decls), anything else its `let`. */
 export function refExpr(k: Kernel, r: Ref, c: Consts): string {
   const v = k.values[r]!;
-  return v.kind === 'const' ? c.expr(v.value) : `v${r}`;
+  return v.kind === 'const' ? c.expr(v.value) : c.local('v', r);
 }
 
 /** `Σ ((x / inner) % dim) * stride` over uniform terms [first, first + count). */
