@@ -154,7 +154,8 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
     case 'pow':
       return [
         [powerRule(a!, b!), vb === 0 ? 0 : vb * Math.pow(va, vb - 1)],
-        [`${a}^${b} * log(${a})`, va === 0 && vb > 0 ? 0 : out * Math.log(va)],
+        // None at a zero base with an exponent >= 0, as webgrad and PyTorch mask it (0^y is 0 or 1 there).
+        [`${a}^${b} * log(${a})`, va === 0 && vb >= 0 ? 0 : out * Math.log(va)],
       ];
     case 'neg':
       return [['-1', -1]];
@@ -341,4 +342,15 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
   }
   for (const n of nodes) if (n.op === 'var') grads[n.name] = n.adjoint;
   return { nodes, value: out.value, grads };
+}
+
+/**
+ * Whether webgrad's derivative `got` agrees with the float64 adjoint `want` of a chain of `nodes` nodes: equal
+ * (the same infinity included), both NaN, or within a float32 rounding or so per node, relative to the size of
+ * the result. A finite value never agrees with an infinite one.
+ */
+export function agrees(got: number, want: number, nodes: number): boolean {
+  if (got === want || (Number.isNaN(got) && Number.isNaN(want))) return true;
+  const tol = 1e-6 * Math.max(4, nodes) * Math.max(Math.abs(want), 1e-4);
+  return Number.isFinite(want) && Math.abs(got - want) <= tol;
 }

@@ -1,6 +1,6 @@
 /** The chain rule section: the derivation table for one point, and the cross-check against webgrad. */
 import { tensor, type Tensor } from '../src/index.js';
-import { chainRule, type Chain } from './chain.js';
+import { agrees, chainRule, type Chain } from './chain.js';
 import type { Parsed } from './expr.js';
 import { toTensor } from './lower.js';
 import { readFloat32 } from './playground.js';
@@ -114,9 +114,7 @@ export class ChainView {
       const want = chain.grads[v] ?? 0;
       const got = webgrad[v]!;
       const diff = got - want;
-      // A float32 rounding or so per node of the chain, relative to the size of the result.
-      const tol = 1e-6 * Math.max(4, chain.nodes.length) * Math.max(Math.abs(want), 1e-4);
-      const ok = Math.abs(diff) <= tol || (Number.isNaN(got) && Number.isNaN(want)) || got === want;
+      const ok = agrees(got, want, chain.nodes.length);
       allOk &&= ok;
       const row = this.check.insertRow();
       row.dataset.ok = String(ok);

@@ -204,14 +204,22 @@ function nonFinite(name: string, xs: Float32Array, ys: Float32Array): string | n
   return `${name} is not finite (overflow, NaN or a pole) at ${count.toLocaleString('en-US')} of ${ys.length.toLocaleString('en-US')} points, first at x = ${num(xs[first]!)}: drawn as gaps.`;
 }
 
-/** Throughput in words. */
-function rate(n: number, ms: number): string {
+/**
+ * Throughput in words, in the largest unit that shows at least 1 once rounded (999,990 points/s is
+ * "1.0 M", not "1000.0 k"); a dash where nothing was timed (a constant formula computes nothing, and the
+ * clock's steps may read 0 ms).
+ */
+export function rate(n: number, ms: number): string {
+  if (!(ms > 0)) return '–';
   const per = n / (ms / 1000);
-  return per >= 1e9
-    ? `${(per / 1e9).toFixed(2)} G points/s`
-    : per >= 1e6
-      ? `${(per / 1e6).toFixed(1)} M points/s`
-      : `${(per / 1e3).toFixed(1)} k points/s`;
+  for (const [scale, unit, digits] of [
+    [1e9, 'G', 2],
+    [1e6, 'M', 1],
+  ] as const) {
+    const shown = (per / scale).toFixed(digits);
+    if (Number(shown) >= 1) return `${shown} ${unit} points/s`;
+  }
+  return `${(per / 1e3).toFixed(1)} k points/s`;
 }
 
 /**
@@ -444,7 +452,8 @@ export class Playground {
     const items: [string, string][] = [
       ['points', n.toLocaleString('en-US')],
       ['time', `${c.ms.toFixed(1)} ms`],
-      ['throughput', rate(n, c.ms)],
+      // Nothing computed (a constant formula): no throughput to speak of.
+      ['throughput', c.dispatches > 0 ? rate(n, c.ms) : '–'],
       ['backend', backend],
       ['kernels run', String(c.dispatches)],
       ['kernels compiled', String(c.compiled)],

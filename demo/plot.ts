@@ -1,6 +1,7 @@
 /** Plots of many points with uPlot: decimated to what a screen can show, non-finite values drawn as gaps. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { yRange } from './range.js';
 
 /** x and y ready for uPlot: y is null where the function is not finite, so uPlot leaves a gap. */
 export interface Series {
@@ -90,14 +91,14 @@ export class Plot {
     const box = document.createElement('div');
     box.className = 'plot';
     parent.append(box);
-    const width = Math.max(320, parent.clientWidth);
+    const width = Math.max(240, parent.clientWidth);
     const bands = gaps(s);
     this.chart = new uPlot(
       {
         width,
         height: 210,
         cursor: { sync: { key: 'webgrad' } },
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: { range: (_u, min, max) => yRange(min, max) } },
         legend: { live: true },
         series: [
           { label: 'x', value: (_u, v) => (v == null ? '—' : v.toPrecision(6)) },
@@ -138,7 +139,7 @@ export class Plot {
       box,
     );
     this.resize = new ResizeObserver(() => {
-      this.chart.setSize({ width: Math.max(320, parent.clientWidth), height: 210 });
+      this.chart.setSize({ width: Math.max(240, parent.clientWidth), height: 210 });
     });
     this.resize.observe(parent);
   }

@@ -273,6 +273,16 @@ describe('demo page', () => {
     );
   });
 
+  it('plots near-constant and constant functions (their y range widened), with no throughput for nothing computed', async () => {
+    for (const expr of ['sin(x)^2 + cos(x)^2', '1 + 1e-7*x', '3']) {
+      await form(expr, '-6', '6');
+      expect(await compute(), expr).toBe('ok');
+      // f and f' each drawn (the page-error check at the end catches a plot that threw).
+      expect(await page.$$eval('#pg-plots .plot canvas', (c) => c.length), expr).toBeGreaterThanOrEqual(2);
+    }
+    expect(await page.$eval('[data-stat="throughput"] b', (el) => el.textContent)).toBe('–');
+  });
+
   it('plots f(x, y) along x at the chosen y, with ∂f/∂x and ∂f/∂y', async () => {
     await form('(x^2 * y + sin(y)) / (1 + x^2)', '-2', '2');
     await setField('pg-y', '0.5');

@@ -2,11 +2,12 @@
 // named, and the float64 adjoints agree with central differences and with webgrad on the CPU.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, tensor, type Tensor } from '../../src/index.js';
-import { chainRule } from '../../demo/chain.js';
+import { agrees, chainRule } from '../../demo/chain.js';
 import { derivative, parse } from 'mathjs';
 import { ExprError, parseFormula, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
-import { checkRange, compute, readCount, readNumber } from '../../demo/playground.js';
+import { checkRange, compute, rate, readCount, readNumber } from '../../demo/playground.js';
+import { yRange } from '../../demo/range.js';
 
 /** Formulas with every op, away from kinks and poles at the points used. */
 const FORMULAS = [
@@ -77,11 +78,61 @@ describe('formula reader', () => {
     expect(() => checkRange(2, -2)).toThrow(/inverted/);
     expect(() => checkRange(-1, 1)).not.toThrow();
   });
+
+  it('says the throughput in the unit that reads at least 1, and nothing where nothing was timed', () => {
+    expect(rate(1_000_000, 1000)).toBe('1.0 M points/s');
+    expect(rate(999_990, 1000)).toBe('1.0 M points/s');
+    expect(rate(940_000, 1000)).toBe('940.0 k points/s');
+    expect(rate(1e8, 10)).toBe('10.00 G points/s');
+    expect(rate(100, 0)).toBe('–');
+  });
+
+  it("widens a plot's y range that float32 cannot resolve, and keeps any other", () => {
+    // sin(x)^2 + cos(x)^2 in float32: 1 give or take 6e-8, where the plotting library finds no ticks.
+    const [lo, hi] = yRange(1 - 6e-8, 1 + 6e-8);
+    expect(hi - lo).toBeCloseTo(2e-4, 10);
+    expect((lo + hi) / 2).toBeCloseTo(1, 12);
+    expect(yRange(-2, 2)).toEqual([-2.1, 2.1]);
+    expect(yRange(0, 0)).toEqual([-1, 1]);
+    expect(yRange(null, null)).toEqual([-1, 1]);
+    expect(yRange(5, 5)).toEqual([5 - 5e-4, 5 + 5e-4]);
+  });
 });
 
 describe('chain rule derivation', () => {
   beforeAll(async () => {
     await init({ backend: 'cpu' });
+  });
+
+  it("masks pow's exponent derivative at a zero base with an exponent >= 0, as webgrad and PyTorch", async () => {
+    for (const [src, x, y] of [
+      ['x^y', 0, 0],
+      ['x^y', 0, 2],
+      ['x^x', 0, 0],
+    ] as const) {
+      const p = parseFormula(src);
+      const chain = chainRule(p.expr, { x, y });
+      const env: Record<string, Tensor> = {};
+      for (const v of p.vars) env[v] = tensor({ x, y }[v as 'x' | 'y'], { requiresGrad: true });
+      (toTensor(p.expr, env) as Tensor).backward();
+      for (const v of p.vars as ('x' | 'y')[]) {
+        const w = await env[v]!.grad!.item();
+        expect(
+          agrees(w, chain.grads[v]!, chain.nodes.length),
+          `${src} d/d${v}: ${w} vs ${chain.grads[v]}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('the check agrees on equal values, both NaN, float32 roundings; never a finite value with an infinity', () => {
+    expect(agrees(1, 1 + 1e-7, 5)).toBe(true);
+    expect(agrees(Infinity, Infinity, 5)).toBe(true);
+    expect(agrees(NaN, NaN, 5)).toBe(true);
+    expect(agrees(0, -Infinity, 5)).toBe(false);
+    expect(agrees(1e30, Infinity, 5)).toBe(false);
+    expect(agrees(NaN, 1, 5)).toBe(false);
+    expect(agrees(1, 1.001, 5)).toBe(false);
   });
 
   it.each(FORMULAS)('%s: adjoints match central differences and webgrad', async (src) => {
