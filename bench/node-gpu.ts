@@ -41,7 +41,7 @@ const systems = opts.systems.map((id) => makeSystem(id, gpu));
 
 console.log(
   `webgrad benchmark (Node ${process.version}, Dawn): adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}; ` +
-    `${opts.reps} timed calls after ${opts.warmup} warm-up per size`,
+    `${opts.reps} timed call${opts.reps === 1 ? '' : 's'} after ${opts.warmup} warm-up per size`,
 );
 const report = await benchmarkReport(
   { platform: 'node', runtime: `Node ${process.version}, Dawn (webgpu package)`, adapter: adapterName },

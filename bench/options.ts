@@ -1,5 +1,5 @@
 // Command-line (or URL) options of both runners, with their defaults.
-import { selectCases, type BenchCase } from './cases.js';
+import { benchCases, selectCases, type BenchCase } from './cases.js';
 import { SYSTEM_IDS, type SystemId } from './systems/system.js';
 
 /** Parsed benchmark options. */
@@ -26,7 +26,7 @@ export interface BenchOptions {
 export const USAGE = `options:
   --sizes=10,12,14 | --sizes=16-22   log2 of the point counts (a-b: every size from a to b)
   --step=2                           step of an a-b size range (default 2)
-  --cases=sq,relu-wb                 case ids (default: all)
+  --cases=sq,relu-wb                 ${benchCases.map((c) => c.id).join(', ')} (default: all)
   --systems=webgrad,hand             ${SYSTEM_IDS.join(', ')} (default: all)
   --reps=5 --warmup=2                timed and untimed calls per size
   --jit-warmup-ms=300                untimed calls per system and case at the smallest size, after its
@@ -40,6 +40,11 @@ export const USAGE = `options:
   --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)
   --machine=nvidia-h200              name the machine in the report's title and file names, where the
                                      adapter's WebGPU info does not say the model (default: the adapter)`;
+
+// log2 of the point counts a run may take: 2 points and up (one point is the latency measurement's), and
+// at most 2^28 (1 GiB per float32 array: past what a WebGPU buffer or a page can hold).
+const MIN_SIZE = 1;
+const MAX_SIZE = 28;
 
 /** Parses `--name=value` flags (from argv, or from a URL query turned into such strings). */
 export function parseOptions(args: readonly string[]): BenchOptions {
@@ -64,6 +69,12 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       throw new Error(`--${name} must be ${RULES[kind].want}, got ${v === '' ? 'no value' : v}`);
     return x;
   };
+  // npm drops `--` between its own options and the script's: `npm run bench quick` passes 'quick'.
+  const stray = args.find((a) => !a.startsWith('--'));
+  if (stray !== undefined)
+    throw new Error(
+      `unexpected argument ${stray}: options are --name or --name=value, after npm's own (npm run bench -- --quick)\n${USAGE}`,
+    );
   for (const a of args)
     if (
       a.startsWith('--') &&
@@ -87,6 +98,11 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     else if (/^\d+$/.test(part)) sizes.push(Number(part));
     else throw new Error(`--sizes: bad size ${part}`);
   }
+  const beyond = sizes.find((s) => s < MIN_SIZE || s > MAX_SIZE);
+  if (beyond !== undefined)
+    throw new Error(
+      `--sizes: ${beyond} is out of range: sizes are log2 of the point count, from ${MIN_SIZE} to ${MAX_SIZE}`,
+    );
   const systems = list(get('systems'));
   for (const s of systems)
     if (!(SYSTEM_IDS as readonly string[]).includes(s))

@@ -400,7 +400,7 @@ export function markdown(r: BenchReport, svgName: string): string {
   return [
     `# webgrad benchmark: ${m.machine ? `${m.machine}, adapter ${m.adapter}` : m.adapter} (${m.platform})`,
     '',
-    `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed calls after ${m.warmup} warm-up; ` +
+    `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed call${m.reps === 1 ? '' : 's'} after ${m.warmup} warm-up; ` +
       (m.jitWarmupMs
         ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up); `
         : '') +

@@ -169,6 +169,17 @@ describe('benchmark loop', () => {
     expect(() => parseOptions(['--sizes=22-16'])).toThrow(
       '--sizes: the range 22-16 is empty; write the smaller size first (16-22)',
     );
+    for (const bad of ['--sizes=40', '--sizes=0', '--sizes=20-30'])
+      expect(() => parseOptions([bad])).toThrow(
+        /--sizes: (40|0|30) is out of range: sizes are log2 of the point count, from 1 to 28/,
+      );
+  });
+
+  it('refuses arguments that are not options, as npm passes them without its --', () => {
+    for (const stray of ['quick', '-q'])
+      expect(() => parseOptions(['--cases=sq', stray])).toThrow(
+        `unexpected argument ${stray}: options are --name or --name=value, after npm's own (npm run bench -- --quick)`,
+      );
   });
 
   it('starts nothing after the deadline and reports the rest as skipped', async () => {
