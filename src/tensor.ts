@@ -40,6 +40,12 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
+const NON_LEAF_GRAD =
+  'webgrad: .grad of a tensor that is not a leaf is read: backward() does not fill it, so it is null. ' +
+  'Call retainGrad() on it before backward() to have it filled, or make the updated values a new leaf ' +
+  '(w = tensor(w.sub(w.grad!.mul(lr)), { requiresGrad: true })). Said once.';
+let nonLeafWarned = false;
+
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
   private accumulated: Tensor | null = null;
@@ -84,8 +90,18 @@ export class Tensor {
     return this.node.stopsGradients;
   }
 
-  /** The gradient accumulated by `backward()` (null until then); assign null to reset it. */
+  /**
+   * The gradient accumulated by `backward()` (null until then); assign null to reset it. Read on a tensor
+   * that backward() never fills (computed, requiring grad, without retainGrad()) it is null, with a warning
+   * once per program, as PyTorch warns: the usual slip of a ported update `w = w.sub(w.grad.mul(lr))`.
+   */
   get grad(): Tensor | null {
+    if (this.accumulated === null && !nonLeafWarned && this.node.requiresGrad && !this.isLeaf) {
+      if (this.node.owner !== this) {
+        nonLeafWarned = true;
+        console.warn(NON_LEAF_GRAD);
+      }
+    }
     return this.accumulated;
   }
 
