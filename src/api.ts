@@ -287,6 +287,48 @@ export function mean(x: Operand, axis?: number | readonly number[], keepdim = fa
   return mul(sum(t, axis, keepdim), 1 / count);
 }
 
+/**
+ * The largest values along `axis` (kept), as a constant: softmax and logsumexp are the same for any shift,
+ * and this one keeps exp from overflowing. Where it is infinite it is 0 instead (PyTorch's logsumexp), so
+ * that a row of -Infinity gives log(0) = -Infinity rather than -Infinity - -Infinity = NaN.
+ */
+function shiftFor(t: Tensor, axis: number): Tensor {
+  const m = amax(t, axis, true).detach();
+  return where(abs(m).eq(Infinity), 0, m);
+}
+
+/** The tensor `x` is (a number made one), checked live, with a required integer `axis` named for `what`. */
+function alongAxis(x: Operand, axis: number, what: string): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
+  t.assertLive(what);
+  if (axis === undefined) throw new Error(`${what}: the axis is required (PyTorch's dim)`);
+  axisOf(t, axis, what);
+  return t;
+}
+
+/** exp(x) / sum(exp(x)) along `axis` (PyTorch's softmax), computed shifted by the largest value. */
+export function softmax(x: Operand, axis: number): Tensor {
+  const t = alongAxis(x, axis, 'softmax');
+  const e = exp(sub(t, shiftFor(t, axis)));
+  return div(e, sum(e, axis, true));
+}
+
+/** log(softmax(x)) along `axis` (PyTorch's log_softmax), without the rounding of a log of a tiny softmax. */
+export function logSoftmax(x: Operand, axis: number): Tensor {
+  const t = alongAxis(x, axis, 'logSoftmax');
+  const z = sub(t, shiftFor(t, axis));
+  return sub(z, log(sum(exp(z), axis, true)));
+}
+
+/** log(sum(exp(x))) along `axis` (PyTorch's logsumexp), shifted by the largest value; keepdim as sum's. */
+export function logsumexp(x: Operand, axis: number, keepdim = false): Tensor {
+  const t = alongAxis(x, axis, 'logsumexp');
+  checkKeepdim(keepdim, 'logsumexp');
+  const m = shiftFor(t, axis);
+  // Summed over the kept axis of length 1: the values unchanged, the axis removed unless keepdim.
+  return sum(add(log(sum(exp(sub(t, m)), axis, true)), m), axis, keepdim);
+}
+
 /** Every op as a Tensor method, with the tensor as first operand. */
 const methods = {
   add,
@@ -341,6 +383,9 @@ const methods = {
   mean,
   amax,
   amin,
+  softmax,
+  logSoftmax,
+  logsumexp,
   reshape,
 };
 
@@ -448,6 +493,12 @@ declare module './tensor.js' {
     amax(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     /** Smallest element, or smallest along an axis or axes (kept with length 1 when keepdim). */
     amin(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** exp(this) / sum(exp(this)) along an axis. */
+    softmax(axis: number): Tensor;
+    /** log(softmax(this)) along an axis. */
+    logSoftmax(axis: number): Tensor;
+    /** log(sum(exp(this))) along an axis (kept with length 1 when keepdim). */
+    logsumexp(axis: number, keepdim?: boolean): Tensor;
     /** The same values in another shape (one dimension may be -1); gradients flow through it. */
     reshape(shape: readonly number[]): Tensor;
   }

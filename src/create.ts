@@ -1,7 +1,7 @@
-/** Tensors made from a shape or a range rather than from data: zeros, ones, full, linspace, arange (as PyTorch's). */
+/** Tensors made from a shape or a range rather than from data: zeros, ones, full (and their *Like forms), linspace, arange (as PyTorch's). */
 import { sizeOf } from './graph/shape.js';
 import { checkOptions, optionNames, written } from './options.js';
-import { tensor, type Tensor } from './tensor.js';
+import { Tensor, tensor } from './tensor.js';
 
 /** Options of the tensor makers. */
 export interface MakeOptions {
@@ -55,6 +55,28 @@ export function zeros(shape: readonly number[], opts: MakeOptions = {}): Tensor 
 /** A tensor of ones of the given shape. */
 export function ones(shape: readonly number[], opts: MakeOptions = {}): Tensor {
   return filled('ones()', shape, 1, opts);
+}
+
+/** The shape of `like` (a Tensor), checked in the name of `what`. */
+function shapeOf(what: string, like: Tensor): number[] {
+  if (!(like instanceof Tensor)) throw new Error(`${what}: expected a Tensor to take the shape of`);
+  like.assertLive(what);
+  return like.shape;
+}
+
+/** A tensor of zeros of `like`'s shape (PyTorch's zeros_like; it does not require grad unless asked). */
+export function zerosLike(like: Tensor, opts: MakeOptions = {}): Tensor {
+  return filled('zerosLike()', shapeOf('zerosLike()', like), 0, opts);
+}
+
+/** A tensor of ones of `like`'s shape (PyTorch's ones_like). */
+export function onesLike(like: Tensor, opts: MakeOptions = {}): Tensor {
+  return filled('onesLike()', shapeOf('onesLike()', like), 1, opts);
+}
+
+/** A tensor of `like`'s shape filled with `value` (PyTorch's full_like). */
+export function fullLike(like: Tensor, value: number, opts: MakeOptions = {}): Tensor {
+  return filled('fullLike()', shapeOf('fullLike()', like), value, opts);
 }
 
 /**

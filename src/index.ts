@@ -59,11 +59,24 @@ export {
   mean,
   amax,
   amin,
+  softmax,
+  logSoftmax,
+  logsumexp,
   reshape,
   opNames,
   type Operand,
 } from './api.js';
-export { zeros, ones, full, linspace, arange, type MakeOptions } from './create.js';
+export {
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  fullLike,
+  linspace,
+  arange,
+  type MakeOptions,
+} from './create.js';
 export {
   grad,
   valueAndGrad,

@@ -1,6 +1,17 @@
 // Tensors made from a shape or a range: zeros, ones, full, linspace and arange, with their checks.
 import { describe, expect, it } from 'vitest';
-import { arange, full, linspace, ones, sum, zeros } from '../src/index.js';
+import {
+  arange,
+  full,
+  fullLike,
+  linspace,
+  ones,
+  onesLike,
+  sum,
+  tensor,
+  zeros,
+  zerosLike,
+} from '../src/index.js';
 
 describe('tensor makers', () => {
   it('zeros, ones and full: the shape, the value, and requiresGrad', async () => {
@@ -11,6 +22,21 @@ describe('tensor makers', () => {
     sum(w.mul(w)).backward();
     expect([...(await w.grad!.data())]).toEqual([2, 2, 2, 2]);
     expect(zeros([1]).requiresGrad).toBe(false);
+  });
+
+  it("zerosLike, onesLike and fullLike take another tensor's shape, and requiresGrad only when asked", async () => {
+    const t = tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3], requiresGrad: true });
+    const z = zerosLike(t);
+    expect(z.shape).toEqual([2, 3]);
+    expect(z.requiresGrad).toBe(false);
+    expect([...(await z.data())]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect([...(await onesLike(t.sum()).data())]).toEqual([1]);
+    const f = fullLike(t, 2.5, { requiresGrad: true });
+    sum(f.mul(t)).backward();
+    expect([...(await f.grad!.data())]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => zerosLike([1, 2] as never)).toThrow('zerosLike(): expected a Tensor to take the shape of');
+    t.dispose();
+    expect(() => onesLike(t)).toThrow('onesLike(): the tensor was disposed');
   });
 
   it('linspace: both ends exact, every value the exact one rounded to float32', async () => {

@@ -272,12 +272,9 @@ describe('the op table and its tests', () => {
   it("the README's list of functions names every public op and every function it lists exists", () => {
     const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
     const section = readme.slice(readme.indexOf('## Functions'), readme.indexOf('## Coming from PyTorch'));
-    const listed = new Set(
-      section
-        .split('\n')
-        .filter((l) => l.startsWith('- '))
-        .flatMap((l) => [...l.matchAll(/`(\w+)`/g)].map((m) => m[1]!)),
-    );
+    // The list's items, each with the indented lines that continue it.
+    const items = section.split(/\n(?! {2})/).filter((l) => l.startsWith('- '));
+    const listed = new Set(items.flatMap((l) => [...l.matchAll(/`(\w+)`/g)].map((m) => m[1]!)));
     // Every op and every function that is a Tensor method too (square, clamp, where, sum, ...).
     const proto = Tensor.prototype as unknown as Record<string, unknown>;
     const methods = Object.getOwnPropertyNames(proto).filter(

@@ -8,6 +8,9 @@ import {
   formula,
   grad,
   init,
+  logSoftmax,
+  logsumexp,
+  softmax,
   stats,
   sum,
   tensor,
@@ -113,6 +116,56 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     sum(amax(x.mul(w), 1)).backward();
     // Rows: [0.5, -1, -2] (largest 0.5 at column 0), [2, -3, 0.5] (2 at column 0).
     expect(await values(w.grad!)).toEqual([2.5, 0, 0]);
+  });
+
+  it("softmax, logSoftmax and logsumexp: PyTorch's values and gradients, large values without overflow", async () => {
+    // PyTorch 1.13 (float32): the second row's 1000 and 1001 overflow exp unless shifted.
+    const rows = [
+      [1, 2, 3],
+      [1000, 1001, -1000],
+    ];
+    const w = tensor([
+      [0.5, -1, 2],
+      [1, 0, 3],
+    ]);
+    const close = (got: number[], want: number[], tol = 2e-6): void => {
+      expect(got.length).toBe(want.length);
+      got.forEach((g, i) =>
+        expect(Math.abs(g - want[i]!), `${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
+          tol * Math.max(1, Math.abs(want[i]!)),
+        ),
+      );
+    };
+    let x = tensor(rows, { requiresGrad: true });
+    const s = softmax(x, 1);
+    close(await values(s), [0.09003057, 0.24472848, 0.66524094, 0.26894143, 0.7310586, 0]);
+    sum(s.mul(w)).backward();
+    close(await values(x.grad!), [-0.05678846, -0.52145982, 0.57824826, 0.19661194, -0.19661194, 0]);
+    x = tensor(rows, { requiresGrad: true });
+    const l = x.logSoftmax(-1);
+    close(await values(l), [-2.40760589, -1.40760589, -0.40760595, -1.31326163, -0.31326166, -2001.31323242]);
+    sum(l.mul(w)).backward();
+    close(await values(x.grad!), [0.36495411, -1.36709273, 1.0021385, -0.07576573, -2.92423439, 3]);
+    x = tensor(rows, { requiresGrad: true });
+    const e = logsumexp(x, 1);
+    expect(e.shape).toEqual([2]);
+    close(await values(e), [3.40760589, 1001.31323242]);
+    sum(e.mul(tensor([1, 2]))).backward();
+    // Twice the second row's softmax; PyTorch's 0.5378986 and 1.4621599 are off by 3e-5 (exp(x - 1001.3132) in
+    // float32, from a rounded result).
+    close(await values(x.grad!), [0.09003058, 0.24472849, 0.665241, 0.53788284, 1.46211716, 0]);
+    expect(logsumexp(x, 0, true).shape).toEqual([1, 3]);
+    // Rows of infinities as PyTorch's: log(0) = -Infinity, and an infinite term gives Infinity; NaN stays.
+    expect(await values(logsumexp(tensor([-Infinity, -Infinity]), 0))).toEqual([-Infinity]);
+    expect(await values(logsumexp(tensor([Infinity, 1]), 0))).toEqual([Infinity]);
+    expect(await values(logsumexp(tensor([NaN, 1]), 0))).toEqual([NaN]);
+    expect(await values(softmax(tensor([-Infinity, 0]), 0))).toEqual([0, 1]);
+    expect(await values(logSoftmax(tensor([-Infinity, 0]), 0))).toEqual([-Infinity, 0]);
+    expect(await values(softmax(tensor([-Infinity, -Infinity]), 0))).toEqual([NaN, NaN]);
+    expect(() => softmax(tensor([1, 2]), undefined as unknown as number)).toThrow(
+      "softmax: the axis is required (PyTorch's dim)",
+    );
+    expect(() => logsumexp(tensor([1, 2]), 1)).toThrow('logsumexp: axis 1 is out of range');
   });
 
   it('bad axes are named as amax and amin errors', () => {
