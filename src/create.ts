@@ -12,13 +12,13 @@ export interface MakeOptions {
 const MAKE_OPTIONS = optionNames<MakeOptions>({ requiresGrad: true });
 
 /** A leaf over `values` (made here, so not copied), with the options checked in the name of `what`. */
-function made(what: string, values: Float32Array, shape: number[], opts: MakeOptions): Tensor {
+export function made(what: string, values: Float32Array, shape: number[], opts: MakeOptions): Tensor {
   checkOptions(what, opts, MAKE_OPTIONS);
   return tensor(values, { requiresGrad: opts.requiresGrad ?? false, shape, copy: false });
 }
 
 /** Float32 storage for `n` values, or an error in the name of `what` where no array can hold them. */
-function allocate(what: string, n: number): Float32Array {
+export function allocate(what: string, n: number): Float32Array {
   try {
     return new Float32Array(n);
   } catch (e) {
@@ -29,7 +29,8 @@ function allocate(what: string, n: number): Float32Array {
   }
 }
 
-function checkedShape(what: string, shape: readonly number[]): number[] {
+/** `shape` as a new array, checked in the name of `what`: positive integers. */
+export function checkedShape(what: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
     throw new Error(`${what}: shape must be an array of positive integers, got ${written(shape)}`);
   return [...shape];

@@ -77,6 +77,7 @@ export {
   arange,
   type MakeOptions,
 } from './create.js';
+export { rand, randn, manualSeed } from './random.js';
 export {
   grad,
   valueAndGrad,
