@@ -82,7 +82,12 @@ export function formula(
   names: Readonly<Record<string, Tensor>> = {},
   opts: FormulaOptions = {},
 ): string {
-  if (!(t instanceof Tensor)) throw new Error('formula(t): t must be a Tensor');
+  if (!(t instanceof Tensor))
+    throw new Error(
+      typeof t === 'function'
+        ? 'formula(t): t must be a Tensor, got a function: pass what it computes, formula(f(x), { x })'
+        : 'formula(t): t must be a Tensor',
+    );
   checkOptions('formula()', opts, optionNames<FormulaOptions>({ maxLength: true }));
   const maxLength = opts.maxLength ?? 20_000;
   const named = new Map<Node, string>();

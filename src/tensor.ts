@@ -264,6 +264,17 @@ export class Tensor {
     return `Tensor(shape=${fmtShape(this.node.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
+  /**
+   * JSON.stringify of a tensor is an error that says how to read its values (they may not be computed yet,
+   * and stringify cannot wait), rather than one about the circular graph behind it.
+   */
+  toJSON(): never {
+    throw new Error(
+      `JSON.stringify of ${this.toString()}: its values are read with await t.data() (a Float32Array), ` +
+        'then Array.from(values) for JSON',
+    );
+  }
+
   /** Node's console.log and util.inspect show the description, not the graph behind the tensor. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();

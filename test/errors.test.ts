@@ -1,6 +1,6 @@
 // Bad input gives an error that names the problem, and leaves earlier tensors intact.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, grad, init, mul, sum, tensor, type Tensor, type TensorData } from '../src/index.js';
+import { add, formula, grad, init, mul, sum, tensor, type Tensor, type TensorData } from '../src/index.js';
 import { testBackends } from './backends.js';
 
 /** A mistake, and what its message must say. */
@@ -110,6 +110,16 @@ const CASES: Case[] = [
   ],
   ['a negative argnum', () => grad((a: Tensor) => a, -1 as number)(1), /argnum -1 is out of range/],
   ['an unknown backend in init', () => init({ backend: 'tpu' as 'cpu' }), /unknown backend "tpu"/],
+  [
+    'JSON.stringify of a tensor',
+    () => JSON.stringify({ w: tensor([1, 2]) }),
+    /JSON.stringify of Tensor\(shape=\[2\]\): its values are read with await t.data\(\)/,
+  ],
+  [
+    'formula() of the function rather than its result',
+    () => formula(((x: Tensor) => x) as unknown as Tensor, {}),
+    /t must be a Tensor, got a function: pass what it computes, formula\(f\(x\), \{ x \}\)/,
+  ],
   ['item() of several elements', () => tensor([1, 2, 3]).item(), /3 elements \(shape \[3\]\).*exactly one/],
   ['an op on a disposed tensor', () => add(disposedPair().gone, 1), /add: the tensor was disposed/],
   ['reading a disposed tensor', () => disposedPair().gone.data(), /data\(\): the tensor was disposed/],
