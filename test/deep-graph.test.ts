@@ -42,6 +42,27 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
       }
     });
   });
+
+  it('a wide level (many outputs of short chains) is split into kernels of bounded size', async () => {
+    // 60 chains of 40 ops from one x, read together: one level of 2400 values, no chain deep enough to cut.
+    const x = tensor(Float32Array.from({ length: 64 }, (_, i) => -1 + i / 32));
+    const ys = Array.from({ length: 60 }, (_, j) => chain(x.mul(1 + j / 64), 40));
+    const kernels = planKernels(
+      ys.map((y) => y.node),
+      (n) => n.op === 'leaf',
+    );
+    expect(kernels.length).toBeGreaterThan(1);
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+    expect(kernels.reduce((a, k) => a + k.outputs.length, 0)).toBe(60);
+    const got = await Promise.all(ys.map((y) => y.data()));
+    const m = model(ys.map((y) => y.node));
+    ys.forEach((y, j) => {
+      const want = m.get(y.node)!.s;
+      for (let i = 0; i < 64; i++)
+        if (b.name.startsWith('cpu')) expect(got[j]![i]).toBe(want[i]);
+        else expect(Math.abs(got[j]![i]! - want[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(want[i]!) + 1e-7);
+    });
+  });
 });
 
 describe('cutting deep graphs, by what a device binds', () => {

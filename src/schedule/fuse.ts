@@ -129,9 +129,8 @@ function plan(
       if (cutDepth < Infinity) {
         const row = opRow(n.op);
         const counts = row !== undefined && row.identity !== true;
-        const d =
-          Math.max(0, ...n.inputs.map((c) => (isReady(c) || level.has(c) ? 0 : (depth.get(c) ?? 0)))) +
-          (counts ? 1 : 0);
+        const inline = n.inputs.filter((c) => !isReady(c) && !level.has(c));
+        const d = Math.max(0, ...inline.map((c) => depth.get(c) ?? 0)) + (counts ? 1 : 0);
         if (counts && d > cutDepth) {
           // Stored here, and read as a value of an earlier level by the ops that use it.
           materialize(n, l);
@@ -168,11 +167,53 @@ function plan(
     else groups.set(key, [n]);
   }
   // A kernel reads what an earlier level stored rather than computing it again.
-  const kernels = [...groups.values()].map((nodes) => {
+  const kernels = [...groups.values()].flatMap((nodes) => {
     const lvl = level.get(nodes[0]!)!;
-    return buildKernel(nodes, lvl, (n) => isReady(n) || (level.get(n) ?? lvl) < lvl);
+    const stored = (n: Node): boolean => isReady(n) || (level.get(n) ?? lvl) < lvl;
+    const k = buildKernel(nodes, lvl, stored);
+    if (k.values.length <= LARGE_KERNEL || nodes.length === 1) return [k];
+    // Split only where that makes the largest kernel markedly smaller: where one output alone needs most
+    // of the values (a gradient through a long chain), the others split off would be computed twice.
+    const parts = splitWide(nodes, stored).map((g) => buildKernel(g, lvl, stored));
+    return Math.max(...parts.map((p) => p.values.length)) <= 0.75 * k.values.length ? parts : [k];
   });
   return { kernels: kernels.sort((a, b) => a.level - b.level), note };
+}
+
+/**
+ * The outputs of one level's kernel in groups whose kernels hold at most LARGE_KERNEL values each (counted
+ * as the graph nodes each computes or reads, an upper bound), in order of creation: a level of a wide graph
+ * (a derivative of high order has thousands of small outputs at a level, however short its chains are cut)
+ * would otherwise be one kernel of many thousands of values, which compilers take superlinear time over.
+ * Values that several groups need are computed by each. An output that alone needs more stays whole.
+ */
+function splitWide(outs: readonly Node[], stored: (n: Node) => boolean): Node[][] {
+  const isBoundary = (n: Node): boolean => stored(n) || isReduction(n.op) || n.op === 'reshape';
+  const groups: Node[][] = [];
+  let group: Node[] = [];
+  let held = new Set<Node>();
+  for (const out of [...outs].sort((a, b) => a.id - b.id)) {
+    // The nodes the output's kernel value is computed from, down to what is stored.
+    const cone = new Set<Node>();
+    const stack = [isReduction(out.op) ? out.inputs[0]! : out];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (cone.has(n)) continue;
+      cone.add(n);
+      if (!isBoundary(n)) stack.push(...n.inputs);
+    }
+    let added = 0;
+    for (const n of cone) if (!held.has(n)) added++;
+    if (group.length > 0 && held.size + added > LARGE_KERNEL) {
+      groups.push(group);
+      group = [];
+      held = new Set();
+    }
+    group.push(out);
+    for (const n of cone) held.add(n);
+  }
+  groups.push(group);
+  return groups;
 }
 
 /**
