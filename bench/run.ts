@@ -170,7 +170,8 @@ export async function runBenchmark(o: RunOptions): Promise<RunResult> {
           );
       }
     }
-    for (const c of o.cases) await runCase(o, c, started, result, late);
+    // A phase with no system to run (no CPU system asked for, say) prints nothing per case and size.
+    if (started.length > 0) for (const c of o.cases) await runCase(o, c, started, result, late);
     for (const s of started) await s.teardown();
   }
   return result;

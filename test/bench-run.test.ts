@@ -182,6 +182,15 @@ describe('benchmark loop', () => {
       );
   });
 
+  it('prints a progress line per case and size with results only: a phase without systems prints none', async () => {
+    const lines: string[] = [];
+    await runBenchmark(options([standIn('hand', 0)], { progress: (l) => lines.push(l) }));
+    const sizeLines = lines.filter((l) => /^sq N=2\^\d+:/.test(l));
+    // Three sizes, each once (from the GPU phase), each with the system's time.
+    expect(sizeLines).toHaveLength(3);
+    for (const l of sizeLines) expect(l).toMatch(/hand [0-9.]+ ms/);
+  });
+
   it('starts nothing after the deadline and reports the rest as skipped', async () => {
     const s = standIn('hand', 0);
     const r = await runBenchmark(options([s], { deadlineS: 0, cases: selectCases(['sq', 'd2']) }));
