@@ -3,7 +3,7 @@ import type { Node, Reduction } from './graph/node.js';
 import { broadcastShapes, fmtShape, sizeOf, type Shape } from './graph/shape.js';
 import { apply, constant, powi, reduceKeep, reshape as reshapeNode } from './ops/build.js';
 import { OPS, type OpName } from './ops/table.js';
-import { written } from './options.js';
+import { checkOptions, optionNames, written } from './options.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An op operand: a tensor or a plain number (a constant). */
@@ -287,6 +287,58 @@ export function mean(x: Operand, axis?: number | readonly number[], keepdim = fa
   return mul(sum(t, axis, keepdim), 1 / count);
 }
 
+/** Options of variance and std (PyTorch's keyword arguments). */
+export interface SpreadOptions {
+  /** Subtracted from the count of elements in the divisor: 1 (Bessel's, the default, as PyTorch's), 0 for the population's. */
+  correction?: number;
+  /** Keep the reduced axes with length 1 (default false). */
+  keepdim?: boolean;
+}
+
+const SPREAD_OPTIONS = optionNames<SpreadOptions>({ correction: true, keepdim: true });
+
+/** x and the sum of squared deviations from its mean along `axis`, and the divisor, for `what`. */
+function deviations(
+  x: Operand,
+  axis: number | readonly number[] | undefined,
+  opts: SpreadOptions,
+  what: string,
+): { squares: Tensor; divisor: number } {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
+  t.assertLive(what);
+  checkOptions(what, opts, SPREAD_OPTIONS);
+  const { correction = 1, keepdim = false } = opts;
+  if (typeof correction !== 'number' || !Number.isFinite(correction))
+    throw new Error(`${what}: correction must be a finite number, got ${written(correction)}`);
+  checkKeepdim(keepdim, what);
+  let count = 1;
+  for (const a of axesOf(t, axis, what)) count *= t.shape[a] ?? 1;
+  const d = sub(t, mean(t, axis, true));
+  return { squares: sum(mul(d, d), axis, keepdim), divisor: Math.max(0, count - correction) };
+}
+
+/**
+ * Variance of all elements, or along an axis or a list of axes (PyTorch's var, which JavaScript cannot
+ * name): the mean of squared deviations, divided by count - correction (Bessel's: correction 1, the
+ * default); NaN where that is 0 or less, as PyTorch's.
+ */
+export function variance(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
+  const { squares, divisor } = deviations(x, axis, opts, 'variance');
+  return div(squares, divisor);
+}
+
+/**
+ * Standard deviation: the square root of variance (see there). Its gradient is 0 where it is 0 (all
+ * values equal), as PyTorch's, rather than the 0 · Infinity of sqrt's derivative there.
+ */
+export function std(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
+  const { squares, divisor } = deviations(x, axis, opts, 'std');
+  const v = div(squares, divisor);
+  const positive = v.gt(0);
+  // v * 0 keeps a NaN variance NaN, and passes a zero gradient where v is 0.
+  return where(positive, sqrt(where(positive, v, 1)), mul(v, 0));
+}
+
 /**
  * The largest values along `axis` (kept), as a constant: softmax and logsumexp are the same for any shift,
  * and this one keeps exp from overflowing. Where it is infinite it is 0 instead (PyTorch's logsumexp), so
@@ -386,6 +438,8 @@ const methods = {
   softmax,
   logSoftmax,
   logsumexp,
+  variance,
+  std,
   reshape,
 };
 
@@ -493,6 +547,10 @@ declare module './tensor.js' {
     amax(axis?: number | readonly number[], keepdim?: boolean): Tensor;
     /** Smallest element, or smallest along an axis or axes (kept with length 1 when keepdim). */
     amin(axis?: number | readonly number[], keepdim?: boolean): Tensor;
+    /** Variance of all elements, or along an axis or axes (Bessel's correction unless told otherwise). */
+    variance(axis?: number | readonly number[], opts?: SpreadOptions): Tensor;
+    /** Standard deviation of all elements, or along an axis or axes. */
+    std(axis?: number | readonly number[], opts?: SpreadOptions): Tensor;
     /** exp(this) / sum(exp(this)) along an axis. */
     softmax(axis: number): Tensor;
     /** log(softmax(this)) along an axis. */

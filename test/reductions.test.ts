@@ -11,6 +11,8 @@ import {
   logSoftmax,
   logsumexp,
   softmax,
+  std,
+  variance,
   stats,
   sum,
   tensor,
@@ -166,6 +168,49 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
       "softmax: the axis is required (PyTorch's dim)",
     );
     expect(() => logsumexp(tensor([1, 2]), 1)).toThrow('logsumexp: axis 1 is out of range');
+  });
+
+  it("variance and std: PyTorch's values, correction and keepdim, and std's zero gradient where it is 0", async () => {
+    const close = (got: number[], want: number[]): void =>
+      got.forEach((g, i) =>
+        expect(Math.abs(g - want[i]!), `${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
+          2e-6 * Math.max(1, Math.abs(want[i]!)),
+        ),
+      );
+    const rows = [
+      [1, 2, 4],
+      [3, 5, 9],
+    ];
+    // PyTorch 1.13's var and std (unbiased unless correction 0).
+    close(await values(variance(tensor(rows))), [8]);
+    close(await values(tensor(rows).variance(1)), [2.33333325, 9.33333302]);
+    close(await values(variance(tensor(rows), 0, { correction: 0 })), [1, 2.25, 6.25]);
+    const s = std(tensor(rows), 1, { keepdim: true });
+    expect(s.shape).toEqual([2, 1]);
+    close(await values(s), [1.52752519, 3.05505037]);
+    let x = tensor(rows, { requiresGrad: true });
+    sum(variance(x, 1)).backward();
+    close(
+      await values(x.grad!),
+      [-1.33333325, -0.33333325, 1.66666675, -2.66666651, -0.66666651, 3.33333349],
+    );
+    x = tensor(rows, { requiresGrad: true });
+    std(x).backward();
+    close(await values(x.grad!), [-0.21213204, -0.14142136, 0, -0.07071068, 0.07071068, 0.35355341]);
+    // One element: no degrees of freedom left, NaN; all equal: 0, with PyTorch's zero gradient (not NaN).
+    expect(await values(variance(tensor([5])))).toEqual([NaN]);
+    const flat = tensor([1, 1, 1], { requiresGrad: true });
+    const sf = std(flat);
+    expect(await values(sf)).toEqual([0]);
+    sf.backward();
+    expect(await values(flat.grad!)).toEqual([0, 0, 0]);
+    expect(await values(std(tensor([1, NaN, 2])))).toEqual([NaN]);
+    expect(() => variance(tensor([1, 2]), 0, { unbiased: false } as object)).toThrow(
+      "variance: unknown option 'unbiased'",
+    );
+    expect(() => std(tensor([1, 2]), 0, { correction: NaN })).toThrow(
+      'std: correction must be a finite number, got NaN',
+    );
   });
 
   it('bad axes are named as amax and amin errors', () => {
