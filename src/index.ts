@@ -85,10 +85,12 @@ export {
   grad,
   valueAndGrad,
   hessian,
+  jvp,
   type ValueAndGrad,
   type Lifted,
   type GradsOf,
   type HessianOf,
+  type ValueAndTangent,
 } from './transforms.js';
 export { checkGrads, type CheckOptions, type CheckReport } from './check.js';
 export {

@@ -1,8 +1,8 @@
-/** JAX-style function transforms: grad and valueAndGrad, composable to any order. */
+/** JAX-style function transforms: grad, valueAndGrad, hessian and jvp, composable to any order. */
 import { gradients, onesLike, zerosLike } from './autodiff/grad.js';
 import { fmtShape, sameShape } from './graph/shape.js';
 import { sum } from './api.js';
-import { apply } from './ops/build.js';
+import { apply, constant, expand, leaf } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
@@ -233,4 +233,58 @@ export function hessian(f: (...args: never[]) => unknown, argnums: number | read
     });
     return typeof argnums === 'number' ? rows[0]![0]! : rows;
   };
+}
+
+/** Result of `jvp`: f's value and its derivative along the tangents, both of f's shape. */
+export interface ValueAndTangent {
+  value: Tensor;
+  tangent: Tensor;
+}
+
+/**
+ * f's value at `primals` and its derivative along `tangents` (JAX's jvp, forward mode): the sum over the
+ * arguments of ∂f/∂xᵢ · tᵢ, with each tangent of its primal's shape. f may return any shape, and so may
+ * its tangent: the derivative at every point with respect to a parameter shared by all of them
+ * (`jvp(f, [w, x], [1, zerosLike(x)])`), which grad would sum over the points. Computed as the transpose of
+ * f's vector-Jacobian product (reverse mode applied twice), fused with the value.
+ */
+export function jvp(
+  f: (...args: never[]) => Tensor,
+  primals: readonly (Tensor | TensorData)[],
+  tangents: readonly (Tensor | TensorData)[],
+): ValueAndTangent {
+  const what = 'jvp(f)';
+  if (typeof f !== 'function') throw new Error(`${what}: f must be a function, got ${typeof f}`);
+  if (!Array.isArray(primals) || !Array.isArray(tangents))
+    throw new Error(`${what}: primals and tangents must be arrays (one entry per argument of f)`);
+  if (primals.length !== tangents.length)
+    throw new Error(`${what}: ${primals.length} primals but ${tangents.length} tangents`);
+  // Each argument enters through a fresh identity node, as in grad: one tensor passed twice gets both terms.
+  const xs = primals.map((p, i) => new Tensor(apply('id', [asTensor(p, i, what).node])));
+  const ts = tangents.map((t, i) => {
+    const v = asTensor(t, i, `${what} (tangents)`);
+    if (!sameShape(v.shape, xs[i]!.shape))
+      throw new Error(
+        `${what}: tangent ${i} has shape ${fmtShape(v.shape)}, but its primal ${fmtShape(xs[i]!.shape)}`,
+      );
+    return v;
+  });
+  const out = withoutHints(() => (f as (...a: Tensor[]) => unknown)(...xs));
+  if (!(out instanceof Tensor)) throw new Error(`${what}: f must return a Tensor`);
+  // A cotangent u of f's shape (one stored value, broadcast): J^T u is linear in u, so the derivative of
+  // sum over i of (J_i^T u) · t_i with respect to u is J t, whatever u's value.
+  const u = expand(leaf(new Float32Array(1), [], true), out.node.shape);
+  const vjps = gradients(
+    [out.node],
+    [u],
+    xs.map((x) => x.node),
+  );
+  let s = constant(0);
+  vjps.forEach((g, i) => {
+    if (g) s = apply('add', [s, sum(new Tensor(apply('mul', [g, ts[i]!.node]))).node]);
+  });
+  const [jt] = gradients([s], [onesLike(s)], [u]);
+  const tangent = new Tensor(jt ?? zerosLike(out.node));
+  hint([out.node, tangent.node]);
+  return { value: out, tangent };
 }
