@@ -918,6 +918,10 @@ describe.each(testBackends())('ops on $name', (b) => {
       y.backward();
       expect(await x.grad.item()).toBe(106);
       expect(await held.item()).toBe(12);
+      // A disposed .grad counts as none: the next backward() starts from zero.
+      x.grad.dispose();
+      y.backward();
+      expect(await x.grad.item()).toBe(6);
     });
 
     it('an identity (x * 1, x + 0, --x, x ** 1, the sum of a scalar) is a tensor of its own', async () => {
