@@ -340,44 +340,48 @@ export function std(x: Operand, axis?: number | readonly number[], opts: SpreadO
 }
 
 /**
- * The largest values along `axis` (kept), as a constant: softmax and logsumexp are the same for any shift,
- * and this one keeps exp from overflowing. Where it is infinite it is 0 instead (PyTorch's logsumexp), so
- * that a row of -Infinity gives log(0) = -Infinity rather than -Infinity - -Infinity = NaN.
+ * The tensor `x` is (a number made one), checked live, with the axes it is taken along: required, one
+ * integer unless `several` (PyTorch's dim, a tuple for logsumexp).
  */
-function shiftFor(t: Tensor, axis: number): Tensor {
-  const m = amax(t, axis, true).detach();
-  return where(abs(m).eq(Infinity), 0, m);
-}
-
-/** The tensor `x` is (a number made one), checked live, with a required integer `axis` named for `what`. */
-function alongAxis(x: Operand, axis: number, what: string): Tensor {
+function alongAxes(x: Operand, axis: number | readonly number[], what: string, several: boolean): Tensor {
   const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
   t.assertLive(what);
   if (axis === undefined) throw new Error(`${what}: the axis is required (PyTorch's dim)`);
-  axisOf(t, axis, what);
+  if (Array.isArray(axis) && !several)
+    throw new Error(`${what}: the axis must be one integer (PyTorch's dim), got ${written(axis)}`);
+  axesOf(t, axis, what);
   return t;
 }
 
+// softmax and logsumexp are the same for any shift along their axis: by the largest value (a constant,
+// through detach), exp cannot overflow.
+
 /** exp(x) / sum(exp(x)) along `axis` (PyTorch's softmax), computed shifted by the largest value. */
 export function softmax(x: Operand, axis: number): Tensor {
-  const t = alongAxis(x, axis, 'softmax');
-  const e = exp(sub(t, shiftFor(t, axis)));
+  const t = alongAxes(x, axis, 'softmax', false);
+  // As PyTorch's: an infinite largest value is subtracted as it is (a row with +Infinity gives NaN).
+  const e = exp(sub(t, amax(t, axis, true).detach()));
   return div(e, sum(e, axis, true));
 }
 
 /** log(softmax(x)) along `axis` (PyTorch's log_softmax), without the rounding of a log of a tiny softmax. */
 export function logSoftmax(x: Operand, axis: number): Tensor {
-  const t = alongAxis(x, axis, 'logSoftmax');
-  const z = sub(t, shiftFor(t, axis));
+  const t = alongAxes(x, axis, 'logSoftmax', false);
+  const z = sub(t, amax(t, axis, true).detach());
   return sub(z, log(sum(exp(z), axis, true)));
 }
 
-/** log(sum(exp(x))) along `axis` (PyTorch's logsumexp), shifted by the largest value; keepdim as sum's. */
-export function logsumexp(x: Operand, axis: number, keepdim = false): Tensor {
-  const t = alongAxis(x, axis, 'logsumexp');
+/**
+ * log(sum(exp(x))) along an axis or a list of axes (PyTorch's logsumexp), shifted by the largest value;
+ * keepdim as sum's. As PyTorch's, an infinite largest value shifts by 0 instead, so that a row of -Infinity
+ * gives log(0) = -Infinity (not -Infinity - -Infinity = NaN) and one with +Infinity gives +Infinity.
+ */
+export function logsumexp(x: Operand, axis: number | readonly number[], keepdim = false): Tensor {
+  const t = alongAxes(x, axis, 'logsumexp', true);
   checkKeepdim(keepdim, 'logsumexp');
-  const m = shiftFor(t, axis);
-  // Summed over the kept axis of length 1: the values unchanged, the axis removed unless keepdim.
+  const top = amax(t, axis, true).detach();
+  const m = where(abs(top).eq(Infinity), 0, top);
+  // Summed over the kept axes of length 1: the values unchanged, the axes removed unless keepdim.
   return sum(add(log(sum(exp(sub(t, m)), axis, true)), m), axis, keepdim);
 }
 
@@ -556,7 +560,7 @@ declare module './tensor.js' {
     /** log(softmax(this)) along an axis. */
     logSoftmax(axis: number): Tensor;
     /** log(sum(exp(this))) along an axis (kept with length 1 when keepdim). */
-    logsumexp(axis: number, keepdim?: boolean): Tensor;
+    logsumexp(axis: number | readonly number[], keepdim?: boolean): Tensor;
     /** The same values in another shape (one dimension may be -1); gradients flow through it. */
     reshape(shape: readonly number[]): Tensor;
   }

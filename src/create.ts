@@ -106,9 +106,32 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
 }
 
 /**
+ * start + i * step as a float32: the product and the sum formed exactly (as a fused multiply-add would) and
+ * rounded at the end, so that values that cancel keep what is left (arange(-1, 1, 0.2) at i = 5 is
+ * 5.55e-17, as PyTorch gives, where float64 arithmetic rounds it to 0).
+ */
+function affine(start: number, i: number, step: number): number {
+  // Dekker's product: i * step = p + e exactly (i and step split into 26-bit halves).
+  const p = i * step;
+  const split = (v: number): [number, number] => {
+    const c = 134217729 * v;
+    const hi = c - (c - v);
+    return [hi, v - hi];
+  };
+  const [ih, il] = split(i);
+  const [sh, sl] = split(step);
+  const e = ih * sh - p + ih * sl + il * sh + il * sl;
+  // Knuth's sum: start + p = s + t exactly.
+  const s = start + p;
+  const b = s - start;
+  const t = start - (s - b) + (p - b);
+  return Math.fround(s + (t + e));
+}
+
+/**
  * The values start, start + step, ... before `end` (excluded), as PyTorch's arange: `arange(end)` counts
- * from 0 by 1. There are ceil((end - start) / step) of them, each start + i * step computed in float64 and
- * rounded once to float32.
+ * from 0 by 1. There are ceil((end - start) / step) of them, each start + i * step formed exactly and
+ * rounded to float32.
  */
 export function arange(end: number, opts?: MakeOptions): Tensor;
 export function arange(start: number, end: number, opts?: MakeOptions): Tensor;
@@ -132,6 +155,6 @@ export function arange(...args: (number | MakeOptions | undefined)[]): Tensor {
   if (n <= 0)
     throw new Error(`arange(): no values from ${a} to ${b} by ${h} (a tensor needs at least one element)`);
   const values = allocate('arange()', n);
-  for (let i = 0; i < n; i++) values[i] = a + i * h;
+  for (let i = 0; i < n; i++) values[i] = affine(a, i, h);
   return made('arange()', values, [n], opts);
 }

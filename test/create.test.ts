@@ -64,7 +64,10 @@ describe('tensor makers', () => {
     expect(await values(arange(1, 2.5, 0.5))).toEqual([1, 1.5, 2]);
     expect(await values(arange(0, 1, 0.1))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => f(i * 0.1)));
     expect(await values(arange(-1, 1, 0.3))).toEqual([-1, -0.7, -0.4, -0.1, 0.2, 0.5, 0.8].map(f));
-    // Each value is the float64 one rounded once, not a float32 running sum (which drifts by 1e-4 here).
+    // Values that cancel keep what is left of the exact start + i * step, as PyTorch's (float64 gives 0).
+    expect((await values(arange(-1, 1, 0.2)))[5]).toBe(Math.fround(5.551115123125783e-17));
+    expect((await values(arange(-3, 3, 0.3)))[10]).toBe(Math.fround(-1.1102230246251565e-16));
+    // Each value is the exact one rounded, not a float32 running sum (which drifts by 1e-4 here).
     const v = await arange(0, 1000, 0.01).data();
     expect(v.length).toBe(100000);
     expect(v[99999]).toBe(f(99999 * 0.01));

@@ -164,6 +164,25 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     expect(await values(softmax(tensor([-Infinity, 0]), 0))).toEqual([0, 1]);
     expect(await values(logSoftmax(tensor([-Infinity, 0]), 0))).toEqual([-Infinity, 0]);
     expect(await values(softmax(tensor([-Infinity, -Infinity]), 0))).toEqual([NaN, NaN]);
+    // +Infinity in a row: NaN throughout for softmax and logSoftmax, as PyTorch's (only logsumexp shifts by 0).
+    expect(await values(softmax(tensor([Infinity, 1]), 0))).toEqual([NaN, NaN]);
+    expect(await values(logSoftmax(tensor([Infinity, 1]), 0))).toEqual([NaN, NaN]);
+    // logsumexp over a list of axes, as PyTorch's over a tuple of dims.
+    close(
+      await values(
+        logsumexp(
+          tensor([
+            [1, 2],
+            [3, 4],
+          ]),
+          [0, 1],
+        ),
+      ),
+      [4.44018984],
+    );
+    expect(() => softmax(tensor([[1, 2]]), [0, 1] as unknown as number)).toThrow(
+      "softmax: the axis must be one integer (PyTorch's dim), got [0,1]",
+    );
     expect(() => softmax(tensor([1, 2]), undefined as unknown as number)).toThrow(
       "softmax: the axis is required (PyTorch's dim)",
     );
