@@ -2,7 +2,7 @@
 // every so many ops (see LARGE_KERNEL in src/schedule/fuse.ts), so that compiling them takes time linear
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
+import { add, amax, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
 import { planKernels, storageNode } from '../src/schedule/fuse.js';
 import { outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
@@ -66,6 +66,25 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
 });
 
 describe('cutting deep graphs, by what a device binds', () => {
+  it("a reduction's gradient that would read more stored values than the device binds computes them again", () => {
+    // The gradient through amax of a 30-op chain needs the chain's values after amax (a later level): stored,
+    // they are 15 buffers for one kernel to read, beyond 12; computed again from x and w, a few.
+    const x = tensor(
+      Float32Array.from({ length: 512 }, (_, i) => -1 + i / 256),
+      { shape: [8, 64] },
+    );
+    const w = tensor(1.5, { requiresGrad: true });
+    let y = x.mul(w);
+    for (let i = 0; i < 30; i++) y = i % 3 === 0 ? sin(y) : y.mul(1.0001).add(0.001);
+    amax(y).backward();
+    const g = [storageNode(w.grad!.node)];
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    const stored = planKernels(g, leaves);
+    expect(Math.max(...stored.map(outputBindings))).toBeGreaterThan(12);
+    const again = planKernels(g, leaves, false, { limit: 12, need: outputBindings });
+    expect(Math.max(...again.map(outputBindings))).toBeLessThanOrEqual(12);
+  });
+
   it('two coupled chains are cut where the device binds enough buffers for the checkpoints', () => {
     const xs = [0, 1].map((k) =>
       tensor(

@@ -72,6 +72,18 @@ export function planKernels(
     )
       chosen = cut;
   }
+  if (bindings && outputBuffers(chosen.kernels, bindings) > bindings.limit) {
+    // Some output would read more stored values than the device binds, and so run on the CPU: most often
+    // the forward values of a chain that a reduction's gradient (through amax, logsumexp, ...) needs at a
+    // later level. Computed again there from the chain's inputs instead, where that keeps every kernel
+    // within the device's bindings and of moderate size.
+    const again = plan(targets, ready, remember, Infinity, false);
+    if (
+      outputBuffers(again.kernels, bindings) <= bindings.limit &&
+      again.kernels.every((k) => k.values.length <= LARGE_KERNEL)
+    )
+      chosen = again;
+  }
   if (remember) chosen.note();
   return chosen.kernels;
 }
@@ -86,13 +98,15 @@ const storedBytes = (kernels: readonly Kernel[]): number =>
 
 /**
  * planKernels with chains of inline ops cut every `cutDepth` ops (Infinity: never); `note` records the
- * ops computed without storing (see `remember`), for the plan that is taken.
+ * ops computed without storing (see `remember`), for the plan that is taken. `shared`: values that kernels
+ * of several levels need are stored (see storeWhatSeveralLevelsNeed) rather than computed by each.
  */
 function plan(
   targets: readonly Node[],
   ready: (n: Node) => boolean,
   remember: boolean,
   cutDepth: number,
+  shared = true,
 ): { kernels: Kernel[]; note: () => void } {
   const isReady = (n: Node): boolean => ready(storageNode(n));
   const order = topoSort(targets, isReady);
@@ -152,7 +166,8 @@ function plan(
   // With cuts, a value that kernels of several levels need is computed again by each from the stored
   // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
   // backward pass an input for every value of its forward pass (beyond a device's bindings).
-  if (cutDepth === Infinity) storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
+  if (cutDepth === Infinity && shared)
+    storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
   const note = (): void => {
     for (const n of order) {
       const row = opRow(n.op);

@@ -2,8 +2,10 @@
 // binding limit, 2-D dispatch grids, device loss and shader compile errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  amax,
   backendInfo,
   exp,
+  logsumexp,
   init,
   sigmoid,
   sin,
@@ -197,6 +199,29 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
       expect(new Set(targets).size).toBe(1);
     } finally {
       queue.writeBuffer = write;
+    }
+  });
+
+  it("a reduction's gradient through a chain runs on the GPU, its forward values computed again there", async () => {
+    // Stored, the chain's values would be more buffers than the device binds for the gradient's kernel, and
+    // the run would go to the CPU.
+    const run = async (r: (y: Tensor) => Tensor): Promise<number> => {
+      const x = tensor(ramp(512, -1, 1), { shape: [8, 64] });
+      const w = tensor(1.5, { requiresGrad: true });
+      let y = x.mul(w);
+      for (let i = 0; i < 30; i++) y = i % 3 === 0 ? sin(y) : y.mul(1.0001).add(0.001);
+      r(y).backward();
+      return w.grad!.item();
+    };
+    const reductions = [(y: Tensor) => amax(y), (y: Tensor) => sum(logsumexp(y, 1))];
+    const want: number[] = [];
+    await init({ backend: 'cpu' });
+    for (const r of reductions) want.push(await run(r));
+    await useGpu();
+    for (const [k, r] of reductions.entries()) {
+      const [got, d] = await counting(() => run(r));
+      expect(d.cpuFallbacks).toBe(0);
+      expect(Math.abs(got - want[k]!)).toBeLessThanOrEqual(1e-5 * Math.abs(want[k]!));
     }
   });
 
