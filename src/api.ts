@@ -320,7 +320,8 @@ function deviations(
 /**
  * Variance of all elements, or along an axis or a list of axes (PyTorch's var, which JavaScript cannot
  * name): the mean of squared deviations, divided by count - correction (Bessel's: correction 1, the
- * default); NaN where that is 0 or less, as PyTorch's.
+ * default); where that is 0 or less, NaN for equal values and Infinity otherwise (0/0 and a spread over 0),
+ * as PyTorch's.
  */
 export function variance(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
   const { squares, divisor } = deviations(x, axis, opts, 'variance');

@@ -2,7 +2,8 @@
 // every so many ops (see LARGE_KERNEL in src/schedule/fuse.ts), so that compiling them takes time linear
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, amax, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
+import { add, amax, grad, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
+import { kernelKey } from '../src/schedule/kernel.js';
 import { planKernels, storageNode } from '../src/schedule/fuse.js';
 import { outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
@@ -83,6 +84,27 @@ describe('cutting deep graphs, by what a device binds', () => {
     expect(Math.max(...stored.map(outputBindings))).toBeGreaterThan(12);
     const again = planKernels(g, leaves, false, { limit: 12, need: outputBindings });
     expect(Math.max(...again.map(outputBindings))).toBeLessThanOrEqual(12);
+  });
+
+  it('an unrolled loop through such a reduction keeps its stored steps (its kernels repeat) rather than recompute', () => {
+    // Recomputed, each step's kernels would start from further back: kernels of new kinds at every step, a
+    // compile each, where the stored plan's steps repeat one another (its outputs then run on the CPU).
+    const x = tensor(
+      Float32Array.from({ length: 512 }, (_, i) => -1 + i / 256),
+      { shape: [8, 64] },
+    );
+    const loss = (p: Tensor): Tensor => {
+      let y = x.mul(p);
+      for (let i = 0; i < 30; i++) y = i % 3 === 0 ? sin(y) : y.mul(1.0001).add(0.001);
+      return sum(logsumexp(y, 1));
+    };
+    let p = tensor(1.5);
+    for (let s = 0; s < 4; s++) p = p.sub(grad(loss)(p).mul(0.01));
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    const stored = planKernels([storageNode(p.node)], leaves);
+    const bound = planKernels([storageNode(p.node)], leaves, false, { limit: 12, need: outputBindings });
+    expect(bound.map(kernelKey)).toEqual(stored.map(kernelKey));
+    expect(new Set(bound.map(kernelKey)).size).toBeLessThan(bound.length / 2);
   });
 
   it('two coupled chains are cut where the device binds enough buffers for the checkpoints', () => {

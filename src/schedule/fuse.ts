@@ -4,6 +4,7 @@ import { fmtShape, padShape, sameShape, sizeOf, type Shape } from '../graph/shap
 import { opRow, type OpName } from '../ops/table.js';
 import {
   accessKey,
+  kernelKey,
   type Access,
   type Kernel,
   type KernelInput,
@@ -76,11 +77,14 @@ export function planKernels(
     // Some output would read more stored values than the device binds, and so run on the CPU: most often
     // the forward values of a chain that a reduction's gradient (through amax, logsumexp, ...) needs at a
     // later level. Computed again there from the chain's inputs instead, where that keeps every kernel
-    // within the device's bindings and of moderate size.
+    // within the device's bindings and of moderate size, and brings no new kinds of kernel: the steps of an
+    // unrolled loop, each recomputing what the last stored, would each compile kernels of their own.
     const again = plan(targets, ready, remember, Infinity, false);
+    const kinds = (ks: readonly Kernel[]): number => new Set(ks.map(kernelKey)).size;
     if (
       outputBuffers(again.kernels, bindings) <= bindings.limit &&
-      again.kernels.every((k) => k.values.length <= LARGE_KERNEL)
+      again.kernels.every((k) => k.values.length <= LARGE_KERNEL) &&
+      kinds(again.kernels) <= kinds(chosen.kernels)
     )
       chosen = again;
   }
