@@ -282,6 +282,11 @@ describe.skipIf(!adapter)('amax and amin on WebGPU, however the work is split', 
         xs[at] = -5000;
         expect(await values(amin(tensor(xs).mul(2)))).toEqual([-10_000]);
       }
+      // All below 0 (and all above): the starting values of the folds must not show through.
+      const below = data(n, 5).map((v) => Math.fround(v - 3000));
+      expect(await values(amax(tensor(data(n, 5)).sub(3000)))).toEqual([most(below, 'max')]);
+      const above = data(n, 6).map((v) => Math.fround(v + 3000));
+      expect(await values(amin(tensor(data(n, 6)).add(3000)))).toEqual([most(above, 'min')]);
       expect(await values(amax(tensor(data(n, 7, 40_000)).mul(1)))).toEqual([NaN]);
       expect(await values(amin(tensor(data(n, 8, n - 1)).mul(1)))).toEqual([NaN]);
     }
@@ -301,6 +306,13 @@ describe.skipIf(!adapter)('amax and amin on WebGPU, however the work is split', 
       const x = tensor(xs, { shape: [rows, cols] });
       expect(await values(amax(x.mul(1), 1))).toEqual(rowMax);
       expect(await values(amin(x.mul(1), 0))).toEqual(colMin);
+      // Every value below 0 (above): the folds' starting values must not show through, sliced or not.
+      expect(await values(amax(x.sub(5000), 1))).toEqual(
+        rowMax.map((v) => (Number.isNaN(v) ? v : Math.fround(v - 5000))),
+      );
+      expect(await values(amin(x.add(5000), 0))).toEqual(
+        colMin.map((v) => (Number.isNaN(v) ? v : Math.fround(v + 5000))),
+      );
     }
   });
 

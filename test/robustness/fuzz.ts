@@ -25,7 +25,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import type { Node } from '../../src/graph/node.js';
 import { activeBackend, setBackend, withoutHints } from '../../src/schedule/scheduler.js';
 import type { Backend } from '../../src/schedule/backend.js';
-import { grad, mean, opNames, pow, sum, tensor, type Tensor } from '../../src/index.js';
+import { amax, amin, grad, mean, opNames, pow, sum, tensor, type Tensor } from '../../src/index.js';
 import { model, SAFETY, type Modeled } from './model.js';
 
 /** Points per batch: x0 and x1 hold one value per point, x2 is a scalar broadcast to all. */
@@ -88,7 +88,7 @@ const UNARY = [
   'trunc',
   'sign',
 ];
-const EXTRA = ['detach', 'square', 'sum0', 'mean0'];
+const EXTRA = ['detach', 'square', 'sum0', 'mean0', 'amax0', 'amin0'];
 // clampmin and clampmax: clamp with a lower or an upper bound.
 const BINARY = [
   'add',
@@ -312,6 +312,10 @@ function applyStep(
       return t(a).ndim === 2 ? sum(t(a), 0) : sum(a);
     case 'mean0':
       return t(a).ndim === 2 ? mean(t(a), 0) : mean(a);
+    case 'amax0':
+      return t(a).ndim === 2 ? amax(t(a), 0) : amax(a);
+    case 'amin0':
+      return t(a).ndim === 2 ? amin(t(a), 0) : amin(a);
     case 'powi':
     case 'powr':
       return pow(a, p);
@@ -363,6 +367,8 @@ export function caseCode(c: Case): string {
     if (s.op === 'detach') e = `${tt(a)}.detach()`;
     else if (s.op === 'sum0') e = `${tt(a)}.ndim === 2 ? sum(${a}, 0) : sum(${a})`;
     else if (s.op === 'mean0') e = `${tt(a)}.ndim === 2 ? mean(${a}, 0) : mean(${a})`;
+    else if (s.op === 'amax0') e = `${tt(a)}.ndim === 2 ? amax(${a}, 0) : amax(${a})`;
+    else if (s.op === 'amin0') e = `${tt(a)}.ndim === 2 ? amin(${a}, 0) : amin(${a})`;
     else if (s.op === 'powi' || s.op === 'powr') e = `pow(${a}, ${numLit(s.p)})`;
     else if (s.op === 'clampmin') e = `clamp(${a}, ${b})`;
     else if (s.op === 'clampmax') e = `clamp(${a}, null, ${b})`;
@@ -561,7 +567,7 @@ export function reproCode(c: Case, data: Inputs, note: string): string {
   const arr = (a: Float32Array): string => `[${Array.from(a, numLit).join(', ')}]`;
   return [
     ...note.split('\n').map((l) => `// ${l}`),
-    `import { init, tensor, grad, sum, mean, pow, square, clamp, where, ${opNames.filter((n) => n !== 'pow').join(', ')}, type Tensor } from 'webgrad';`,
+    `import { init, tensor, grad, sum, mean, amax, amin, pow, square, clamp, where, ${opNames.filter((n) => n !== 'pow').join(', ')}, type Tensor } from 'webgrad';`,
     `await init({ backend: 'webgpu' }); // and { backend: 'cpu' } to compare`,
     `const f = ${caseCode(c)};`,
     `const x0 = tensor(${arr(data[0])});`,

@@ -391,6 +391,24 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       unc.set(src.unc);
       break;
     }
+    case 'amax':
+    case 'amin': {
+      // Exact on every backend: the largest (smallest) value, NaN if any is NaN (Math.max and Math.min take
+      // 0 above -0, as the backends do); within the largest error of the values it is chosen from.
+      const src = ins[0]!;
+      const idx = broadcastIndex(n.shape, n.inputs[0]!.shape);
+      const pick = n.op === 'amax' ? Math.max : Math.min;
+      d.fill(n.op === 'amax' ? -Infinity : Infinity);
+      s.fill(n.op === 'amax' ? -Infinity : Infinity);
+      for (let i = 0; i < idx.length; i++) {
+        const o = idx[i]!;
+        d[o] = pick(d[o]!, src.d[i]!);
+        s[o] = pick(s[o]!, src.s[i]!);
+        e[o] = Math.max(e[o]!, src.e[i]!);
+        if (src.unc[i]) unc[o] = 1;
+      }
+      break;
+    }
     case 'sum': {
       const src = ins[0]!;
       const from = n.inputs[0]!.shape;
