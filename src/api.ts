@@ -1,4 +1,4 @@
-/** The op functions and Tensor methods, generated from the op table, plus reductions (sum, mean, amax, amin). */
+/** The op functions and Tensor methods, generated from the op table, plus reductions (sum, mean, amax, amin, variance, std, softmax and its kin). */
 import type { Node, Reduction } from './graph/node.js';
 import { broadcastShapes, fmtShape, sizeOf, type Shape } from './graph/shape.js';
 import { apply, constant, powi, reduceKeep, reshape as reshapeNode } from './ops/build.js';
@@ -319,7 +319,7 @@ function deviations(
 
 /**
  * Variance of all elements, or along an axis or a list of axes (PyTorch's var, which JavaScript cannot
- * name): the mean of squared deviations, divided by count - correction (Bessel's: correction 1, the
+ * name): the sum of squared deviations from the mean, divided by count - correction (Bessel's: correction 1, the
  * default); where that is 0 or less, NaN for equal values and Infinity otherwise (0/0 and a spread over 0),
  * as PyTorch's.
  */
@@ -560,7 +560,7 @@ declare module './tensor.js' {
     softmax(axis: number): Tensor;
     /** log(softmax(this)) along an axis. */
     logSoftmax(axis: number): Tensor;
-    /** log(sum(exp(this))) along an axis (kept with length 1 when keepdim). */
+    /** log(sum(exp(this))) along an axis or axes (kept with length 1 when keepdim). */
     logsumexp(axis: number | readonly number[], keepdim?: boolean): Tensor;
     /** The same values in another shape (one dimension may be -1); gradients flow through it. */
     reshape(shape: readonly number[]): Tensor;
