@@ -1,4 +1,4 @@
-/** The op functions and Tensor methods, generated from the op table, plus reductions (sum, mean, amax, amin, variance, std, softmax and its kin). */
+/** The op functions and Tensor methods from the op table, and the reductions (sum, mean, amax, amin, variance, std, softmax, ...). */
 import type { Node, Reduction } from './graph/node.js';
 import { broadcastShapes, fmtShape, sizeOf, type Shape } from './graph/shape.js';
 import { apply, constant, powi, reduceKeep, reshape as reshapeNode } from './ops/build.js';
@@ -319,9 +319,9 @@ function deviations(
 
 /**
  * Variance of all elements, or along an axis or a list of axes (PyTorch's var, which JavaScript cannot
- * name): the sum of squared deviations from the mean, divided by count - correction (Bessel's: correction 1, the
- * default); where that is 0 or less, NaN for equal values and Infinity otherwise (0/0 and a spread over 0),
- * as PyTorch's.
+ * name): the sum of squared deviations from the mean, divided by count - correction (Bessel's: correction
+ * 1, the default); where that is 0 or less, NaN for equal values and Infinity otherwise (0/0 and a spread
+ * over 0), as PyTorch's.
  */
 export function variance(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
   const { squares, divisor } = deviations(x, axis, opts, 'variance');
