@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { benchCases, selectCases, type BenchCase } from '../bench/cases.js';
 import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
+import { runtimeOf } from '../bench/page/runtime.js';
 import { reference } from '../bench/reference.js';
 import { markdown, stem, svgChart, writeReport, type BenchReport } from '../bench/report.js';
 import {
@@ -173,6 +174,28 @@ describe('benchmark loop', () => {
       expect(() => parseOptions([bad])).toThrow(
         /--sizes: (40|0|30) is out of range: sizes are log2 of the point count, from 1 to 28/,
       );
+  });
+
+  it('names the browser in the report by its name and version, not by the whole user-agent string', () => {
+    expect(
+      runtimeOf(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/142.0.7444.59 Safari/537.36',
+      ),
+    ).toBe('Chromium 142.0.7444.59 (headless)');
+    expect(
+      runtimeOf(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36',
+      ),
+    ).toBe('Chromium 142.0.0.0');
+    expect(runtimeOf('Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0')).toBe(
+      'Firefox 140.0',
+    );
+    expect(
+      runtimeOf(
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15',
+      ),
+    ).toBe('Safari 18.5');
+    expect(runtimeOf('SomethingElse/1')).toBe('SomethingElse/1');
   });
 
   it('refuses arguments that are not options, as npm passes them without its --', () => {

@@ -5,6 +5,7 @@ import type { BenchReport } from '../report.js';
 import { benchmarkReport } from '../run.js';
 import { makeSystem } from '../systems/all.js';
 import { adapterLabel, installCallCounters } from '../systems/system.js';
+import { runtimeOf } from './runtime.js';
 
 /** What the page leaves for the driver. */
 interface BenchWindow {
@@ -34,7 +35,7 @@ async function main(): Promise<BenchReport> {
   const systems = opts.systems.map((id) => makeSystem(id, gpu));
   say(`adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}`);
   return benchmarkReport(
-    { platform: 'browser', runtime: navigator.userAgent, adapter: adapterName },
+    { platform: 'browser', runtime: runtimeOf(navigator.userAgent), adapter: adapterName },
     opts,
     sizes,
     systems,
