@@ -1,5 +1,5 @@
 /** Prints a tensor's graph as an infix formula (mathjs syntax), to show what a derivative was built from. */
-import { topoSort, type Node } from './graph/node.js';
+import { isReduction, topoSort, type Node } from './graph/node.js';
 import { constantValue } from './ops/build.js';
 import { checkOptions, optionNames } from './options.js';
 import { Tensor } from './tensor.js';
@@ -199,6 +199,17 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
   if (TRANSPARENT.has(n.op)) return print(a!);
   const fn = CALLS[n.op];
   if (fn === undefined) throw new Error(`formula(): no spelling for op '${n.op}'`);
+  if (isReduction(n.op)) {
+    // Along some axes (those its keepdims shape reduces to 1): one call per axis, as mathjs's sum(A, dim)
+    // with its expressions' dimensions counted from 1, the last axis innermost so that the earlier ones keep
+    // their numbers.
+    const axes = a!.shape.flatMap((d, i) => (d !== 1 && n.shape[i] === 1 ? [i] : []));
+    if (axes.length < a!.shape.filter((d) => d !== 1).length) {
+      let text = print(a!).text;
+      for (const ax of axes.reverse()) text = `${fn}(${text}, ${ax + 1})`;
+      return { text, prec: ATOM };
+    }
+  }
   return { text: `${fn}(${n.inputs.map((x) => print(x).text).join(', ')})`, prec: ATOM };
 }
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from 'mathjs';
 import {
   add,
+  amax,
   asinh,
   atan,
   atanh,
@@ -71,6 +72,20 @@ describe('formula', () => {
     expect(formula(pow(add(x, 1), -2), { x })).toBe('(x + 1)^(-2)');
     expect(formula(mul(x, -3), { x })).toBe('x * -3');
     expect(formula(maximum(x, 0), { x })).toBe('max(x, 0)');
+  });
+
+  it('prints reductions along axes with their axes, one call per axis as mathjs takes them', () => {
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    // Dimensions counted from 1, as mathjs's expressions count them.
+    expect(formula(sum(x.mul(2), 1), { x })).toBe('sum(x * 2, 2)');
+    expect(formula(amax(sin(x)), { x })).toBe('max(sin(x))');
+    const y = tensor(new Float32Array(24), { shape: [2, 3, 4] });
+    expect(formula(sum(y.exp(), [0, 2]), { y })).toBe('sum(sum(exp(y), 3), 1)');
+    // mathjs evaluates it: the sums of the rows (webgrad's axis 1).
+    expect(evaluate('sum([[1, 2, 3], [4, 5, 6]] * 2, 2)').toArray()).toEqual([12, 30]);
   });
 
   it('names leaves, prints unnamed scalars as values and other leaves by id', () => {
