@@ -232,6 +232,19 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     );
   });
 
+  it("the README's argmin idiom: the point of a grid where f is smallest, the mean of tied points", async () => {
+    const xs = tensor([-2, -1, 0, 1, 2, 3]);
+    // (x - 1)^2 is smallest at x = 1; x^2 (x - 2)^2 at both 0 and 2 (mean 1).
+    for (const [y, want] of [
+      [xs.sub(1).square(), 1],
+      [xs.square().mul(xs.sub(2).square()), 1],
+      [xs.sub(2.5).abs(), 2.5],
+    ] as const) {
+      const at = y.eq(amin(y));
+      expect(await sum(xs.mul(at)).div(sum(at)).item()).toBe(want);
+    }
+  });
+
   it('bad axes are named as amax and amin errors', () => {
     const x = tensor([1, 2]);
     expect(() => amax(x, 1)).toThrow('amax: axis 1 is out of range for a tensor of shape [2]');
