@@ -238,6 +238,20 @@ export function amin(x: Operand, axis?: number | readonly number[], keepdim = fa
   return reduced('amin', x, axis, keepdim);
 }
 
+/** The tensor operand `x` is (a number or array made one), checked live, for `what`. */
+function liveTensor(x: Operand, what: string): Tensor {
+  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
+  t.assertLive(what);
+  return t;
+}
+
+/** How many elements of `t` fold into each result of a reduction over `axis` (every axis when undefined). */
+function countAlong(t: Tensor, axis: number | readonly number[] | undefined, what: string): number {
+  let count = 1;
+  for (const a of axesOf(t, axis, what)) count *= t.shape[a] ?? 1;
+  return count;
+}
+
 /** `x` reduced `how` over `axis` (every axis when undefined), the axes removed unless `keepdim`. */
 function reduced(
   how: Reduction,
@@ -245,8 +259,7 @@ function reduced(
   axis: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, how));
-  t.assertLive(how);
+  const t = liveTensor(x, how);
   checkKeepdim(keepdim, how);
   const axes = axesOf(t, axis, how);
   const keep = t.shape.map((d, i) => (axes.has(i) ? 1 : d));
@@ -260,8 +273,7 @@ function reduced(
  * what the others leave. Gradients flow through it.
  */
 export function reshape(x: Operand, shape: readonly number[]): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'reshape'));
-  t.assertLive('reshape');
+  const t = liveTensor(x, 'reshape');
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1))
     throw new Error(
       `reshape: shape must be an array of integers >= 0 (one may be -1), got ${written(shape)}`,
@@ -279,12 +291,9 @@ export function reshape(x: Operand, shape: readonly number[]): Tensor {
 
 /** Mean of all elements, or along an axis or a list of axes (see sum). */
 export function mean(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, 'mean'));
-  t.assertLive('mean');
+  const t = liveTensor(x, 'mean');
   checkKeepdim(keepdim, 'mean');
-  let count = 1;
-  for (const a of axesOf(t, axis, 'mean')) count *= t.shape[a] ?? 1;
-  return mul(sum(t, axis, keepdim), 1 / count);
+  return mul(sum(t, axis, keepdim), 1 / countAlong(t, axis, 'mean'));
 }
 
 /** Options of variance and std (PyTorch's keyword arguments). */
@@ -297,24 +306,21 @@ export interface SpreadOptions {
 
 const SPREAD_OPTIONS = optionNames<SpreadOptions>({ correction: true, keepdim: true });
 
-/** x and the sum of squared deviations from its mean along `axis`, and the divisor, for `what`. */
-function deviations(
+/** The variance of `x` along `axis` (see variance), its options checked in the name of `what`. */
+function varianceOf(
   x: Operand,
   axis: number | readonly number[] | undefined,
   opts: SpreadOptions,
   what: string,
-): { squares: Tensor; divisor: number } {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
-  t.assertLive(what);
+): Tensor {
+  const t = liveTensor(x, what);
   checkOptions(what, opts, SPREAD_OPTIONS);
   const { correction = 1, keepdim = false } = opts;
   if (typeof correction !== 'number' || !Number.isFinite(correction))
     throw new Error(`${what}: correction must be a finite number, got ${written(correction)}`);
   checkKeepdim(keepdim, what);
-  let count = 1;
-  for (const a of axesOf(t, axis, what)) count *= t.shape[a] ?? 1;
   const d = sub(t, mean(t, axis, true));
-  return { squares: sum(mul(d, d), axis, keepdim), divisor: Math.max(0, count - correction) };
+  return div(sum(mul(d, d), axis, keepdim), Math.max(0, countAlong(t, axis, what) - correction));
 }
 
 /**
@@ -324,8 +330,7 @@ function deviations(
  * over 0), as PyTorch's.
  */
 export function variance(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
-  const { squares, divisor } = deviations(x, axis, opts, 'variance');
-  return div(squares, divisor);
+  return varianceOf(x, axis, opts, 'variance');
 }
 
 /**
@@ -333,8 +338,7 @@ export function variance(x: Operand, axis?: number | readonly number[], opts: Sp
  * values equal), as PyTorch's, rather than the 0 · Infinity of sqrt's derivative there.
  */
 export function std(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
-  const { squares, divisor } = deviations(x, axis, opts, 'std');
-  const v = div(squares, divisor);
+  const v = varianceOf(x, axis, opts, 'std');
   const positive = v.gt(0);
   // v * 0 keeps a NaN variance NaN, and passes a zero gradient where v is 0.
   return where(positive, sqrt(where(positive, v, 1)), mul(v, 0));
@@ -345,8 +349,7 @@ export function std(x: Operand, axis?: number | readonly number[], opts: SpreadO
  * integer unless `several` (PyTorch's dim, a tuple for logsumexp).
  */
 function alongAxes(x: Operand, axis: number | readonly number[], what: string, several: boolean): Tensor {
-  const t = x instanceof Tensor ? x : new Tensor(nodeOf(x, what));
-  t.assertLive(what);
+  const t = liveTensor(x, what);
   if (axis === undefined) throw new Error(`${what}: the axis is required (PyTorch's dim)`);
   if (Array.isArray(axis) && !several)
     throw new Error(`${what}: the axis must be one integer (PyTorch's dim), got ${written(axis)}`);
