@@ -207,14 +207,14 @@ function plan(
  * Values that several groups need are computed by each. An output that alone needs more stays whole.
  */
 function splitWide(outs: readonly Node[], stored: (n: Node) => boolean): Node[][] {
-  const isBoundary = (n: Node): boolean => stored(n) || isReduction(n.op) || n.op === 'reshape';
+  const isBoundary = boundaryOf(stored);
   const groups: Node[][] = [];
   let group: Node[] = [];
   let held = new Set<Node>();
   for (const out of [...outs].sort((a, b) => a.id - b.id)) {
     // The nodes the output's kernel value is computed from, down to what is stored.
     const cone = new Set<Node>();
-    const stack = [isReduction(out.op) ? out.inputs[0]! : out];
+    const stack = [rootOf(out)];
     while (stack.length > 0) {
       const n = stack.pop()!;
       if (cone.has(n)) continue;
@@ -288,6 +288,15 @@ export function accessFor(shape: Shape, domain: Shape): Access {
   return { kind: 'strided', strides };
 }
 
+/** Where a kernel stops computing and reads: stored values, reductions (of earlier points) and views. */
+const boundaryOf =
+  (stored: (n: Node) => boolean) =>
+  (n: Node): boolean =>
+    stored(n) || isReduction(n.op) || n.op === 'reshape';
+
+/** The value a kernel computes per point for output `n`: a reduction's operand, or `n` itself. */
+const rootOf = (n: Node): Node => (isReduction(n.op) ? n.inputs[0]! : n);
+
 /** The kernel computing `outs` at level `lvl`; `stored(n)`: n's values are there to read (a buffer). */
 function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => boolean): Kernel {
   const domain = domainOf(outs[0]!);
@@ -304,8 +313,8 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
     }
     return r;
   };
-  const isBoundary = (n: Node): boolean => stored(n) || isReduction(n.op) || n.op === 'reshape';
-  const roots = outs.map((n) => (isReduction(n.op) ? n.inputs[0]! : n));
+  const isBoundary = boundaryOf(stored);
+  const roots = outs.map(rootOf);
   for (const n of topoSort(roots, isBoundary)) {
     let r: Ref;
     if (isBoundary(n)) {
@@ -337,7 +346,7 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
     const reduce = isReduction(n.op) ? n.op : null;
     return {
       node: n,
-      ref: refOf.get(reduce ? n.inputs[0]! : n)!,
+      ref: refOf.get(rootOf(n))!,
       reduce,
       access: reduce ? accessFor(n.shape, domain) : { kind: 'full' },
     };
