@@ -198,7 +198,7 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
     case 'sqrt':
       return [[`1 / (2 * sqrt(${a}))`, 1 / (2 * out)]];
     case 'abs':
-      return [[`sign(${a})`, va > 0 ? 1 : va < 0 ? -1 : va === 0 ? 0 : NaN]];
+      return [[`sign(${a})`, VALUE.sign(va, 0, 0)]];
     case 'sigmoid':
       return [[`sigmoid(${a}) * (1 - sigmoid(${a}))`, out * (1 - out)]];
     case 'softplus':

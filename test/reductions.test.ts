@@ -26,6 +26,16 @@ import { rng } from './numeric.js';
 
 const values = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
 
+/** `got` equals `want` element by element to 2e-6 relative (absolute below 1): PyTorch's float32 values. */
+const close = (got: number[], want: number[]): void => {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) =>
+    expect(Math.abs(g - want[i]!), `${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
+      2e-6 * Math.max(1, Math.abs(want[i]!)),
+    ),
+  );
+};
+
 describe.each(testBackends())('amax and amin on $name', (backend) => {
   beforeAll(() => backend.setup());
 
@@ -130,14 +140,6 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
       [0.5, -1, 2],
       [1, 0, 3],
     ]);
-    const close = (got: number[], want: number[], tol = 2e-6): void => {
-      expect(got.length).toBe(want.length);
-      got.forEach((g, i) =>
-        expect(Math.abs(g - want[i]!), `${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
-          tol * Math.max(1, Math.abs(want[i]!)),
-        ),
-      );
-    };
     let x = tensor(rows, { requiresGrad: true });
     const s = softmax(x, 1);
     close(await values(s), [0.09003057, 0.24472848, 0.66524094, 0.26894143, 0.7310586, 0]);
@@ -190,12 +192,6 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
   });
 
   it("variance and std: PyTorch's values, correction and keepdim, and std's zero gradient where it is 0", async () => {
-    const close = (got: number[], want: number[]): void =>
-      got.forEach((g, i) =>
-        expect(Math.abs(g - want[i]!), `${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
-          2e-6 * Math.max(1, Math.abs(want[i]!)),
-        ),
-      );
     const rows = [
       [1, 2, 4],
       [3, 5, 9],

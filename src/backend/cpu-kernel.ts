@@ -4,21 +4,18 @@ import type { Reduction } from '../graph/node.js';
 import { accessIndex, stridedTerms, type Access, type Kernel, type Ref } from '../schedule/kernel.js';
 
 /**
- * How each reduction starts and folds in a value, as JS source: a sum from 0 (in float64, so that long sums
- * keep float32 accuracy), the largest and smallest from -Inf and +Inf by the table's maximum and minimum
- * (NaN-aware, -0 below 0), which are exact in float64.
+ * How each reduction starts and folds in a value, as JS source (`js`, for generated loops) and as a function
+ * (`fn`, for the interpreter): a sum from 0 (in float64, so that long sums keep float32 accuracy), the
+ * largest and smallest from -Inf and +Inf by the table's maximum and minimum (NaN-aware, -0 below 0), which
+ * are exact in float64.
  */
-const FOLD: Record<Reduction, { init: number; js: (acc: string, v: string) => string }> = {
-  sum: { init: 0, js: (acc, v) => `${acc} + ${v}` },
-  amax: { init: -Infinity, js: (acc, v) => OPS.maximum.js(acc, v) },
-  amin: { init: Infinity, js: (acc, v) => OPS.minimum.js(acc, v) },
-};
-
-/** The reductions' folds as functions, for the interpreter. */
-const FOLD_FN: Record<Reduction, (acc: number, v: number) => number> = {
-  sum: (acc, v) => acc + v,
-  amax: (acc, v) => OPS.maximum.cpu(acc, v),
-  amin: (acc, v) => OPS.minimum.cpu(acc, v),
+const FOLD: Record<
+  Reduction,
+  { init: number; js: (acc: string, v: string) => string; fn: (acc: number, v: number) => number }
+> = {
+  sum: { init: 0, js: (acc, v) => `${acc} + ${v}`, fn: (acc, v) => acc + v },
+  amax: { init: -Infinity, js: (acc, v) => OPS.maximum.js(acc, v), fn: (acc, v) => OPS.maximum.cpu(acc, v) },
+  amin: { init: Infinity, js: (acc, v) => OPS.minimum.js(acc, v), fn: (acc, v) => OPS.minimum.cpu(acc, v) },
 };
 
 /** Arrays a CPU kernel reads and writes: float32 normally, float64 for reference checks. */
@@ -158,7 +155,7 @@ export function interpret(k: Kernel, f32 = true): CpuKernelFn {
         const reduce = o.reduce;
         if (a && reduce) {
           const idx = outIdx[j]!;
-          const fold = FOLD_FN[reduce];
+          const fold = FOLD[reduce].fn;
           for (let t = 0; t < m; t++) {
             const at = idx(start + t);
             a[at] = fold(a[at]!, src[t]!);
