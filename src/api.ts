@@ -293,7 +293,9 @@ export function reshape(x: Operand, shape: readonly number[]): Tensor {
 export function mean(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
   const t = liveTensor(x, 'mean');
   checkKeepdim(keepdim, 'mean');
-  return mul(sum(t, axis, keepdim), 1 / countAlong(t, axis, 'mean'));
+  // Counted first: a bad axis is named as mean's.
+  const count = countAlong(t, axis, 'mean');
+  return mul(sum(t, axis, keepdim), 1 / count);
 }
 
 /** Options of variance and std (PyTorch's keyword arguments). */
@@ -319,8 +321,10 @@ function varianceOf(
   if (typeof correction !== 'number' || !Number.isFinite(correction))
     throw new Error(`${what}: correction must be a finite number, got ${written(correction)}`);
   checkKeepdim(keepdim, what);
+  // Counted first: a bad axis is named as the caller's.
+  const count = countAlong(t, axis, what);
   const d = sub(t, mean(t, axis, true));
-  return div(sum(mul(d, d), axis, keepdim), Math.max(0, countAlong(t, axis, what) - correction));
+  return div(sum(mul(d, d), axis, keepdim), Math.max(0, count - correction));
 }
 
 /**

@@ -225,7 +225,11 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     );
     expect(() => std(tensor([1, 2]), 0, { correction: NaN })).toThrow(
       'std: correction must be a finite number, got NaN',
+    ); // A bad axis is named as variance's or std's, not as the mean they take.
+    expect(() => variance(tensor([1, 2]), 3)).toThrow(
+      'variance: axis 3 is out of range for a tensor of shape [2]',
     );
+    expect(() => std(tensor([1, 2]), [0, 0])).toThrow('std: axis 0 appears twice');
   });
 
   it("the README's argmin idiom: the point of a grid where f is smallest, the mean of tied points", async () => {
