@@ -8,7 +8,9 @@
 // from bit patterns at run time (a float literal outside the f32 range does not compile).
 //
 // Some functions carry a low-order correction term (a "double-float" pair hi + lo); that relies on
-// additions and multiplications being evaluated as written (fused multiply-add is harmless).
+// additions and multiplications being evaluated as written. Compilers fuse a product into a later
+// addition (an NVIDIA driver does) and fold a + b - a into b: the sums and products whose rounding error
+// is recovered pass through wg__kept, which they cannot see through.
 //
 // Accuracy figures are worst cases measured on SwiftShader against float64 (test/webgpu/prelude.test.ts):
 // ulp = units in the last place of the float32-rounded exact result.
@@ -73,6 +75,15 @@ fn wg_keep(x: f32, zero: u32) -> f32 {
   return bitcast<f32>(bitcast<u32>(x) ^ zero);
 }
 
+// The same 0 for the prelude's own functions: every generated kernel sets it from its uniform `opaque`
+// first thing (a kernel that does not leaves it at 0, which the compiler then knows).
+var<private> wg__opaque: u32;
+
+// x, through wg_keep with wg__opaque.
+fn wg__kept(x: f32) -> f32 {
+  return wg_keep(x, wg__opaque);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Error-free transformations: a pair (hi, lo) stands for the unevaluated sum hi + lo.
 
@@ -84,8 +95,9 @@ fn wg__head(a: f32) -> f32 {
 // a * b = p + e exactly (Dekker), for finite products that do not underflow. Below 2^-100 the split
 // halves and partial products may be subnormal, which a device may flush to zero, turning e into
 // garbage as large as p * 2^-12: there e is taken as 0 (p alone is the correctly rounded product).
+// p is kept: fused into `ah * bh - p` (or into a caller's `x - p`) its rounding would be gone from e.
 fn wg__two_prod(a: f32, b: f32) -> vec2<f32> {
-  let p = a * b;
+  let p = wg__kept(a * b);
   let ah = wg__head(a);
   let al = a - ah;
   let bh = wg__head(b);
@@ -97,9 +109,10 @@ fn wg__two_prod(a: f32, b: f32) -> vec2<f32> {
 }
 
 // a + b = s + e exactly (Knuth), for any finite a and b.
+// s and bb are kept: (a + b) - a would fold to b, and s - (s - a) to a, losing the error.
 fn wg__two_sum(a: f32, b: f32) -> vec2<f32> {
-  let s = a + b;
-  let bb = s - a;
+  let s = wg__kept(a + b);
+  let bb = wg__kept(s - a);
   return vec2<f32>(s, (a - (s - bb)) + (b - bb));
 }
 
@@ -384,11 +397,11 @@ fn wg__sin_poly(r: f32) -> f32 {
 }
 
 // cos r for |r| <= pi/4: Taylor to degree 10 (truncation 1e-10); 1 - r^2/2 is formed with its rounding
-// error recovered, for under an ulp.
+// error recovered, for under an ulp (w kept: 1 - (1 - hz) would fold to hz).
 fn wg__cos_poly(r: f32) -> f32 {
   let z = r * r;
   let hz = 0.5 * z;
-  let w = 1.0 - hz;
+  let w = wg__kept(1.0 - hz);
   let tail = z * z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0))));
   return w + (((1.0 - w) - hz) + tail);
 }
@@ -585,7 +598,7 @@ fn wg_acos(x: f32) -> f32 {
 fn wg_atan2(y: f32, x: f32) -> f32 {
   let ay = abs(y);
   let ax = abs(x);
-  var r = wg_atan(ay / ax);
+  var r = wg_atan(wg_div(ay, ax));
   r = select(r, 0.5 * wg__pio2, wg__isinf(ay) & wg__isinf(ax));
   r = select(r, 0.0, (ay == 0.0) & (ax == 0.0));
   let west = (bitcast<u32>(x) & 0x80000000u) != 0u;
@@ -728,6 +741,19 @@ fn wg_powi(x: f32, n: u32) -> f32 {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Division
+
+// a / b, IEEE's in every range. WGSL promises a quotient's accuracy only for |b| in [2^-126, 2^126], and a
+// GPU may divide by multiplying with 1 / b, which beyond 2^126 is subnormal and flushed to 0 (an NVIDIA
+// driver gives 88.7 / 3e38 = 0 and x / x = 0 for x = -2.5e38): there both operands are divided by 4 first
+// (exactly, but where a is then subnormal, and so is the quotient). The scaled b is kept, so that no
+// compiler cancels the two scalings.
+fn wg_div(a: f32, b: f32) -> f32 {
+  let big = abs(b) > 0x1p126f;
+  return select(a, a * 0.25, big) / select(b, wg__kept(b * 0.25), big);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Piecewise functions: NaN checked on the bits. Written with select() alone: a CPU implementation of
 // WebGPU runs both sides of a branch whenever its lanes differ, and pays for the masking even when not.
 
@@ -774,14 +800,16 @@ fn wg_xmask(a: f32, b: f32) -> f32 {
   return select(b, 0.0, a == 0.0);
 }
 
-// b where a < b, else a (a tie keeps a, -0 included); NaN if either is NaN.
+// b where a < b, else a (a tie keeps a, -0 included); NaN if either is NaN. b is kept where it is chosen:
+// `a < b ? b : a` is max(a, b) to a compiler that assumes finite math and ignores the sign of zero, and a
+// GPU's max gives clamp(-0, min 0) = +0 (an NVIDIA driver does).
 fn wg_clampmin(a: f32, b: f32) -> f32 {
-  return select(select(a, b, a < b), wg__nan(), wg__isnan(a) | wg__isnan(b));
+  return select(select(a, wg__kept(b), a < b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// b where a > b, else a (a tie keeps a, -0 included); NaN if either is NaN.
+// b where a > b, else a (a tie keeps a, -0 included); NaN if either is NaN. b kept as in wg_clampmin.
 fn wg_clampmax(a: f32, b: f32) -> f32 {
-  return select(select(a, b, a > b), wg__nan(), wg__isnan(a) | wg__isnan(b));
+  return select(select(a, wg__kept(b), a > b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
 // 1 where a >= b, 0 where a < b, NaN if either is NaN.

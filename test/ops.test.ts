@@ -370,6 +370,19 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(await value(wg.div(1, tensor(0)))).toBe(Infinity);
       expect(await value(wg.div(-1, tensor(0)))).toBe(-Infinity);
     });
+    // A GPU's compiler may fold x / x to 1 and x - x to 0, and divide by way of 1 / b, which is 0 beyond
+    // |b| = 2^126 (an NVIDIA driver did both): IEEE's answers on every backend.
+    it('x / x and x - x at 0, ±Inf, NaN and the largest floats, and quotients by divisors beyond 2^126', async () => {
+      const x = tensor([0, -0, Infinity, -Infinity, NaN, 3e38, -2.5e38, 2]);
+      expect(Array.from(await wg.div(x, x).data())).toEqual([NaN, NaN, NaN, NaN, NaN, 1, 1, 1]);
+      expect(Array.from(await wg.sub(x, x).data())).toEqual([0, 0, NaN, NaN, NaN, 0, 0, 0]);
+      const q = await wg.div(tensor([88.72, -3e38, 1e30]), tensor([3e38, 3.3e38, -2e38])).data();
+      const want = [88.72 / 3e38, -3e38 / 3.3e38, 1e30 / -2e38];
+      want.forEach((w, i) => expect(Math.abs(q[i]! - w)).toBeLessThan(1e-6 * Math.abs(w)));
+      expect(Math.abs((await value(wg.atan2(tensor(3.4e38), tensor(3.4e38)))) - Math.PI / 4)).toBeLessThan(
+        1e-6,
+      );
+    });
     it("relu'(0) = 0", async () => {
       expect(await d(relu, 0)).toBe(0);
     });

@@ -154,7 +154,7 @@ export const OPS = {
     doc: 'a / b (IEEE: 1/0 = Inf)',
     cpu: (a, b) => a / b,
     js: (a, b) => `(${a} / ${b})`,
-    wgsl: (a, b) => `(${a} / ${b})`,
+    wgsl: (a, b) => `wg_div(${a}, ${b})`,
     // d(a/b)/db = -(a/b)/b: dividing twice avoids overflow of b*b for large b.
     grad: ({ x: [, q], y, dy, b }) => [b.op('div', dy, q!), b.op('neg', b.op('mul', dy, b.op('div', y, q!)))],
   }),

@@ -1,6 +1,7 @@
 // The WGSL generator on its own (no device needed): what a fused kernel's source contains.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cos, exp, init, sigmoid, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { clamp, cos, exp, init, sigmoid, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { preludeFor } from '../../src/backend/webgpu/prelude.js';
 import { mainProgram } from '../../src/backend/webgpu/codegen.js';
 import { planRun, slicesFor } from '../../src/backend/webgpu/plan.js';
 import { planKernels } from '../../src/schedule/fuse.js';
@@ -109,6 +110,36 @@ describe('WGSL generation', () => {
     expect(plain.steps).toHaveLength(1);
     expect(plain.steps[0]!.program.source).not.toMatch(/part\[/);
     expect(plain.steps[0]!.program.source).toMatch(/out0\[o\] = out0\[o\] \+ t0;/);
+  });
+
+  // What a GPU's compiler may do with WGSL's float rules (an NVIDIA driver did each, found by npm run fuzz on
+  // an H200): fold x / x to 1, fuse a product into a later sum, fold (a + b) - a to b, turn a < b ? b : a
+  // into max(a, b) (clamp(-0, min 0) = +0), and divide by way of 1 / b (0 beyond |b| = 2^126). A CPU
+  // implementation does none of these, so that the tests of results cannot see them: these check the
+  // guards in the generated source.
+  it('keeps a repeated operand, the error terms of exact sums and products, a clamp bound and large divisors from the compiler', () => {
+    const x = tensor(new Float32Array(64));
+    const c = tensor(3);
+    const same = mainBody(x.div(x).add(x.sub(x)).add(c.div(c).mul(x)));
+    expect(same).toMatch(/wg_div\((v\d+), wg_keep\(\1, opaque\)\)/);
+    expect(same).toMatch(/\((v\d+) - wg_keep\(\1, opaque\)\)/);
+    expect(same).toMatch(
+      /wg_div\((\w+), wg_keep\(\1, opaque\)\)[\s\S]*wg_div\((\w+), wg_keep\(\2, opaque\)\)/,
+    );
+    // Different operands stay as written.
+    expect(mainBody(x.div(x.add(1)))).not.toMatch(/wg_keep\(v\d+, opaque\)/);
+    // The prelude's own guards, and each kernel setting their zero first.
+    const pow = mainBody(x.pow(tensor(new Float32Array(64))));
+    expect(pow).toMatch(/let opaque = P\.opaque;\s*wg__opaque = opaque;/);
+    const fns = preludeFor('wg_pow wg_cos wg_clampmin wg_clampmax wg_div wg_atan2');
+    expect(fns).toMatch(/fn wg__two_prod[^}]*let p = wg__kept\(a \* b\);/);
+    expect(fns).toMatch(/fn wg__two_sum[^}]*let s = wg__kept\(a \+ b\);\s*let bb = wg__kept\(s - a\);/);
+    expect(fns).toMatch(/fn wg__cos_poly[^}]*let w = wg__kept\(1\.0 - hz\);/);
+    expect(fns).toMatch(/fn wg_clampmin[^}]*select\(a, wg__kept\(b\), a < b\)/);
+    expect(fns).toMatch(/fn wg_clampmax[^}]*select\(a, wg__kept\(b\), a > b\)/);
+    expect(fns).toMatch(/fn wg_div[^}]*abs\(b\) > 0x1p126f[^}]*wg__kept\(b \* 0\.25\)/);
+    expect(fns).toMatch(/fn wg_atan2[^}]*wg_atan\(wg_div\(ay, ax\)\)/);
+    expect(mainBody(clamp(x, 0, 1))).toMatch(/wg_clampmin\(/);
   });
 
   it('scalar sums are split per invocation with no barrier, or per workgroup with a tree, as asked', () => {

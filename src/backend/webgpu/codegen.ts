@@ -106,7 +106,8 @@ export function mainProgram(
       );
     }
   }
-  const prelude = preludeFor([...lines.invariant, ...acc, ...body, ...reduce].join('\n'), !exact);
+  const header = invariantHeader(c, lines);
+  const prelude = preludeFor([...header, ...acc, ...body, ...reduce].join('\n'), !exact);
   const speculative = reducesFast(prelude);
   if (speculative) {
     bindings.push('write');
@@ -120,7 +121,7 @@ export function mainProgram(
     points: `${pts}u`,
     bindings: decls.join('\n'),
     shared,
-    invariant: indent(invariantHeader(c, lines), '  '),
+    invariant: indent(header, '  '),
     accumulators: indent(acc, '  '),
     body: indent(body, '      '),
     advance: indent(stepping.advance, '    '),

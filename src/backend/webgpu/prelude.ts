@@ -99,6 +99,13 @@ function fastItem(it: PreludeItem): PreludeItem {
   };
 }
 
+/**
+ * The statement that sets the prelude's wg__opaque from `zero` (a run-time 0 the compiler cannot know), for
+ * kernels written by hand around a prelude from preludeFor; empty where that prelude does not use it.
+ */
+export const setOpaque = (prelude: string, zero: string): string =>
+  prelude.includes('var<private> wg__opaque') ? `wg__opaque = ${zero};` : '';
+
 /** True when a prelude (from preludeFor) carries the fast range reduction: its program is speculative. */
 export const reducesFast = (prelude: string): boolean => prelude.includes(`fn ${FAST}(`);
 

@@ -143,15 +143,22 @@ export function valueLines(
       lines.push(`let ${c.local('v', r)} = wg_keep(${name}.${row.wgslShared.field}, opaque);`);
       continue;
     }
-    const [a, b, third] = v.args.map((x) => refExpr(k, x, c));
+    // An operand repeated (x / x, x - x) is kept apart from its first use: a compiler that assumes finite
+    // math folds x / x to 1 (an NVIDIA driver does), which is NaN at 0, Inf and NaN.
+    const exprs = v.args.map((x) => refExpr(k, x, c));
+    const [a, b, third] = exprs.map((e, i) => (exprs.indexOf(e) < i ? `wg_keep(${e}, opaque)` : e));
     lines.push(`let ${c.local('v', r)} = wg_keep(${row.wgsl(a!, b ?? '', v.p, third ?? '')}, opaque);`);
   }
   return out;
 }
 
-/** The statements ahead of a program's per-point work: wg_keep's operand, the constants, the invariant values. */
+/**
+ * The statements ahead of a program's per-point work: wg_keep's operand (also the prelude's wg__opaque), the
+ * constants, the invariant values.
+ */
 export const invariantHeader = (c: Consts, lines: ValueLines): string[] => [
   'let opaque = P.opaque;',
+  'wg__opaque = opaque;',
   ...c.decls(),
   ...lines.invariant,
 ];
