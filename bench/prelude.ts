@@ -5,7 +5,7 @@
 //   npm run bench:prelude -- [--size=22] [--reps=9] [--calls=8] [--out=bench/results] [--machine=NAME]
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
-import { preludeFor } from '../src/backend/webgpu/prelude.js';
+import { preludeFor, setOpaque } from '../src/backend/webgpu/prelude.js';
 import { WG } from '../src/backend/webgpu/program.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/tuning.js';
@@ -31,7 +31,7 @@ const f32 = Math.fround;
 const shifted = (a: number): number => f32(Math.abs(a) + 0.5);
 
 /** a / (1 + |a|), in (-1, 1): an argument for the functions defined there (asin, acos, atanh). */
-const unit = (a: string): string => `(${a} / (1.0 + abs(${a})))`;
+const unit = (a: string): string => `wg__kept(${a} / (1.0 + abs(${a})))`;
 /** unit(a) as the kernels compute it, in float32. */
 const unitValue = (a: number): number => f32(a / f32(1 + Math.abs(a)));
 
@@ -40,8 +40,8 @@ export const FUNCTIONS: readonly Fn[] = [
   { name: 'exp', builtin: (a) => `exp(${a})`, webgrad: (a) => `wg_exp(${a})`, ref: Math.exp },
   {
     name: 'log',
-    builtin: (a) => `log(abs(${a}) + 0.5)`,
-    webgrad: (a) => `wg_log(abs(${a}) + 0.5)`,
+    builtin: (a) => `log(wg__kept(abs(${a}) + 0.5))`,
+    webgrad: (a) => `wg_log(wg__kept(abs(${a}) + 0.5))`,
     ref: (a) => Math.log(shifted(a)),
   },
   { name: 'sin', builtin: (a) => `sin(${a})`, webgrad: (a) => `wg_sin(${a})`, ref: Math.sin },
@@ -50,15 +50,15 @@ export const FUNCTIONS: readonly Fn[] = [
   { name: 'tanh', builtin: (a) => `tanh(${a})`, webgrad: (a) => `wg_tanh(${a})`, ref: Math.tanh },
   {
     name: 'log2',
-    builtin: (a) => `log2(abs(${a}) + 0.5)`,
-    webgrad: (a) => `wg_log2(abs(${a}) + 0.5)`,
+    builtin: (a) => `log2(wg__kept(abs(${a}) + 0.5))`,
+    webgrad: (a) => `wg_log2(wg__kept(abs(${a}) + 0.5))`,
     ref: (a) => Math.log2(shifted(a)),
   },
   {
     name: 'log10',
     // WGSL has no log10: what a careful programmer writes instead.
-    builtin: (a) => `log(abs(${a}) + 0.5) * 0.4342944819032518`,
-    webgrad: (a) => `wg_log10(abs(${a}) + 0.5)`,
+    builtin: (a) => `log(wg__kept(abs(${a}) + 0.5)) * 0.4342944819032518`,
+    webgrad: (a) => `wg_log10(wg__kept(abs(${a}) + 0.5))`,
     ref: (a) => Math.log10(shifted(a)),
   },
   {
@@ -87,8 +87,8 @@ export const FUNCTIONS: readonly Fn[] = [
   {
     name: 'atan2',
     // The point (1 - a, a) goes through three quadrants and never meets the jump on the negative x axis.
-    builtin: (a) => `atan2(${a}, 1.0 - ${a})`,
-    webgrad: (a) => `wg_atan2(${a}, 1.0 - ${a})`,
+    builtin: (a) => `atan2(${a}, wg__kept(1.0 - ${a}))`,
+    webgrad: (a) => `wg_atan2(${a}, wg__kept(1.0 - ${a}))`,
     ref: (a) => Math.atan2(a, f32(1 - a)),
   },
   { name: 'sinh', builtin: (a) => `sinh(${a})`, webgrad: (a) => `wg_sinh(${a})`, ref: Math.sinh },
@@ -96,8 +96,8 @@ export const FUNCTIONS: readonly Fn[] = [
   { name: 'asinh', builtin: (a) => `asinh(${a})`, webgrad: (a) => `wg_asinh(${a})`, ref: Math.asinh },
   {
     name: 'acosh',
-    builtin: (a) => `acosh(abs(${a}) + 1.0)`,
-    webgrad: (a) => `wg_acosh(abs(${a}) + 1.0)`,
+    builtin: (a) => `acosh(wg__kept(abs(${a}) + 1.0))`,
+    webgrad: (a) => `wg_acosh(wg__kept(abs(${a}) + 1.0))`,
     ref: (a) => Math.acosh(f32(Math.abs(a) + 1)),
   },
   {
@@ -120,8 +120,8 @@ export const FUNCTIONS: readonly Fn[] = [
   },
   {
     name: 'pow',
-    builtin: (a) => `pow(abs(${a}) + 0.5, 1.7)`,
-    webgrad: (a) => `wg_pow(abs(${a}) + 0.5, 1.7)`,
+    builtin: (a) => `pow(wg__kept(abs(${a}) + 0.5), 1.7)`,
+    webgrad: (a) => `wg_pow(wg__kept(abs(${a}) + 0.5), 1.7)`,
     ref: (a) => Math.pow(shifted(a), f32(1.7)),
   },
   {
@@ -132,8 +132,8 @@ export const FUNCTIONS: readonly Fn[] = [
   },
   {
     name: 'xlogy',
-    builtin: (a) => `${a} * log(abs(${a}) + 0.5)`,
-    webgrad: (a) => `wg_xlogy(${a}, abs(${a}) + 0.5)`,
+    builtin: (a) => `${a} * log(wg__kept(abs(${a}) + 0.5))`,
+    webgrad: (a) => `wg_xlogy(${a}, wg__kept(abs(${a}) + 0.5))`,
     ref: (a) => a * Math.log(shifted(a)),
   },
   { name: 'powi 9', builtin: null, webgrad: (a) => `wg_powi(${a}, 9u)`, ref: (a) => a ** 9 },
@@ -142,12 +142,18 @@ export const FUNCTIONS: readonly Fn[] = [
 /** The argument of a kernel's k-th call (0-based) at input x, as WGSL computes it in float32. */
 export const argument = (x: number, k: number): number => f32(x * 0.5 + f32(0.1 * (k + 1)));
 
-/** The worst error of `got` against `f` at the inputs `xs` (one call): relative, or absolute where |f| < 1. */
-export function worstError(f: Fn, xs: Float32Array, got: Float32Array): number {
-  let worst = 0;
+/**
+ * The worst error of `got` against `f` at the inputs `xs` (one call), relative or absolute where |f| < 1,
+ * and the kernel argument where it occurs.
+ */
+export function worstError(f: Fn, xs: Float32Array, got: Float32Array): { error: number; at: number } {
+  let worst = { error: 0, at: NaN };
   for (let i = 0; i < xs.length; i++) {
-    const ref = f.ref(argument(xs[i]!, 0));
-    worst = Math.max(worst, Math.abs(got[i]! - ref) / Math.max(1, Math.abs(ref)));
+    const a = argument(xs[i]!, 0);
+    const ref = f.ref(a);
+    const error = Math.abs(got[i]! - ref) / Math.max(1, Math.abs(ref));
+    // NaN (a wrong special value) counts as the worst of all.
+    if (!(error <= worst.error)) worst = { error: Number.isNaN(error) ? Infinity : error, at: a };
   }
   return worst;
 }
@@ -157,8 +163,11 @@ export function worstError(f: Fn, xs: Float32Array, got: Float32Array): number {
  * its points; `f` null applies nothing (the baseline of loads, stores and the argument arithmetic).
  */
 export function kernel(f: ((a: string) => string) | null, calls: number, points: number): string {
+  // Each argument is kept (wg__kept) as webgrad's kernels keep every value: a compiler would otherwise fold
+  // the function's own arithmetic into the argument's (acosh(|a| + 1) computed from |a| rather than the
+  // rounded |a| + 1 that float64 is given).
   const terms = Array.from({ length: calls }, (_, k) => {
-    const a = `(x * 0.5 + ${(0.1 * (k + 1)).toFixed(1)})`;
+    const a = `wg__kept(x * 0.5 + ${(0.1 * (k + 1)).toFixed(1)})`;
     return f ? f(a) : a;
   });
   const body = `@group(0) @binding(0) var<storage, read> xs: array<f32>;
@@ -166,6 +175,7 @@ export function kernel(f: ((a: string) => string) | null, calls: number, points:
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  {{opaque}}
   for (var j = 0u; j < ${points}u; j++) {
     let p = (wid.x * ${points}u + j) * ${WG}u + lid;
     let x = xs[p];
@@ -173,7 +183,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 `;
-  return `${preludeFor(body, true)}\n${body}`;
+  const prelude = preludeFor(body, true);
+  // 0, as every harness's first point is -10 (bench and test alike); the compiler cannot know it (it knows
+  // arrayLength(&xs) >> 31 is 0: a length is a byte size over 4).
+  return `${prelude}\n${body.replace('{{opaque}}', setOpaque(prelude, 'u32(xs[0] > 0.0)'))}`;
 }
 
 const USAGE = `npm run bench:prelude -- [options]
@@ -252,7 +265,7 @@ async function main(): Promise<void> {
     size: n * 4,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
-  const errors = new Map<string, number>();
+  const errors = new Map<string, { error: number; at: number }>();
   for (const f of FUNCTIONS)
     for (const [kind, wgsl] of [
       ['builtin', f.builtin],
@@ -287,8 +300,12 @@ async function main(): Promise<void> {
       'builtin ns': f.builtin ? shown(b) : '–',
       'webgrad ns': shown(w),
       'webgrad / builtin': f.builtin && b > 0 && w > 0 ? `${(w / b).toFixed(1)}x` : '–',
-      'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.toExponential(1) : '–',
-      'webgrad error': errors.get(`${f.name}:webgrad`)!.toExponential(1),
+      'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.error.toExponential(1) : '–',
+      'webgrad error': errors.get(`${f.name}:webgrad`)!.error.toExponential(1),
+      // Where webgrad's error is largest: the argument a of the table's f(a) (see FUNCTIONS).
+      'webgrad worst at a =': ((at) => (Number.isNaN(at) ? '–' : String(Math.fround(at))))(
+        errors.get(`${f.name}:webgrad`)!.at,
+      ),
     };
   });
   console.log(head);

@@ -46,6 +46,7 @@ try {
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
 console.log(
   `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''}` +
+    `${info.adapter ? ` (${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' | ')})` : ''}` +
     `${given ? ` with ${JSON.stringify(webgpu)}` : ''} and the CPU`,
 );
 const be = backends(info.backend === 'webgpu' ? activeBackend() : null);

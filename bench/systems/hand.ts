@@ -3,7 +3,7 @@
 // invocation, without barriers, on a CPU implementation of WebGPU, where barriers are slow) and finished
 // by a second, one-workgroup pass. Buffers are made once per size and reused. On a CPU implementation each
 // invocation covers several points, as webgrad's kernels do there.
-import { preludeFor } from '../../src/backend/webgpu/prelude.js';
+import { preludeFor, setOpaque } from '../../src/backend/webgpu/prelude.js';
 import { finishWidth, partialsPerGroup, reducePoints } from '../../src/backend/webgpu/program.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
@@ -71,7 +71,10 @@ export function handKernel(c: BenchCase, t: Tuning, accurate = false): string {
   }`;
   // The fast range reduction for sin/cos, as webgrad's kernels take first: exact on the cases' ranges
   // (|x| <= 8192), where webgrad never needs its rerun either.
-  return `${accurate ? preludeFor(body, true) : ''}
+  // The prelude's wg__opaque as webgrad's kernels set it: u.n >> 31 is 0 (a run has fewer than 2^31
+  // points), which the compiler cannot know.
+  const prelude = accurate ? preludeFor(body, true) : '';
+  return `${prelude}
 struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 ${decl.join('\n')}
@@ -80,6 +83,7 @@ ${hasParams && !perInvocation ? `var<workgroup> sh: array<vec2<f32>, ${WG}>;` : 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = wid.y * u.gx + wid.x;
+  ${setOpaque(prelude, 'u.n >> 31u')}
   let w = u.w;
   let b = u.b;
   var a0 = 0.0;

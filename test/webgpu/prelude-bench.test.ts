@@ -50,7 +50,7 @@ describe('bench:prelude kernels', () => {
       // The kernel adds the function up: it must differ from the sum of its bare arguments.
       expect(ours.some((v, i) => Math.abs(v - base[i]!) > 1e-3)).toBe(true);
       // Its float64 reference is what webgrad computes, to float32 accuracy.
-      expect(worstError(f, XS, await run(device, kernel(f.webgrad, 1, 1)))).toBeLessThan(3e-7);
+      expect(worstError(f, XS, await run(device, kernel(f.webgrad, 1, 1))).error).toBeLessThan(3e-7);
       if (!f.builtin) return;
       const theirs = await run(device, kernel(f.builtin, CALLS, 1));
       for (let i = 0; i < N; i++)
