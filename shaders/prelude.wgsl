@@ -747,10 +747,13 @@ fn wg_powi(x: f32, n: u32) -> f32 {
 // GPU may divide by multiplying with 1 / b, which beyond 2^126 is subnormal and flushed to 0 (an NVIDIA
 // driver gives 88.7 / 3e38 = 0 and x / x = 0 for x = -2.5e38): there both operands are divided by 4 first
 // (exactly, but where a is then subnormal, and so is the quotient). The scaled b is kept, so that no
-// compiler cancels the two scalings.
+// compiler cancels the two scalings. A finite a over ±Inf is the signed zero by its bits, not left to an
+// approximate 1 / Inf.
 fn wg_div(a: f32, b: f32) -> f32 {
   let big = abs(b) > 0x1p126f;
-  return select(a, a * 0.25, big) / select(b, wg__kept(b * 0.25), big);
+  let q = select(a, a * 0.25, big) / select(b, wg__kept(b * 0.25), big);
+  let zero = bitcast<f32>((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u);
+  return select(q, zero, wg__isinf(b) & !wg__nonfinite(a));
 }
 
 // ---------------------------------------------------------------------------------------------------

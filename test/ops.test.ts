@@ -382,6 +382,14 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect(Math.abs((await value(wg.atan2(tensor(3.4e38), tensor(3.4e38)))) - Math.PI / 4)).toBeLessThan(
         1e-6,
       );
+      // Finite over infinite: zeros signed as IEEE's; infinite over infinite: NaN.
+      const inf = await wg
+        .div(
+          tensor([1, -1, 0, -3e38, Infinity]),
+          tensor([Infinity, Infinity, -Infinity, -Infinity, Infinity]),
+        )
+        .data();
+      expect(Array.from(inf)).toEqual([0, -0, -0, 0, NaN]);
     });
     it("relu'(0) = 0", async () => {
       expect(await d(relu, 0)).toBe(0);
