@@ -286,7 +286,8 @@ async function main(): Promise<void> {
   const base = median('none');
   const ns = (key: string): number => ((median(key) - base) * 1e6) / (calls * n);
   // A median at or below the baseline's is within its noise: no time to show (a negative one means nothing).
-  const shown = (v: number): string => (v > 0 ? v.toFixed(2) : '< noise');
+  // Two significant digits below 0.1 ns (a GPU's), where two decimals would print 0.00.
+  const shown = (v: number): string => (v > 0 ? (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)) : '< noise');
   const label = adapterLabel(adapter.info);
   const head =
     `${label}: 2^${size} points (arguments in [-4.9, 5.1]), ${calls} calls a point, median of ${reps}; ` +

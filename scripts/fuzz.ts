@@ -13,6 +13,7 @@ import {
   backends,
   batchArb,
   casesOf,
+  caseCode,
   describeMismatches,
   inputsArb,
   minimize,
@@ -26,8 +27,10 @@ const options = scriptOptions(
   `npm run fuzz -- [options]
   --cases=10000      random cases (four steps of each of five random graphs to a batch)
   --seed=N           the random seed (default: from the clock; a failing run prints its seed)
-  --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'`,
-  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s },
+  --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'
+  --show=5           disagreements shrunk and printed as code (the rest are counted, each with its first
+                     mismatch and the ops of its graph)`,
+  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER },
 );
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
 const PER_BATCH = 20;
@@ -55,8 +58,9 @@ const gc = collector();
 const t0 = performance.now();
 const batches = Math.ceil(CASES / PER_BATCH);
 let done = 0;
-// Disagreements shrunk and printed; later ones are only counted.
-const SHOW = 5;
+// Disagreements shrunk and printed; later ones are counted and named by their first mismatch (shrinking
+// takes time that a lent GPU machine may not have).
+const SHOW = options.number('show', 5);
 let failures = 0;
 await fc
   .assert(
@@ -70,6 +74,11 @@ await fc
           const repro = await minimize(cases[mismatches[0]!.caseIndex]!, data, be);
           console.error(
             `fuzz: disagreement ${failures}\n${describeMismatches(mismatches)}\n\nreproduction:\n${repro}\n`,
+          );
+        } else {
+          const c = cases[mismatches[0]!.caseIndex]!;
+          console.error(
+            `fuzz: disagreement ${failures} (not shrunk)\n${describeMismatches(mismatches, 1)}\n${caseCode(c)}\n`,
           );
         }
       }
