@@ -75,8 +75,9 @@ fn wg_keep(x: f32, zero: u32) -> f32 {
   return bitcast<f32>(bitcast<u32>(x) ^ zero);
 }
 
-// The same 0 for the prelude's own functions: every generated kernel sets it from its uniform `opaque`
-// first thing (a kernel that does not leaves it at 0, which the compiler then knows).
+// The same 0 for the prelude's own functions: every generated kernel that computes values sets it from its
+// uniform `opaque` before computing them (a kernel that does not leaves it at 0, which the compiler then
+// knows: the passes that only add up partials call no function that needs it).
 var<private> wg__opaque: u32;
 
 // x, through wg_keep with wg__opaque.
@@ -743,7 +744,8 @@ fn wg_powi(x: f32, n: u32) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // Division
 
-// a / b, IEEE's in every range. WGSL promises a quotient's accuracy only for |b| in [2^-126, 2^126], and a
+// a / b with IEEE's special values (NaN, ±Inf, signed zeros) and WGSL's accuracy (2.5 ulp, not the correctly
+// rounded quotient of the CPU) for every b. WGSL promises a quotient's accuracy only for |b| in [2^-126, 2^126], and a
 // GPU may divide by multiplying with 1 / b, which beyond 2^126 is subnormal and flushed to 0 (an NVIDIA
 // driver gives 88.7 / 3e38 = 0 and x / x = 0 for x = -2.5e38): there both operands are divided by 4 first
 // (exactly, but where a is then subnormal, and so is the quotient). The scaled b is kept, so that no
@@ -810,7 +812,8 @@ fn wg_clampmin(a: f32, b: f32) -> f32 {
   return select(select(a, wg__kept(b), a < b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// b where a > b, else a (a tie keeps a, -0 included); NaN if either is NaN. b kept as in wg_clampmin.
+// b where a > b, else a (a tie keeps a, -0 included); NaN if either is NaN. b kept, as in the lower bound's
+// function above.
 fn wg_clampmax(a: f32, b: f32) -> f32 {
   return select(select(a, wg__kept(b), a > b), wg__nan(), wg__isnan(a) | wg__isnan(b));
 }

@@ -32,7 +32,9 @@ function parsePrelude(): PreludeItem[] {
   }
   preludeItems = items.map(({ name, lines }) => {
     const text = lines.join('\n').trimEnd();
-    const uses = [...new Set(text.match(/\bwg_\w+/g) ?? [])].filter((u) => u !== name);
+    // What the code calls, not what its comments mention (those would carry unused functions along).
+    const code = text.replace(/\/\/.*$/gm, '');
+    const uses = [...new Set(code.match(/\bwg_\w+/g) ?? [])].filter((u) => u !== name);
     return { name, text, uses };
   });
   return preludeItems;
