@@ -30,10 +30,14 @@ const f32 = Math.fround;
 /** |a| + 0.5 as the kernels compute it, in float32. */
 const shifted = (a: number): number => f32(Math.abs(a) + 0.5);
 
-/** a / (1 + |a|), in (-1, 1): an argument for the functions defined there (asin, acos, atanh). */
-const unit = (a: string): string => `wg__kept(${a} / (1.0 + abs(${a})))`;
+/**
+ * 0.19 a within [-0.99, 0.99]: an argument for the functions defined inside (-1, 1) (asin, acos, atanh),
+ * formed by operations that are correctly rounded on every device (a GPU's division is not, and its
+ * error would be counted as the function's).
+ */
+const unit = (a: string): string => `wg__kept(clamp(${a} * 0.19, -0.99, 0.99))`;
 /** unit(a) as the kernels compute it, in float32. */
-const unitValue = (a: number): number => f32(a / f32(1 + Math.abs(a)));
+const unitValue = (a: number): number => Math.min(f32(0.99), Math.max(f32(-0.99), f32(a * f32(0.19))));
 
 /** The prelude's functions; arguments are kept in each function's domain (positive for log, sqrt, pow, inside (-1, 1) for asin, acos, atanh). */
 export const FUNCTIONS: readonly Fn[] = [
