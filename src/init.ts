@@ -68,6 +68,14 @@ export interface WebGpuOptions {
    * device, which a submit makes it do. 'auto' (default): in browsers.
    */
   nudgeWhileWaiting?: 'auto' | boolean;
+  /**
+   * sin, cos and tan with their full range reduction from the start (default false). By default a kernel
+   * reduces by Cody-Waite alone, exact to |x| = 8192, flags larger arguments and is redone at once where
+   * one was met, so that a CPU implementation of WebGPU, which runs every branch, does not pay for the
+   * rarely needed reduction at each point; but then realize() waits for the flag. true: nothing is
+   * redone and realize() resolves at submission, as for kernels without sin, cos or tan.
+   */
+  exactRangeReduction?: boolean;
 }
 
 /** What `init` chose. */
@@ -92,6 +100,7 @@ const WEBGPU_OPTIONS = optionNames<WebGpuOptions>({
   pointsPerInvocation: true,
   sleepWhileWaiting: true,
   nudgeWhileWaiting: true,
+  exactRangeReduction: true,
 });
 
 // Overlapping init() calls: the last one decides (a double click on a backend switch must not leave the
@@ -141,6 +150,11 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
     if (v !== undefined && v !== 'auto' && typeof v !== 'boolean')
       throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${written(v)}`);
   }
+  const exactReduction: unknown = opts.webgpu?.exactRangeReduction;
+  if (exactReduction !== undefined && typeof exactReduction !== 'boolean')
+    throw new Error(
+      `init(): webgpu.exactRangeReduction must be true or false, got ${written(exactReduction)}`,
+    );
   // Checked here whichever backend is asked for: under 'auto' a bad value would otherwise show up as a
   // fallback to the CPU, as if there were no GPU, or send all work there (cpuBelow: NaN).
   const binding: unknown = opts.webgpu?.maxBindingBytes;

@@ -317,7 +317,7 @@ const CASES: Case[] = [
   [
     'an unknown webgpu option',
     () => init({ backend: 'cpu', webgpu: bad<object>({ cpu_below: 0 }) }),
-    "init(): webgpu: unknown option 'cpu_below'; did you mean 'cpuBelow'? (options: maxBindingBytes, cpuBelow, powerPreference, reduce, pointsPerInvocation, sleepWhileWaiting, nudgeWhileWaiting)",
+    "init(): webgpu: unknown option 'cpu_below'; did you mean 'cpuBelow'? (options: maxBindingBytes, cpuBelow, powerPreference, reduce, pointsPerInvocation, sleepWhileWaiting, nudgeWhileWaiting, exactRangeReduction)",
   ],
   ...(
     [

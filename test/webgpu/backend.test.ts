@@ -602,6 +602,13 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     await expect(
       init({ backend: 'webgpu', gpu: testGpu(), webgpu: { nudgeWhileWaiting: 1 as unknown as boolean } }),
     ).rejects.toThrow(/webgpu\.nudgeWhileWaiting must be 'auto', true or false, got 1/);
+    await expect(
+      init({
+        backend: 'webgpu',
+        gpu: testGpu(),
+        webgpu: { exactRangeReduction: 'auto' as unknown as boolean },
+      }),
+    ).rejects.toThrow(/webgpu\.exactRangeReduction must be true or false, got "auto"/);
     for (const bad of [0, 1.5, 257, 'many'])
       await expect(
         init({ backend: 'webgpu', gpu: testGpu(), webgpu: { pointsPerInvocation: bad as number } }),
@@ -805,6 +812,29 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
       // The flagged runs' buffers went back to the pool.
       expect(stats().liveBuffers).toBe(live);
     }
+  });
+
+  it('with exactRangeReduction, carry the full reduction from the start: nothing redone, realize() reads no flag', async () => {
+    const realized = async (xs: Float32Array) => {
+      const x = tensor(xs);
+      const y = sin(x);
+      const [, d] = await counting(() => y.realize());
+      const v = await y.data();
+      for (const t of [x, y]) t.dispose();
+      return { v, d };
+    };
+    const xs = ramp(50_000, -3e7, 3e7);
+    await useGpu({ exactRangeReduction: true });
+    const exact = await realized(xs);
+    expect(exact.d.exactReruns).toBe(0);
+    expect(exact.d.bytesReadBack).toBe(0);
+    expect(worst(exact.v, (i) => Math.sin(xs[i]!))).toBeLessThan(3e-7);
+    // By default the same realize() reads its flag back and redoes the run.
+    await useGpu();
+    const speculative = await realized(xs);
+    expect(speculative.d.exactReruns).toBe(1);
+    expect(speculative.d.bytesReadBack).toBeGreaterThan(0);
+    expect(Array.from(speculative.v)).toEqual(Array.from(exact.v));
   });
 });
 

@@ -40,6 +40,8 @@ export interface GpuLimits {
   readonly sleepWhileWaiting: boolean;
   /** Submit nothing every so often while waiting (see WebGpuOptions.nudgeWhileWaiting). */
   readonly nudgeWhileWaiting: boolean;
+  /** sin, cos and tan with the full range reduction from the start (see WebGpuOptions.exactRangeReduction). */
+  readonly exactRangeReduction?: boolean;
 }
 
 // GPUMapMode.READ, spelled out (the global may be missing in Node).
@@ -117,6 +119,7 @@ export class WebGpuBackend implements Backend {
       maxStorage: limits.maxStorage,
       reduce: limits.reduce,
       points: limits.points,
+      exact: limits.exactRangeReduction === true,
     };
     void device.lost.then((info) =>
       this.markLost(`${info.reason}: ${info.message || 'the device was lost'}`),

@@ -87,6 +87,7 @@ export async function openWebGpu(
         typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : tuning.sleepWhileWaiting,
       nudgeWhileWaiting:
         typeof opts.nudgeWhileWaiting === 'boolean' ? opts.nudgeWhileWaiting : tuning.nudgeWhileWaiting,
+      exactRangeReduction: opts.exactRangeReduction === true,
     },
     cpu,
     onLost,
