@@ -37,7 +37,7 @@ const software = isSoftware(info);
 const sizes =
   opts.sizes.length > 0 ? opts.sizes : software ? [10, 12, 14, 16, 18, 20] : [16, 18, 20, 22, 24, 26];
 
-const systems = opts.systems.map((id) => makeSystem(id, gpu));
+const systems = opts.systems.map((id) => makeSystem(id, gpu, opts.webgrad));
 
 console.log(
   `webgrad benchmark (Node ${process.version}, Dawn): adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}; ` +

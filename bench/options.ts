@@ -20,6 +20,8 @@ export interface BenchOptions {
   out: string;
   /** The machine's name for titles and file names ('' for the adapter's), e.g. nvidia-h200. */
   machine: string;
+  /** webgrad's WebGPU options (init's `webgpu`) beyond its defaults, as given (--webgrad). */
+  webgrad: Record<string, unknown>;
 }
 
 /** Help text shared by both runners. */
@@ -39,7 +41,9 @@ export const USAGE = `options:
   --quick                            a few small sizes, 2 reps: a check that everything runs
   --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)
   --machine=nvidia-h200              name the machine in the report's title and file names, where the
-                                     adapter's WebGPU info does not say the model (default: the adapter)`;
+                                     adapter's WebGPU info does not say the model (default: the adapter)
+  --webgrad='{"exactRangeReduction":true}'
+                                     webgrad's WebGPU options beyond its defaults (init's webgpu), as JSON`;
 
 // log2 of the point counts a run may take: 2 points and up (one point is the latency measurement's), and
 // at most 2^28 (1 GiB per float32 array: past what a WebGPU buffer or a page can hold).
@@ -78,7 +82,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const a of args)
     if (
       a.startsWith('--') &&
-      !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|help)(=|$)/.test(
+      !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|webgrad|help)(=|$)/.test(
         a,
       )
     )
@@ -119,5 +123,22 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     quick,
     out: get('out') ?? 'bench/results',
     machine: get('machine') ?? '',
+    webgrad: webgradOptions(get('webgrad')),
   };
+}
+
+/** --webgrad's JSON object (init() checks the options in it). */
+function webgradOptions(v: string | undefined): Record<string, unknown> {
+  if (v === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (e) {
+    throw new Error(`--webgrad is not JSON (${e instanceof Error ? e.message : String(e)}): ${v}`, {
+      cause: e,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`--webgrad must be a JSON object of webgrad's WebGPU options, got ${v}`);
+  return parsed as Record<string, unknown>;
 }

@@ -11,6 +11,8 @@ export interface BenchReport extends RunResult {
     adapter: string;
     /** The machine's name where the run was given one (--machine). */
     machine?: string;
+    /** webgrad's WebGPU options beyond its defaults, where the run was given any (--webgrad). */
+    webgradOptions?: Record<string, unknown>;
     sizes: number[];
     reps: number;
     warmup: number;
@@ -405,7 +407,8 @@ export function markdown(r: BenchReport, svgName: string): string {
         ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up); `
         : '') +
       (m.clockStepUs !== undefined ? `clock steps of ${fmtStep(m.clockStepUs)} µs; ` : '') +
-      `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}.`,
+      `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}` +
+      `${m.webgradOptions ? `; webgrad's WebGPU options: \`${JSON.stringify(m.webgradOptions)}\`` : ''}.`,
     '',
     TIMED,
     '',

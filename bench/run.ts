@@ -514,6 +514,7 @@ export async function benchmarkReport(
       date: new Date().toISOString(),
       ...where,
       ...(opts.machine ? { machine: opts.machine } : {}),
+      ...(Object.keys(opts.webgrad).length > 0 ? { webgradOptions: opts.webgrad } : {}),
       sizes,
       reps: opts.reps,
       warmup: opts.warmup,

@@ -144,6 +144,17 @@ describe('benchmark loop', () => {
     expect(fast.sizes.slice(0, 301).every((n) => n === 16)).toBe(true);
   });
 
+  it("passes --webgrad's JSON object to webgrad's init, and names a value that is not one", () => {
+    expect(parseOptions([]).webgrad).toEqual({});
+    expect(parseOptions(['--webgrad={"exactRangeReduction":true}']).webgrad).toEqual({
+      exactRangeReduction: true,
+    });
+    expect(() => parseOptions(['--webgrad={exact}'])).toThrow(/^--webgrad is not JSON .*: \{exact\}$/);
+    expect(() => parseOptions(['--webgrad=[1]'])).toThrow(
+      "--webgrad must be a JSON object of webgrad's WebGPU options, got [1]",
+    );
+  });
+
   it('takes the JIT warm-up time from --jit-warmup-ms: 300 ms by default, none in quick mode', () => {
     expect(parseOptions([]).jitWarmupMs).toBe(300);
     expect(parseOptions(['--quick']).jitWarmupMs).toBe(0);

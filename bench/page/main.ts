@@ -20,9 +20,12 @@ const say = (line: string): void => {
 };
 
 async function main(): Promise<BenchReport> {
-  const args = decodeURIComponent(location.search.slice(1))
+  // Split before decoding: an option's value may hold an encoded '&' (--webgrad's JSON).
+  const args = location.search
+    .slice(1)
     .split('&')
-    .filter((s) => s.length > 0);
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
   const opts = parseOptions(args);
   const gpu = navigator.gpu;
   if (!gpu) throw new Error('no navigator.gpu (WebGPU is off in this browser)');
@@ -32,7 +35,7 @@ async function main(): Promise<BenchReport> {
   const adapterName = adapterLabel(info);
   const sizes = opts.sizes.length > 0 ? opts.sizes : [10, 12, 14, 16, 18, 20];
   installCallCounters();
-  const systems = opts.systems.map((id) => makeSystem(id, gpu));
+  const systems = opts.systems.map((id) => makeSystem(id, gpu, opts.webgrad));
   say(`adapter ${adapterName}; sizes 2^${sizes.join(', 2^')}`);
   return benchmarkReport(
     { platform: 'browser', runtime: runtimeOf(navigator.userAgent), adapter: adapterName },

@@ -4,11 +4,12 @@ import { jaxSystem } from './jax.js';
 import type { System, SystemId } from './system.js';
 import { tfjsSystem } from './tfjs.js';
 import { webgradSystem } from './webgrad.js';
+import type { WebGpuOptions } from '../../src/index.js';
 
-/** Makes the system `id` on `gpu` (webgrad's CPU backend ignores it). */
-export function makeSystem(id: SystemId, gpu: GPU): System {
+/** Makes the system `id` on `gpu` (webgrad's CPU backend ignores it), webgrad with `webgrad` WebGPU options. */
+export function makeSystem(id: SystemId, gpu: GPU, webgrad: WebGpuOptions = {}): System {
   const make: Record<SystemId, () => System> = {
-    webgrad: () => webgradSystem('webgpu', gpu),
+    webgrad: () => webgradSystem('webgpu', gpu, webgrad),
     hand: () => handSystem(gpu),
     'hand-acc': () => handSystem(gpu, true),
     jax: () => jaxSystem(gpu),

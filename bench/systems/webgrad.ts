@@ -15,6 +15,7 @@ import {
   tensor,
   type InitInfo,
   type Tensor,
+  type WebGpuOptions,
 } from '../../src/index.js';
 import { gradOfInputs, type BenchCase, type MathOps } from '../cases.js';
 import type { System } from './system.js';
@@ -77,6 +78,7 @@ async function readAll(outs: Tensor[], more: Tensor[] = []): Promise<Float32Arra
 export function webgradSystem(
   backend: 'webgpu' | 'cpu',
   gpu?: GPU,
+  webgpu: WebGpuOptions = {},
 ): System & { info: () => InitInfo | null } {
   let info: InitInfo | null = null;
   return {
@@ -85,7 +87,7 @@ export function webgradSystem(
     phase: backend === 'webgpu' ? 'gpu' : 'cpu',
     info: () => info,
     async setup() {
-      info = await init(backend === 'webgpu' ? { backend, ...(gpu ? { gpu } : {}) } : { backend });
+      info = await init(backend === 'webgpu' ? { backend, webgpu, ...(gpu ? { gpu } : {}) } : { backend });
     },
     prepare() {},
     run: async (c, xs, ps) => {
