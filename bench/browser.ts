@@ -9,7 +9,7 @@ import puppeteer from 'puppeteer-core';
 import { build } from 'vite';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 import { USAGE } from './options.js';
-import { parseArgsOrExit } from './cli.js';
+import { checkWebgradOrExit, parseArgsOrExit } from './cli.js';
 import { printTables, writeReport, type BenchReport } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -91,6 +91,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(0);
   }
   const opts = parseArgsOrExit(args, 'npm run bench');
+  await checkWebgradOrExit(opts, 'npm run bench');
   const t0 = performance.now();
   const report = await runInBrowser(args, (line) => console.log(`  ${line}`));
   console.log(`webgrad benchmark in ${report.meta.runtime}: adapter ${report.meta.adapter}`);

@@ -5,7 +5,7 @@
 import { create, globals } from 'webgpu';
 import { isSoftware } from '../src/backend/webgpu/adapter.js';
 import { USAGE } from './options.js';
-import { parseArgsOrExit } from './cli.js';
+import { checkWebgradOrExit, parseArgsOrExit } from './cli.js';
 import { printTables, writeReport } from './report.js';
 import { benchmarkReport } from './run.js';
 import { makeSystem } from './systems/all.js';
@@ -16,6 +16,7 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 const opts = parseArgsOrExit(process.argv.slice(2), 'npm run bench:node');
+await checkWebgradOrExit(opts, 'npm run bench:node');
 
 Object.assign(globalThis, globals);
 installCallCounters();

@@ -130,6 +130,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
 /** --webgrad's JSON object (init() checks the options in it). */
 function webgradOptions(v: string | undefined): Record<string, unknown> {
   if (v === undefined) return {};
+  if (v === '') throw new Error("--webgrad must be a JSON object of webgrad's WebGPU options, got no value");
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);

@@ -13,8 +13,8 @@ import {
   backends,
   batchArb,
   casesOf,
-  caseCode,
   describeMismatches,
+  reproCode,
   inputsArb,
   minimize,
   runBatch,
@@ -62,6 +62,7 @@ let done = 0;
 // takes time that a lent GPU machine may not have).
 const SHOW = options.number('show', 5);
 let failures = 0;
+let threw = false;
 await fc
   .assert(
     fc.asyncProperty(batchArb(8, 4, 5), inputsArb(), async (batch, data) => {
@@ -77,9 +78,12 @@ await fc
           );
         } else {
           const c = cases[mismatches[0]!.caseIndex]!;
-          console.error(
-            `fuzz: disagreement ${failures} (not shrunk)\n${describeMismatches(mismatches, 1)}\n${caseCode(c)}\n`,
+          const repro = reproCode(
+            c,
+            data,
+            `disagreement (not shrunk):\n${describeMismatches(mismatches, 1)}`,
           );
+          console.error(`fuzz: disagreement ${failures} (not shrunk)\n${repro}\n`);
         }
       }
       done++;
@@ -99,10 +103,18 @@ await fc
     { seed: SEED, numRuns: batches, endOnFailure: true },
   )
   .catch((e: unknown) => {
-    // A batch that throws (rather than disagrees) ends the run.
-    failures++;
-    console.error(`fuzz: a batch threw\n${e instanceof Error ? e.message : String(e)}`);
+    // A batch that throws (rather than disagrees) ends the run. fast-check keeps what was thrown as the
+    // cause; its own message is the counterexample (every input of the batch), cut short here.
+    threw = true;
+    const cause = e instanceof Error ? e.cause : undefined;
+    const what = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause ?? e);
+    const message = e instanceof Error ? e.message : '';
+    console.error(
+      `fuzz: a batch threw\n${what}\n${message.slice(0, 500)}${message.length > 500 ? ' …' : ''}`,
+    );
   });
-const summary = `${done * PER_BATCH} cases, ${failures} batches with disagreements (seed ${SEED})`;
+const summary =
+  `${done * PER_BATCH} cases, ${failures} batches with disagreements${threw ? ', and a batch threw' : ''} ` +
+  `(seed ${SEED})`;
 console.log(`fuzz: ${summary}`);
-process.exit(failures > 0 ? 1 : 0);
+process.exit(failures > 0 || threw ? 1 : 0);

@@ -73,6 +73,25 @@ describe('benchmark quick mode (Node, Dawn)', () => {
   });
 });
 
+describe("--webgrad's options are checked before anything runs", () => {
+  // A misspelt option would otherwise stop only webgrad's setup, and the run go on without it.
+  it.each([
+    ['bench/node.ts', 'npm run bench:node'],
+    ['bench/browser.ts', 'npm run bench'],
+  ])('%s refuses a misspelt one, status 2', { timeout: 60_000 }, (file, command) => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', file, '--webgrad={"exactRangeReductoin":true}'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${command}: --webgrad: init(): webgpu: unknown option 'exactRangeReductoin'`);
+  });
+});
+
 describe('benchmark quick mode (headless Chromium)', () => {
   it(
     'checks and times every case on every system in the page npm run bench serves',
