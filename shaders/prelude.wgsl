@@ -762,9 +762,10 @@ fn wg_div(a: f32, b: f32) -> f32 {
 // Piecewise functions: NaN checked on the bits. Written with select() alone: a CPU implementation of
 // WebGPU runs both sides of a branch whenever its lanes differ, and pays for the masking even when not.
 
-// max(x, 0): relu(NaN) = NaN, relu(-0) = 0.
+// max(x, 0): relu(NaN) = NaN, relu(-0) = 0. x is kept where it is chosen, as a clamp bound is (see
+// wg_clampmin): `x > 0 ? x : 0` made a GPU's max could give relu(-0) = -0.
 fn wg_relu(x: f32) -> f32 {
-  return select(select(0.0, x, x > 0.0), x, wg__isnan(x));
+  return select(select(0.0, wg__kept(x), x > 0.0), x, wg__isnan(x));
 }
 
 // 1 where x > 0, else 0; NaN stays NaN (relu' with relu'(0) = 0).

@@ -396,8 +396,10 @@ describe.each(testBackends())('ops on $name', (b) => {
         .data();
       expect(Array.from(inf)).toEqual([0, -0, -0, 0, NaN]);
     });
-    it("relu'(0) = 0", async () => {
+    it("relu'(0) = 0, and relu(-0) = +0 (toEqual tells the zeros apart)", async () => {
       expect(await d(relu, 0)).toBe(0);
+      expect(Array.from(await relu(tensor([-0, 0, -1, 2, NaN])).data())).toEqual([0, 0, 0, 2, NaN]);
+      expect(Object.is((await relu(tensor([-0])).data())[0], 0)).toBe(true);
     });
     it("abs'(0) = 0", async () => {
       expect(await d(wg.abs, 0)).toBe(0);

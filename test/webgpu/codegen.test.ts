@@ -137,6 +137,7 @@ describe('WGSL generation', () => {
     expect(fns).toMatch(/fn wg__cos_poly[^}]*let w = wg__kept\(1\.0 - hz\);/);
     expect(fns).toMatch(/fn wg_clampmin[^}]*select\(a, wg__kept\(b\), a < b\)/);
     expect(fns).toMatch(/fn wg_clampmax[^}]*select\(a, wg__kept\(b\), a > b\)/);
+    expect(preludeFor('wg_relu(v)')).toMatch(/fn wg_relu[^}]*select\(0\.0, wg__kept\(x\), x > 0\.0\)/);
     expect(fns).toMatch(/fn wg_div[^}]*abs\(b\) > 0x1p126f[^}]*wg__kept\(b \* 0\.25\)[^}]*wg__isinf\(b\)/);
     expect(fns).toMatch(/fn wg_atan2[^}]*wg_atan\(wg_div\(ay, ax\)\)/);
     // Only what the code calls comes along, not what a comment mentions.
