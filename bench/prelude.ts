@@ -300,17 +300,16 @@ async function main(): Promise<void> {
   const rows = FUNCTIONS.map((f) => {
     const w = ns(`${f.name}:webgrad`);
     const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
+    const ours = errors.get(`${f.name}:webgrad`)!;
     return {
       function: f.name,
       'builtin ns': f.builtin ? shown(b) : '–',
       'webgrad ns': shown(w),
       'webgrad / builtin': f.builtin && b > 0 && w > 0 ? `${(w / b).toFixed(1)}x` : '–',
       'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.error.toExponential(1) : '–',
-      'webgrad error': errors.get(`${f.name}:webgrad`)!.error.toExponential(1),
+      'webgrad error': ours.error.toExponential(1),
       // Where webgrad's error is largest: the argument a of the table's f(a) (see FUNCTIONS).
-      'webgrad worst at a =': ((at) => (Number.isNaN(at) ? '–' : String(Math.fround(at))))(
-        errors.get(`${f.name}:webgrad`)!.at,
-      ),
+      'webgrad worst at a =': Number.isNaN(ours.at) ? '–' : String(Math.fround(ours.at)),
     };
   });
   console.log(head);

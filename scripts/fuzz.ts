@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { init, stats, type WebGpuOptions } from '../src/index.js';
 import { collector } from '../test/robustness/soak.js';
 import { activeBackend } from '../src/schedule/scheduler.js';
+import { adapterLabel } from '../bench/systems/system.js';
 import { testGpu } from '../test/gpu.js';
 import { INTEGER, scriptOptions } from './options.js';
 import {
@@ -28,8 +29,8 @@ const options = scriptOptions(
   --cases=10000      random cases (four steps of each of five random graphs to a batch)
   --seed=N           the random seed (default: from the clock; a failing run prints its seed)
   --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'
-  --show=5           disagreements shrunk and printed as code (the rest are counted, each with its first
-                     mismatch and the ops of its graph)`,
+  --show=5           disagreements shrunk to their smallest graph and printed as code (the rest are printed
+                     as code unshrunk, with their first mismatch)`,
   { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER },
 );
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
@@ -49,7 +50,7 @@ try {
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
 console.log(
   `fuzz: ${CASES} cases, seed ${SEED}, on ${info.backend}${info.fallbackReason ? ` (${info.fallbackReason})` : ''}` +
-    `${info.adapter ? ` (${[info.adapter.vendor, info.adapter.architecture, info.adapter.description].filter(Boolean).join(' | ')})` : ''}` +
+    `${info.adapter ? ` (${adapterLabel(info.adapter)})` : ''}` +
     `${given ? ` with ${JSON.stringify(webgpu)}` : ''} and the CPU`,
 );
 const be = backends(info.backend === 'webgpu' ? activeBackend() : null);
@@ -58,8 +59,8 @@ const gc = collector();
 const t0 = performance.now();
 const batches = Math.ceil(CASES / PER_BATCH);
 let done = 0;
-// Disagreements shrunk and printed; later ones are counted and named by their first mismatch (shrinking
-// takes time that a lent GPU machine may not have).
+// Disagreements shrunk and printed; later ones printed unshrunk (shrinking takes time that a lent GPU
+// machine may not have).
 const SHOW = options.number('show', 5);
 let failures = 0;
 let threw = false;

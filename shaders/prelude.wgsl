@@ -745,12 +745,12 @@ fn wg_powi(x: f32, n: u32) -> f32 {
 // Division
 
 // a / b with IEEE's special values (NaN, ±Inf, signed zeros) and WGSL's accuracy (2.5 ulp, not the correctly
-// rounded quotient of the CPU) for every normal b (a device may flush subnormals to 0). WGSL promises a quotient's accuracy only for |b| in [2^-126, 2^126], and a
-// GPU may divide by multiplying with 1 / b, which beyond 2^126 is subnormal and flushed to 0 (an NVIDIA
-// driver gives 88.7 / 3e38 = 0 and x / x = 0 for x = -2.5e38): there both operands are divided by 4 first
-// (exactly, but where a is then subnormal, and so is the quotient). The scaled b is kept, so that no
-// compiler cancels the two scalings. A finite a over ±Inf is the signed zero by its bits, not left to an
-// approximate 1 / Inf.
+// rounded quotient of the CPU) for every normal b (a device may flush subnormals to 0). WGSL promises a
+// quotient's accuracy only for |b| in [2^-126, 2^126], and a GPU may divide by multiplying with 1 / b, which
+// beyond 2^126 is subnormal and flushed to 0 (an NVIDIA driver gives 88.7 / 3e38 = 0 and x / x = 0 for
+// x = -2.5e38): there both operands are divided by 4 first (exactly, but where a is then subnormal, and so is
+// the quotient). The scaled b is kept, so that no compiler cancels the two scalings. A finite a over ±Inf
+// is the signed zero by its bits, not left to an approximate 1 / Inf.
 fn wg_div(a: f32, b: f32) -> f32 {
   let big = abs(b) > 0x1p126f;
   let q = select(a, a * 0.25, big) / select(b, wg__kept(b * 0.25), big);

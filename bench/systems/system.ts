@@ -86,6 +86,7 @@ export function installCallCounters(): void {
   });
 }
 
-/** The adapter as the reports name it: vendor | architecture | description. */
-export const adapterLabel = (info: GPUAdapterInfo): string =>
-  [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' | ');
+/** The adapter as the reports name it: vendor | architecture | description (init()'s summary of it too). */
+export const adapterLabel = (
+  info: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'description'> & { device?: string },
+): string => [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' | ');

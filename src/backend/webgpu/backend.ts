@@ -41,7 +41,7 @@ export interface GpuLimits {
   /** Submit nothing every so often while waiting (see WebGpuOptions.nudgeWhileWaiting). */
   readonly nudgeWhileWaiting: boolean;
   /** sin, cos and tan with the full range reduction from the start (see WebGpuOptions.exactRangeReduction). */
-  readonly exactRangeReduction?: boolean;
+  readonly exactRangeReduction: boolean;
 }
 
 // GPUMapMode.READ, spelled out (the global may be missing in Node).
@@ -119,7 +119,7 @@ export class WebGpuBackend implements Backend {
       maxStorage: limits.maxStorage,
       reduce: limits.reduce,
       points: limits.points,
-      exact: limits.exactRangeReduction === true,
+      exact: limits.exactRangeReduction,
     };
     void device.lost.then((info) =>
       this.markLost(`${info.reason}: ${info.message || 'the device was lost'}`),
