@@ -395,6 +395,14 @@ describe.each(testBackends())('ops on $name', (b) => {
         )
         .data();
       expect(Array.from(inf)).toEqual([0, -0, -0, 0, NaN]);
+      // softplus divides by its beta too (below PyTorch's threshold of beta x = 20).
+      const xs = [5e-38, 2e-38, 6e-38];
+      const sp = await wg.softplus(tensor(xs), 3e38).data();
+      const b = Math.fround(3e38);
+      xs.forEach((v, i) => {
+        const w = Math.log1p(Math.exp(b * Math.fround(v))) / b;
+        expect(Math.abs(sp[i]! - w)).toBeLessThan(1e-6 * w);
+      });
     });
     it("relu'(0) = 0, and relu(-0) = +0 (toEqual tells the zeros apart)", async () => {
       expect(await d(relu, 0)).toBe(0);

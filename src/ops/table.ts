@@ -433,8 +433,9 @@ export const OPS = {
       const plain = `(Math.max(${ka}, 0) + Math.log1p(Math.exp(-Math.abs(${ka}))))`;
       return !p || p === 1 ? plain : `(${plain} / ${p})`;
     },
+    // Over beta by wg_div: a GPU may divide by way of 1 / beta, which is 0 for beta beyond 2^126.
     wgsl: (a, _b, p) =>
-      !p || p === 1 ? `wg_softplus(${a})` : `(wg_softplus(${f32Literal(p)} * ${a}) / ${f32Literal(p)})`,
+      !p || p === 1 ? `wg_softplus(${a})` : `wg_div(wg_softplus(${f32Literal(p)} * ${a}), ${f32Literal(p)})`,
     // The logistic function of p a: the derivative written out (the max and |a| of the formula above have
     // kinks at 0 that cancel, and their rules would give 0 there, not 1/2), with no division by p on the
     // way (dy / p, then times p, would lose a large p's small gradients below float32's range).

@@ -1,6 +1,6 @@
 // The WGSL generator on its own (no device needed): what a fused kernel's source contains.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clamp, cos, exp, init, sigmoid, sin, sum, tensor, type Tensor } from '../../src/index.js';
+import { clamp, cos, exp, init, sigmoid, sin, softplus, sum, tensor, type Tensor } from '../../src/index.js';
 import { preludeFor } from '../../src/backend/webgpu/prelude.js';
 import { mainProgram } from '../../src/backend/webgpu/codegen.js';
 import { planRun, slicesFor } from '../../src/backend/webgpu/plan.js';
@@ -140,6 +140,7 @@ describe('WGSL generation', () => {
     expect(preludeFor('wg_relu(v)')).toMatch(/fn wg_relu[^}]*select\(0\.0, wg__kept\(x\), x > 0\.0\)/);
     expect(fns).toMatch(/fn wg_div[^}]*abs\(b\) > 0x1p126f[^}]*wg__kept\(b \* 0\.25\)[^}]*wg__isinf\(b\)/);
     expect(fns).toMatch(/fn wg_atan2[^}]*wg_atan\(wg_div\(ay, ax\)\)/);
+    expect(mainBody(softplus(x, 3e38))).toMatch(/wg_div\(wg_softplus\(/);
     // Only what the code calls comes along, not what a comment mentions.
     expect(preludeFor('wg__isnan(v)')).not.toMatch(/fn wg_keep|wg__opaque/);
     expect(preludeFor('wg_clampmax(a, b)')).not.toMatch(/fn wg_clampmin/);
