@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { add, amax, grad, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
 import { kernelKey } from '../src/schedule/kernel.js';
 import { planKernels, storageNode } from '../src/schedule/fuse.js';
-import { outputBindings } from '../src/backend/webgpu/plan.js';
+import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
 
@@ -82,8 +82,31 @@ describe('cutting deep graphs, by what a device binds', () => {
     const leaves = (n: { op: string }): boolean => n.op === 'leaf';
     const stored = planKernels(g, leaves);
     expect(Math.max(...stored.map(outputBindings))).toBeGreaterThan(12);
-    const again = planKernels(g, leaves, false, { limit: 12, need: outputBindings });
+    const again = planKernels(g, leaves, false, deviceBindings(12));
     expect(Math.max(...again.map(outputBindings))).toBeLessThanOrEqual(12);
+  });
+
+  it("a kernel fits a device's bindings by the count, or by a bound where that is sure", () => {
+    // The bound met exactly: w's gradient, a sum (the partials binding) with sin (the flag word), reads every
+    // input, nine arrays and w (one element, packed into a binding of its own).
+    const xs = Array.from({ length: 9 }, (_, k) =>
+      tensor(
+        Float32Array.from({ length: 64 }, (_, i) => Math.sin(i + k)),
+        { shape: [8, 8] },
+      ),
+    );
+    const w = tensor(1.5, { requiresGrad: true });
+    const y = xs
+      .slice(1)
+      .reduce((acc, x, k) => (k % 2 === 0 ? acc.mul(x) : acc.add(sin(x.mul(w)))), sin(xs[0]!.mul(w)));
+    sum(sin(y)).backward();
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    const kernels = planKernels([y.node, storageNode(w.grad!.node)], leaves);
+    expect(kernels.some((k) => outputBindings(k) === k.inputs.length + 2)).toBe(true);
+    for (let limit = 1; limit <= 14; limit++) {
+      const b = deviceBindings(limit);
+      for (const k of kernels) expect(b.fits(k)).toBe(outputBindings(k) <= limit);
+    }
   });
 
   it('an unrolled loop through such a reduction keeps its stored steps (its kernels repeat) rather than recompute', () => {
@@ -102,7 +125,7 @@ describe('cutting deep graphs, by what a device binds', () => {
     for (let s = 0; s < 4; s++) p = p.sub(grad(loss)(p).mul(0.01));
     const leaves = (n: { op: string }): boolean => n.op === 'leaf';
     const stored = planKernels([storageNode(p.node)], leaves);
-    const bound = planKernels([storageNode(p.node)], leaves, false, { limit: 12, need: outputBindings });
+    const bound = planKernels([storageNode(p.node)], leaves, false, deviceBindings(12));
     expect(bound.map(kernelKey)).toEqual(stored.map(kernelKey));
     expect(new Set(bound.map(kernelKey)).size).toBeLessThan(bound.length / 2);
   });
@@ -125,8 +148,8 @@ describe('cutting deep graphs, by what a device binds', () => {
     const most = (ks: { values: readonly unknown[] }[]): number =>
       Math.max(...ks.map((k) => k.values.length));
     // As one kernel: some 3600 values. With 12 bindings (SwiftShader's) the cut plan fits; with 4 it does not.
-    expect(most(planKernels(nodes, leaves, false, { limit: 12, need: outputBindings }))).toBeLessThan(800);
-    expect(most(planKernels(nodes, leaves, false, { limit: 4, need: outputBindings }))).toBeGreaterThan(3000);
+    expect(most(planKernels(nodes, leaves, false, deviceBindings(12)))).toBeLessThan(800);
+    expect(most(planKernels(nodes, leaves, false, deviceBindings(4)))).toBeGreaterThan(3000);
   });
 
   it('a plan whose cut kernels would need more bindings than the device has stays whole', () => {
@@ -142,7 +165,7 @@ describe('cutting deep graphs, by what a device binds', () => {
     planKernels([y.node], leaves, true);
     sum(y).backward();
     const g = [storageNode(x.grad!.node)];
-    expect(planKernels(g, leaves, true, { limit: 12, need: outputBindings })).toHaveLength(1);
+    expect(planKernels(g, leaves, true, deviceBindings(12))).toHaveLength(1);
     expect(planKernels(g, leaves, true).length).toBeGreaterThan(5);
   });
 });

@@ -74,6 +74,8 @@ export interface Bindings {
   readonly limit: number;
   /** The most buffers any one output of the kernel needs bound. */
   need(k: Kernel): number;
+  /** need(k) <= limit, known without counting where a bound shows it (planning runs at every call). */
+  fits(k: Kernel): boolean;
 }
 
 /** Zeroed counters. */

@@ -73,7 +73,7 @@ export function planKernels(
     )
       chosen = cut;
   }
-  if (bindings && outputBuffers(chosen.kernels, bindings) > bindings.limit) {
+  if (bindings && !chosen.kernels.every(bindings.fits)) {
     // Some output would read more stored values than the device binds, and so run on the CPU: most often
     // the forward values of a chain that a reduction's gradient (through amax, logsumexp, ...) needs at a
     // later level. Computed again there from the chain's inputs instead, where that keeps every kernel
@@ -82,7 +82,7 @@ export function planKernels(
     const again = plan(targets, ready, remember, Infinity, false);
     const kinds = (ks: readonly Kernel[]): number => new Set(ks.map(kernelKey)).size;
     if (
-      outputBuffers(again.kernels, bindings) <= bindings.limit &&
+      again.kernels.every(bindings.fits) &&
       again.kernels.every((k) => k.values.length <= LARGE_KERNEL) &&
       kinds(again.kernels) <= kinds(chosen.kernels)
     )

@@ -17,7 +17,7 @@ import { WG, type ReduceMode } from './program.js';
 import { IdleWait } from './idle.js';
 import { readbackLayout, READ_AHEAD, uniformLayout } from './layout.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
-import { outputBindings, type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
+import { deviceBindings, type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 
@@ -145,7 +145,7 @@ export class WebGpuBackend implements Backend {
 
   /** The storage buffers one program may bind (maxStorageBuffersPerShaderStage), and what outputs need. */
   get bindings(): Bindings {
-    return { limit: this.limits.maxStorage, need: outputBindings };
+    return deviceBindings(this.limits.maxStorage);
   }
 
   /** True while buffers of this device hold values (of tensors, or of reads in flight). */

@@ -3,6 +3,7 @@ import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
 import { CapacityError } from './buffers.js';
 import type { Kernel } from '../../schedule/kernel.js';
+import type { Bindings } from '../../schedule/backend.js';
 import { mainProgram } from './codegen.js';
 import { finishProgram, type Tail } from './finish-program.js';
 import { speculates } from './prelude.js';
@@ -122,6 +123,17 @@ const isScalarSum = (k: Kernel, o: number): boolean =>
 export function outputBindings(k: Kernel): number {
   const flag = speculates(k) ? 1 : 0;
   return Math.max(0, ...k.outputs.map((_, o) => bindingsOf(k, [o]) + (isScalarSum(k, o) ? 1 : 0) + flag));
+}
+
+/** A device's bindings for planKernels: `limit` storage buffers a program, weighed by outputBindings. */
+export function deviceBindings(limit: number): Bindings {
+  return {
+    limit,
+    need: outputBindings,
+    // An output binds at most every input, one buffer of its own or the partials, and the flag word: most
+    // kernels fit without counting.
+    fits: (k) => k.inputs.length + 2 <= limit || outputBindings(k) <= limit,
+  };
 }
 
 /** Splits `outputs` into groups whose inputs plus outputs (plus `extra(group)`) fit `limit` bindings. */
