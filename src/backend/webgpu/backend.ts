@@ -145,7 +145,7 @@ export class WebGpuBackend implements Backend {
 
   /** The storage buffers one program may bind (maxStorageBuffersPerShaderStage), and what outputs need. */
   get bindings(): Bindings {
-    return deviceBindings(this.limits.maxStorage);
+    return deviceBindings(this.limits.maxStorage, this.limits.exactRangeReduction);
   }
 
   /** True while buffers of this device hold values (of tensors, or of reads in flight). */

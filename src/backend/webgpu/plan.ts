@@ -118,22 +118,24 @@ const isScalarSum = (k: Kernel, o: number): boolean =>
 
 /**
  * The most storage bindings any one output of `k` takes in a step of its own, with the partials binding a
- * scalar sum adds and the flag word of a speculative program: what planKernels weighs a plan by.
+ * scalar sum adds and the flag word of a speculative program (none with `exact` programs only): what
+ * planKernels weighs a plan by.
  */
-export function outputBindings(k: Kernel): number {
-  const flag = speculates(k) ? 1 : 0;
+export function outputBindings(k: Kernel, exact = false): number {
+  const flag = !exact && speculates(k) ? 1 : 0;
   return Math.max(0, ...k.outputs.map((_, o) => bindingsOf(k, [o]) + (isScalarSum(k, o) ? 1 : 0) + flag));
 }
 
-/** A device's bindings for planKernels: `limit` storage buffers a program, weighed by outputBindings. */
-export function deviceBindings(limit: number): Bindings {
-  return {
-    limit,
-    need: outputBindings,
-    // An output binds at most every input, one buffer of its own or the partials, and the flag word: most
-    // kernels fit without counting.
-    fits: (k) => k.inputs.length + 2 <= limit || outputBindings(k) <= limit,
-  };
+/**
+ * A device's bindings for planKernels: `limit` storage buffers a program, weighed by outputBindings (with
+ * `exact`: for programs that never speculate, as with the exactRangeReduction option).
+ */
+export function deviceBindings(limit: number, exact = false): Bindings {
+  const need = (k: Kernel): number => outputBindings(k, exact);
+  // An output binds at most every input, one buffer of its own or the partials, and the flag word: most
+  // kernels fit without counting.
+  const most = exact ? 1 : 2;
+  return { limit, need, fits: (k) => k.inputs.length + most <= limit || need(k) <= limit };
 }
 
 /** Splits `outputs` into groups whose inputs plus outputs (plus `extra(group)`) fit `limit` bindings. */
