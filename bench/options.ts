@@ -42,7 +42,7 @@ export const USAGE = `options:
   --out=bench/results                where the .json/.md/.svg go (--out= for nowhere)
   --machine=nvidia-h200              name the machine in the report's title and file names, where the
                                      adapter's WebGPU info does not say the model (default: the adapter)
-  --webgrad='{"exactRangeReduction":true}'
+  --webgrad='{"exactRangeReduction":false}'
                                      webgrad's WebGPU options beyond its defaults (init's webgpu), as JSON`;
 
 // log2 of the point counts a run may take: 2 points and up (one point is the latency measurement's), and

@@ -164,9 +164,16 @@ export function worstError(f: Fn, xs: Float32Array, got: Float32Array): { error:
 
 /**
  * A kernel adding up `calls` applications of `f` (to distinct arguments, so that none is shared) at each of
- * its points; `f` null applies nothing (the baseline of loads, stores and the argument arithmetic).
+ * its points; `f` null applies nothing (the baseline of loads, stores and the argument arithmetic). sin,
+ * cos and tan reduce their arguments as webgrad's kernels do: by the fast reduction, or with `exact` in full
+ * (webgrad's default on a GPU).
  */
-export function kernel(f: ((a: string) => string) | null, calls: number, points: number): string {
+export function kernel(
+  f: ((a: string) => string) | null,
+  calls: number,
+  points: number,
+  exact = false,
+): string {
   // Each argument is kept (wg__kept) as webgrad's kernels keep every value: a compiler would otherwise fold
   // the function's own arithmetic into the argument's (acosh(|a| + 1) computed from |a| rather than the
   // rounded |a| + 1 that float64 is given).
@@ -187,7 +194,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 `;
-  const prelude = preludeFor(body, true);
+  const prelude = preludeFor(body, !exact);
   // 0, as every harness's first point is -10 (bench and test alike); the compiler cannot know it (it knows
   // arrayLength(&xs) >> 31 is 0: a length is a byte size over 4).
   return `${prelude}\n${body.replace('{{opaque}}', setOpaque(prelude, 'u32(xs[0] > 0.0)'))}`;
@@ -246,10 +253,17 @@ async function main(): Promise<void> {
     return enc;
   };
   const variants = [
-    { key: 'none', code: kernel(null, calls, tuning.points) },
+    { key: 'none', code: kernel(null, calls, tuning.points, tuning.exactRangeReduction) },
     ...FUNCTIONS.flatMap((f) => [
-      ...(f.builtin ? [{ key: `${f.name}:builtin`, code: kernel(f.builtin, calls, tuning.points) }] : []),
-      { key: `${f.name}:webgrad`, code: kernel(f.webgrad, calls, tuning.points) },
+      ...(f.builtin
+        ? [
+            {
+              key: `${f.name}:builtin`,
+              code: kernel(f.builtin, calls, tuning.points, tuning.exactRangeReduction),
+            },
+          ]
+        : []),
+      { key: `${f.name}:webgrad`, code: kernel(f.webgrad, calls, tuning.points, tuning.exactRangeReduction) },
     ]),
   ];
   const compiled = await Promise.all(variants.map((v) => compile(v.code)));
@@ -276,7 +290,7 @@ async function main(): Promise<void> {
       ['webgrad', f.webgrad],
     ] as const) {
       if (!wgsl) continue;
-      const enc = dispatch(await compile(kernel(wgsl, 1, tuning.points)));
+      const enc = dispatch(await compile(kernel(wgsl, 1, tuning.points, tuning.exactRangeReduction)));
       enc.copyBufferToBuffer(ys, 0, staging, 0, n * 4);
       device.queue.submit([enc.finish()]);
       await staging.mapAsync(GPUMapMode.READ);

@@ -69,13 +69,13 @@ export interface WebGpuOptions {
    */
   nudgeWhileWaiting?: 'auto' | boolean;
   /**
-   * sin, cos and tan with their full range reduction from the start (default false). By default a kernel
-   * reduces by Cody-Waite alone, exact to |x| = 8192, flags larger arguments and is redone at once where
-   * one was met, so that a CPU implementation of WebGPU, which runs every branch, does not pay for the
-   * rarely needed reduction at each point; but then realize() waits for the flag. true: nothing is
-   * redone and realize() resolves at submission, as for kernels without sin, cos or tan.
+   * sin, cos and tan with their full range reduction from the start: nothing is redone and realize()
+   * resolves at submission, as for kernels without sin, cos or tan. false: a kernel reduces by Cody-Waite
+   * alone, exact to |x| = 8192, flags larger arguments and is redone at once where one was met, so that a
+   * CPU implementation of WebGPU, which runs every branch, does not pay for the rarely needed reduction at
+   * each point; realize() then waits for the flag. 'auto' (default): true on a GPU, false on CPU adapters.
    */
-  exactRangeReduction?: boolean;
+  exactRangeReduction?: 'auto' | boolean;
 }
 
 /** What `init` chose. */
@@ -145,16 +145,11 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
       `init(): webgpu.pointsPerInvocation must be 'auto' or an integer from 1 to 256, got ${written(points)}`,
     );
   }
-  for (const key of ['sleepWhileWaiting', 'nudgeWhileWaiting'] as const) {
+  for (const key of ['sleepWhileWaiting', 'nudgeWhileWaiting', 'exactRangeReduction'] as const) {
     const v: unknown = opts.webgpu?.[key];
     if (v !== undefined && v !== 'auto' && typeof v !== 'boolean')
       throw new Error(`init(): webgpu.${key} must be 'auto', true or false, got ${written(v)}`);
   }
-  const exactReduction: unknown = opts.webgpu?.exactRangeReduction;
-  if (exactReduction !== undefined && typeof exactReduction !== 'boolean')
-    throw new Error(
-      `init(): webgpu.exactRangeReduction must be true or false, got ${written(exactReduction)}`,
-    );
   // Checked here whichever backend is asked for: under 'auto' a bad value would otherwise show up as a
   // fallback to the CPU, as if there were no GPU, or send all work there (cpuBelow: NaN).
   const binding: unknown = opts.webgpu?.maxBindingBytes;

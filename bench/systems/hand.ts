@@ -69,11 +69,12 @@ export function handKernel(c: BenchCase, t: Tuning, accurate = false): string {
   if (lid == 0u) {
     part[wg] = sh[0];
   }`;
-  // The fast range reduction for sin/cos, as webgrad's kernels take first: exact on the cases' ranges
-  // (|x| <= 8192), where webgrad never needs its rerun either.
+  // sin and cos reduced as webgrad's kernels reduce them by default on the adapter: in full on a GPU,
+  // by the fast reduction on a CPU adapter (exact on the cases' ranges, |x| <= 8192, where webgrad never
+  // needs its rerun either).
   // The prelude's wg__opaque as webgrad's kernels set it: u.n >> 31 is 0 (a run has fewer than 2^31
   // points), which the compiler cannot know.
-  const prelude = accurate ? preludeFor(body, true) : '';
+  const prelude = accurate ? preludeFor(body, !t.exactRangeReduction) : '';
   return `${prelude}
 struct U { n: u32, gx: u32, w: f32, b: f32 }
 @group(0) @binding(0) var<uniform> u: U;

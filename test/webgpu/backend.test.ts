@@ -25,8 +25,14 @@ import { testAdapter, testGpu } from '../gpu.js';
 
 const adapter = await testAdapter();
 
+// Speculative sin, cos and tan unless a test says otherwise, on every adapter ('auto' chooses by adapter):
+// tests here count the flag word's readback and the reruns.
 const useGpu = async (webgpu: WebGpuOptions = {}): Promise<WebGpuBackend> => {
-  const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
+  const info = await init({
+    backend: 'webgpu',
+    gpu: testGpu(),
+    webgpu: { cpuBelow: 0, exactRangeReduction: false, ...webgpu },
+  });
   expect(info.backend).toBe('webgpu');
   return activeBackend() as WebGpuBackend;
 };
@@ -606,9 +612,9 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       init({
         backend: 'webgpu',
         gpu: testGpu(),
-        webgpu: { exactRangeReduction: 'auto' as unknown as boolean },
+        webgpu: { exactRangeReduction: 'yes' as unknown as boolean },
       }),
-    ).rejects.toThrow(/webgpu\.exactRangeReduction must be true or false, got "auto"/);
+    ).rejects.toThrow(/webgpu\.exactRangeReduction must be 'auto', true or false, got "yes"/);
     for (const bad of [0, 1.5, 257, 'many'])
       await expect(
         init({ backend: 'webgpu', gpu: testGpu(), webgpu: { pointsPerInvocation: bad as number } }),
@@ -814,7 +820,7 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
     }
   });
 
-  it('with exactRangeReduction, carry the full reduction from the start: nothing redone, realize() reads no flag', async () => {
+  it('with exactRangeReduction (on a GPU by default), carry the full reduction from the start: nothing redone, realize() reads no flag', async () => {
     const realized = async (xs: Float32Array) => {
       const x = tensor(xs);
       const y = sin(x);
@@ -829,12 +835,19 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
     expect(exact.d.exactReruns).toBe(0);
     expect(exact.d.bytesReadBack).toBe(0);
     expect(worst(exact.v, (i) => Math.sin(xs[i]!))).toBeLessThan(3e-7);
-    // By default the same realize() reads its flag back and redoes the run.
+    // Speculative, the same realize() reads its flag back and redoes the run.
     await useGpu();
     const speculative = await realized(xs);
     expect(speculative.d.exactReruns).toBe(1);
     expect(speculative.d.bytesReadBack).toBeGreaterThan(0);
     expect(Array.from(speculative.v)).toEqual(Array.from(exact.v));
+    // 'auto' (the default): the full reduction from the start on a GPU, speculation on a CPU adapter, which
+    // would run the full reduction's branch at every point.
+    const info = await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0 } });
+    const auto = await realized(xs);
+    expect(auto.d.exactReruns).toBe(info.adapter!.software ? 1 : 0);
+    expect(auto.d.bytesReadBack > 0).toBe(info.adapter!.software);
+    expect(Array.from(auto.v)).toEqual(Array.from(exact.v));
   });
 });
 

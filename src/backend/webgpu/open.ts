@@ -87,7 +87,8 @@ export async function openWebGpu(
         typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : tuning.sleepWhileWaiting,
       nudgeWhileWaiting:
         typeof opts.nudgeWhileWaiting === 'boolean' ? opts.nudgeWhileWaiting : tuning.nudgeWhileWaiting,
-      exactRangeReduction: opts.exactRangeReduction === true,
+      exactRangeReduction:
+        typeof opts.exactRangeReduction === 'boolean' ? opts.exactRangeReduction : tuning.exactRangeReduction,
     },
     cpu,
     onLost,

@@ -12,12 +12,16 @@ export interface Tuning {
   readonly sleepWhileWaiting: boolean;
   /** Submit nothing every so often while waiting, so that a browser looks for finished work sooner. */
   readonly nudgeWhileWaiting: boolean;
+  /** sin, cos and tan with their full range reduction from the start, rather than redone when flagged. */
+  readonly exactRangeReduction: boolean;
 }
 
 /**
  * The defaults for a GPU, or for a CPU implementation of WebGPU (`software`): there, barriers and
- * workgroups are expensive, and in Node Dawn's busy polling takes a core from the kernels. Browsers are
- * nudged on every adapter (Dawn in Node looks for finished work without being asked).
+ * workgroups are expensive, in Node Dawn's busy polling takes a core from the kernels, and every point
+ * pays for a branch that any point takes (the full range reduction of sin, cos and tan), where a GPU skips
+ * the branch when no invocation of a group takes it. Browsers are nudged on every adapter (Dawn in Node
+ * looks for finished work without being asked).
  */
 export function defaultTuning(software: boolean): Tuning {
   return {
@@ -25,5 +29,6 @@ export function defaultTuning(software: boolean): Tuning {
     points: software ? SOFTWARE_POINTS : 1,
     sleepWhileWaiting: software && inNode(),
     nudgeWhileWaiting: !inNode(),
+    exactRangeReduction: !software,
   };
 }
