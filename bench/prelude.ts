@@ -42,6 +42,7 @@ const unitValue = (a: number): number => Math.min(f32(0.99), Math.max(f32(-0.99)
 /** The prelude's functions; arguments are kept in each function's domain (positive for log, sqrt, pow, inside (-1, 1) for asin, acos, atanh). */
 export const FUNCTIONS: readonly Fn[] = [
   { name: 'exp', builtin: (a) => `exp(${a})`, webgrad: (a) => `wg_exp(${a})`, ref: Math.exp },
+  { name: 'exp2', builtin: (a) => `exp2(${a})`, webgrad: (a) => `wg_exp2(${a})`, ref: (a) => 2 ** a },
   {
     name: 'log',
     builtin: (a) => `log(wg__kept(abs(${a}) + 0.5))`,

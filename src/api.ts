@@ -81,6 +81,8 @@ export const sign = unary('sign');
 export const neg = unary('neg');
 /** Elementwise e ** a. */
 export const exp = unary('exp');
+/** Elementwise 2 ** a (exact at integers). */
+export const exp2 = unary('exp2');
 /** Elementwise natural logarithm. */
 export const log = unary('log');
 /** Elementwise base-2 logarithm (exact at powers of 2). */
@@ -411,6 +413,7 @@ const methods = {
   where: (self: Tensor, condition: Operand, b: Operand) => where(condition, self, b),
   neg,
   exp,
+  exp2,
   log2,
   log10,
   log1p,
@@ -487,6 +490,8 @@ declare module './tensor.js' {
     neg(): Tensor;
     /** e ** this */
     exp(): Tensor;
+    /** 2 ** this */
+    exp2(): Tensor;
     /** Base-2 logarithm. */
     log2(): Tensor;
     /** Base-10 logarithm. */

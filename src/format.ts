@@ -20,6 +20,7 @@ const ATOM = 5;
 /** Function-call spellings of table ops; mathjs names where mathjs has one. */
 const CALLS: Record<string, string> = {
   exp: 'exp',
+  exp2: 'exp2',
   log: 'log',
   log2: 'log2',
   log10: 'log10',

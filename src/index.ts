@@ -15,6 +15,7 @@ export {
   pow,
   neg,
   exp,
+  exp2,
   log,
   log2,
   log10,

@@ -78,6 +78,7 @@ const ROWS: Record<string, Row> = {
   },
   neg: { domain: [wide], f: (a) => -a, gradIgnores: [0] },
   exp: { domain: [[-10, 10]], f: Math.exp },
+  exp2: { domain: [[-20, 20]], f: (a) => 2 ** a },
   log1p: { domain: [[-0.9, 5]], f: Math.log1p },
   expm1: { domain: [[-10, 10]], f: Math.expm1 },
   // mathjs's erf (W. J. Cody's rational approximations), independent of the table's series.
@@ -403,6 +404,12 @@ describe.each(testBackends())('ops on $name', (b) => {
         const w = Math.log1p(Math.exp(b * Math.fround(v))) / b;
         expect(Math.abs(sp[i]! - w)).toBeLessThan(1e-6 * w);
       });
+    });
+    it('exp2 is exact at integers, and its special values are IEEE', async () => {
+      const ks = Array.from({ length: 254 }, (_, i) => i - 126);
+      expect(Array.from(await wg.exp2(tensor(ks)).data())).toEqual(ks.map((k) => 2 ** k));
+      const sp = await wg.exp2(tensor([128, -Infinity, Infinity, NaN, -0, -200])).data();
+      expect(Array.from(sp)).toEqual([Infinity, 0, Infinity, NaN, 1, 0]);
     });
     it("relu'(0) = 0, and relu(-0) = +0 (toEqual tells the zeros apart)", async () => {
       expect(await d(relu, 0)).toBe(0);

@@ -27,6 +27,7 @@ const DOMAIN: Record<string, (args: Expr[]) => Expr[]> = {
   pow: ([a, b]) => [pos(a!), b!],
   neg: (a) => a,
   exp: (a) => a,
+  exp2: (a) => a,
   log: ([a]) => [pos(a!)],
   log2: ([a]) => [pos(a!)],
   log10: ([a]) => [pos(a!)],

@@ -202,6 +202,15 @@ export const OPS = {
     wgsl: (a) => `wg_exp(${a})`,
     grad: ({ y, dy, b }) => [b.op('mul', dy, y)],
   }),
+  exp2: row({
+    arity: 1,
+    api: true,
+    doc: '2 ** a (exact at integers; overflow gives +Inf)',
+    cpu: (a) => Math.pow(2, a),
+    js: (a) => `Math.pow(2, ${a})`,
+    wgsl: (a) => `wg_exp2(${a})`,
+    grad: ({ y, dy, b }) => [b.op('mul', dy, b.op('mul', y, b.c(Math.LN2)))],
+  }),
   log: row({
     arity: 1,
     api: true,

@@ -59,6 +59,7 @@ export type Inputs = [Float32Array, Float32Array, Float32Array];
 const UNARY = [
   'neg',
   'exp',
+  'exp2',
   'log',
   'log2',
   'log10',

@@ -31,6 +31,7 @@ const ULPS: Record<OpName, number> = {
   powi: 2,
   neg: 0,
   exp: 3,
+  exp2: 3,
   log: 3,
   log2: 3,
   log10: 3,
@@ -154,6 +155,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
       return [1, 0];
     case 'exp':
       return [Math.abs(y), 0];
+    case 'exp2':
+      return [Math.abs(y * Math.LN2), 0];
     case 'expm1':
       return [Math.abs(y + 1), 0];
     case 'log':
@@ -253,6 +256,8 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
     case 'sinh':
     case 'cosh':
       return ra > LIN;
+    case 'exp2':
+      return ra * Math.LN2 > LIN;
     case 'asin':
     case 'acos':
     case 'atanh':
