@@ -43,7 +43,8 @@ export const USAGE = `options:
   --machine=nvidia-h200              name the machine in the report's title and file names, where the
                                      adapter's WebGPU info does not say the model (default: the adapter)
   --webgrad='{"exactRangeReduction":false}'
-                                     webgrad's WebGPU options beyond its defaults (init's webgpu), as JSON`;
+                                     webgrad's WebGPU options beyond its defaults (init's webgpu), as JSON;
+                                     the hand kernels take the same tuning`;
 
 // log2 of the point counts a run may take: 2 points and up (one point is the latency measurement's), and
 // at most 2^28 (1 GiB per float32 array: past what a WebGPU buffer or a page can hold).

@@ -228,9 +228,9 @@ export class Tensor {
 
   /**
    * Computes pending work, keeping the result where it lives (on the GPU for WebGPU). Resolves once the
-   * work is submitted (for kernels with sin, cos or tan, once their range check came back; for a value
-   * with a long history, once it is settled on the host: see the scheduler); synchronize() waits for the
-   * device to finish.
+   * work is submitted (for kernels with sin, cos or tan that speculate on their range, as on CPU adapters
+   * by default, once their range check came back; for a value with a long history, once it is settled on
+   * the host: see the scheduler); synchronize() waits for the device to finish.
    */
   async realize(): Promise<void> {
     this.assertLive('realize()');

@@ -7,7 +7,8 @@ import { preludeFor, setOpaque } from '../../src/backend/webgpu/prelude.js';
 import { finishWidth, partialsPerGroup, reducePoints } from '../../src/backend/webgpu/program.js';
 import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 import { IdleWait } from '../../src/backend/webgpu/idle.js';
-import { defaultTuning, type Tuning } from '../../src/backend/webgpu/tuning.js';
+import { defaultTuning, tuningFor, type Tuning } from '../../src/backend/webgpu/tuning.js';
+import type { WebGpuOptions } from '../../src/index.js';
 import { pointOutputs, type BenchCase } from '../cases.js';
 import { compileKernel } from '../compile.js';
 import type { System } from './system.js';
@@ -69,9 +70,9 @@ export function handKernel(c: BenchCase, t: Tuning, accurate = false): string {
   if (lid == 0u) {
     part[wg] = sh[0];
   }`;
-  // sin and cos reduced as webgrad's kernels reduce them by default on the adapter: in full on a GPU,
-  // by the fast reduction on a CPU adapter (exact on the cases' ranges, |x| <= 8192, where webgrad never
-  // needs its rerun either).
+  // sin and cos reduced as webgrad's kernels reduce them (by default in full on a GPU, by the fast
+  // reduction on a CPU adapter: exact on the cases' ranges, |x| <= 8192, where webgrad never needs its
+  // rerun either).
   // The prelude's wg__opaque as webgrad's kernels set it: u.n >> 31 is 0 (a run has fewer than 2^31
   // points), which the compiler cannot know.
   const prelude = accurate ? preludeFor(body, !t.exactRangeReduction) : '';
@@ -164,13 +165,14 @@ interface Sized {
 
 /**
  * The hand-written kernels on their own device of the same GPU: with WGSL's builtins, or (`accurate`,
- * system 'hand-acc') with webgrad's prelude functions, the limit at webgrad's accuracy.
+ * system 'hand-acc') with webgrad's prelude functions, the limit at webgrad's accuracy. They run as webgrad
+ * does on the adapter with the benchmark's `webgrad` options (--webgrad).
  */
-export function handSystem(gpu: GPU, accurate = false): System {
+export function handSystem(gpu: GPU, accurate = false, webgrad: WebGpuOptions = {}): System {
   let device: GPUDevice | null = null;
-  // webgrad's defaults for the adapter: points per invocation, reduction and waiting (sleeping through most
-  // of a run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel;
-  // nudging a browser to look for the finished run).
+  // webgrad's tuning for the adapter: points per invocation, reduction, waiting (sleeping through most of a
+  // run in Node on a CPU implementation, where Dawn's polling would take a core from the kernel; nudging a
+  // browser to look for the finished run) and the range reduction of sin and cos.
   let tuning = defaultTuning(false);
   let idle = new IdleWait(false);
   const pipelines = new Map<string, Pipelines>();
@@ -291,7 +293,7 @@ export function handSystem(gpu: GPU, accurate = false): System {
     async setup() {
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('hand kernel: no WebGPU adapter');
-      tuning = defaultTuning(isSoftware(adapter.info));
+      tuning = tuningFor(isSoftware(adapter.info), webgrad);
       const L = adapter.limits;
       device = await adapter.requestDevice({
         requiredLimits: {

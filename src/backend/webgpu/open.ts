@@ -4,7 +4,7 @@ import type { CpuBackend } from '../cpu.js';
 import { isSoftware } from './adapter.js';
 import { WebGpuBackend } from './backend.js';
 import { inNode } from './idle.js';
-import { defaultTuning } from './tuning.js';
+import { tuningFor } from './tuning.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
 export type WebGpuOpen = { backend: WebGpuBackend; adapter: AdapterSummary } | { fallbackReason: string };
@@ -51,7 +51,7 @@ export async function openWebGpu(
   if (!adapter) return { fallbackReason: 'no-adapter: requestAdapter() found no adapter' };
   const info = adapter.info;
   const software = isSoftware(info);
-  const tuning = defaultTuning(software);
+  const tuning = tuningFor(software, opts);
   const L = adapter.limits;
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -81,14 +81,7 @@ export async function openWebGpu(
       maxDim: D.maxComputeWorkgroupsPerDimension,
       storageAlign: D.minStorageBufferOffsetAlignment,
       uniformAlign: D.minUniformBufferOffsetAlignment,
-      reduce: opts.reduce === 'workgroup' || opts.reduce === 'invocation' ? opts.reduce : tuning.reduce,
-      points: typeof opts.pointsPerInvocation === 'number' ? opts.pointsPerInvocation : tuning.points,
-      sleepWhileWaiting:
-        typeof opts.sleepWhileWaiting === 'boolean' ? opts.sleepWhileWaiting : tuning.sleepWhileWaiting,
-      nudgeWhileWaiting:
-        typeof opts.nudgeWhileWaiting === 'boolean' ? opts.nudgeWhileWaiting : tuning.nudgeWhileWaiting,
-      exactRangeReduction:
-        typeof opts.exactRangeReduction === 'boolean' ? opts.exactRangeReduction : tuning.exactRangeReduction,
+      ...tuning,
     },
     cpu,
     onLost,

@@ -1,6 +1,7 @@
 /** webgrad's defaults per kind of adapter, kept out of open.ts (which init() loads only when needed). */
 import { SOFTWARE_POINTS, type ReduceMode } from './program.js';
 import { inNode } from './idle.js';
+import type { WebGpuOptions } from '../../init.js';
 
 /** How webgrad runs on an adapter unless told otherwise (see WebGpuOptions). */
 export interface Tuning {
@@ -30,5 +31,18 @@ export function defaultTuning(software: boolean): Tuning {
     sleepWhileWaiting: software && inNode(),
     nudgeWhileWaiting: !inNode(),
     exactRangeReduction: !software,
+  };
+}
+
+/** The tuning on an adapter: each of init()'s options (checked there) where given, else the default. */
+export function tuningFor(software: boolean, opts: WebGpuOptions): Tuning {
+  const t = defaultTuning(software);
+  const given = (v: 'auto' | boolean | undefined, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+  return {
+    reduce: opts.reduce === 'workgroup' || opts.reduce === 'invocation' ? opts.reduce : t.reduce,
+    points: typeof opts.pointsPerInvocation === 'number' ? opts.pointsPerInvocation : t.points,
+    sleepWhileWaiting: given(opts.sleepWhileWaiting, t.sleepWhileWaiting),
+    nudgeWhileWaiting: given(opts.nudgeWhileWaiting, t.nudgeWhileWaiting),
+    exactRangeReduction: given(opts.exactRangeReduction, t.exactRangeReduction),
   };
 }
