@@ -63,6 +63,7 @@ const VALUE: Record<OpKey, (a: number, b: number, c: number) => number> = {
   pow: (a, b) => Math.pow(a, b),
   neg: (a) => -a,
   exp: Math.exp,
+  exp2: (a) => Math.pow(2, a),
   log: Math.log,
   sin: Math.sin,
   cos: Math.cos,
@@ -161,6 +162,8 @@ function locals(op: OpKey, [a, b]: string[], [x, y]: number[], out: number): [st
       return [['-1', -1]];
     case 'exp':
       return [[`exp(${a})`, out]];
+    case 'exp2':
+      return [[`2^${a} * log(2)`, out * Math.LN2]];
     case 'log':
       return [[`1 / ${a}`, 1 / va]];
     case 'log2':

@@ -20,6 +20,7 @@ export type OpKey =
   | 'pow'
   | 'neg'
   | 'exp'
+  | 'exp2'
   | 'log'
   | 'sin'
   | 'cos'
@@ -83,6 +84,7 @@ const FUNCTIONS: Record<string, { op: OpKey; arity: number }> = {
   cos: { op: 'cos', arity: 1 },
   tan: { op: 'tan', arity: 1 },
   exp: { op: 'exp', arity: 1 },
+  exp2: { op: 'exp2', arity: 1 },
   log: { op: 'log', arity: 1 },
   ln: { op: 'log', arity: 1 },
   log2: { op: 'log2', arity: 1 },
@@ -272,6 +274,8 @@ export function toDifferentiable(e: Expr): string {
       return `log(1 + exp(${a}))`;
     case 'expm1':
       return `(exp(${a}) - 1)`;
+    case 'exp2':
+      return `2^(${a})`;
     // The half-angle form, which mathjs differentiates (its atan2 it does not); equal but on the negative x axis.
     case 'atan2':
       return `2 * atan(${a} / (sqrt(${b}^2 + ${a}^2) + ${b}))`;

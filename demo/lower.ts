@@ -28,6 +28,7 @@ import {
   atanh,
   log1p,
   expm1,
+  exp2,
   lt,
   le,
   gt,
@@ -53,6 +54,7 @@ import type { Expr, OpKey } from './expr.js';
 const UNARY: Partial<Record<OpKey, (a: Operand) => Tensor>> = {
   neg,
   exp,
+  exp2,
   log,
   log2,
   log10,

@@ -20,7 +20,6 @@ const ATOM = 5;
 /** Function-call spellings of table ops; mathjs names where mathjs has one. */
 const CALLS: Record<string, string> = {
   exp: 'exp',
-  exp2: 'exp2',
   log: 'log',
   log2: 'log2',
   log10: 'log10',
@@ -145,6 +144,9 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
       return { text: `${wrap(a!, ATOM)}^${n.attr < 0 ? `(${n.attr})` : n.attr}`, prec: POWER };
     case 'pow':
       return { text: `${wrap(a!, ATOM)}^${wrap(b!, ATOM)}`, prec: POWER };
+    case 'exp2':
+      // mathjs has no exp2.
+      return { text: `2^${wrap(a!, ATOM)}`, prec: POWER };
     case 'dtanh':
       // tanh'(a) as readers write it.
       return { text: `1 - tanh(${print(a!).text})^2`, prec: SUM };

@@ -14,6 +14,7 @@ import {
   cosh,
   div,
   exp,
+  exp2,
   formula,
   grad,
   init,
@@ -159,6 +160,15 @@ describe('formula', () => {
     // A condition that has a name prints as its name.
     const c = xs.lt(0);
     expect(formula(where(c, xs, 0), { x: xs, c })).toBe('(c != 0 ? x : 0)');
+  });
+
+  it('prints exp2 as the power mathjs reads, to second derivatives', async () => {
+    const xs = tensor(Float32Array.from(POINTS));
+    const f = (t: Tensor) => exp2(mul(t, 0.5)).mul(exp2(t));
+    expect(formula(f(xs), { x: xs })).toBe('2^(x * 0.5) * 2^x');
+    const d2 = grad((t: Tensor) => sum(grad((u: Tensor) => sum(f(u)))(t)))(xs);
+    await expectSameValues(formula(f(xs), { x: xs }), f(xs));
+    await expectSameValues(formula(d2, { x: xs }), d2);
   });
 
   it("prints softplus's beta", () => {

@@ -27,7 +27,7 @@ const FORMULAS = [
   'acosh(1 + x^2) * atanh(y / 3) + log1p(x) - expm1(-y)',
   'atan2(y, x) * x + atan2(x - 1, y)',
   'erf(x * y) - erf(x / 2)',
-  'log2(x * y) + log10(x + y) * y',
+  'log2(x * y) + log10(x + y) * y - exp2(x - y)',
   'softplus(x - 2y) * softplus(y)',
   'x * floor(3x) + round(x * y) - ceil(y) * trunc(x - 3) + sign(x - 1) * y',
   'x < 1 ? x^2 * y : (y >= 2 ? sin(x) : x != y) + (x > y) - (x <= 0.5) * (x == 0.35)',

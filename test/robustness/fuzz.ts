@@ -145,6 +145,12 @@ export const SPECIAL: readonly number[] = [
   f(88.73),
   f(-87.3),
   f(-103.9),
+  // exp2's overflow and the ends of its normal and subnormal results.
+  128,
+  f(127.99999),
+  -126,
+  -149,
+  -150,
   f(1e-7),
   f(1 + 2 ** -23),
   f(1 - 2 ** -24),
