@@ -26,7 +26,7 @@ import type { Node } from '../../src/graph/node.js';
 import { activeBackend, setBackend, withoutHints } from '../../src/schedule/scheduler.js';
 import type { Backend } from '../../src/schedule/backend.js';
 import { amax, amin, grad, mean, opNames, pow, sum, tensor, type Tensor } from '../../src/index.js';
-import { model, SAFETY, type Modeled } from './model.js';
+import { cls, model, SAFETY, type Modeled } from './model.js';
 
 /** Points per batch: x0 and x1 hold one value per point, x2 is a scalar broadcast to all. */
 export const POINTS = 32;
@@ -446,9 +446,6 @@ export interface Tally {
   /** Of the compared ones, NaN or infinite in float32. */
   nonFinite: number;
 }
-
-const cls = (v: number): string =>
-  Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : 'finite';
 
 /** Compares a backend's values with the model's `want`, element by element. */
 function compare(

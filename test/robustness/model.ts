@@ -123,6 +123,10 @@ function broadcastIndex(from: Shape, to: Shape): Int32Array {
 const f32 = Math.fround;
 const finite = Number.isFinite;
 
+/** A value's IEEE class: NaN, +Inf, -Inf or finite. */
+export const cls = (v: number): string =>
+  Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : 'finite';
+
 /** True when [v - r, v + r] contains `edge` and the value is not exactly known (r > 0). */
 const straddles = (v: number, r: number, edge = 0): boolean => r > 0 && Math.abs(v - edge) <= r;
 
@@ -460,8 +464,12 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         const pick = md !== 0 ? A : B;
         const j = md !== 0 ? ja : jb;
         d[i] = pick.d[j]!;
-        s[i] = (M.s[jm] !== 0 ? A : B).s[M.s[jm] !== 0 ? ja : jb]!;
-        e[i] = pick.e[j]!;
+        // float32 may pick the other branch (its condition went another way upstream: see diverged); the
+        // bound is then that of either.
+        const pickS = M.s[jm] !== 0 ? A : B;
+        const jS = M.s[jm] !== 0 ? ja : jb;
+        s[i] = pickS.s[jS]!;
+        e[i] = Math.max(pick.e[j]!, pickS.e[jS]!);
         unc[i] = pick.unc[j]! | M.unc[jm]! | (straddles(md, SAFETY * M.e[jm]!) ? 1 : 0);
       }
       break;
@@ -486,20 +494,38 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         unc[i] = A.unc[ja]! | (B ? B.unc[jb]! : 0);
         const ea = A.e[ja]!;
         const eb = B ? B.e[jb]! : 0;
-        if (!finite(y)) {
-          // Non-finite results are exact by the IEEE rules, unless an edge check below says otherwise.
-          e[i] = 0;
-        } else {
-          const [sa, sb] = sensitivity(op, ad, bd, y, p);
+        const as = A.s[ja]!;
+        const bs = B ? B.s[jb]! : 0;
+        // The error of this op's float32 evaluation at operands (a, b) with result yv: the operands' errors
+        // carried through, and its own rounding.
+        const errAt = (a: number, b: number, yv: number): number => {
+          const [sa, sb] = sensitivity(op, a, b, yv, p);
           const term = (sens: number, err: number): number =>
             err === 0 ? 0 : Number.isNaN(sens * err) ? Infinity : sens * err;
           let err = term(sa, ea) + term(sb, eb);
           if (CURVED.has(op)) err += 0.5 * (ea * ea + eb * eb);
           if (op === 'mul') err += ea * eb;
-          err += ulps * 2 * U * Math.abs(y);
+          err += ulps * 2 * U * Math.abs(yv);
           if (op === 'sin' || op === 'cos' || op === 'tan') err += 2 ** -40;
           // Results below the normal range may be flushed to zero.
-          if (y !== 0 && Math.abs(y) < MIN_NORMAL) err += MIN_NORMAL;
+          if (yv !== 0 && Math.abs(yv) < MIN_NORMAL) err += MIN_NORMAL;
+          return err;
+        };
+        // Where float32 went another way upstream (an overflow float64 does not see, then a NaN on one side
+        // and a number on the other, or a comparison flipped), the bound around the float64 operands says
+        // nothing of the float32 ones: the op's error at those counts too.
+        const diverged = (x: number, xs: number, ex: number): boolean =>
+          cls(x) !== cls(xs) || (finite(x) && Math.abs(x - xs) > SAFETY * ex);
+        const ys = s[i]!;
+        const sErr =
+          finite(ys) && (diverged(ad, as, ea) || (B !== undefined && diverged(bd, bs, eb)))
+            ? errAt(as, bs, ys)
+            : 0;
+        if (!finite(y)) {
+          // Non-finite results are exact by the IEEE rules, unless an edge check below says otherwise.
+          e[i] = sErr;
+        } else {
+          const err = Math.max(errAt(ad, bd, y), sErr);
           e[i] = err;
           if (!finite(err)) unc[i] = 1;
           // A float32 result may overflow where the float64 one is just finite, or the other way.
@@ -508,8 +534,6 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
         }
         // Edges are looked for around the float64 values and around the float32 ones (where an
         // overflow to Inf meets a value that may round to zero, say).
-        const as = A.s[ja]!;
-        const bs = B ? B.s[jb]! : 0;
         if (
           nearEdge(op, ad, SAFETY * ea, bd, SAFETY * eb, p) ||
           nearEdge(op, as, SAFETY * ea, bs, SAFETY * eb, p)
