@@ -377,7 +377,8 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       const v = n.attr;
       d.fill(v);
       s.fill(f32(v));
-      e.fill(Number.isNaN(v) ? 0 : Math.abs(v - f32(v)));
+      // NaN and ±Inf are exact in float32 (|Inf - Inf| would make the bound NaN, which nothing passes).
+      e.fill(v === f32(v) || Number.isNaN(v) ? 0 : Math.abs(v - f32(v)));
       break;
     }
     case 'expand': {
