@@ -94,7 +94,7 @@ export function planKernels(
 
 /** The most buffers any one output of the plan's kernels needs bound, by the device's measure. */
 const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
-  Math.max(0, ...kernels.map(b.need));
+  Math.max(0, ...kernels.map((k) => b.need(k)));
 
 /** Bytes a plan's kernels store per point outputs (sums are small). */
 const storedBytes = (kernels: readonly Kernel[]): number =>
