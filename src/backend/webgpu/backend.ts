@@ -13,7 +13,8 @@ import {
   UNIFORM_USAGE,
   writeInPieces,
 } from './buffers.js';
-import { WG, type ReduceMode } from './program.js';
+import { WG } from './program.js';
+import type { Tuning } from './tuning.js';
 import { IdleWait } from './idle.js';
 import { readbackLayout, READ_AHEAD, uniformLayout } from './layout.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
@@ -21,8 +22,8 @@ import { deviceBindings, type Dispatch, type PlanLimits, type RunPlan, type Step
 import { PlanCache } from './plan-cache.js';
 import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 
-/** Device figures the backend works within. */
-export interface GpuLimits {
+/** Device figures the backend works within, and how it runs there (the adapter's tuning with init()'s options). */
+export interface GpuLimits extends Tuning {
   /** Largest storage binding used, in bytes (the device limit, or lower when asked). */
   readonly maxBindingBytes: number;
   /** Runs of fewer points than this, with every input on the host, go to the CPU. */
@@ -32,16 +33,6 @@ export interface GpuLimits {
   readonly maxDim: number;
   readonly storageAlign: number;
   readonly uniformAlign: number;
-  /** How scalar sums are split (see WebGpuOptions.reduce). */
-  readonly reduce: ReduceMode;
-  /** Points per invocation of kernels without sums (see WebGpuOptions.pointsPerInvocation). */
-  readonly points: number;
-  /** Sleep through most of a run's expected time before waiting on it (see WebGpuOptions.sleepWhileWaiting). */
-  readonly sleepWhileWaiting: boolean;
-  /** Submit nothing every so often while waiting (see WebGpuOptions.nudgeWhileWaiting). */
-  readonly nudgeWhileWaiting: boolean;
-  /** sin, cos and tan with the full range reduction from the start (see WebGpuOptions.exactRangeReduction). */
-  readonly exactRangeReduction: boolean;
 }
 
 // GPUMapMode.READ, spelled out (the global may be missing in Node).

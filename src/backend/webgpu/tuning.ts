@@ -3,7 +3,7 @@ import { SOFTWARE_POINTS, type ReduceMode } from './program.js';
 import { inNode } from './idle.js';
 import type { WebGpuOptions } from '../../init.js';
 
-/** How webgrad runs on an adapter unless told otherwise (see WebGpuOptions). */
+/** How webgrad runs on an adapter: its defaults (defaultTuning), or init()'s options over them (tuningFor). */
 export interface Tuning {
   /** How scalar sums are split. */
   readonly reduce: ReduceMode;
