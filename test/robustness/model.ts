@@ -461,14 +461,13 @@ function evalNode(n: Node, ins: readonly Modeled[]): Modeled {
       ];
       for (let i = 0; i < size; i++) {
         const [jm, ja, jb] = [im[i]!, ia[i]!, ib[i]!];
+        const branch = (m: number): [Modeled, number] => (m !== 0 ? [A, ja] : [B, jb]);
         const md = M.d[jm]!;
-        const pick = md !== 0 ? A : B;
-        const j = md !== 0 ? ja : jb;
+        const [pick, j] = branch(md);
         d[i] = pick.d[j]!;
         // float32 may pick the other branch (its condition went another way upstream: see diverged); the
         // bound is then that of either.
-        const pickS = M.s[jm] !== 0 ? A : B;
-        const jS = M.s[jm] !== 0 ? ja : jb;
+        const [pickS, jS] = branch(M.s[jm]!);
         s[i] = pickS.s[jS]!;
         e[i] = Math.max(pick.e[j]!, pickS.e[jS]!);
         unc[i] = pick.unc[j]! | M.unc[jm]! | (straddles(md, SAFETY * M.e[jm]!) ? 1 : 0);
