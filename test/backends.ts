@@ -1,5 +1,7 @@
 // The backends every suite runs on, with the tolerances each is held to.
 import { init, type WebGpuOptions } from '../src/index.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { activeBackend } from '../src/schedule/scheduler.js';
 import { testAdapter, testGpu } from './gpu.js';
 
 // Decided once per test file: without an adapter the WebGPU entry is left out, with a warning from
@@ -49,4 +51,19 @@ export function webGpuBackends(name: string, webgpu: WebGpuOptions = {}): TestBa
       atol: 1e-6,
     },
   ];
+}
+
+/**
+ * WebGPU made the active backend for tests of its workings: every run on the device (cpuBelow 0), and sin,
+ * cos and tan reduced speculatively, since these tests count the range-reduction flag, its reads and reruns
+ * ('auto' would reduce exactly on a GPU); `webgpu` overrides either. Throws where WebGPU does not open.
+ */
+export async function useWebGpu(webgpu: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const info = await init({
+    backend: 'webgpu',
+    gpu: testGpu(),
+    webgpu: { cpuBelow: 0, exactRangeReduction: false, ...webgpu },
+  });
+  if (info.backend !== 'webgpu') throw new Error(`expected WebGPU, got ${info.backend}`);
+  return activeBackend() as WebGpuBackend;
 }

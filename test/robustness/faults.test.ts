@@ -17,7 +17,7 @@ import {
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { shaders } from '../../src/backend/webgpu/shaders.gen.js';
 import { OPS } from '../../src/ops/table.js';
-import { activeBackend } from '../../src/schedule/scheduler.js';
+import { useWebGpu } from '../backends.js';
 import { testAdapter, testGpu } from '../gpu.js';
 import { rng, uniform } from '../numeric.js';
 
@@ -25,17 +25,6 @@ const adapter = await testAdapter();
 
 // Speculative sin, cos and tan on every adapter (the default on CPU adapters only): tests below rely on a
 // realize() of sin waiting for its run's range check.
-const useGpu = async (
-  webgpu: { maxBindingBytes?: number; nudgeWhileWaiting?: boolean } = {},
-): Promise<WebGpuBackend> => {
-  const info = await init({
-    backend: 'webgpu',
-    gpu: testGpu(),
-    webgpu: { cpuBelow: 0, exactRangeReduction: false, ...webgpu },
-  });
-  expect(info.backend).toBe('webgpu');
-  return activeBackend() as WebGpuBackend;
-};
 
 /** f(x, w) = Σ w·sin(x)·exp(-x²/4): value and both gradients need a fused kernel and a sum. */
 const f = (x: Tensor, w: Tensor): Tensor => sum(w.mul(sin(x)).mul(exp(x.mul(x).mul(-0.25))));
@@ -81,7 +70,7 @@ function expectRight([v, dx, dw]: [number, Float32Array, number], xs: Float32Arr
 const xs = uniform(4096, -4, 4, rng(11));
 
 describe.skipIf(!adapter)('device loss', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   // When the loss happens: before the flush, while pipelines compile, after the submit.
   const moments: [string, () => Promise<void>][] = [
@@ -93,7 +82,7 @@ describe.skipIf(!adapter)('device loss', () => {
   it.each(moments)(
     'lost %s: every pending result is right, computed on the CPU, and the loss is reported',
     async (_, wait) => {
-      const gpu = await useGpu();
+      const gpu = await useWebGpu();
       // A distinct constant each time, so that the pipeline must compile during the wait.
       const w = 1.25 + Math.random();
       const pending = start(xs, w);
@@ -107,7 +96,7 @@ describe.skipIf(!adapter)('device loss', () => {
       expectRight(await start(xs, 0.5), xs, 0.5);
       expect(stats().backend).toBe('cpu');
       // init() again gives a new device, which works.
-      const again = await useGpu();
+      const again = await useWebGpu();
       expect(again).not.toBe(gpu);
       expect(backendInfo().fallbackReason).toBeUndefined();
       expectRight(await start(xs, 2), xs, 2);
@@ -115,7 +104,7 @@ describe.skipIf(!adapter)('device loss', () => {
   );
 
   it('a value that lived on the lost device and was computed from a disposed tensor says why it is gone', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const old = tensor(xs).mul(2);
     await old.data();
     const next = old.add(1);
@@ -129,7 +118,7 @@ describe.skipIf(!adapter)('device loss', () => {
   });
 
   it('values that lived on the lost device are recomputed from their inputs when read', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const x = tensor(xs, { requiresGrad: true });
     const y = sin(x).mul(3);
     await y.realize();
@@ -176,12 +165,12 @@ describe.skipIf(!adapter)('device loss', () => {
   }
 
   it('a loss during one of several interleaved batches spoils none of them', async () => {
-    await loseDuringBatches(await useGpu());
+    await loseDuringBatches(await useWebGpu());
     expect(backendInfo().fallbackReason).toMatch(/^device-lost: /);
   });
 
   it('a loss while waits are nudged (as in browsers) spoils nothing and raises nothing', async () => {
-    const gpu = await useGpu({ nudgeWhileWaiting: true });
+    const gpu = await useWebGpu({ nudgeWhileWaiting: true });
     const errors = vi.spyOn(console, 'error');
     const uncaptured: unknown[] = [];
     gpu.device.addEventListener('uncapturederror', (e) => uncaptured.push(e));
@@ -207,15 +196,15 @@ describe.skipIf(!adapter)('device loss', () => {
 });
 
 describe.skipIf(!adapter)('allocations beyond the device', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   it('a lowered binding limit chunks the work and gives exactly the one-chunk results', async () => {
     const n = 100_003;
     const big = uniform(n, -4, 4, rng(5));
     const run = async (): Promise<[number, Float32Array, number]> => start(big, 1.75);
-    await useGpu();
+    await useWebGpu();
     const one = await run();
-    const gpu = await useGpu({ maxBindingBytes: 4096 });
+    const gpu = await useWebGpu({ maxBindingBytes: 4096 });
     const before = stats().dispatches;
     const chunked = await run();
     // 100 003 points in chunks of 1024: about a hundred dispatches per program.
@@ -238,7 +227,7 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
 
   it('a broadcast operand larger than the binding limit is computed on the CPU, with a warning', async () => {
     // 4096-byte bindings: the [2048, 4] sum is chunked, but its [2048, 1] operand is bound whole (8192 bytes).
-    const gpu = await useGpu({ maxBindingBytes: 4096 });
+    const gpu = await useWebGpu({ maxBindingBytes: 4096 });
     const col = Float32Array.from({ length: 2048 }, (_, i) => i * 0.5);
     const a = tensor(col, { shape: [2048, 1] });
     const b = tensor([1, 2, 3, 4], { shape: [1, 4] });
@@ -260,7 +249,7 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
   it('work moved to the CPU reads the values the device holds, not their history (disposed or not)', async () => {
     // y is computed on the GPU and its input disposed, as allowed once y is realized; y then becomes a
     // broadcast operand beyond the binding limit, and the CPU run must start from y's values on the device.
-    await useGpu({ maxBindingBytes: 4096 });
+    await useWebGpu({ maxBindingBytes: 4096 });
     const xs = Float32Array.from({ length: 2048 }, (_, i) => i / 2048);
     const x = tensor(xs, { shape: [2048, 1] });
     const y = x.mul(2).exp();
@@ -283,7 +272,7 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
   });
 
   it('a tensor larger than the largest buffer is computed on the CPU, with a warning, and leaks nothing', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const max = gpu.device.limits.maxBufferSize;
     const n = max / 4 + 64;
     const huge = tensor(new Float32Array(n).fill(1));
@@ -309,10 +298,10 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
 });
 
 describe.skipIf(!adapter)('shaders that do not compile', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   it('a bad op row: the error carries the compiler message and the WGSL; the row restored, all works', async () => {
-    await useGpu();
+    await useWebGpu();
     // exp: its own WGSL is emitted in every kernel that uses it (sin shares a call with cos instead).
     const row = OPS.exp as { wgsl: (a: string, b: string, p: number) => string };
     const original = row.wgsl;
@@ -334,7 +323,7 @@ describe.skipIf(!adapter)('shaders that do not compile', () => {
   });
 
   it('a bad template: the same, for every kernel that uses it', async () => {
-    await useGpu();
+    await useWebGpu();
     const table = shaders as Record<string, string>;
     const original = table.elementwise!;
     table.elementwise = original.replace('let wg = ', 'let wg: bogus_type = ');
@@ -366,7 +355,7 @@ describe.skipIf(!adapter)('shaders that do not compile', () => {
 
 describe('no adapter', () => {
   afterAll(async () => {
-    if (adapter) await useGpu();
+    if (adapter) await useWebGpu();
   });
 
   const fakeGpu = (requestAdapter: () => Promise<GPUAdapter | null>): GPU =>

@@ -5,6 +5,7 @@ import { backendInfo, grad, init, sin, sum, tensor, type Tensor } from '../../sr
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { Node } from '../../src/graph/node.js';
 import { activeBackend } from '../../src/schedule/scheduler.js';
+import { useWebGpu } from '../backends.js';
 import { testAdapter, testGpu } from '../gpu.js';
 import { collector } from './soak.js';
 
@@ -12,15 +13,6 @@ const adapter = await testAdapter();
 
 // Speculative sin, cos and tan on every adapter (the default on CPU adapters only): a test below disposes a
 // tensor while its run's range check is in flight.
-const useGpu = async (): Promise<WebGpuBackend> => {
-  const info = await init({
-    backend: 'webgpu',
-    gpu: testGpu(),
-    webgpu: { cpuBelow: 0, exactRangeReduction: false },
-  });
-  expect(info.backend).toBe('webgpu');
-  return activeBackend() as WebGpuBackend;
-};
 
 /** Resolves after the current job and the tasks queued before it. */
 const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -41,7 +33,7 @@ describe.skipIf(!adapter)('init() again', () => {
   afterAll(() => init({ backend: 'cpu' }));
 
   it("frees the replaced backend's kept buffers; its values stay readable and give theirs back when freed", async () => {
-    const first = await useGpu();
+    const first = await useWebGpu();
     const xs = Float32Array.from({ length: 1 << 16 }, (_, i) => i / 1000);
     const kept = sin(tensor(xs));
     await kept.realize();
@@ -52,7 +44,7 @@ describe.skipIf(!adapter)('init() again', () => {
     expect(first.stats().idleBytes).toBeGreaterThan(0);
     const live = first.stats().liveBuffers;
 
-    await useGpu();
+    await useWebGpu();
     expect(activeBackend()).not.toBe(first);
     expect(first.stats().idleBytes).toBe(0);
     // A value computed on the first device reads back after the switch.
@@ -65,7 +57,7 @@ describe.skipIf(!adapter)('init() again', () => {
   });
 
   it('values made on the replaced device are brought over, their inputs gone; the device goes with the last', async () => {
-    const first = await useGpu();
+    const first = await useWebGpu();
     const xs = Float32Array.from({ length: 4096 }, (_, i) => i / 1000);
     const x = tensor(xs);
     const y = sin(x).mul(2);
@@ -75,7 +67,7 @@ describe.skipIf(!adapter)('init() again', () => {
     x.dispose();
     await init({ backend: 'cpu' });
     expect((await y.data())[1000]).toBeCloseTo(2 * Math.sin(1), 5);
-    await useGpu();
+    await useWebGpu();
     expect((await z.add(1).data())[1000]).toBeCloseTo(Math.sin(1) + 2, 5);
     // Both values were brought to the host, so nothing holds values on the old device: it is destroyed
     // once its queue is done.
@@ -115,7 +107,7 @@ describe.skipIf(!adapter)('dispose() while the run is in flight', () => {
   afterAll(() => init({ backend: 'cpu' }));
 
   it('gives the buffer back when the run finishes: none stays attached to the disposed tensor', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const x = tensor(Float32Array.from({ length: 1 << 16 }, (_, i) => i / 7000));
     // x uploaded by a first run, so that the run below makes its output buffer alone.
     const warm = x.add(1);
@@ -138,7 +130,7 @@ describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
   afterAll(() => init({ backend: 'cpu' }));
 
   it('a .grad disposed before it was computed is no longer computed with the next unrelated run', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const x = tensor(
       Float32Array.from({ length: 4096 }, (_, i) => i / 4096),
       { requiresGrad: true },
@@ -156,7 +148,7 @@ describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
   });
 
   it("a parameter's .grad (a view of a sum) disposed in flight leaves no buffer behind", async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const x = tensor(
       Float32Array.from({ length: 1 << 16 }, (_, i) => i / 7000),
       { shape: [256, 256] },
@@ -176,7 +168,7 @@ describe.skipIf(!adapter)('dispose() of what a run in flight computes', () => {
   });
 
   it('values with a long history disposed in flight: their runs settle nothing and raise nothing', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const base = Float32Array.from({ length: 4096 }, (_, i) => i / 4096);
     let a: Tensor = tensor(base);
     let b: Tensor = tensor(base);

@@ -15,27 +15,18 @@ import {
   tensor,
   type Stats,
   type Tensor,
-  type WebGpuOptions,
 } from '../../src/index.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { REDUCE_POINTS } from '../../src/backend/webgpu/program.js';
 import { OPS } from '../../src/ops/table.js';
 import { activeBackend } from '../../src/schedule/scheduler.js';
+import { useWebGpu } from '../backends.js';
 import { testAdapter, testGpu } from '../gpu.js';
 
 const adapter = await testAdapter();
 
 // Speculative sin, cos and tan unless a test says otherwise, on every adapter ('auto' chooses by adapter):
 // tests here count the flag word's readback and the reruns.
-const useGpu = async (webgpu: WebGpuOptions = {}): Promise<WebGpuBackend> => {
-  const info = await init({
-    backend: 'webgpu',
-    gpu: testGpu(),
-    webgpu: { cpuBelow: 0, exactRangeReduction: false, ...webgpu },
-  });
-  expect(info.backend).toBe('webgpu');
-  return activeBackend() as WebGpuBackend;
-};
 
 /** Counts mapAsync calls from now on (the returned function reads the count and stops counting). */
 function spyMaps(): () => number {
@@ -94,7 +85,7 @@ function worst(got: Float32Array, want: (i: number) => number): number {
 }
 
 describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
-  beforeAll(async () => void (await useGpu()));
+  beforeAll(async () => void (await useWebGpu()));
 
   it('exp(-x^2-2x-sin x): value and gradient over 10^6 points are one dispatch, one submit', async () => {
     const N = 1_000_000;
@@ -223,7 +214,7 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     const want: number[] = [];
     await init({ backend: 'cpu' });
     for (const r of reductions) want.push(await run(r));
-    await useGpu();
+    await useWebGpu();
     for (const [k, r] of reductions.entries()) {
       const [got, d] = await counting(() => run(r));
       expect(d.cpuFallbacks).toBe(0);
@@ -311,7 +302,7 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
 });
 
 describe.skipIf(!adapter)('small work on the CPU', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   it('by default a single point runs on the CPU (no GPU round trip); cpuBelow: 0 sends it to the GPU', async () => {
     const onePoint = async () => {
@@ -332,7 +323,7 @@ describe.skipIf(!adapter)('small work on the CPU', () => {
     await big.realize();
     const [, d2] = await counting(() => sum(big.mul(big)).item());
     expect(d2.dispatches).toBeGreaterThan(0);
-    await useGpu();
+    await useWebGpu();
     const [[v0, g0], d0] = await counting(onePoint);
     expect(d0.dispatches).toBeGreaterThan(0);
     expect(d0.cpuFallbacks).toBe(0);
@@ -342,7 +333,7 @@ describe.skipIf(!adapter)('small work on the CPU', () => {
 });
 
 describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   /** Values, per-point gradient, a scalar-parameter gradient and an axis sum, for comparison across limits. */
   async function workload() {
@@ -375,17 +366,17 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   }
 
   it('a binding limit far below N gives the results of one chunk', async () => {
-    await useGpu();
+    await useWebGpu();
     const one = await workload();
     // 4 KiB bindings: 1024 points per chunk, 37 chunks.
-    await useGpu({ maxBindingBytes: 4096 });
+    await useWebGpu({ maxBindingBytes: 4096 });
     const [many, d] = await counting(workload);
     expect(d.dispatches).toBeGreaterThan(37);
     expectSameResults(many, one);
   });
 
   it('scalar sums split per workgroup and per invocation agree, chunked or not', async () => {
-    await useGpu({ reduce: 'workgroup' });
+    await useWebGpu({ reduce: 'workgroup' });
     const tree = await workload();
     for (const webgpu of [
       { reduce: 'invocation' as const },
@@ -393,7 +384,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       { reduce: 'invocation' as const, maxBindingBytes: 4096 },
       { reduce: 'workgroup' as const, maxBindingBytes: 4096 },
     ]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       expectSameResults(await workload(), tree);
     }
   });
@@ -408,7 +399,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       { reduce: 'invocation' as const },
       { reduce: 'invocation' as const, maxBindingBytes: 4096 },
     ]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       const x = tensor(ramp(n, -1, 1));
       expect(await sum(x.add(big)).item()).toBe(Number.POSITIVE_INFINITY);
       expect(await sum(x.sub(big)).item()).toBe(Number.NEGATIVE_INFINITY);
@@ -435,9 +426,9 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('sleeping through the expected time of runs before waiting on them changes no result', async () => {
-    await useGpu({ sleepWhileWaiting: false });
+    await useWebGpu({ sleepWhileWaiting: false });
     const want = await workload();
-    await useGpu({ sleepWhileWaiting: true });
+    await useWebGpu({ sleepWhileWaiting: true });
     // The first run teaches the expected time; the later ones sleep through it.
     for (let r = 0; r < 3; r++) {
       const got = await workload();
@@ -454,10 +445,10 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       return Promise.all([y.data(), x.grad!.data()]);
     };
     // In Node Dawn looks for finished work by itself: no nudges by default.
-    await useGpu();
+    await useWebGpu();
     const [want, quiet] = await counting(heavy);
     expect(quiet.nudges).toBe(0);
-    await useGpu({ nudgeWhileWaiting: true, sleepWhileWaiting: false });
+    await useWebGpu({ nudgeWhileWaiting: true, sleepWhileWaiting: false });
     let nudges = 0;
     for (let r = 0; r < 3; r++) {
       const [got, d] = await counting(heavy);
@@ -470,7 +461,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('synchronize() asks the queue only when something submitted is not known finished', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
     const original = proto.onSubmittedWorkDone;
     let asked = 0;
@@ -506,7 +497,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('synchronize() after runs nobody waited for sleeps through most of their learned time first', async () => {
-    await useGpu({ sleepWhileWaiting: true });
+    await useWebGpu({ sleepWhileWaiting: true });
     // Large enough that a run takes more than a timer's worth of milliseconds on a CPU adapter.
     const x = tensor(ramp(1 << 21, -3, 3));
     const step = async () => {
@@ -524,7 +515,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
   });
 
   it('synchronize() after several runs of one kernel learns from them: an estimate learned too high stops costing sleeps', async () => {
-    await useGpu({ sleepWhileWaiting: true });
+    await useWebGpu({ sleepWhileWaiting: true });
     const x = tensor(ramp(4096, -1, 1));
     const f = (): Tensor => x.mul(1.5).add(0.25).exp();
     const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
@@ -583,18 +574,18 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       for (const t of [x, c, r, y, x3, w, v, y3]) t.dispose();
       return out;
     };
-    await useGpu({ pointsPerInvocation: 1 });
+    await useWebGpu({ pointsPerInvocation: 1 });
     const one = await run();
     for (const pointsPerInvocation of [7, 32, 256])
       for (const maxBindingBytes of [undefined, 4096]) {
-        await useGpu({ pointsPerInvocation, ...(maxBindingBytes ? { maxBindingBytes } : {}) });
+        await useWebGpu({ pointsPerInvocation, ...(maxBindingBytes ? { maxBindingBytes } : {}) });
         const got = await run();
         for (let k = 0; k < one.length; k++) expect(got[k]).toEqual(one[k]);
       }
   });
 
   it('a CPU adapter is flagged as software; an unknown reduce mode or number of points is refused', async () => {
-    await useGpu();
+    await useWebGpu();
     const info = backendInfo();
     const a = adapter!.info;
     const cpuAdapter = /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device}`);
@@ -655,7 +646,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       mv[row]! += Math.abs(zs[i]! * s * (1 - s));
     }
     for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       const [a, b] = await run();
       for (let j = 0; j < 3; j++) expect(Math.abs(a[j]! - gw[j]!)).toBeLessThan(2e-6 * mw[j]!);
       for (let j = 0; j < 2; j++) expect(Math.abs(b[j]! - gv[j]!)).toBeLessThan(2e-6 * mv[j]!);
@@ -674,13 +665,13 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     const exact = [0, 0];
     for (let i = 0; i < xs.length; i++) exact[i % 2]! += xs[i]!;
     for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       const got = await sum(tensor(xs, { shape: [rows, 2] }), 0).data();
       for (let j = 0; j < 2; j++) expect(Math.abs(got[j]! - exact[j]!) / exact[j]!).toBeLessThan(2e-7);
     }
     // Terms that cancel, and terms near the float32 limit whose running sum stays finite: the compensated
     // sum gives the exact total rounded once, as the CPU does.
-    await useGpu();
+    await useWebGpu();
     const cols = new Float32Array([1e8, -3e38, 1, 2 ** 103, -1e8, 3.4028234663852886e38, 1, 0]);
     const want = [0, 1].map((j) => Math.fround([0, 1, 2, 3].reduce((a, r) => a + cols[2 * r + j]!, 0)));
     expect(Array.from(await sum(tensor(cols, { shape: [4, 2] }), 0).data())).toEqual(want);
@@ -703,17 +694,17 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
     };
     for (const terms of cases) {
       // Scalar sums, per invocation: partial t holds point t (one workgroup); the pass 4 wide reads t, t+4, ...
-      await useGpu({ reduce: 'invocation' });
+      await useWebGpu({ reduce: 'invocation' });
       expect(await sum(spread(256, terms, (j) => 4 * j).mul(1)).item()).toBe(exactly(terms));
       // Per workgroup (of REDUCE_POINTS points per invocation): four partials, one per lane of the pass's
       // tree, which adds lanes 0 + 2 and 1 + 3 first.
-      await useGpu({ reduce: 'workgroup' });
+      await useWebGpu({ reduce: 'workgroup' });
       const wg = 256 * REDUCE_POINTS;
       expect(await sum(spread(4 * wg, terms, (j) => [0, 2, 1, 3][j]! * wg).mul(1)).item()).toBe(
         exactly(terms),
       );
       // Along an axis in slices of 64 points: the sliced second pass adds an element's slices in order.
-      await useGpu();
+      await useWebGpu();
       const col = await sum(spread(256, terms, (j) => 64 * j, [256, 1]).mul(1), 0).data();
       expect(Array.from(col)).toEqual([exactly(terms)]);
     }
@@ -734,7 +725,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
       m[b]! += Math.abs(t);
     }
     for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       const x = tensor(xs, { shape: [A, B, C] });
       const w = tensor(W, { shape: [1, B, 1], requiresGrad: true });
       sum(sin(x.mul(w))).backward();
@@ -745,7 +736,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
 
   it('more than 65535 workgroups use a 2-D grid and cover every point', async () => {
     // One point per invocation (as on a GPU), so that the grid needs its second dimension.
-    await useGpu({ pointsPerInvocation: 1 });
+    await useWebGpu({ pointsPerInvocation: 1 });
     // 256 points per workgroup: 2^24 + 2^16 points need 65792 workgroups.
     const N = 2 ** 24 + 2 ** 16;
     const x = tensor(ramp(N, -1, 1), { requiresGrad: true });
@@ -779,7 +770,7 @@ describe.skipIf(!adapter)('WebGPU chunking and grids', () => {
 });
 
 describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   /** sin(x) * 2 and its gradient 2 cos(x) at `xs`, with what the run did. */
   async function sinAndGrad(xs: Float32Array) {
@@ -794,7 +785,7 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
 
   it('are redone with the exact range reduction when an argument is beyond 8192, chunked or not', async () => {
     for (const webgpu of [{}, { maxBindingBytes: 4096 }]) {
-      await useGpu(webgpu);
+      await useWebGpu(webgpu);
       const live = stats().liveBuffers;
       // Below the Cody-Waite range: one speculative run stands.
       const small = ramp(50_000, -8000, 8000);
@@ -830,13 +821,13 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
       return { v, d };
     };
     const xs = ramp(50_000, -3e7, 3e7);
-    await useGpu({ exactRangeReduction: true });
+    await useWebGpu({ exactRangeReduction: true });
     const exact = await realized(xs);
     expect(exact.d.exactReruns).toBe(0);
     expect(exact.d.bytesReadBack).toBe(0);
     expect(worst(exact.v, (i) => Math.sin(xs[i]!))).toBeLessThan(3e-7);
     // Speculative, the same realize() reads its flag back and redoes the run.
-    await useGpu();
+    await useWebGpu();
     const speculative = await realized(xs);
     expect(speculative.d.exactReruns).toBe(1);
     expect(speculative.d.bytesReadBack).toBeGreaterThan(0);
@@ -852,10 +843,10 @@ describe.skipIf(!adapter)('sin, cos and tan of large arguments', () => {
 });
 
 describe.skipIf(!adapter)('WebGPU faults', () => {
-  afterAll(async () => void (await useGpu()));
+  afterAll(async () => void (await useWebGpu()));
 
   it('a device destroyed while work is pending still gives correct results, through the CPU, and says so', async () => {
-    const gpu = await useGpu();
+    const gpu = await useWebGpu();
     const xs = ramp(20000, -3, 3);
     const x = tensor(xs, { requiresGrad: true });
     const y = q4(x);
@@ -883,7 +874,7 @@ describe.skipIf(!adapter)('WebGPU faults', () => {
   });
 
   it('a kernel that does not compile throws with the compiler messages and the generated WGSL', async () => {
-    await useGpu();
+    await useWebGpu();
     const row = OPS.tanh as { wgsl: (a: string, b: string, p: number) => string };
     const original = row.wgsl;
     row.wgsl = (a) => `wg_tanh(${a}) + not_a_function(${a})`;
