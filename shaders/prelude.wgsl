@@ -143,12 +143,14 @@ fn wg__sum_total(acc: vec2<f32>) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // exp
 
-// e^(zh + zl) for |zl| << |zh| (zh not NaN). Method: k = round(zh / ln 2), Cody-Waite
-// r = zh - k ln2_h - k ln2_l + zl in [-0.35, 0.35], degree-7 Taylor polynomial for e^r (truncation
-// 5e-9 relative), times 2^k applied as two factors so that overflow gives +Inf and tiny results
-// round gradually to 0. Outside [-104, 89] (k from -150 to 128) the steps above are meaningless and
-// the result is 0 or +Inf, chosen at the end (no clamp: a CPU's vector unit pays for its NaN rules).
-fn wg__exp_df(zh: f32, zl: f32) -> f32 {
+// e^(zh + zl) 2^s for |zl| << |zh| (zh not NaN) and a small integer s (a constant at each call, which the
+// compiler folds): 4e^z or e^z / 2 with one rounding, where adding ln 4 or -ln 2 to z would need a pair.
+// Method: k = round(zh / ln 2), Cody-Waite r = zh - k ln2_h - k ln2_l + zl in [-0.35, 0.35], degree-7
+// Taylor polynomial for e^r (truncation 5e-9 relative), times 2^(k + s) applied as two factors so that
+// overflow gives +Inf and tiny results round gradually to 0. Where zh + s ln 2 is outside [-104, 89]
+// (k + s from -150 to 128) the steps above are meaningless and the result is 0 or +Inf, chosen at the end
+// (no clamp: a CPU's vector unit pays for its NaN rules).
+fn wg__exp_df(zh: f32, zl: f32, s: i32) -> f32 {
   let ki = wg__round_i32(zh * wg__log2e);
   let k = f32(ki);
   let r = ((zh - k * wg__ln2_h) - k * wg__ln2_l) + zl;
@@ -156,15 +158,16 @@ fn wg__exp_df(zh: f32, zl: f32) -> f32 {
   let e = 1.0 + (r + q);
   // 2^k1 2^k2 made in the exponent field; multiplied by 2^23 rather than shifted, as a CPU implementation
   // may shift lane by lane.
-  let k1 = bitcast<u32>(wg__round_i32(k * 0.5));
-  let k2 = bitcast<u32>(ki) - k1;
+  let k1 = bitcast<u32>(wg__round_i32(f32(ki + s) * 0.5));
+  let k2 = bitcast<u32>(ki + s) - k1;
   let v = e * bitcast<f32>((k1 + 127u) * 0x800000u) * bitcast<f32>((k2 + 127u) * 0x800000u);
-  return select(select(v, 0.0, zh < -104.0), wg__inf(), zh > 89.0);
+  let shift = f32(s) * 0.693147182;
+  return select(select(v, 0.0, zh < -104.0 - shift), wg__inf(), zh > 89.0 - shift);
 }
 
 // e^x; overflow gives +Inf, exp(-Inf) = 0, NaN stays NaN. Measured: 1 ulp.
 fn wg_exp(x: f32) -> f32 {
-  return select(wg__exp_df(x, 0.0), x, wg__isnan(x));
+  return select(wg__exp_df(x, 0.0, 0), x, wg__isnan(x));
 }
 
 // 2^x as e^(x ln 2), x times ln 2's head formed exactly (wg__two_prod) so that its rounding does not scale
@@ -172,7 +175,7 @@ fn wg_exp(x: f32) -> f32 {
 // at ±Inf, where wg__exp_df picks 0 or +Inf from the product alone). Measured: 1.2 ulp.
 fn wg_exp2(x: f32) -> f32 {
   let p = wg__two_prod(x, wg__ln2_h);
-  return select(wg__exp_df(p.x, p.y + x * wg__ln2_l), x, wg__isnan(x));
+  return select(wg__exp_df(p.x, p.y + x * wg__ln2_l, 0), x, wg__isnan(x));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -463,7 +466,7 @@ fn wg_tan(x: f32) -> f32 {
 // tanh: |x| < 0.625: x + x^3 P(x^2), P a degree-4 least-squares minimax fit (0.6 ulp); above:
 // (1 - e) / (1 + e) (e <= 0.29 there: no cancellation; 1 exactly once e underflows); sign restored.
 // tanh' = 1 - tanh^2 = 4e / (1 + e)^2, which does not cancel in the tails. 4e is exponentiated as
-// e^(ln 4 - 2|x|) with the sum kept as a pair: near |x| = 44, e is subnormal (a device may flush it to 0)
+// e^-2|x| 2^2 (wg__exp_df's s), rounded once: near |x| = 44, e is subnormal (a device may flush it to 0)
 // while 4e is not. Kernels that need both of one value (a tanh and its gradient) call this once
 // (OpRow.wgslShared). NaN stays NaN, tanh(±Inf) = ±1, tanh'(±Inf) = 0.
 fn wg_tanh_d(x: f32) -> vec2<f32> {
@@ -471,8 +474,7 @@ fn wg_tanh_d(x: f32) -> vec2<f32> {
   let z = x * x;
   let p = -0.333332837 + z * (0.133314908 + z * (-0.0537434965 + z * (0.0206505787 + z * -0.00571703585)));
   let nan = wg__isnan(x);
-  let s = wg__two_sum(-2.0 * select(ax, 0.0, nan), 2.0 * wg__ln2_h);
-  let e4 = select(wg__exp_df(s.x, s.y + 2.0 * wg__ln2_l), x, nan);
+  let e4 = select(wg__exp_df(-2.0 * select(ax, 0.0, nan), 0.0, 2), x, nan);
   let e = 0.25 * e4;
   let t = select(wg__copysign((1.0 - e) / (1.0 + e), x), x + x * z * p, ax < 0.625);
   // Below 2^-12, tanh(x) = x to float32 precision; returning x also keeps the sign of -0, which
@@ -618,11 +620,10 @@ fn wg_atan2(y: f32, x: f32) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // sinh, cosh, asinh, acosh, atanh
 
-// e^|x| / 2 for |x| > 20 (where e^-|x| is below 2^-57 of it), as e^(|x| - ln 2) with the difference kept as a
-// pair: it stays finite up to |x| = 89.4, where e^|x| alone would overflow from 88.7.
+// e^|x| / 2 for |x| > 20 (where e^-|x| is below 2^-57 of it), halved inside wg__exp_df: it stays finite up
+// to |x| = 89.4, where e^|x| alone would overflow from 88.7.
 fn wg__exp_half(ax: f32) -> f32 {
-  let d = wg__two_sum(ax, -wg__ln2_h);
-  return wg__exp_df(d.x, d.y - wg__ln2_l);
+  return wg__exp_df(ax, 0.0, -1);
 }
 
 // Hyperbolic sine: (t + t / (t + 1)) / 2 with t = e^|x| - 1 (wg_expm1: no cancellation near 0), e^|x| / 2
@@ -702,7 +703,7 @@ fn wg_pow(a: f32, b: f32) -> f32 {
   let flip = (a < 0.0) & odd;
   let l = wg__ln_df(aa);
   let p = wg__two_prod(b, l.x);
-  let v = wg__exp_df(p.x, p.y + b * l.y);
+  let v = wg__exp_df(p.x, p.y + b * l.y, 0);
   // The general case, then the special ones by select, the later ones first in rank (a SIMD device runs
   // every side of a branch its lanes disagree on, so branches would save nothing).
   var r = select(v, -v, flip);
