@@ -361,6 +361,33 @@ describe.each(testBackends())('ops on $name', (b) => {
     );
 
   describe('numerics conventions (§5)', () => {
+    // The README's account of integer powers: correctly rounded on the CPU (products in float64); on WebGPU a
+    // float32 product up to |n| = 8 (|n| - 1 roundings), a double-float one beyond, and for negative n a
+    // division on top, which WGSL allows 2.5 ulp.
+    it('integer powers: correctly rounded on the CPU, within the stated ulp on WebGPU', async () => {
+      const r = rng(20261128);
+      const xs = Float32Array.from({ length: 20000 }, () => (r() < 0.5 ? -1 : 1) * (0.5 + 2.5 * r()));
+      const cpu = b.name.startsWith('cpu');
+      for (const n of [2, 3, 4, 5, 8, 9, 12, 30, -1, -2, -3, -8, -9, -12]) {
+        const got = await tensor(xs).pow(n).data();
+        const m = Math.abs(n);
+        // Each rounding is within 2^-24 relative, which is at most one ulp of the exact power.
+        const bound = (m <= 8 ? Math.max(0.5, m - 1) : 0.75) + (n < 0 ? 2.5 : 0);
+        let worst = 0;
+        let wrong: string | null = null;
+        xs.forEach((x, i) => {
+          const exact = Math.pow(x, n);
+          if (cpu && got[i] !== Math.fround(exact))
+            wrong ??= `${x}^${n} = ${got[i]}, not ${Math.fround(exact)}`;
+          worst = Math.max(
+            worst,
+            Math.abs(got[i]! - exact) / 2 ** (Math.floor(Math.log2(Math.abs(exact))) - 23),
+          );
+        });
+        expect(wrong).toBeNull();
+        expect(worst, `x^${n}: worst ${worst.toFixed(2)} ulp`).toBeLessThanOrEqual(cpu ? 0.5 : bound);
+      }
+    });
     it('log(0) = -Inf', async () => {
       expect(await value(log(tensor(0)))).toBe(-Infinity);
     });
