@@ -158,10 +158,12 @@ fn wg__exp_df(zh: f32, zl: f32, s: i32) -> f32 {
   let e = 1.0 + (r + q);
   // 2^k1 2^k2 made in the exponent field; multiplied by 2^23 rather than shifted, as a CPU implementation
   // may shift lane by lane.
-  let k1 = bitcast<u32>(wg__round_i32(f32(ki + s) * 0.5));
-  let k2 = bitcast<u32>(ki + s) - k1;
+  // k + s on u32, which wraps where zh is out of range (see wg__round_shift).
+  let kt = bitcast<u32>(ki) + bitcast<u32>(s);
+  let k1 = bitcast<u32>(wg__round_i32(f32(bitcast<i32>(kt)) * 0.5));
+  let k2 = kt - k1;
   let v = e * bitcast<f32>((k1 + 127u) * 0x800000u) * bitcast<f32>((k2 + 127u) * 0x800000u);
-  let shift = f32(s) * 0.693147182;
+  let shift = f32(s) * (wg__ln2_h + wg__ln2_l);
   return select(select(v, 0.0, zh < -104.0 - shift), wg__inf(), zh > 89.0 - shift);
 }
 
