@@ -1,10 +1,10 @@
 // The README's opening example, run as printed (its import pointed at src/), so that the first code a reader
 // copies keeps working and keeps saying what it does.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, stats, Tensor, tensor } from '../src/index.js';
 import { requireWebGpu } from './gpu.js';
 
@@ -22,6 +22,10 @@ interface Ran {
   dispatches: number;
 }
 
+// The example's module files, removed when the tests are done.
+const made: string[] = [];
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 /** Runs the example as a module of its own, with `backend: 'auto'` replaced by `backend`. */
 async function run(backend: 'auto' | 'cpu'): Promise<Ran> {
   const lines = example
@@ -37,7 +41,9 @@ async function run(backend: 'auto' | 'cpu'): Promise<Ran> {
     .replace('import { init,', 'import { stats, init,');
   // The example's lines this relies on, as the replacements above found them.
   expect(counted.match(/stats\(\)\.dispatches/g)?.length).toBe(2);
-  const file = join(mkdtempSync(join(tmpdir(), 'webgrad-readme-')), 'example.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'webgrad-readme-'));
+  made.push(dir);
+  const file = join(dir, 'example.ts');
   writeFileSync(file, `${counted}\nexport { x, xs, dfdx, d2f, dispatches };\n`);
   return (await import(pathToFileURL(file).href)) as Ran;
 }

@@ -23,8 +23,8 @@ import { rng, uniform } from '../numeric.js';
 
 const adapter = await testAdapter();
 
-// Speculative sin, cos and tan on every adapter (the default on CPU adapters only): tests below rely on a
-// realize() of sin waiting for its run's range check.
+// useWebGpu reduces sin, cos and tan speculatively on every adapter: tests below rely on a realize() of sin
+// waiting for its run's range check.
 
 /** f(x, w) = Σ w·sin(x)·exp(-x²/4): value and both gradients need a fused kernel and a sum. */
 const f = (x: Tensor, w: Tensor): Tensor => sum(w.mul(sin(x)).mul(exp(x.mul(x).mul(-0.25))));

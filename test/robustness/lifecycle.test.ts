@@ -11,8 +11,8 @@ import { collector } from './soak.js';
 
 const adapter = await testAdapter();
 
-// Speculative sin, cos and tan on every adapter (the default on CPU adapters only): a test below disposes a
-// tensor while its run's range check is in flight.
+// useWebGpu reduces sin, cos and tan speculatively on every adapter: a test below disposes a tensor while its
+// run's range check is in flight.
 
 /** Resolves after the current job and the tasks queued before it. */
 const nextTask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));

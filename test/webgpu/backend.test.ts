@@ -25,8 +25,8 @@ import { testAdapter, testGpu } from '../gpu.js';
 
 const adapter = await testAdapter();
 
-// Speculative sin, cos and tan unless a test says otherwise, on every adapter ('auto' chooses by adapter):
-// tests here count the flag word's readback and the reruns.
+// useWebGpu reduces sin, cos and tan speculatively unless a test says otherwise, on every adapter ('auto'
+// chooses by adapter): tests here count the flag word's readback and the reruns.
 
 /** Counts mapAsync calls from now on (the returned function reads the count and stops counting). */
 function spyMaps(): () => number {
