@@ -2,7 +2,7 @@
 // of wgpu and of Firefox's WebGPU (through naga-wasm). The other suites run the programs on Dawn, whose
 // compiler (Tint) may accept what another rejects; a browser user on Firefox would meet that first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nagaVersion, parseWgsl, validate } from 'naga-wasm';
+import { nagaVersion, parseWgsl, validate, writeHlsl, writeMsl, writeSpirv } from 'naga-wasm';
 import {
   amax,
   init,
@@ -63,48 +63,57 @@ async function runEverything(): Promise<void> {
   await Promise.all([t.grad!.data(), logsumexp(t, [0, 1]).data()]);
 }
 
-describe.skipIf(!adapter)(`generated WGSL is valid to naga ${nagaVersion}`, () => {
-  const sources = new Set<string>();
-  const proto = (globalThis as unknown as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
-  const original = proto.createShaderModule;
+describe.skipIf(!adapter)(
+  `generated WGSL is valid to naga ${nagaVersion}, and translates to HLSL, MSL and SPIR-V`,
+  () => {
+    const sources = new Set<string>();
+    const proto = (globalThis as unknown as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
+    const original = proto.createShaderModule;
 
-  beforeAll(async () => {
-    proto.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
-      sources.add(d.code);
-      return original.call(this, d);
-    };
-    try {
-      for (const webgpu of TUNINGS) {
-        await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
-        await runEverything();
-      }
-    } finally {
-      proto.createShaderModule = original;
-    }
-  }, 600_000);
-
-  afterAll(() => init({ backend: 'cpu' }));
-
-  it('every program compiled for every op, gradient, reduction and tuning', () => {
-    const kinds = Object.entries(KINDS).map(([kind, head]) => [
-      kind,
-      [...sources].filter((s) => s.startsWith(head)).length,
-    ]);
-    // Each kind of program was met (so the check below covers them all), and many fused kernels.
-    console.log(
-      `naga ${nagaVersion} checked ${sources.size} programs: ${kinds.map(([k, n]) => `${n} ${k}`).join(', ')}`,
-    );
-    for (const [kind, n] of kinds) expect(n, `${kind} programs`).toBeGreaterThan(0);
-    expect(sources.size).toBeGreaterThan(100);
-    const rejected: string[] = [];
-    for (const code of sources) {
+    beforeAll(async () => {
+      proto.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
+        sources.add(d.code);
+        return original.call(this, d);
+      };
       try {
-        validate(parseWgsl(code));
-      } catch (e) {
-        const message = (e as { formatted?: string }).formatted ?? String(e);
-        rejected.push(`${message}\n--- in the program beginning\n${code.slice(0, 400)}`);
+        for (const webgpu of TUNINGS) {
+          await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });
+          await runEverything();
+        }
+      } finally {
+        proto.createShaderModule = original;
       }
-    }
-    expect(rejected.slice(0, 3), `${rejected.length} of ${sources.size} programs rejected`).toEqual([]);
-  });
-});
+    }, 600_000);
+
+    afterAll(() => init({ backend: 'cpu' }));
+
+    it('every program compiled for every op, gradient, reduction and tuning', () => {
+      const kinds = Object.entries(KINDS).map(([kind, head]) => [
+        kind,
+        [...sources].filter((s) => s.startsWith(head)).length,
+      ]);
+      // Each kind of program was met (so the check below covers them all), and many fused kernels.
+      console.log(
+        `naga ${nagaVersion} checked ${sources.size} programs: ${kinds.map(([k, n]) => `${n} ${k}`).join(', ')}`,
+      );
+      for (const [kind, n] of kinds) expect(n, `${kind} programs`).toBeGreaterThan(0);
+      expect(sources.size).toBeGreaterThan(100);
+      const rejected: string[] = [];
+      for (const code of sources) {
+        try {
+          const module = parseWgsl(code);
+          const info = validate(module);
+          // What Firefox then writes for its platform's API: HLSL for Direct3D 12, MSL for Metal, SPIR-V for
+          // Vulkan.
+          writeHlsl(module, info, { shaderModel: '5_1' });
+          writeMsl(module, info, { langVersion: [2, 0] });
+          writeSpirv(module, info);
+        } catch (e) {
+          const message = (e as { formatted?: string }).formatted ?? String(e);
+          rejected.push(`${message}\n--- in the program beginning\n${code.slice(0, 400)}`);
+        }
+      }
+      expect(rejected.slice(0, 3), `${rejected.length} of ${sources.size} programs rejected`).toEqual([]);
+    });
+  },
+);
