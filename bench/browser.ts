@@ -1,14 +1,16 @@
 // npm run bench: builds the benchmark page with vite, serves it on http://localhost (a secure context, as
-// WebGPU requires), runs it in headless Chromium on SwiftShader (or the adapter CHROMIUM_ARGS pick), shows
-// its progress, prints the tables and writes bench/results/<date>-<adapter>-browser.{json,md,svg}.
+// WebGPU requires), runs it in headless Chromium on SwiftShader (or the adapter CHROMIUM_ARGS pick), or in
+// headless Firefox with --browser=firefox, shows its progress, prints the tables and writes
+// bench/results/<date>-<adapter>-browser.{json,md,svg}.
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 import { build } from 'vite';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
-import { USAGE } from './options.js';
+import { FIREFOX_PATH, FIREFOX_PREFS } from './firefox.js';
+import { parseOptions, USAGE, type BrowserName } from './options.js';
 import { checkWebgradOrExit, parseArgsOrExit } from './cli.js';
 import { printTables, writeReport, type BenchReport } from './report.js';
 
@@ -49,15 +51,23 @@ async function serve(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://localhost:${port}/` };
 }
 
+/** Headless `name` with WebGPU; no timeout on protocol calls, as a long run outlasts any. */
+function launch(name: BrowserName): Promise<Browser> {
+  if (name === 'firefox')
+    return puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX_PATH,
+      extraPrefsFirefox: FIREFOX_PREFS,
+      protocolTimeout: 0,
+    });
+  return puppeteer.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, protocolTimeout: 0 });
+}
+
 /** Builds, serves and runs the page with `args` (benchmark options); resolves with its report. */
 export async function runInBrowser(args: readonly string[], log: (s: string) => void): Promise<BenchReport> {
   await build({ configFile: join(here, 'vite.config.ts') });
   const { server, url } = await serve();
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
-    protocolTimeout: 0,
-  });
+  const browser = await launch(parseOptions(args).browser);
   try {
     const page = await browser.newPage();
     // The page says when it is done on the console: a long run outlasts any single protocol call.
@@ -87,7 +97,9 @@ export async function runInBrowser(args: readonly string[], log: (s: string) => 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   if (args.includes('--help')) {
-    console.log(`npm run bench -- [options]\n${USAGE}\nCHROMIUM_PATH overrides /usr/bin/chromium.`);
+    console.log(
+      `npm run bench -- [options]\n${USAGE}\nCHROMIUM_PATH overrides /usr/bin/chromium, FIREFOX_PATH /usr/bin/firefox-esr.`,
+    );
     process.exit(0);
   }
   const opts = parseArgsOrExit(args, 'npm run bench');

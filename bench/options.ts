@@ -22,7 +22,15 @@ export interface BenchOptions {
   machine: string;
   /** webgrad's WebGPU options (init's `webgpu`) beyond its defaults, as given (--webgrad). */
   webgrad: Record<string, unknown>;
+  /** The browser npm run bench drives (the Node runner has none). */
+  browser: BrowserName;
 }
+
+/** The browsers npm run bench can drive. */
+export const BROWSERS = ['chromium', 'firefox'] as const;
+
+/** One of BROWSERS. */
+export type BrowserName = (typeof BROWSERS)[number];
 
 /** Help text shared by both runners. */
 export const USAGE = `options:
@@ -44,7 +52,8 @@ export const USAGE = `options:
                                      adapter's WebGPU info does not say the model (default: the adapter)
   --webgrad='{"exactRangeReduction":false}'
                                      webgrad's WebGPU options beyond its defaults (init's webgpu), as JSON;
-                                     the hand kernels take the same tuning`;
+                                     the hand kernels take the same tuning
+  --browser=chromium                 npm run bench only: chromium or firefox (default chromium)`;
 
 // log2 of the point counts a run may take: 2 points and up (one point is the latency measurement's), and
 // at most 2^28 (1 GiB per float32 array: past what a WebGPU buffer or a page can hold).
@@ -83,7 +92,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const a of args)
     if (
       a.startsWith('--') &&
-      !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|webgrad|help)(=|$)/.test(
+      !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|webgrad|browser|help)(=|$)/.test(
         a,
       )
     )
@@ -108,6 +117,9 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     throw new Error(
       `--sizes: ${beyond} is out of range: sizes are log2 of the point count, from ${MIN_SIZE} to ${MAX_SIZE}`,
     );
+  const browser = get('browser') ?? 'chromium';
+  if (!(BROWSERS as readonly string[]).includes(browser))
+    throw new Error(`--browser must be one of ${BROWSERS.join(', ')}, got ${browser || 'no value'}`);
   const systems = list(get('systems'));
   for (const s of systems)
     if (!(SYSTEM_IDS as readonly string[]).includes(s))
@@ -125,6 +137,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     out: get('out') ?? 'bench/results',
     machine: get('machine') ?? '',
     webgrad: webgradOptions(get('webgrad')),
+    browser: browser as BrowserName,
   };
 }
 

@@ -6,6 +6,7 @@ import { benchmarkReport } from '../run.js';
 import { makeSystem } from '../systems/all.js';
 import { adapterLabel, installCallCounters } from '../systems/system.js';
 import { runtimeOf } from './runtime.js';
+import { isSoftware } from '../../src/backend/webgpu/adapter.js';
 
 /** What the page leaves for the driver. */
 interface BenchWindow {
@@ -32,7 +33,10 @@ async function main(): Promise<BenchReport> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
   const info = adapter.info;
-  const adapterName = adapterLabel(info);
+  // Firefox names no adapter (its info is empty, against fingerprinting): the report says so, and which browser.
+  const adapterName =
+    adapterLabel(info) ||
+    `${runtimeOf(navigator.userAgent).split(' ')[0]} | unnamed${isSoftware(info) ? ' fallback' : ''} adapter`;
   const sizes = opts.sizes.length > 0 ? opts.sizes : [10, 12, 14, 16, 18, 20];
   installCallCounters();
   const systems = opts.systems.map((id) => makeSystem(id, gpu, opts.webgrad));
