@@ -25,11 +25,11 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Serves the built page from `dist` on a free localhost port. */
-async function serve(): Promise<{ server: Server; url: string }> {
+/** Serves the built page in `dir` on a free localhost port. */
+export async function serve(dir: string): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(dist, path.endsWith('/') ? `${path}index.html` : path);
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
     readFile(file).then(
       (body) => {
         // Cross-origin isolation gives the page's performance.now() 5 µs steps rather than 100.
@@ -52,7 +52,7 @@ async function serve(): Promise<{ server: Server; url: string }> {
 }
 
 /** Headless `name` with WebGPU; no timeout on protocol calls, as a long run outlasts any. */
-function launch(name: BrowserName): Promise<Browser> {
+export function launchBrowser(name: BrowserName): Promise<Browser> {
   if (name === 'firefox')
     return puppeteer.launch({
       browser: 'firefox',
@@ -66,8 +66,8 @@ function launch(name: BrowserName): Promise<Browser> {
 /** Builds, serves and runs the page with `args` (benchmark options); resolves with its report. */
 export async function runInBrowser(args: readonly string[], log: (s: string) => void): Promise<BenchReport> {
   await build({ configFile: join(here, 'vite.config.ts') });
-  const { server, url } = await serve();
-  const browser = await launch(parseOptions(args).browser);
+  const { server, url } = await serve(dist);
+  const browser = await launchBrowser(parseOptions(args).browser);
   try {
     const page = await browser.newPage();
     // The page says when it is done on the console: a long run outlasts any single protocol call.
