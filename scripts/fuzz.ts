@@ -3,6 +3,7 @@
 // disagreements; the first few are shrunk and printed as runnable code, and the exit status is 1.
 //   npm run fuzz -- --cases=10000 --seed=123
 //   npm run fuzz -- --webgpu='{"reduce":"workgroup","pointsPerInvocation":1}'   (a GPU's tuning, on any adapter)
+//   npm run fuzz -- --browser=firefox   (in a headless browser's own WebGPU, against its CPU backend)
 import fc from 'fast-check';
 import { init, stats, type WebGpuOptions } from '../src/index.js';
 import { collector } from '../test/robustness/soak.js';
@@ -10,6 +11,9 @@ import { activeBackend } from '../src/schedule/scheduler.js';
 import { adapterLabel } from '../bench/systems/system.js';
 import { testGpu } from '../test/gpu.js';
 import { INTEGER, scriptOptions } from './options.js';
+import { launchBrowser } from '../bench/browser.js';
+import type { BrowserName } from '../bench/options.js';
+import { fuzzInPage, serveFuzzPage } from '../test/robustness/fuzz-browser.js';
 import {
   backends,
   batchArb,
@@ -30,8 +34,10 @@ const options = scriptOptions(
   --seed=N           the random seed (default: from the clock; a failing run prints its seed)
   --webgpu=JSON      WebGPU options beyond the defaults, e.g. '{"reduce":"workgroup","pointsPerInvocation":1}'
   --show=5           disagreements shrunk to their smallest graph and printed as code (the rest are printed
-                     as code unshrunk, with their first mismatch)`,
-  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER },
+                     as code unshrunk, with their first mismatch)
+  --browser=firefox  run in headless chromium or firefox instead, on its own WebGPU (the first disagreement
+                     printed as code, unshrunk)`,
+  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER, browser: /^(chromium|firefox)$/ },
 );
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
 const PER_BATCH = 20;
@@ -45,6 +51,31 @@ try {
 } catch (e) {
   console.error(`npm run fuzz: --webgpu is not JSON (${e instanceof Error ? e.message : String(e)})`);
   process.exit(2);
+}
+
+const browser = options.get('browser') as BrowserName | undefined;
+if (browser) process.exit(await inBrowser(browser));
+
+/** The run in a headless browser (the fuzz page): its exit status. */
+async function inBrowser(name: BrowserName): Promise<number> {
+  const { server, url } = await serveFuzzPage();
+  const b = await launchBrowser(name);
+  try {
+    const page = await b.newPage();
+    const { result, log } = await fuzzInPage(page, url, { cases: CASES, seed: SEED, webgpu }, (l) =>
+      console.log(`${name}: ${l}`),
+    );
+    if (!result) {
+      console.error(`fuzz: the page failed in ${name}\n${log}`);
+      return 1;
+    }
+    if (result.first) console.error(`fuzz: first disagreement\n${result.first}`);
+    if (result.threw) console.error(`fuzz: a batch threw\n${result.threw}`);
+    return result.failures > 0 || result.threw ? 1 : 0;
+  } finally {
+    await b.close();
+    server.close();
+  }
 }
 
 const info = await init({ backend: 'auto', gpu: testGpu(), webgpu: { cpuBelow: 0, ...webgpu } });

@@ -33,3 +33,9 @@ it('npm run fuzz: --webgpu that is not JSON is refused, status 2', () => {
   expect(r.status).toBe(2);
   expect(r.stderr).toContain('npm run fuzz: --webgpu is not JSON');
 });
+
+it('npm run fuzz: a browser it does not drive is refused, status 2', () => {
+  const r = run('scripts/fuzz.ts', '--browser=safari');
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('npm run fuzz: unknown or malformed option --browser=safari');
+});
