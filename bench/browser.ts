@@ -4,7 +4,7 @@
 // bench/results/<date>-<adapter>-browser.{json,md,svg}.
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { basename, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { build } from 'vite';
@@ -32,7 +32,8 @@ export async function serve(dir: string): Promise<{ server: Server; url: string 
     const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
     readFile(file).then(
       (body) => {
-        // Cross-origin isolation gives the page's performance.now() 5 µs steps rather than 100.
+        // Cross-origin isolation gives the page's performance.now() finer steps: 5 µs rather than 100 in
+        // Chromium, 20 rather than 1000 in Firefox.
         res.writeHead(200, {
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
           'cross-origin-opener-policy': 'same-origin',
@@ -63,16 +64,35 @@ export function launchBrowser(name: BrowserName): Promise<Browser> {
   return puppeteer.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, protocolTimeout: 0 });
 }
 
+/**
+ * The adapter as a report names it: Firefox names none (its adapter info is empty, against fingerprinting), and
+ * on Linux runs on the Vulkan driver VK_ICD_FILENAMES names, else on the system's: that driver is named instead.
+ */
+function adapterOf(label: string, browser: BrowserName): string {
+  if (browser !== 'firefox' || !label.startsWith('Firefox | unnamed')) return label;
+  const icd = process.env.VK_ICD_FILENAMES;
+  const driver = icd
+    ? basename(icd)
+        .replace(/\.json$/, '')
+        .replace(/^vk_|_icd.*$/g, '')
+    : "the system's Vulkan driver";
+  return `Firefox | ${driver} | ${label.slice('Firefox | '.length)}`;
+}
+
 /** Builds, serves and runs the page with `args` (benchmark options); resolves with its report. */
 export async function runInBrowser(args: readonly string[], log: (s: string) => void): Promise<BenchReport> {
   await build({ configFile: join(here, 'vite.config.ts') });
+  const name = parseOptions(args).browser;
   const { server, url } = await serve(dist);
-  const browser = await launchBrowser(parseOptions(args).browser);
+  let browser: Browser | undefined;
   try {
+    browser = await launchBrowser(name);
     const page = await browser.newPage();
-    // The page says when it is done on the console: a long run outlasts any single protocol call.
+    // The page says when it is done on the console: a long run outlasts any single protocol call. A page
+    // that crashes or closes says nothing, and ends the wait too.
     let finished: () => void = () => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
+    let lost: string | null = null;
     page.on('console', (m) => {
       const t = m.text();
       if (!t.startsWith('[bench] ')) return;
@@ -80,16 +100,24 @@ export async function runInBrowser(args: readonly string[], log: (s: string) => 
       if (t === '[bench] done' || t.startsWith('[bench] failed')) finished();
     });
     page.on('pageerror', (e) => log(`page error: ${e instanceof Error ? e.message : String(e)}`));
+    for (const event of ['error', 'close'] as const)
+      page.on(event, () => {
+        lost = `the page ${event === 'error' ? 'crashed' : 'closed'}`;
+        finished();
+      });
     await page.goto(`${url}?${args.map(encodeURIComponent).join('&')}`);
     await done;
+    if (lost) throw new Error(`the benchmark page failed: ${lost}`);
     const { report, error } = await page.evaluate(() => {
       const w = window as unknown as { benchReport?: unknown; benchError?: string };
       return { report: w.benchReport, error: w.benchError };
     });
     if (error !== undefined) throw new Error(`the benchmark page failed: ${error}`);
-    return report as BenchReport;
+    const r = report as BenchReport;
+    r.meta.adapter = adapterOf(r.meta.adapter, name);
+    return r;
   } finally {
-    await browser.close();
+    await browser?.close();
     server.close();
   }
 }
