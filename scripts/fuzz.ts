@@ -11,7 +11,11 @@ import { activeBackend } from '../src/schedule/scheduler.js';
 import { adapterLabel } from '../bench/systems/system.js';
 import { testGpu } from '../test/gpu.js';
 import { INTEGER, scriptOptions } from './options.js';
+import { existsSync } from 'node:fs';
+import type { Browser } from 'puppeteer-core';
 import { launchBrowser } from '../bench/browser.js';
+import { CHROMIUM_PATH } from '../bench/chromium.js';
+import { FIREFOX_PATH } from '../bench/firefox.js';
 import type { BrowserName } from '../bench/options.js';
 import { fuzzInPage, serveFuzzPage } from '../test/robustness/fuzz-browser.js';
 import {
@@ -36,7 +40,7 @@ const options = scriptOptions(
   --show=5           disagreements shrunk to their smallest graph and printed as code (the rest are printed
                      as code unshrunk, with their first mismatch)
   --browser=firefox  run in headless chromium or firefox instead, on its own WebGPU (the first disagreement
-                     printed as code, unshrunk)`,
+                     printed as code, unshrunk; --show does not apply)`,
   { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER, browser: /^(chromium|firefox)$/ },
 );
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
@@ -58,9 +62,15 @@ if (browser) process.exit(await inBrowser(browser));
 
 /** The run in a headless browser (the fuzz page): its exit status. */
 async function inBrowser(name: BrowserName): Promise<number> {
+  const path = name === 'firefox' ? FIREFOX_PATH : CHROMIUM_PATH;
+  if (!existsSync(path)) {
+    console.error(`npm run fuzz: no ${name} at ${path}: install it (bash scripts/setup.sh)`);
+    return 2;
+  }
   const { server, url } = await serveFuzzPage();
-  const b = await launchBrowser(name);
+  let b: Browser | undefined;
   try {
+    b = await launchBrowser(name);
     const page = await b.newPage();
     const { result, log } = await fuzzInPage(page, url, { cases: CASES, seed: SEED, webgpu }, (l) =>
       console.log(`${name}: ${l}`),
@@ -69,11 +79,16 @@ async function inBrowser(name: BrowserName): Promise<number> {
       console.error(`fuzz: the page failed in ${name}\n${log}`);
       return 1;
     }
-    if (result.first) console.error(`fuzz: first disagreement\n${result.first}`);
+    // Without WebGPU the page compares the CPU with itself: not a fuzzing of anything.
+    if (result.backend !== 'webgpu') {
+      console.error(`fuzz: no WebGPU in ${name}, so nothing was compared with the CPU`);
+      return 2;
+    }
+    if (result.first) console.error(`fuzz: first disagreement (not shrunk)\n${result.first}`);
     if (result.threw) console.error(`fuzz: a batch threw\n${result.threw}`);
     return result.failures > 0 || result.threw ? 1 : 0;
   } finally {
-    await b.close();
+    await b?.close();
     server.close();
   }
 }

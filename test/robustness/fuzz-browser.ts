@@ -31,12 +31,13 @@ export interface PageRun {
 
 /**
  * Runs `cases` random cases from `seed` with `webgpu` in `page` (served at `url`); `progress` hears the page's
- * log lines as they come.
+ * log lines as they come. The wait ends when the page says it is done or failed, crashes, closes, or
+ * `timeoutMs` passes (then with no result, and the log says which).
  */
 export async function fuzzInPage(
   page: Page,
   url: string,
-  run: { cases: number; seed: number; webgpu: WebGpuOptions },
+  run: { cases: number; seed: number; webgpu: WebGpuOptions; timeoutMs?: number },
   progress: (line: string) => void = () => {},
 ): Promise<PageRun> {
   const lines: string[] = [];
@@ -48,6 +49,8 @@ export async function fuzzInPage(
   };
   const onConsole = (m: ConsoleMessage): void => {
     const t = m.text();
+    // The page's own lines, and the browser's errors (a module that failed to load says nothing else).
+    if (m.type() === 'error' && !t.startsWith('[fuzz] ')) say(`console error: ${t}`);
     if (!t.startsWith('[fuzz] ')) return;
     say(t.slice(7));
     if (t === '[fuzz] done' || t.startsWith('[fuzz] failed')) finished();
@@ -56,18 +59,39 @@ export async function fuzzInPage(
     say(`page error: ${e instanceof Error ? e.message : String(e)}`);
     finished();
   };
+  const onCrash = (): void => {
+    say('the page crashed');
+    finished();
+  };
+  const onClose = (): void => {
+    say('the page closed');
+    finished();
+  };
   page.on('console', onConsole);
   page.on('pageerror', onError);
+  page.on('error', onCrash);
+  page.on('close', onClose);
+  const timeoutMs = run.timeoutMs ?? Infinity;
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => {
+        say(`no result after ${timeoutMs / 1000} s`);
+        finished();
+      }, timeoutMs)
+    : undefined;
   try {
     const webgpu = encodeURIComponent(JSON.stringify(run.webgpu));
     await page.goto(`${url}?cases=${run.cases}&seed=${run.seed}&webgpu=${webgpu}`);
     await done;
+    if (page.isClosed()) return { result: null, log: lines.join('\n') };
     const result = await page.evaluate(
       () => (window as unknown as { fuzzResult?: FuzzResult }).fuzzResult ?? null,
     );
     return { result, log: lines.join('\n') };
   } finally {
+    clearTimeout(timer);
     page.off('console', onConsole);
     page.off('pageerror', onError);
+    page.off('error', onCrash);
+    page.off('close', onClose);
   }
 }
