@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what WebGPU without a GPU needs on Debian: chromium (ships SwiftShader's Vulkan driver, and
-# is the browser the demo and benchmark tests drive), firefox-esr (the demo's tests drive it too: a second
-# engine, with its own WebGPU) and the Vulkan loader that Dawn in Node links.
+# is the browser the demo and benchmark tests drive), firefox-esr (the demo's, the benchmark's and the
+# fuzzer's browser tests drive it too: a second engine, with its own WebGPU) and the Vulkan loader that Dawn
+# in Node links.
 # Does nothing when all are present; uses sudo when not run as root.
 set -euo pipefail
 need=()

@@ -1,6 +1,7 @@
 // Every kind of WGSL program webgrad generates, checked by a second WGSL implementation: naga, the compiler
-// of wgpu and of Firefox's WebGPU (through naga-wasm). The other suites run the programs on Dawn, whose
-// compiler (Tint) may accept what another rejects; a browser user on Firefox would meet that first.
+// of wgpu, whose own revision Firefox's WebGPU carries (here naga-wasm's). The other suites run the programs
+// on Dawn, whose compiler (Tint) may accept what another rejects; a browser user on Firefox would meet that
+// first. The HLSL, MSL and SPIR-V that naga writes are not compiled further here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nagaVersion, parseWgsl, validate, writeHlsl, writeMsl, writeSpirv } from 'naga-wasm';
 import {
@@ -101,13 +102,22 @@ describe.skipIf(!adapter)(
       const rejected: string[] = [];
       for (const code of sources) {
         try {
+          // Handles hold WebAssembly memory until freed.
           const module = parseWgsl(code);
-          const info = validate(module);
-          // What Firefox then writes for its platform's API: HLSL for Direct3D 12, MSL for Metal, SPIR-V for
-          // Vulkan.
-          writeHlsl(module, info, { shaderModel: '5_1' });
-          writeMsl(module, info, { langVersion: [2, 0] });
-          writeSpirv(module, info);
+          try {
+            const info = validate(module);
+            try {
+              // What wgpu then writes for a platform's API: HLSL for Direct3D 12, MSL for Metal, SPIR-V for
+              // Vulkan (with naga-wasm's default options, not necessarily Firefox's).
+              writeHlsl(module, info, { shaderModel: '5_1' });
+              writeMsl(module, info, { langVersion: [2, 0] });
+              writeSpirv(module, info);
+            } finally {
+              info.free();
+            }
+          } finally {
+            module.free();
+          }
         } catch (e) {
           const message = (e as { formatted?: string }).formatted ?? String(e);
           rejected.push(`${message}\n--- in the program beginning\n${code.slice(0, 400)}`);

@@ -1,7 +1,8 @@
 // The differential fuzzer in a browser page: random graphs run on the page's WebGPU and on the CPU backend,
 // compared under the error model (see ../fuzz.ts), so that a browser's own WebGPU and WGSL compiler are
-// checked, not only Dawn's in Node. Driven by test/robustness/fuzz-browser.test.ts: ?cases=N&seed=S (and
-// webgpu=JSON, init()'s WebGPU options beyond the defaults), the result left on window.fuzzResult.
+// checked, not only Dawn's in Node. Driven by test/robustness/fuzz-browser.ts (for its test and for
+// npm run fuzz -- --browser=NAME): ?cases=N&seed=S (and webgpu=JSON, init()'s WebGPU options beyond the
+// defaults), the result left on window.fuzzResult.
 import fc from 'fast-check';
 import { init, type WebGpuOptions } from '../../../src/index.js';
 import { activeBackend } from '../../../src/schedule/scheduler.js';
