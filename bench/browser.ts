@@ -2,6 +2,7 @@
 // WebGPU requires), runs it in headless Chromium on SwiftShader (or the adapter CHROMIUM_ARGS pick), or in
 // headless Firefox with --browser=firefox, shows its progress, prints the tables and writes
 // bench/results/<date>-<adapter>-browser.{json,md,svg}.
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join, normalize } from 'node:path';
@@ -52,16 +53,32 @@ export async function serve(dir: string): Promise<{ server: Server; url: string 
   return { server, url: `http://localhost:${port}/` };
 }
 
-/** Headless `name` with WebGPU; no timeout on protocol calls, as a long run outlasts any. */
-export function launchBrowser(name: BrowserName): Promise<Browser> {
+/** Each browser the benchmark, the fuzzer and the tests drive: its name in messages, its binary, and the variable that overrides it. */
+export const BROWSER_BINARIES: Readonly<Record<BrowserName, { label: string; path: string; env: string }>> = {
+  chromium: { label: 'Chromium', path: CHROMIUM_PATH, env: 'CHROMIUM_PATH' },
+  firefox: { label: 'Firefox', path: FIREFOX_PATH, env: 'FIREFOX_PATH' },
+};
+
+/** Why `name` cannot be launched (its binary is not there), or null. */
+export function missingBrowser(name: BrowserName): string | null {
+  const { label, path, env } = BROWSER_BINARIES[name];
+  return existsSync(path) ? null : `No ${label} at ${path}: install it (bash scripts/setup.sh) or set ${env}`;
+}
+
+/**
+ * Headless `name` with WebGPU; `protocolTimeout` ms for each protocol call (0, the default here: none, as a
+ * long benchmark run outlasts any).
+ */
+export function launchBrowser(name: BrowserName, protocolTimeout = 0): Promise<Browser> {
+  const executablePath = BROWSER_BINARIES[name].path;
   if (name === 'firefox')
     return puppeteer.launch({
       browser: 'firefox',
-      executablePath: FIREFOX_PATH,
+      executablePath,
       extraPrefsFirefox: FIREFOX_PREFS,
-      protocolTimeout: 0,
+      protocolTimeout,
     });
-  return puppeteer.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, protocolTimeout: 0 });
+  return puppeteer.launch({ executablePath, args: CHROMIUM_ARGS, protocolTimeout });
 }
 
 /**

@@ -11,12 +11,9 @@ import { activeBackend } from '../src/schedule/scheduler.js';
 import { adapterLabel } from '../bench/systems/system.js';
 import { testGpu } from '../test/gpu.js';
 import { INTEGER, scriptOptions } from './options.js';
-import { existsSync } from 'node:fs';
 import type { Browser } from 'puppeteer-core';
-import { launchBrowser } from '../bench/browser.js';
-import { CHROMIUM_PATH } from '../bench/chromium.js';
-import { FIREFOX_PATH } from '../bench/firefox.js';
-import type { BrowserName } from '../bench/options.js';
+import { launchBrowser, missingBrowser } from '../bench/browser.js';
+import { BROWSERS, type BrowserName } from '../bench/options.js';
 import { fuzzInPage, serveFuzzPage } from '../test/robustness/fuzz-browser.js';
 import {
   backends,
@@ -41,7 +38,13 @@ const options = scriptOptions(
                      as code unshrunk, with their first mismatch)
   --browser=firefox  run in headless chromium or firefox instead, on its own WebGPU (the first disagreement
                      printed as code, unshrunk; --show does not apply)`,
-  { cases: INTEGER, seed: INTEGER, webgpu: /^\{.*\}$/s, show: INTEGER, browser: /^(chromium|firefox)$/ },
+  {
+    cases: INTEGER,
+    seed: INTEGER,
+    webgpu: /^\{.*\}$/s,
+    show: INTEGER,
+    browser: new RegExp(`^(${BROWSERS.join('|')})$`),
+  },
 );
 // As in test/robustness/fuzz.test.ts: five separate 8-step graphs, the last four steps of each a case.
 const PER_BATCH = 20;
@@ -62,9 +65,9 @@ if (browser) process.exit(await inBrowser(browser));
 
 /** The run in a headless browser (the fuzz page): its exit status. */
 async function inBrowser(name: BrowserName): Promise<number> {
-  const path = name === 'firefox' ? FIREFOX_PATH : CHROMIUM_PATH;
-  if (!existsSync(path)) {
-    console.error(`npm run fuzz: no ${name} at ${path}: install it (bash scripts/setup.sh)`);
+  const missing = missingBrowser(name);
+  if (missing) {
+    console.error(`npm run fuzz: ${missing}`);
     return 2;
   }
   const { server, url } = await serveFuzzPage();

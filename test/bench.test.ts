@@ -3,14 +3,13 @@
 // Chromium and Firefox (npm run bench's page). It asserts that each system gave the right gradients and produced a
 // timing — never how fast anything is.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runInBrowser } from '../bench/browser.js';
+import { BROWSER_BINARIES, missingBrowser, runInBrowser } from '../bench/browser.js';
 import { benchCases } from '../bench/cases.js';
-import { CHROMIUM_PATH } from '../bench/chromium.js';
-import { FIREFOX_PATH } from '../bench/firefox.js';
+import { BROWSERS } from '../bench/options.js';
 import type { BenchReport } from '../bench/report.js';
 import { TOLERANCE } from '../bench/reference.js';
 import { SYSTEM_IDS } from '../bench/systems/system.js';
@@ -93,34 +92,35 @@ describe("--webgrad's options are checked before anything runs", () => {
   });
 });
 
-describe.each([
-  { name: 'Chromium', flag: 'chromium', path: CHROMIUM_PATH, env: 'CHROMIUM_PATH' },
-  { name: 'Firefox', flag: 'firefox', path: FIREFOX_PATH, env: 'FIREFOX_PATH' },
-])('benchmark quick mode (headless $name)', ({ name, flag, path, env }) => {
-  it(
-    'checks and times every case on every system in the page npm run bench serves',
-    { timeout: 240_000 },
-    async (ctx) => {
-      if (!existsSync(path)) throw new Error(`No ${name} at ${path}: install it or set ${env}`);
-      const lines: string[] = [];
-      let r: BenchReport;
-      try {
-        r = await runInBrowser(['--quick', '--out=', `--browser=${flag}`], (l) => lines.push(l));
-      } catch (e) {
-        // Without WebGPU in the browser the page fails up front ("no WebGPU adapter").
-        if (!requireWebGpu && /WebGPU/.test(String(e))) {
-          console.warn(`skipping the ${name} benchmark check: ${String(e)}`);
-          ctx.skip();
+describe.each(BROWSERS.map((flag) => ({ flag, name: BROWSER_BINARIES[flag].label })))(
+  'benchmark quick mode (headless $name)',
+  ({ name, flag }) => {
+    it(
+      'checks and times every case on every system in the page npm run bench serves',
+      { timeout: 240_000 },
+      async (ctx) => {
+        const missing = missingBrowser(flag);
+        if (missing) throw new Error(missing);
+        const lines: string[] = [];
+        let r: BenchReport;
+        try {
+          r = await runInBrowser(['--quick', '--out=', `--browser=${flag}`], (l) => lines.push(l));
+        } catch (e) {
+          // Without WebGPU in the browser the page fails up front ("no WebGPU adapter").
+          if (!requireWebGpu && /WebGPU/.test(String(e))) {
+            console.warn(`skipping the ${name} benchmark check: ${String(e)}`);
+            ctx.skip();
+          }
+          throw new Error(`${String(e)}\n${lines.slice(-20).join('\n')}`, { cause: e });
         }
-        throw new Error(`${String(e)}\n${lines.slice(-20).join('\n')}`, { cause: e });
-      }
-      expect(r.meta.platform).toBe('browser');
-      expect(r.meta.runtime.startsWith(name)).toBe(true);
-      expect(r.meta.quick).toBe(true);
-      // The page is served cross-origin isolated: its clock has steps of 5 µs in Chromium (100 by
-      // default) and 20 in Firefox (1 ms by default).
-      expect(r.meta.clockStepUs!).toBeLessThanOrEqual(20);
-      expectComplete(r);
-    },
-  );
-});
+        expect(r.meta.platform).toBe('browser');
+        expect(r.meta.runtime.startsWith(name)).toBe(true);
+        expect(r.meta.quick).toBe(true);
+        // The page is served cross-origin isolated: its clock has steps of 5 µs in Chromium (100 by
+        // default) and 20 in Firefox (1 ms by default).
+        expect(r.meta.clockStepUs!).toBeLessThanOrEqual(20);
+        expectComplete(r);
+      },
+    );
+  },
+);

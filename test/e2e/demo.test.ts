@@ -1,14 +1,14 @@
 // The demo page in headless Chromium and Firefox: built with vite, served from localhost (a secure context,
 // as WebGPU needs), driven with puppeteer. WebGPU runs on whatever adapter each browser finds (a CPU
 // implementation without a GPU); the two engines' WebGPU (Dawn, wgpu) and WGSL compilers (Tint, naga) differ.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, preview, type PreviewServer } from 'vite';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { EXERCISES } from '../../demo/notebook.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../bench/chromium.js';
-import { FIREFOX_PATH, FIREFOX_PREFS } from '../../bench/firefox.js';
+import { BROWSER_BINARIES, launchBrowser, missingBrowser } from '../../bench/browser.js';
+import type { BrowserName } from '../../bench/options.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = 'dist/demo-e2e';
@@ -23,13 +23,10 @@ let url: string;
 /** The page of the browser whose tests run (the browsers' describe blocks run one after the other). */
 let page: Page;
 
-/** A browser the page is tested in. */
+/** A browser the page is tested in, beside how bench/browser.ts launches it. */
 interface TestBrowser {
+  flag: BrowserName;
   name: string;
-  path: string;
-  /** Where its binary comes from, for the error when it is missing. */
-  install: string;
-  launch: () => Promise<Browser>;
   /** Whether its adapter names itself (Firefox reports empty adapter info, as a fingerprinting defence). */
   namesAdapter: boolean;
   /** Prefix of its screenshots' file names. */
@@ -37,29 +34,12 @@ interface TestBrowser {
 }
 
 const BROWSERS: TestBrowser[] = [
-  {
-    name: 'Chromium',
-    path: CHROMIUM_PATH,
-    install: 'install it or set CHROMIUM_PATH',
-    launch: () => puppeteer.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true }),
-    namesAdapter: true,
-    shots: '',
-  },
-  {
-    name: 'Firefox',
-    path: FIREFOX_PATH,
-    install: 'install firefox-esr (bash scripts/setup.sh) or set FIREFOX_PATH',
-    launch: () =>
-      puppeteer.launch({
-        browser: 'firefox',
-        executablePath: FIREFOX_PATH,
-        headless: true,
-        extraPrefsFirefox: FIREFOX_PREFS,
-      }),
-    namesAdapter: false,
-    shots: 'firefox-',
-  },
+  { flag: 'chromium', name: BROWSER_BINARIES.chromium.label, namesAdapter: true, shots: '' },
+  { flag: 'firefox', name: BROWSER_BINARIES.firefox.label, namesAdapter: false, shots: 'firefox-' },
 ];
+
+// Puppeteer's own limit on a protocol call, kept for these tests (the benchmark, whose runs are long, has none).
+const PROTOCOL_TIMEOUT = 180_000;
 
 /** Sets a text field of the page. */
 async function setField(id: string, value: string): Promise<void> {
@@ -148,8 +128,9 @@ describe.each(BROWSERS)('demo page in $name', (b) => {
   const SHOT = (name: string): string => `${SHOTS}/${b.shots}${name}.png`;
 
   beforeAll(async () => {
-    if (!existsSync(b.path)) throw new Error(`No ${b.name} at ${b.path}: ${b.install}`);
-    browser = await b.launch();
+    const missing = missingBrowser(b.flag);
+    if (missing) throw new Error(missing);
+    browser = await launchBrowser(b.flag, PROTOCOL_TIMEOUT);
     page = await browser.newPage();
     await page.setViewport({ width: 1440, height: 900 });
     page.on('console', (m) => {

@@ -1,14 +1,11 @@
 // The differential fuzzer in headless Chromium and Firefox (test/robustness/fuzz-page): each browser's own
 // WebGPU and WGSL compiler (Dawn with Tint, wgpu with naga) computing random graphs, compared with the CPU
 // backend and float64 under the error model, as the Node suite does on Dawn.
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../../bench/browser.js';
-import { CHROMIUM_PATH } from '../../bench/chromium.js';
-import { FIREFOX_PATH } from '../../bench/firefox.js';
-import type { BrowserName } from '../../bench/options.js';
+import { BROWSER_BINARIES, launchBrowser, missingBrowser } from '../../bench/browser.js';
+import { BROWSERS } from '../../bench/options.js';
 import type { WebGpuOptions } from '../../src/index.js';
 import { requireWebGpu } from '../gpu.js';
 import { fuzzInPage, serveFuzzPage } from './fuzz-browser.js';
@@ -35,41 +32,42 @@ const TUNINGS: { label: string; webgpu: WebGpuOptions }[] = [
   },
 ];
 
-describe.each([
-  { name: 'Chromium', flag: 'chromium' as BrowserName, path: CHROMIUM_PATH },
-  { name: 'Firefox', flag: 'firefox' as BrowserName, path: FIREFOX_PATH },
-])('differential fuzzing in headless $name', ({ name, flag, path }) => {
-  let browser: Browser | undefined;
-  let page: Page;
+describe.each(BROWSERS.map((flag) => ({ flag, name: BROWSER_BINARIES[flag].label })))(
+  'differential fuzzing in headless $name',
+  ({ name, flag }) => {
+    let browser: Browser | undefined;
+    let page: Page;
 
-  beforeAll(async () => {
-    if (!existsSync(path)) throw new Error(`No ${name} at ${path}: install it (bash scripts/setup.sh)`);
-    browser = await launchBrowser(flag);
-    page = await browser.newPage();
-  }, 60_000);
+    beforeAll(async () => {
+      const missing = missingBrowser(flag);
+      if (missing) throw new Error(missing);
+      browser = await launchBrowser(flag);
+      page = await browser.newPage();
+    }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-  });
+    afterAll(async () => {
+      await browser?.close();
+    });
 
-  it.for(TUNINGS)(
-    `${CASES} random cases agree on the page's WebGPU, the CPU backend and the error model ($label)`,
-    { timeout: 300_000 },
-    async ({ webgpu }, ctx) => {
-      const run = { cases: CASES, seed: SEED, webgpu, timeoutMs: 240_000 };
-      const { result: r, log } = await fuzzInPage(page, url, run);
-      expect(r, log).not.toBeNull();
-      // Without WebGPU in the browser the page compares the CPU with itself: a failure where WebGPU is
-      // required, else a skip that says so.
-      if (r!.backend !== 'webgpu') {
-        if (requireWebGpu) expect(r!.backend, log).toBe('webgpu');
-        console.warn(`skipping the fuzzer in ${name}: no WebGPU there (${log})`);
-        ctx.skip();
-      }
-      expect(r!.threw).toBeNull();
-      expect(r!.first).toBeNull();
-      expect(r!.failures).toBe(0);
-      expect(r!.tally.values).toBeGreaterThan(1000);
-    },
-  );
-});
+    it.for(TUNINGS)(
+      `${CASES} random cases agree on the page's WebGPU, the CPU backend and the error model ($label)`,
+      { timeout: 300_000 },
+      async ({ webgpu }, ctx) => {
+        const run = { cases: CASES, seed: SEED, webgpu, timeoutMs: 240_000 };
+        const { result: r, log } = await fuzzInPage(page, url, run);
+        expect(r, log).not.toBeNull();
+        // Without WebGPU in the browser the page compares the CPU with itself: a failure where WebGPU is
+        // required, else a skip that says so.
+        if (r!.backend !== 'webgpu') {
+          if (requireWebGpu) expect(r!.backend, log).toBe('webgpu');
+          console.warn(`skipping the fuzzer in ${name}: no WebGPU there (${log})`);
+          ctx.skip();
+        }
+        expect(r!.threw).toBeNull();
+        expect(r!.first).toBeNull();
+        expect(r!.failures).toBe(0);
+        expect(r!.tally.values).toBeGreaterThan(1000);
+      },
+    );
+  },
+);
