@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type ConsoleMessage, type Page } from 'puppeteer-core';
 import { build } from 'vite';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 import { FIREFOX_PATH, FIREFOX_PREFS } from './firefox.js';
@@ -96,6 +96,65 @@ function adapterOf(label: string, browser: BrowserName): string {
   return `Firefox | ${driver} | ${label.slice('Firefox | '.length)}`;
 }
 
+/**
+ * Loads `url` in `page` and waits until the page logs `[tag] done` or `[tag] failed`: `say` hears the page's
+ * lines of that tag (without it), its uncaught errors and its console errors (a module that failed to load
+ * says nothing else). A page that crashes or closes ends the wait, and so do, where asked, an uncaught error
+ * (`endOnPageError`: where the page's own code catches what it can) and `timeoutMs`. Resolves with what ended
+ * the wait other than the page's word, or null.
+ */
+export async function runPage(
+  page: Page,
+  url: string,
+  tag: string,
+  say: (line: string) => void,
+  { endOnPageError = false, timeoutMs = Infinity }: { endOnPageError?: boolean; timeoutMs?: number } = {},
+): Promise<string | null> {
+  const prefix = `[${tag}] `;
+  let ended: string | null = null;
+  let finished: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const end = (why: string | null): void => {
+    ended ??= why;
+    if (why) say(why);
+    finished();
+  };
+  const onConsole = (m: ConsoleMessage): void => {
+    const t = m.text();
+    if (!t.startsWith(prefix)) {
+      if (m.type() === 'error') say(`console error: ${t}`);
+      return;
+    }
+    say(t.slice(prefix.length));
+    if (t === `${prefix}done` || t.startsWith(`${prefix}failed`)) end(null);
+  };
+  const onPageError = (e: unknown): void => {
+    const message = `page error: ${e instanceof Error ? e.message : String(e)}`;
+    if (endOnPageError) end(message);
+    else say(message);
+  };
+  const onCrash = (): void => end('the page crashed');
+  const onClose = (): void => end('the page closed');
+  page.on('console', onConsole);
+  page.on('pageerror', onPageError);
+  page.on('error', onCrash);
+  page.on('close', onClose);
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => end(`no result after ${timeoutMs / 1000} s`), timeoutMs)
+    : undefined;
+  try {
+    await page.goto(url);
+    await done;
+    return ended;
+  } finally {
+    clearTimeout(timer);
+    page.off('console', onConsole);
+    page.off('pageerror', onPageError);
+    page.off('error', onCrash);
+    page.off('close', onClose);
+  }
+}
+
 /** Builds, serves and runs the page with `args` (benchmark options); resolves with its report. */
 export async function runInBrowser(args: readonly string[], log: (s: string) => void): Promise<BenchReport> {
   await build({ configFile: join(here, 'vite.config.ts') });
@@ -105,25 +164,8 @@ export async function runInBrowser(args: readonly string[], log: (s: string) => 
   try {
     browser = await launchBrowser(name);
     const page = await browser.newPage();
-    // The page says when it is done on the console: a long run outlasts any single protocol call. A page
-    // that crashes or closes says nothing, and ends the wait too.
-    let finished: () => void = () => {};
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    let lost: string | null = null;
-    page.on('console', (m) => {
-      const t = m.text();
-      if (!t.startsWith('[bench] ')) return;
-      log(t.slice(8));
-      if (t === '[bench] done' || t.startsWith('[bench] failed')) finished();
-    });
-    page.on('pageerror', (e) => log(`page error: ${e instanceof Error ? e.message : String(e)}`));
-    for (const event of ['error', 'close'] as const)
-      page.on(event, () => {
-        lost = `the page ${event === 'error' ? 'crashed' : 'closed'}`;
-        finished();
-      });
-    await page.goto(`${url}?${args.map(encodeURIComponent).join('&')}`);
-    await done;
+    // The page says when it is done on the console: a long run outlasts any single protocol call.
+    const lost = await runPage(page, `${url}?${args.map(encodeURIComponent).join('&')}`, 'bench', log);
     if (lost) throw new Error(`the benchmark page failed: ${lost}`);
     const { report, error } = await page.evaluate(() => {
       const w = window as unknown as { benchReport?: unknown; benchError?: string };

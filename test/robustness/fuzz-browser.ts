@@ -2,9 +2,9 @@
 // `npm run fuzz -- --browser=NAME`.
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { ConsoleMessage, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { build } from 'vite';
-import { serve } from '../../bench/browser.js';
+import { runPage, serve } from '../../bench/browser.js';
 import type { WebGpuOptions } from '../../src/index.js';
 import type { FuzzResult } from './fuzz-page/main.js';
 
@@ -41,57 +41,20 @@ export async function fuzzInPage(
   progress: (line: string) => void = () => {},
 ): Promise<PageRun> {
   const lines: string[] = [];
-  let finished: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finished = resolve));
   const say = (line: string): void => {
     lines.push(line);
     progress(line);
   };
-  const onConsole = (m: ConsoleMessage): void => {
-    const t = m.text();
-    // The page's own lines, and the browser's errors (a module that failed to load says nothing else).
-    if (m.type() === 'error' && !t.startsWith('[fuzz] ')) say(`console error: ${t}`);
-    if (!t.startsWith('[fuzz] ')) return;
-    say(t.slice(7));
-    if (t === '[fuzz] done' || t.startsWith('[fuzz] failed')) finished();
-  };
-  const onError = (e: unknown): void => {
-    say(`page error: ${e instanceof Error ? e.message : String(e)}`);
-    finished();
-  };
-  const onCrash = (): void => {
-    say('the page crashed');
-    finished();
-  };
-  const onClose = (): void => {
-    say('the page closed');
-    finished();
-  };
-  page.on('console', onConsole);
-  page.on('pageerror', onError);
-  page.on('error', onCrash);
-  page.on('close', onClose);
-  const timeoutMs = run.timeoutMs ?? Infinity;
-  const timer = Number.isFinite(timeoutMs)
-    ? setTimeout(() => {
-        say(`no result after ${timeoutMs / 1000} s`);
-        finished();
-      }, timeoutMs)
-    : undefined;
-  try {
-    const webgpu = encodeURIComponent(JSON.stringify(run.webgpu));
-    await page.goto(`${url}?cases=${run.cases}&seed=${run.seed}&webgpu=${webgpu}`);
-    await done;
-    if (page.isClosed()) return { result: null, log: lines.join('\n') };
-    const result = await page.evaluate(
-      () => (window as unknown as { fuzzResult?: FuzzResult }).fuzzResult ?? null,
-    );
-    return { result, log: lines.join('\n') };
-  } finally {
-    clearTimeout(timer);
-    page.off('console', onConsole);
-    page.off('pageerror', onError);
-    page.off('error', onCrash);
-    page.off('close', onClose);
-  }
+  const webgpu = encodeURIComponent(JSON.stringify(run.webgpu));
+  const query = `cases=${run.cases}&seed=${run.seed}&webgpu=${webgpu}`;
+  // The page catches its own errors: an uncaught one means it will say nothing more.
+  const ended = await runPage(page, `${url}?${query}`, 'fuzz', say, {
+    endOnPageError: true,
+    timeoutMs: run.timeoutMs,
+  });
+  const result =
+    ended === null
+      ? await page.evaluate(() => (window as unknown as { fuzzResult?: FuzzResult }).fuzzResult ?? null)
+      : null;
+  return { result, log: lines.join('\n') };
 }
