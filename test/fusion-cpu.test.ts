@@ -249,4 +249,32 @@ describe('CPU fusion', () => {
     expect(await small.x.grad!.item()).toBe(1);
     expect(await large.x.grad!.item()).toBe(1);
   });
+
+  it('constants fold through broadcasts: a gradient computes no op on constants alone at each point', async () => {
+    const x = tensor(
+      new Float32Array(64).map((_, i) => i / 16 - 2),
+      { requiresGrad: true },
+    );
+    const y = x.pow(4).mul(8).add(x.pow(3).mul(3)).add(x.pow(2).mul(7)).add(x.mul(6)).add(3);
+    sum(y).backward();
+    const [k] = pending(y, x.grad!);
+    // The gradient's seed is 1 broadcast over the points: 1 * 8, 1 * 3, 1 * 7 and 1 * 6 are folded as the
+    // graph is built, not computed per point.
+    const onConstants = k!.values.filter(
+      (v) => v.kind === 'op' && v.args.every((r) => k!.values[r]!.kind === 'const'),
+    );
+    expect(onConstants).toEqual([]);
+    const [v, g] = await Promise.all([y.data(), x.grad!.data()]);
+    const f = Math.fround;
+    for (const i of [0, 20, 63]) {
+      const t = f(i / 16 - 2);
+      expect(v[i]).toBeCloseTo(8 * t ** 4 + 3 * t ** 3 + 7 * t * t + 6 * t + 3, 3);
+      expect(g[i]).toBeCloseTo(32 * t ** 3 + 9 * t * t + 14 * t + 6, 3);
+    }
+    // A folded constant keeps the shape the op would have had: d(6x)/dx is 6 at each of the 64 points.
+    x.grad = null;
+    sum(x.mul(6)).backward();
+    expect(x.grad!.shape).toEqual([64]);
+    expect(Array.from(await x.grad!.data())).toEqual(new Array(64).fill(6));
+  });
 });

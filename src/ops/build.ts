@@ -50,15 +50,18 @@ export function apply(name: OpName, args: readonly Node[], p = 0): Node {
   if (!row) throw new Error(`unknown op '${name}'`);
   if (args.length !== row.arity)
     throw new Error(`${name}: expected ${row.arity} operand(s), got ${args.length}`);
-  const [a, b, c] = args as [Node, Node | undefined, Node | undefined];
-  // Constants fold as a kernel would compute them: float32 operands, the result rounded to float32.
-  if (args.every((n) => n.op === 'const')) {
-    const f = (n: Node | undefined): number => Math.fround(n?.attr ?? 0);
-    return constant(Math.fround(row.cpu(f(a), f(b), p, f(c))));
+  const [a, b] = args as [Node, Node | undefined];
+  const shape = args.slice(1).reduce((s, n) => broadcastShapes(s, n.shape, name), a.shape);
+  // Constants fold as a kernel would compute them: float32 operands, the result rounded to float32. A
+  // broadcast constant folds too (the seed of a gradient is one: d(6x)/dx would otherwise compute 1 * 6 at
+  // every point), broadcast to the shape the op would have had.
+  const values = args.map(constantValue);
+  if (values.every((v) => v !== null)) {
+    const [va, vb = 0, vc = 0] = values.map((v) => Math.fround(v!));
+    return expand(constant(Math.fround(row.cpu(va!, vb, p, vc))), shape);
   }
   const simpler = simplify(name, a, b);
   if (simpler) return simpler;
-  const shape = args.slice(1).reduce((s, n) => broadcastShapes(s, n.shape, name), a.shape);
   const rg = args.some((n, i) => n.requiresGrad && !row.inert?.includes(i));
   return new Node(name, args, shape, rg, p);
 }
