@@ -147,18 +147,30 @@ export const FUNCTIONS: readonly Fn[] = [
 /** The argument of a kernel's k-th call (0-based) at input x, as WGSL computes it in float32. */
 export const argument = (x: number, k: number): number => f32(x * 0.5 + f32(0.1 * (k + 1)));
 
+/** The spacing of float32 values at |v|, for |v| >= 2^-126. */
+export const ulpOf = (v: number): number => 2 ** (Math.floor(Math.log2(Math.abs(Math.fround(v)))) - 23);
+
 /**
  * The worst error of `got` against `f` at the inputs `xs` (one call), relative or absolute where |f| < 1,
- * and the kernel argument where it occurs.
+ * and the kernel argument where it occurs; and the worst in units in the last place of the float64 value
+ * (`ulps`, at `ulpsAt`), which the mixed measure hides where a function is near 0 (tanh at small
+ * arguments, log near 1); counted where |f| >= 2^-126, as a device may flush results below to 0.
  */
-export function worstError(f: Fn, xs: Float32Array, got: Float32Array): { error: number; at: number } {
-  let worst = { error: 0, at: NaN };
+export function worstError(
+  f: Fn,
+  xs: Float32Array,
+  got: Float32Array,
+): { error: number; at: number; ulps: number; ulpsAt: number } {
+  let worst = { error: 0, at: NaN, ulps: 0, ulpsAt: NaN };
   for (let i = 0; i < xs.length; i++) {
     const a = argument(xs[i]!, 0);
     const ref = f.ref(a);
-    const error = Math.abs(got[i]! - ref) / Math.max(1, Math.abs(ref));
+    const diff = Math.abs(got[i]! - ref);
+    const error = diff / Math.max(1, Math.abs(ref));
     // NaN (a wrong special value) counts as the worst of all.
-    if (!(error <= worst.error)) worst = { error: Number.isNaN(error) ? Infinity : error, at: a };
+    if (!(error <= worst.error)) worst = { ...worst, error: Number.isNaN(error) ? Infinity : error, at: a };
+    const ulps = Math.abs(ref) >= 2 ** -126 || Number.isNaN(diff) ? diff / ulpOf(ref) : 0;
+    if (!(ulps <= worst.ulps)) worst = { ...worst, ulps: Number.isNaN(ulps) ? Infinity : ulps, ulpsAt: a };
   }
   return worst;
 }
@@ -280,7 +292,7 @@ async function main(): Promise<void> {
     size: n * 4,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
-  const errors = new Map<string, { error: number; at: number }>();
+  const errors = new Map<string, ReturnType<typeof worstError>>();
   for (const f of FUNCTIONS)
     for (const [kind, wgsl] of [
       ['builtin', f.builtin],
@@ -307,20 +319,26 @@ async function main(): Promise<void> {
   const head =
     `${label}: 2^${size} points (arguments in [-4.9, 5.1]), ${calls} calls a point, median of ${reps}; ` +
     `baseline kernel ${base.toFixed(1)} ms ('< noise': no slower than the baseline, within its spread; more ` +
-    `--calls or a larger --size resolve it); errors: worst against float64, relative (absolute where |f| < 1)`;
+    `--calls or a larger --size resolve it); errors: worst against float64, relative (absolute where |f| < 1), ` +
+    `and worst in units in the last place of float32 (ulp), at the argument a of f(a) given`;
+  // Up to 1000 ulp with a decimal, beyond in powers of ten.
+  const ulps = (u: number): string => (u < 1000 ? u.toFixed(1) : u.toExponential(1));
   const rows = FUNCTIONS.map((f) => {
     const w = ns(`${f.name}:webgrad`);
     const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
     const ours = errors.get(`${f.name}:webgrad`)!;
+    const theirs = f.builtin ? errors.get(`${f.name}:builtin`)! : null;
     return {
       function: f.name,
       'builtin ns': f.builtin ? shown(b) : '–',
       'webgrad ns': shown(w),
       'webgrad / builtin': f.builtin && b > 0 && w > 0 ? `${(w / b).toFixed(1)}x` : '–',
-      'builtin error': f.builtin ? errors.get(`${f.name}:builtin`)!.error.toExponential(1) : '–',
+      'builtin error': theirs ? theirs.error.toExponential(1) : '–',
       'webgrad error': ours.error.toExponential(1),
       // Where webgrad's error is largest: the argument a of the table's f(a) (see FUNCTIONS).
       'webgrad worst at a =': Number.isNaN(ours.at) ? '–' : String(Math.fround(ours.at)),
+      'builtin ulp': theirs ? `${ulps(theirs.ulps)} at ${Math.fround(theirs.ulpsAt)}` : '–',
+      'webgrad ulp': `${ulps(ours.ulps)} at ${Math.fround(ours.ulpsAt)}`,
     };
   });
   console.log(head);
