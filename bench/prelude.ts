@@ -152,8 +152,8 @@ export const ulpOf = (v: number): number => 2 ** (Math.floor(Math.log2(Math.abs(
 
 /**
  * The worst error of `got` against `f` at the inputs `xs` (one call), relative or absolute where |f| < 1,
- * and the kernel argument where it occurs; and the worst in units in the last place of the float64 value
- * (`ulps`, at `ulpsAt`), which the mixed measure hides where a function is near 0 (tanh at small
+ * and the kernel argument where it occurs; and the worst in float32 units in the last place at the float64
+ * value (`ulps`, at `ulpsAt`), which the mixed measure hides where a function is near 0 (tanh at small
  * arguments, log near 1); counted where |f| >= 2^-126, as a device may flush results below to 0.
  */
 export function worstError(
@@ -321,8 +321,9 @@ async function main(): Promise<void> {
     `baseline kernel ${base.toFixed(1)} ms ('< noise': no slower than the baseline, within its spread; more ` +
     `--calls or a larger --size resolve it); errors: worst against float64, relative (absolute where |f| < 1), ` +
     `and worst in units in the last place of float32 (ulp), at the argument a of f(a) given`;
-  // Up to 1000 ulp with a decimal, beyond in powers of ten.
-  const ulps = (u: number): string => (u < 1000 ? u.toFixed(1) : u.toExponential(1));
+  // Up to 1000 ulp with a decimal, beyond in powers of ten; where, unless nowhere (exact everywhere).
+  const ulps = ({ ulps: u, ulpsAt: at }: ReturnType<typeof worstError>): string =>
+    `${u < 1000 ? u.toFixed(1) : u.toExponential(1)}${Number.isNaN(at) ? '' : ` at ${Math.fround(at)}`}`;
   const rows = FUNCTIONS.map((f) => {
     const w = ns(`${f.name}:webgrad`);
     const b = f.builtin ? ns(`${f.name}:builtin`) : NaN;
@@ -337,8 +338,8 @@ async function main(): Promise<void> {
       'webgrad error': ours.error.toExponential(1),
       // Where webgrad's error is largest: the argument a of the table's f(a) (see FUNCTIONS).
       'webgrad worst at a =': Number.isNaN(ours.at) ? '–' : String(Math.fround(ours.at)),
-      'builtin ulp': theirs ? `${ulps(theirs.ulps)} at ${Math.fround(theirs.ulpsAt)}` : '–',
-      'webgrad ulp': `${ulps(ours.ulps)} at ${Math.fround(ours.ulpsAt)}`,
+      'builtin ulp': theirs ? ulps(theirs) : '–',
+      'webgrad ulp': ulps(ours),
     };
   });
   console.log(head);
