@@ -1408,5 +1408,36 @@ describe.each(testBackends())('ops on $name', (b) => {
       const f = (x: Tensor) => sum(mul(x, x.detach()));
       await expect(checkGrads(f, [[1, 2, 3]])).rejects.toThrow(/analytic\s+numeric[\s\S]*MISMATCH/);
     });
+
+    it('checkGrads takes the values of captured tensors as they are, their history disposed', async () => {
+      // A parameter updated step by step, the old one disposed once the new one is computed (see the README).
+      let w = tensor([0.5, 1.5], { requiresGrad: true });
+      sum(w.mul(w)).backward();
+      const next = tensor(w.sub(w.grad!.mul(0.1)), { requiresGrad: true });
+      await next.realize();
+      w.dispose();
+      w = next;
+      const f = (x: Tensor) => sum(x.mul(w).mul(x));
+      expect(Array.from(await grad(f)(tensor([1, 2])).data())).toEqual([Math.fround(0.8), Math.fround(4.8)]);
+      expect((await checkGrads(f, [[1, 2]])).ok).toBe(true);
+      const a = tensor([1, 2]);
+      const c = exp(a);
+      await c.realize();
+      a.dispose();
+      expect((await checkGrads((x: Tensor) => sum(x.mul(c)), [[1, 2]])).ok).toBe(true);
+    });
+
+    it('checkGrads: an infinite derivative passes only where float32 overflowed, and hides no other', async () => {
+      // exp'(89) = 4.5e38 is beyond float32: Infinity is its float32 value.
+      expect((await checkGrads((x: Tensor) => sum(exp(x)), [[89]])).ok).toBe(true);
+      // exp(x) - detach(exp(x)) has derivative 0, its gradient graph says exp(x): Infinity is wrong.
+      const wrong = (x: Tensor) => sum(exp(x).sub(exp(x).detach()));
+      await expect(checkGrads(wrong, [[89]])).rejects.toThrow(/MISMATCH/);
+      // sqrt'(0) = Infinity in every random direction: the rest of the gradient is still checked there.
+      const f = (x: Tensor, y: Tensor) => sum(sqrt(x)).add(sum(mul(y, y)));
+      expect((await checkGrads(f, [[0], [3]], { perCoordinateMax: 0 })).ok).toBe(true);
+      const g = (x: Tensor, y: Tensor) => sum(sqrt(x)).add(sum(mul(y, y.detach())));
+      await expect(checkGrads(g, [[0], [3]], { perCoordinateMax: 0 })).rejects.toThrow(/MISMATCH/);
+    });
   });
 });

@@ -100,14 +100,15 @@ export class CpuBackend implements Backend {
 
   /**
    * Values of `targets` computed from the leaves in float64 arithmetic and storage (the reference
-   * that gradient checks compare against). Nothing is stored on the nodes.
+   * that gradient checks compare against), and from `given` values of other nodes (by storage node)
+   * taken as they are. Nothing is stored on the nodes.
    */
-  evaluateF64(targets: readonly Node[]): Float64Array[] {
+  evaluateF64(targets: readonly Node[], given: ReadonlyMap<Node, HostArray> = new Map()): Float64Array[] {
     const store = new Map<Node, HostArray>();
-    const isLeaf = (n: Node): boolean => n.op === 'leaf' && n.host !== null;
+    const isLeaf = (n: Node): boolean => (n.op === 'leaf' && n.host !== null) || given.has(n);
     const get = (n: Node): HostArray => {
       const s = storageNode(n);
-      return isLeaf(s) ? s.host! : store.get(s)!;
+      return given.get(s) ?? (isLeaf(s) ? s.host! : store.get(s)!);
     };
     this.runWith(planKernels(targets, isLeaf), get, (n, a) => store.set(n, a), Float64Array);
     return targets.map((t) => Float64Array.from(get(t)));
