@@ -199,22 +199,40 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
   }
   const compare = COMPARISONS[n.op];
   if (compare) return { text: `(${print(a!).text} ${compare} ${print(b!).text} ? 1 : 0)`, prec: ATOM };
+  if (n.op === 'reshape') {
+    // A reduction along axes without keepdim: mathjs's calls drop the same axes.
+    const along = alongAxes(a!, print);
+    if (along && sameDims(n.shape, along.dims)) return { text: along.text, prec: ATOM };
+  }
   if (TRANSPARENT.has(n.op)) return print(a!);
   const fn = CALLS[n.op];
   if (fn === undefined) throw new Error(`formula(): no spelling for op '${n.op}'`);
-  if (isReduction(n.op)) {
-    // Along some axes (those its keepdims shape reduces to 1): one call per axis, as mathjs's sum(A, dim)
-    // with its expressions' dimensions counted from 1, the last axis innermost so that the earlier ones keep
-    // their numbers.
-    const axes = a!.shape.flatMap((d, i) => (d !== 1 && n.shape[i] === 1 ? [i] : []));
-    if (axes.length < a!.shape.filter((d) => d !== 1).length) {
-      let text = print(a!).text;
-      for (const ax of axes.reverse()) text = `${fn}(${text}, ${ax + 1})`;
-      return { text, prec: ATOM };
-    }
-  }
+  // With keepdim, reshaped to the kept dimensions, which mathjs's calls drop: m - max(m, 2) would broadcast
+  // the row maxima along the wrong axis.
+  const along = alongAxes(n, print);
+  if (along) return { text: `reshape(${along.text}, [${n.shape.join(', ')}])`, prec: ATOM };
   return { text: `${fn}(${n.inputs.map((x) => print(x).text).join(', ')})`, prec: ATOM };
 }
+
+/**
+ * A reduction along some axes (those its keepdims shape reduces to 1, not all): one call per axis, as
+ * mathjs's sum(A, dim) with its expressions' dimensions counted from 1, the last axis innermost so that the
+ * earlier ones keep their numbers; and the dimensions mathjs gives it (the reduced ones dropped). Null for
+ * anything else.
+ */
+function alongAxes(n: Node, print: (n: Node) => Printed): { text: string; dims: number[] } | null {
+  const fn = CALLS[n.op];
+  const a = n.inputs[0];
+  if (!isReduction(n.op) || fn === undefined || a === undefined) return null;
+  const axes = a.shape.flatMap((d, i) => (d !== 1 && n.shape[i] === 1 ? [i] : []));
+  if (axes.length >= a.shape.filter((d) => d !== 1).length) return null;
+  let text = print(a).text;
+  for (const ax of [...axes].reverse()) text = `${fn}(${text}, ${ax + 1})`;
+  return { text, dims: a.shape.filter((_, i) => !axes.includes(i)) };
+}
+
+const sameDims = (x: readonly number[], y: readonly number[]): boolean =>
+  x.length === y.length && x.every((d, i) => d === y[i]);
 
 /** The float32 value the kernels use for a constant, broadcast or not; null for any other node. */
 function constOf(n: Node): number | null {

@@ -26,6 +26,7 @@ import {
   sigmoid,
   sin,
   sinh,
+  softmax,
   softplus,
   sub,
   sum,
@@ -87,6 +88,32 @@ describe('formula', () => {
     expect(formula(sum(y.exp(), [0, 2]), { y })).toBe('sum(sum(exp(y), 3), 1)');
     // mathjs evaluates it: the sums of the rows (webgrad's axis 1).
     expect(evaluate('sum([[1, 2, 3], [4, 5, 6]] * 2, 2)').toArray()).toEqual([12, 30]);
+  });
+
+  it('prints a reduction kept along its axes reshaped to them, so that mathjs broadcasts it as webgrad does', async () => {
+    const m = tensor([
+      [1, 2],
+      [3, 5],
+    ]);
+    const centred = m.sub(amax(m, 1, true));
+    expect(formula(centred, { m })).toBe('m - reshape(max(m, 2), [2, 1])');
+    // mathjs gives arrays for array operands (matrices for matrices): flattened either way.
+    const rows = (v: unknown): number[] =>
+      (Array.isArray(v) ? v : (v as { toArray(): unknown[] }).toArray()).flat(Infinity) as number[];
+    const at = {
+      m: [
+        [1, 2],
+        [3, 5],
+      ],
+    };
+    expect(rows(evaluate(formula(centred, { m }), at))).toEqual(Array.from(await centred.data()));
+    // softmax along the rows: both of its reductions reshaped (mathjs applies exp to numbers only, so
+    // this one is not evaluated there).
+    expect(formula(softmax(m, 1), { m })).toMatch(
+      /^exp\(m - reshape\(max\(m, 2\), \[2, 1\]\)\) \/ reshape\(sum\(/,
+    );
+    // Without keepdim, mathjs's call drops the axis as webgrad does: no reshape.
+    expect(formula(amax(m, 1), { m })).toBe('max(m, 2)');
   });
 
   it('names leaves, prints unnamed scalars as values and other leaves by id', () => {
