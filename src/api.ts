@@ -297,7 +297,8 @@ export function mean(x: Operand, axis?: number | readonly number[], keepdim = fa
   checkKeepdim(keepdim, 'mean');
   // Counted first: a bad axis is named as mean's.
   const count = countAlong(t, axis, 'mean');
-  return mul(sum(t, axis, keepdim), 1 / count);
+  // Divided rather than multiplied by 1 / count: rounded once, as PyTorch's.
+  return div(sum(t, axis, keepdim), count);
 }
 
 /** Options of variance and std (PyTorch's keyword arguments). */
@@ -326,7 +327,12 @@ function varianceOf(
   // Counted first: a bad axis is named as the caller's.
   const count = countAlong(t, axis, what);
   const d = sub(t, mean(t, axis, true));
-  return div(sum(mul(d, d), axis, keepdim), Math.max(0, count - correction));
+  // The corrected two-pass algorithm (Chan, Golub and LeVeque): the sum of the deviations, 0 but for the
+  // rounding of the mean, takes back what that rounding put into them, so that equal values give exactly
+  // 0 (a mean an ulp off gave them a variance of 1e-16 and more, and std a gradient); never below 0.
+  const s1 = sum(d, axis, keepdim);
+  const squares = maximum(sub(sum(mul(d, d), axis, keepdim), mul(s1, div(s1, count))), 0);
+  return div(squares, Math.max(0, count - correction));
 }
 
 /**

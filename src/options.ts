@@ -14,6 +14,10 @@ export function optionNames<T>(names: Record<keyof T, true>): readonly string[] 
   return Object.keys(names);
 }
 
+// Options PyTorch or NumPy spell with another word: PyTorch's older unbiased (false is correction: 0),
+// NumPy's keepdims.
+const RENAMED: Record<string, string> = { unbiased: 'correction', keepdims: 'keepdim' };
+
 /** Throws where `opts` (when given) is not a plain object or names an option not in `names`. */
 export function checkOptions(what: string, opts: unknown, names: readonly string[]): void {
   if (opts === undefined) return;
@@ -25,7 +29,7 @@ export function checkOptions(what: string, opts: unknown, names: readonly string
     if (names.includes(key)) continue;
     // requires_grad -> requiresGrad, createGraph -> creategraph: the same letters, spelt otherwise.
     const letters = (s: string): string => s.replace(/_/g, '').toLowerCase();
-    const near = names.find((n) => letters(n) === letters(key));
+    const near = names.find((n) => letters(n) === letters(key) || RENAMED[key] === n);
     throw new Error(
       `${what}: unknown option '${key}'${near ? `; did you mean '${near}'?` : ''} (options: ${names.join(', ')})`,
     );

@@ -10,6 +10,7 @@ import {
   init,
   logSoftmax,
   logsumexp,
+  mean,
   softmax,
   std,
   variance,
@@ -220,8 +221,24 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     sf.backward();
     expect(await values(flat.grad!)).toEqual([0, 0, 0]);
     expect(await values(std(tensor([1, NaN, 2])))).toEqual([NaN]);
+    // Equal values whose sum is not exact in float32, n from 3 to 11: the mean (rounded once, as
+    // PyTorch's: 5 / 3 is 1.6666666, not 1.6666667) may still be an ulp off, and the variance is 0 all
+    // the same, with std's gradient 0.
+    expect(await values(mean(tensor([5, 0, 0])))).toEqual([Math.fround(5 / 3)]);
+    for (let n = 3; n <= 11; n++) {
+      const same = Array.from({ length: 40 }, (_, k) => Array<number>(n).fill(Math.fround(k * 2.37 - 43.1)));
+      const t = tensor(same, { requiresGrad: true });
+      expect(await values(variance(t, 1)), `n = ${n}`).toEqual(Array<number>(40).fill(0));
+      sum(std(t, 1)).backward();
+      expect(await values(t.grad!), `n = ${n}`).toEqual(Array<number>(40 * n).fill(0));
+    }
+    const tenths = tensor([0.1, 0.1, 0.1], { requiresGrad: true });
+    expect(await values(variance(tenths))).toEqual([0]);
     expect(() => variance(tensor([1, 2]), 0, { unbiased: false } as object)).toThrow(
-      "variance: unknown option 'unbiased'",
+      "variance: unknown option 'unbiased'; did you mean 'correction'?",
+    );
+    expect(() => std(tensor([1, 2]), 0, { keepdims: true } as object)).toThrow(
+      "std: unknown option 'keepdims'; did you mean 'keepdim'?",
     );
     expect(() => std(tensor([1, 2]), 0, { correction: NaN })).toThrow(
       'std: correction must be a finite number, got NaN',
