@@ -789,15 +789,22 @@ fn wg_sign(x: f32) -> f32 {
   return select(select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0), x, wg__isnan(x));
 }
 
-// NaN if either is NaN, else the larger; max(-0, 0) = 0 (the sign bits of equal operands are ANDed).
+// The value of equal operands: a, but for two zeros `zeros` of their bits (the sign bits ANDed or ORed). Zeros
+// are told by their bits: a device that takes subnormals for 0 in comparisons finds 1e-40 == 2e-40, and
+// mixing those bits would give neither.
+fn wg__tie(a: f32, b: f32, zeros: u32) -> f32 {
+  return select(a, bitcast<f32>(zeros), ((bitcast<u32>(a) | bitcast<u32>(b)) & 0x7fffffffu) == 0u);
+}
+
+// NaN if either is NaN, else the larger; max(-0, 0) = 0.
 fn wg_maximum(a: f32, b: f32) -> f32 {
-  let m = select(select(b, a, a > b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
+  let m = select(select(b, a, a > b), wg__tie(a, b, bitcast<u32>(a) & bitcast<u32>(b)), a == b);
   return select(m, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// NaN if either is NaN, else the smaller; min(-0, 0) = -0 (the sign bits of equal operands are ORed).
+// NaN if either is NaN, else the smaller; min(-0, 0) = -0.
 fn wg_minimum(a: f32, b: f32) -> f32 {
-  let m = select(select(b, a, a < b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
+  let m = select(select(b, a, a < b), wg__tie(a, b, bitcast<u32>(a) | bitcast<u32>(b)), a == b);
   return select(m, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 

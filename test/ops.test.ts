@@ -446,6 +446,31 @@ describe.each(testBackends())('ops on $name', (b) => {
     it("abs'(0) = 0", async () => {
       expect(await d(wg.abs, 0)).toBe(0);
     });
+    it('maximum and minimum of subnormals give one of the operands, flushed or not', async () => {
+      // A device may take subnormals for 0 in comparisons (SwiftShader does): 1e-40 == 2e-40 there, and either
+      // is a right answer, but not a mix of their bits (which gave 6.9e-40 for min(3e-40, 5e-40)).
+      const a = [1e-40, 1e-40, -1e-40, 3e-40, 5e-40, -0, 0];
+      const b = [2e-40, -0, -2e-40, 5e-40, -0, 0, -0];
+      const bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]!;
+      for (const [op, zero] of [
+        [maximum, 0],
+        [minimum, -0],
+      ] as const) {
+        const got = await op(tensor(a), tensor(b)).data();
+        got.forEach((v, i) => {
+          if (a[i] === 0 && b[i] === 0) expect(Object.is(v, zero), `${op.name}(${a[i]}, ${b[i]})`).toBe(true);
+          else
+            expect([bits(a[i]!), bits(b[i]!), 0, bits(-0)], `${op.name}(${a[i]}, ${b[i]}) = ${v}`).toContain(
+              bits(v),
+            );
+        });
+      }
+      for (const [r, v] of [
+        [wg.amin, [1e-40, 2e-40]],
+        [wg.amax, [-1e-40, -2e-40]],
+      ] as const)
+        expect([...v.map(bits), 0, bits(-0)]).toContain(bits(await r(tensor([...v])).item()));
+    });
     it('maximum and minimum split the gradient 0.5/0.5 on ties', async () => {
       for (const op of [maximum, minimum]) {
         const gs = grad((a: Tensor, c: Tensor) => op(a, c), [0, 1])(2, 2);
