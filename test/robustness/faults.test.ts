@@ -236,7 +236,7 @@ describe.skipIf(!adapter)('allocations beyond the device', () => {
     try {
       got = await a.add(b).data();
       expect(warn).toHaveBeenCalledWith(
-        'webgpu: a broadcast operand of 8192 bytes exceeds the storage binding limit (4096 bytes); computing it on the CPU instead',
+        'webgpu: a tensor of 8192 bytes that a kernel binds whole (a broadcast operand, or a sum along axes) exceeds the storage binding limit (4096 bytes); computing it on the CPU instead',
       );
     } finally {
       warn.mockRestore();

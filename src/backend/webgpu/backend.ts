@@ -467,7 +467,7 @@ export class WebGpuBackend implements Backend {
         const limit = this.limits.maxBindingBytes;
         if (!b.chunked && st.bytes > limit)
           throw new CapacityError(
-            `webgpu: a broadcast operand of ${st.bytes} bytes exceeds the storage binding limit (${limit} bytes)`,
+            `webgpu: a tensor of ${st.bytes} bytes that a kernel binds whole (a broadcast operand, or a sum along axes) exceeds the storage binding limit (${limit} bytes)`,
           );
         const resource = b.chunked
           ? { buffer: st.buffer, offset: d.start * 4, size: d.n * 4 }
