@@ -81,9 +81,10 @@ export function fullLike(like: Tensor, value: number, opts: MakeOptions = {}): T
 }
 
 /**
- * `steps` evenly spaced values from `start` to `end`, both included (PyTorch's linspace), each computed in
- * float64 and rounded once to float32 (PyTorch's float32 arithmetic can be an ulp off); the second half is
- * counted back from `end`, so that the last value is `end` exactly.
+ * `steps` evenly spaced values from `start` to `end`, both included (PyTorch's linspace): value i is the
+ * exact (start (steps - 1 - i) + end i) / (steps - 1) rounded once to float32, so that the ends are start
+ * and end and a value that is exactly 0 (the middle of linspace(-1, 1, 99)) is 0, where float64's
+ * start + i step leaves 1e-16 (PyTorch's float32 arithmetic gets 0 there but can be an ulp off elsewhere).
  */
 export function linspace(start: number, end: number, steps: number, opts: MakeOptions = {}): Tensor {
   if (
@@ -98,36 +99,103 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`linspace(): steps must be a positive integer, got ${String(steps)}`);
   const values = allocate('linspace()', steps);
-  const step = steps === 1 ? 0 : (end - start) / (steps - 1);
-  // A single step is `start`, counted from the front.
-  const half = Math.max(1, Math.floor(steps / 2));
+  // A single step is `start`.
+  if (steps === 1) {
+    values[0] = start;
+    return made('linspace()', values, [1], opts);
+  }
+  const m = steps - 1;
+  const step = (end - start) / m;
+  // float64's start + i step (counted back from end in the second half) is within `far` of the exact value:
+  // where every number that close rounds to the same float32, that is the exact value's rounding; elsewhere
+  // (next to a halfway point, or near 0, where the exact value may be 0) it is computed exactly. A range
+  // beyond float64's (end - start overflows) is computed exactly throughout.
+  const far = Number.isFinite(step) ? 2 ** -48 * (Math.abs(start) + Math.abs(end)) : Infinity;
+  const half = Math.floor(steps / 2);
   // Two loops rather than a test per value: 50 million values took 0.16 s rather than 0.23.
-  for (let i = 0; i < half; i++) values[i] = start + i * step;
-  for (let i = half; i < steps; i++) values[i] = end - (steps - 1 - i) * step;
+  for (let i = 0; i < half; i++) {
+    const v = start + i * step;
+    values[i] = Math.fround(v - far) === Math.fround(v + far) ? v : spaced(start, end, i, m);
+  }
+  for (let i = half; i < steps; i++) {
+    const v = end - (m - i) * step;
+    values[i] = Math.fround(v - far) === Math.fround(v + far) ? v : spaced(start, end, i, m);
+  }
   return made('linspace()', values, [steps], opts);
+}
+
+/** (a (m - i) + b i) / m, exactly, rounded once to float32. */
+function spaced(a: number, b: number, i: number, m: number): number {
+  // Scaled down by a power of two (exactly) where the products could overflow float64.
+  const scale = Math.max(Math.abs(a), Math.abs(b)) > 2 ** 900 ? 2 ** -200 : 1;
+  const [p1, e1] = twoProd(a * scale, m - i);
+  const [p2, e2] = twoProd(b * scale, i);
+  const [s, t] = twoSum(p1, p2);
+  const [hi, lo] = twoSum(s, t + e1 + e2);
+  // The quotient to about 2^-104: q1 plus the remainder's quotient.
+  const q1 = hi / m;
+  const [pp, pe] = twoProd(q1, m);
+  const q2 = (hi - pp - pe + lo) / m;
+  return roundF32(q1 / scale, q2 / scale);
+}
+
+/** a * b = p + e exactly (Dekker's product, by 27-bit halves), for products within float64's range. */
+function twoProd(a: number, b: number): [number, number] {
+  const p = a * b;
+  const split = (v: number): [number, number] => {
+    const c = 134217729 * v;
+    const h = c - (c - v);
+    return [h, v - h];
+  };
+  const [ah, al] = split(a);
+  const [bh, bl] = split(b);
+  return [p, ah * bh - p + ah * bl + al * bh + al * bl];
+}
+
+/** a + b = s + t exactly (Knuth's sum). */
+function twoSum(a: number, b: number): [number, number] {
+  const s = a + b;
+  const v = s - a;
+  return [s, a - (s - v) + (b - v)];
+}
+
+const bits32 = new Float32Array(1);
+const word32 = new Uint32Array(bits32.buffer);
+
+/**
+ * high + low rounded once to float32, ties to even: rounding their float64 sum
+ * first would round twice, and a sum that lands on a float32 halfway point can go the wrong way.
+ */
+function roundF32(high: number, low: number): number {
+  // Renormalized: the sum may be all in `low` (start + i * step cancelling exactly in its high part).
+  const [hi, lo] = twoSum(high, low);
+  const c = Math.fround(hi);
+  if (!Number.isFinite(c)) return c;
+  // The exact value is c + d; hi - c is exact (they are within a float32 ulp).
+  const d = hi - c + lo;
+  if (d === 0) return c;
+  // c's neighbour towards the exact value.
+  bits32[0] = c;
+  if (c === 0) word32[0] = d > 0 ? 1 : 0x80000001;
+  else word32[0] = word32[0]! + (c > 0 === d > 0 ? 1 : -1);
+  const n = bits32[0]!;
+  const gap = Math.abs(n - c) / 2;
+  if (Math.abs(d) < gap) return c;
+  if (Math.abs(d) > gap) return n;
+  // Halfway: the one with an even significand.
+  return word32[0]! % 2 === 0 ? n : c;
 }
 
 /**
  * start + i * step as a float32: the product and the sum formed exactly (as a fused multiply-add would) and
- * rounded at the end, so that values that cancel keep what is left (arange(-1, 1, 0.2) at i = 5 is
- * 5.55e-17, as PyTorch gives, where float64 arithmetic rounds it to 0).
+ * rounded once at the end, so that values that cancel keep what is left (arange(-1, 1, 0.2) at i = 5 is
+ * 5.55e-17, as PyTorch gives, where float64 arithmetic rounds it to 0). `scale`: a power of two that keeps
+ * the products within float64's range.
  */
-function affine(start: number, i: number, step: number): number {
-  // Dekker's product: i * step = p + e exactly (i and step split into 26-bit halves).
-  const p = i * step;
-  const split = (v: number): [number, number] => {
-    const c = 134217729 * v;
-    const hi = c - (c - v);
-    return [hi, v - hi];
-  };
-  const [ih, il] = split(i);
-  const [sh, sl] = split(step);
-  const e = ih * sh - p + ih * sl + il * sh + il * sl;
-  // Knuth's sum: start + p = s + t exactly.
-  const s = start + p;
-  const b = s - start;
-  const t = start - (s - b) + (p - b);
-  return Math.fround(s + (t + e));
+function affine(start: number, i: number, step: number, scale: number): number {
+  const [p, e] = twoProd(i, step * scale);
+  const [s, t] = twoSum(start * scale, p);
+  return roundF32(s / scale, (t + e) / scale);
 }
 
 /**
@@ -153,10 +221,12 @@ export function arange(...args: (number | MakeOptions | undefined)[]): Tensor {
     );
   const [a, b, h] = [start, end, step] as [number, number, number];
   if (h === 0) throw new Error('arange(): step must not be 0');
-  const n = Math.ceil((b - a) / h);
+  // (b - a) / h, halved first where b - a overflows.
+  const n = Math.ceil(Number.isFinite(b - a) ? (b - a) / h : (b / 2 - a / 2) / (h / 2));
   if (n <= 0)
     throw new Error(`arange(): no values from ${a} to ${b} by ${h} (a tensor needs at least one element)`);
   const values = allocate('arange()', n);
-  for (let i = 0; i < n; i++) values[i] = affine(a, i, h);
+  const scale = Math.max(Math.abs(a), Math.abs(b)) > 2 ** 900 ? 2 ** -200 : 1;
+  for (let i = 0; i < n; i++) values[i] = affine(a, i, h, scale);
   return made('arange()', values, [n], opts);
 }

@@ -12,6 +12,7 @@ import {
   zeros,
   zerosLike,
 } from '../src/index.js';
+import { big, exactF32, rng } from './numeric.js';
 
 describe('tensor makers', () => {
   it('zeros, ones and full: the shape, the value, and requiresGrad', async () => {
@@ -52,6 +53,51 @@ describe('tensor makers', () => {
     }
     // PyTorch's float32 arithmetic gives 0.6666666269302368 for the third, an ulp below 2/3 rounded.
     expect([...(await linspace(0, 1, 4).data())]).toEqual([0, Math.fround(1 / 3), Math.fround(2 / 3), 1]);
+  });
+
+  it('linspace and arange round the exact values once: zeros are 0, no halfway case goes astray, huge ranges', async () => {
+    // The middle of linspace(-a, a, odd n) is exactly 0 (float64's end - k * step left 1e-16 for 82 of the
+    // first 1000 odd n with a = 1), and so are the zeros of other grids.
+    for (const a of [1, 3, Math.PI])
+      for (let n = 3; n <= 401; n += 2)
+        expect((await linspace(-a, a, n).data())[(n - 1) / 2], `${a}, ${n}`).toBe(0);
+    expect((await linspace(-1, 2, 148).data())[49]).toBe(0);
+    expect((await linspace(-2, 10, 295).data())[49]).toBe(0);
+    // float64 results that land on a float32 halfway point, rounded there a second time the wrong way.
+    expect((await linspace(0.1, 100000, 4097).data())[91]).toBe(2221.777587890625);
+    expect((await arange(1 + 2 ** -24, 2, 0.1).data())[5]).toBe(1.5000001192092896);
+    // Beyond float64's range for end - start: the exact values rounded (to ±Infinity, or 0).
+    expect([...(await linspace(-1e308, 1e308, 5).data())]).toEqual([
+      -Infinity,
+      -Infinity,
+      0,
+      Infinity,
+      Infinity,
+    ]);
+    expect([...(await arange(-1.7e308, 1.7e308, 1e308).data())]).toEqual([
+      -Infinity,
+      -Infinity,
+      Infinity,
+      Infinity,
+    ]);
+    // Against exact rational arithmetic, every value of grids with awkward ends.
+    const rand = rng(7);
+    for (let trial = 0; trial < 40; trial++) {
+      const a = (rand() - 0.5) * 10 ** Math.floor(rand() * 8 - 3);
+      const b = a + (rand() - 0.3) * 10 ** Math.floor(rand() * 8 - 3);
+      const n = 2 + Math.floor(rand() * 3000);
+      const got = await linspace(a, b, n).data();
+      for (let i = 0; i < n; i++) {
+        const want = exactF32(big(a) * BigInt(n - 1 - i) + big(b) * BigInt(i), BigInt(n - 1));
+        if (got[i] !== want) expect(got[i], `linspace(${a}, ${b}, ${n})[${i}]`).toBe(want);
+      }
+      const step = (b - a) / (1 + Math.floor(rand() * 3000));
+      const r = await arange(a, b, step).data();
+      for (let i = 0; i < r.length; i++) {
+        const want = exactF32(big(a) + big(step) * BigInt(i), 1n);
+        if (r[i] !== want) expect(r[i], `arange(${a}, ${b}, ${step})[${i}]`).toBe(want);
+      }
+    }
   });
 
   it("arange: PyTorch's count and values (each start + i * step rounded once), and requiresGrad", async () => {
