@@ -127,8 +127,8 @@ export const atanh = unary('atanh');
  */
 export function softplus(a: Operand, beta = 1, threshold = 20): Tensor {
   // As a float32, beta must be normal, so that 1 / beta is finite too.
-  const b32 = Math.abs(Math.fround(beta));
-  if (typeof beta !== 'number' || !(b32 >= 2 ** -126 && b32 < Infinity))
+  const b32 = typeof beta === 'number' ? Math.abs(Math.fround(beta)) : NaN;
+  if (!(b32 >= 2 ** -126 && b32 < Infinity))
     throw new Error(
       `softplus: beta must be a nonzero number of float32's normal range (1.2e-38 to 3.4e38 in size), got ${written(beta)}`,
     );

@@ -2,11 +2,19 @@
 
 /**
  * A value as the caller wrote it, for error messages: numbers as JavaScript prints them (JSON would show NaN
- * and Infinity as null), arrays element by element, anything else as JSON.
+ * and Infinity as null), BigInts with their n, arrays element by element, anything else as JSON where it
+ * can be (a BigInt inside an object, a cycle: as String prints it).
  */
 export function written(v: unknown): string {
   if (typeof v === 'number') return String(v);
-  return Array.isArray(v) ? `[${v.map(written).join(',')}]` : JSON.stringify(v);
+  // JSON has no BigInt (it throws), and a BigInt is how PyTorch's 64-bit values are written in JavaScript.
+  if (typeof v === 'bigint') return `${v}n`;
+  if (Array.isArray(v)) return `[${v.map(written).join(',')}]`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** The option names of an options interface: a Record over its keys, so the list is complete by type. */

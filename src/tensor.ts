@@ -302,7 +302,7 @@ export class Tensor {
     throw new Error(
       `${this.toString()} used as a JavaScript number: use its methods or the op functions for arithmetic ` +
         '(x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its ' +
-        'values',
+        "values; in text, + cannot tell it from addition: write `${x}` or String(x) ('loss ' + x is refused)",
     );
   }
 

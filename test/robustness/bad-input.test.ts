@@ -7,6 +7,7 @@ import {
   checkGrads,
   grad,
   init,
+  manualSeed,
   mean,
   mul,
   opNames,
@@ -14,6 +15,7 @@ import {
   sum,
   tensor,
   valueAndGrad,
+  zeros,
   type Tensor,
   type TensorData,
 } from '../../src/index.js';
@@ -172,12 +174,27 @@ const CASES: Case[] = [
   [
     'a tensor in JavaScript arithmetic',
     () => bad<number>(tensor(2)) * 2,
-    'Tensor(shape=[]) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values',
+    "Tensor(shape=[]) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values; in text, + cannot tell it from addition: write `${x}` or String(x) ('loss ' + x is refused)",
   ],
   [
     'a tensor compared with a number',
     () => bad<number>(tensor([1], { requiresGrad: true })) < 1,
-    'Tensor(shape=[1], requiresGrad) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values',
+    "Tensor(shape=[1], requiresGrad) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values; in text, + cannot tell it from addition: write `${x}` or String(x) ('loss ' + x is refused)",
+  ],
+  [
+    'a tensor joined to text with +',
+    () => 'loss ' + bad<string>(tensor(2)),
+    "Tensor(shape=[]) used as a JavaScript number: use its methods or the op functions for arithmetic (x.mul(2), add(x, 1)) and comparisons (x.lt(0), eq(x, y)), and await x.item() or x.data() for its values; in text, + cannot tell it from addition: write `${x}` or String(x) ('loss ' + x is refused)",
+  ],
+  [
+    'a BigInt seed',
+    () => manualSeed(bad<number>(5n)),
+    'manualSeed(): the seed must be an integer >= 0, got 5n',
+  ],
+  [
+    'a BigInt in a shape',
+    () => zeros(bad<number[]>([2n])),
+    'zeros(): shape must be an array of positive integers, got [2n]',
   ],
   [
     'undefined assigned to .grad',
