@@ -378,7 +378,7 @@ function flatten(data: TensorData, copy: boolean): { values: Float32Array; shape
   if (data instanceof Float64Array) return { values: new Float32Array(data), shape: [data.length] };
   if (!Array.isArray(data)) {
     throw new Error(
-      `tensor(): data must be a number, nested arrays of numbers or a Float32Array; got ${describe(data)}`,
+      `tensor(): data must be a number, nested arrays of numbers, a Float32Array or a Float64Array; got ${describe(data)}`,
     );
   }
   const shape: number[] = [];

@@ -81,7 +81,7 @@ export class CpuBackend implements Backend {
     for (const k of kernels) {
       const fn = this.compile(k, Arr === Float32Array);
       const ins = k.inputs.map((inp) => get(inp.node));
-      const outs = k.outputs.map((o) => new Arr(o.node.size));
+      const outs = k.outputs.map((o) => hostArray(Arr, o.node.size));
       fn(ins, outs, k.size);
       k.outputs.forEach((o, j) => set(o.node, outs[j]!));
       this.counters.dispatches++;
@@ -112,6 +112,17 @@ export class CpuBackend implements Backend {
     };
     this.runWith(planKernels(targets, isLeaf), get, (n, a) => store.set(n, a), Float64Array);
     return targets.map((t) => Float64Array.from(get(t)));
+  }
+}
+
+/** Storage for `n` values, or an error that says so where no array can hold them (a broadcast of 1e10 points). */
+function hostArray(Arr: Float32ArrayConstructor | Float64ArrayConstructor, n: number): HostArray {
+  try {
+    return new Arr(n);
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new Error(`a result of ${n} values is more than one array can hold`, { cause: e });
+    throw e;
   }
 }
 

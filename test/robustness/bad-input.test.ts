@@ -36,22 +36,22 @@ const CASES: Case[] = [
   [
     'null as data',
     () => tensor(bad<TensorData>(null)),
-    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got null',
+    'tensor(): data must be a number, nested arrays of numbers, a Float32Array or a Float64Array; got null',
   ],
   [
     'a plain object as data',
     () => tensor(bad<TensorData>({})),
-    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got Object',
+    'tensor(): data must be a number, nested arrays of numbers, a Float32Array or a Float64Array; got Object',
   ],
   [
     'a boolean as data',
     () => tensor(bad<TensorData>(true)),
-    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got boolean true',
+    'tensor(): data must be a number, nested arrays of numbers, a Float32Array or a Float64Array; got boolean true',
   ],
   [
     'an Int32Array as data',
     () => tensor(bad<TensorData>(new Int32Array([1, 2]))),
-    'tensor(): data must be a number, nested arrays of numbers or a Float32Array; got Int32Array',
+    'tensor(): data must be a number, nested arrays of numbers, a Float32Array or a Float64Array; got Int32Array',
   ],
   ['an empty array', () => tensor([]), 'tensor(): empty data (shape [0]); tensors need at least one element'],
   [
@@ -195,6 +195,15 @@ const CASES: Case[] = [
     'a BigInt in a shape',
     () => zeros(bad<number[]>([2n])),
     'zeros(): shape must be an array of positive integers, got [2n]',
+  ],
+  [
+    'a result larger than an array',
+    () =>
+      wg
+        .zeros([1e5, 1])
+        .add(wg.zeros([1, 1e5]))
+        .data(),
+    'a result of 10000000000 values is more than one array can hold',
   ],
   [
     'undefined assigned to .grad',
