@@ -48,6 +48,13 @@ const f32 = Math.fround;
 
 /** The comparisons, steps whose side webgrad decides in float32. */
 const COMPARES = new Set<OpKey>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+// Steps: a value that jumps, derivative 0 (webgrad passes them no gradient at all).
+const STEPS = new Set<OpKey>(['floor', 'ceil', 'round', 'trunc', 'sign']);
+// Ops whose value or derivative turns on which side of a point their input is: decided, as webgrad decides
+// it, from the float32 values (x - 0.1 at x = 0.1 is 1.5e-9 in float64 and 0 in float32).
+const DECIDED = new Set<OpKey>([...COMPARES, ...STEPS, 'relu', 'abs', 'max', 'min']);
+// Ops through which webgrad passes no gradient where their local derivative is 0 (it multiplies nothing).
+const NO_GRADIENT = new Set<string>([...COMPARES, ...STEPS, 'where']);
 
 const fmt = (v: number): string => (v < 0 ? `(${v})` : String(v));
 
@@ -296,11 +303,20 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
       const values = kids.map((k) => k.value);
       const v32 = kids.map((k) => k.value32);
       const at = (vs: number[]) => VALUE[x.op](vs[0]!, vs[1] ?? NaN, vs[2] ?? NaN);
-      // Comparisons and where's choice are decided as webgrad decides them, in float32 (see value32).
+      // Comparisons, steps, kinks and where's choice are decided as webgrad decides them, in float32 (see
+      // value32 and DECIDED); relu keeps the float64 value on its side.
       if (x.op === 'where') values[0] = v32[0]!;
-      const value = COMPARES.has(x.op) ? at(v32) : at(values);
+      const decided = DECIDED.has(x.op);
+      const value =
+        COMPARES.has(x.op) || STEPS.has(x.op)
+          ? at(v32)
+          : x.op === 'relu'
+            ? at(v32) === 0
+              ? 0
+              : at(values)
+            : at(values);
       const value32 = f32(at(v32));
-      const ls = locals(x.op, labels, values, value);
+      const ls = locals(x.op, labels, decided ? v32 : values, value);
       node = {
         name: `v${++counter}`,
         op: x.op,
@@ -338,7 +354,10 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
     n.adjointText = terms[k]!.join(' + ') || '0';
     for (const inp of n.inputs) {
       if (inp.node === null) continue;
-      nodes[inp.node]!.adjoint += n.adjoint * inp.local;
+      // A step, a comparison, where's condition and its branch not taken pass nothing, not adjoint × 0 (NaN
+      // where the adjoint is infinite: sqrt(floor(x)) at 0.5).
+      const none = inp.local === 0 && NO_GRADIENT.has(n.op);
+      if (!none) nodes[inp.node]!.adjoint += n.adjoint * inp.local;
       const local = /[ ]/.test(inp.localText) ? `(${inp.localText})` : inp.localText;
       terms[inp.node]!.push(`df/d${n.name} · ${local}`);
     }

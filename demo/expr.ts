@@ -175,9 +175,10 @@ function convert(node: MathNode, vars: Set<string>): Expr {
       vars.add(node.name);
       return { kind: 'var', name: node.name };
     }
-    const c = CONSTANTS[node.name];
-    if (c !== undefined) return { kind: 'num', value: c };
-    if (FUNCTIONS[node.name]) throw new ExprError(`${node.name} is a function: write ${node.name}(x).`);
+    // Own names only: a plain object also answers to constructor, toString, __proto__...
+    if (Object.hasOwn(CONSTANTS, node.name)) return { kind: 'num', value: CONSTANTS[node.name]! };
+    if (Object.hasOwn(FUNCTIONS, node.name))
+      throw new ExprError(`${node.name} is a function: write ${node.name}(x).`);
     throw new ExprError(`Unknown variable '${node.name}': use x and y (constants: pi, e).`);
   }
   if (isOperatorNode(node)) {
@@ -191,8 +192,11 @@ function convert(node: MathNode, vars: Set<string>): Expr {
   }
   if (isFunctionNode(node)) {
     const name = isSymbolNode(node.fn) ? node.fn.name : String(node.fn as unknown);
-    const fn = FUNCTIONS[name];
+    const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
     if (!fn) {
+      // x(x + 1) reads as a call of x: the product needs its *.
+      if (VARIABLES.includes(name))
+        throw new ExprError(`${name}(...) reads as a function call: write ${name}*(...) for a product.`);
       throw new ExprError(`Unsupported function '${name}': use ${FUNCTION_NAMES.join(', ')}.`);
     }
     if (node.args.length !== fn.arity) {

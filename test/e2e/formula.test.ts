@@ -54,6 +54,10 @@ describe('formula reader', () => {
     ['sin + x', /sin is a function: write sin\(x\)/],
     ['"a" + x', /Only numbers are allowed/],
     ['f(x, z) = x * z', /Unknown variable 'z'/],
+    // Names every JavaScript object answers to are not constants or functions here.
+    ['x + constructor', /Unknown variable 'constructor'/],
+    ['toString(x)', /Unsupported function 'toString'/],
+    ['x(x + 1)', /x\(\.\.\.\) reads as a function call: write x\*\(\.\.\.\) for a product/],
   ])('%j is refused with a message', (src, message) => {
     expect(() => parseFormula(src)).toThrow(ExprError);
     expect(() => parseFormula(src)).toThrow(message);
@@ -204,6 +208,44 @@ describe('chain rule derivation', () => {
       const chain = chainRule(p.expr, { x: Math.fround(0.1) });
       expect(chain.value, src).toBeCloseTo(await out.item(), 6);
       expect(chain.grads.x, src).toBe(await x.grad!.item());
+    }
+  });
+
+  it("the chain rule takes webgrad's side of kinks and steps, decided in float32 too", async () => {
+    // x - 0.1 at x = 0.1 is 1.5e-9 in float64 and 0 in float32; 2x - 0.3 at 0.9 is 1.4999999 and 1.5.
+    for (const [src, at] of [
+      ['relu(x - 0.1)', 0.1],
+      ['abs(3x - 0.3)', 0.1],
+      ['max(x, 0.1)', 0.1],
+      ['min(x, 0.1)', 0.1],
+      ['sign(x - 0.1) * x', 0.1],
+      ['round(2x - 0.3) * x', 0.9],
+    ] as const) {
+      const p = parseFormula(src);
+      const x = tensor(at, { requiresGrad: true });
+      const out = toTensor(p.expr, { x }) as Tensor;
+      out.backward();
+      const chain = chainRule(p.expr, { x: Math.fround(at) });
+      expect(chain.grads.x, src).toBe(await x.grad!.item());
+    }
+  });
+
+  it('the chain rule passes nothing through a step or a branch not taken, not an infinite adjoint × 0', async () => {
+    // sqrt's derivative at 0 is infinite; floor, comparisons and where's other branch pass webgrad nothing.
+    for (const [src, at] of [
+      ['x * sqrt(floor(x))', 0.5],
+      ['sqrt(round(x))', 0.3],
+      ['sqrt(x > 0)', -1],
+      ['sqrt(x < 0 ? x : 0)', 1],
+      ['sqrt(x^2 < 1 ? 0 : x)', 0.5],
+    ] as const) {
+      const p = parseFormula(src);
+      const x = tensor(at, { requiresGrad: true });
+      const out = toTensor(p.expr, { x }) as Tensor;
+      // Through a comparison alone, nothing requires grad (as the page reads it: no gradient, 0).
+      if (out.requiresGrad) out.backward();
+      expect(x.grad ? await x.grad.item() : 0, src).toBe(0);
+      expect(chainRule(p.expr, { x: Math.fround(at) }).grads.x, src).toBe(0);
     }
   });
 
