@@ -37,9 +37,24 @@ export function checkOptions(what: string, opts: unknown, names: readonly string
     if (names.includes(key)) continue;
     // requires_grad -> requiresGrad, createGraph -> creategraph: the same letters, spelt otherwise.
     const letters = (s: string): string => s.replace(/_/g, '').toLowerCase();
-    const near = names.find((n) => letters(n) === letters(key) || RENAMED[key] === n);
+    // The same letters spelt otherwise, a known other name, or else a slip of a letter or two.
+    const near =
+      names.find((n) => letters(n) === letters(key) || RENAMED[key] === n) ??
+      names.find((n) => edits(letters(n), letters(key)) <= Math.min(2, n.length >> 2));
     throw new Error(
       `${what}: unknown option '${key}'${near ? `; did you mean '${near}'?` : ''} (options: ${names.join(', ')})`,
     );
   }
+}
+
+/** The Levenshtein distance of a and b: letters inserted, deleted or replaced to make one the other. */
+function edits(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }

@@ -338,7 +338,7 @@ const CASES: Case[] = [
   [
     'an unknown init option',
     () => init(bad<object>({ backnd: 'cpu' })),
-    "init(): unknown option 'backnd' (options: backend, gpu, cpu, webgpu)",
+    "init(): unknown option 'backnd'; did you mean 'backend'? (options: backend, gpu, cpu, webgpu)",
   ],
   [
     'an unknown webgpu option',
@@ -407,7 +407,7 @@ const CASES: Case[] = [
   [
     'an unknown checkGrads option',
     () => checkGrads((x: Tensor) => sum(x), [tensor([1])], bad<object>({ tol: 1 })),
-    "checkGrads: unknown option 'tol' (options: order, eps, rtol, atol, directions, perCoordinateMax, seed)",
+    "checkGrads: unknown option 'tol'; did you mean 'rtol'? (options: order, eps, rtol, atol, directions, perCoordinateMax, seed)",
   ],
 ];
 
