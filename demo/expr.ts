@@ -1,5 +1,7 @@
 /** Reads a formula typed by the user: mathjs parses it, and it becomes a small tree of webgrad's ops. */
 import {
+  isAssignmentNode,
+  isBlockNode,
   isConditionalNode,
   isConstantNode,
   isFunctionAssignmentNode,
@@ -141,10 +143,15 @@ export function parseFormula(src: string): Parsed {
   if (src.trim() === '') throw new ExprError('Enter a formula in x, for example sin(x) * x^2.');
   let node: MathNode;
   try {
-    node = parse(src);
+    // A pasted line's newline, or a ; after the formula, ends it (mathjs would read a block of statements).
+    node = parse(src.trim().replace(/;+$/, ''));
   } catch (e) {
     throw new ExprError(`Cannot read the formula: ${(e as Error).message}.`);
   }
+  if (isBlockNode(node))
+    throw new ExprError('Write one formula: the ; or new line makes it several statements.');
+  if (isAssignmentNode(node))
+    throw new ExprError(`'${node.toString()}' assigns a value: write a formula of x (== compares).`);
   // `f(x) = …` and `f(x, y) = …` name the function and its variables; the body is the formula.
   if (isFunctionAssignmentNode(node)) {
     const extra = node.params.filter((p) => !VARIABLES.includes(p));

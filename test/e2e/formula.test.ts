@@ -58,9 +58,16 @@ describe('formula reader', () => {
     ['x + constructor', /Unknown variable 'constructor'/],
     ['toString(x)', /Unsupported function 'toString'/],
     ['x(x + 1)', /x\(\.\.\.\) reads as a function call: write x\*\(\.\.\.\) for a product/],
+    ['x; x^2', /Write one formula: the ; or new line makes it several statements/],
+    ['x = 3', /'x = 3' assigns a value: write a formula of x \(== compares\)/],
   ])('%j is refused with a message', (src, message) => {
     expect(() => parseFormula(src)).toThrow(ExprError);
     expect(() => parseFormula(src)).toThrow(message);
+  });
+
+  it('reads a formula pasted with its newline or followed by a ;', () => {
+    for (const src of ['x^2;', 'x^2\n', ' sin(x) * x^2 ;\n'])
+      expect(parseFormula(src).vars, JSON.stringify(src)).toEqual(['x']);
   });
 
   it('reads the variables used, the notebook spelling ln, constants and f(x) = …', () => {
