@@ -234,6 +234,10 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
     }
     const tenths = tensor([0.1, 0.1, 0.1], { requiresGrad: true });
     expect(await values(variance(tenths))).toEqual([0]);
+    // Its second derivatives there are whole: (2 / (n - 1)) (I - 1/n), the first row [2/3, -1/3, -1/3].
+    const dv = grad((t: Tensor) => variance(t)) as (t: Tensor) => Tensor;
+    const row = grad((t: Tensor) => sum(dv(t).mul(tensor([1, 0, 0])))) as (t: Tensor) => Tensor;
+    close(await values(row(tensor([1, 1, 1]))), [2 / 3, -1 / 3, -1 / 3]);
     expect(() => variance(tensor([1, 2]), 0, { unbiased: false } as object)).toThrow(
       "variance: unknown option 'unbiased'; did you mean 'correction'?",
     );
