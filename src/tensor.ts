@@ -46,13 +46,6 @@ const NON_LEAF_GRAD =
   '(w = tensor(w.sub(w.grad!.mul(lr)), { requiresGrad: true })). Said once.';
 let nonLeafWarned = false;
 
-// Nodes that a disposed view left to the tensor holding them: freed once that tensor is collected, unless
-// disposed meanwhile (which freed them). Weakly: a node nothing else keeps goes with its buffer anyway.
-const orphaned = new FinalizationRegistry<WeakRef<Node>>((ref) => {
-  const s = ref.deref();
-  if (s && !s.disposed) s.free();
-});
-
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
   private accumulated: Tensor | null = null;
@@ -67,7 +60,6 @@ export class Tensor {
     // view of the same values, which kernels read through at no cost).
     this.node = node.held ? apply('id', [node]) : node;
     this.node.held = true;
-    this.node.holder = new WeakRef(this);
   }
 
   /** Dimension sizes, outermost first. */
@@ -253,18 +245,13 @@ export class Tensor {
     n.host = null;
     // A `.grad` or a sum is often a view (detach, reshape) of the node that holds the values: free that
     // too. Anything else reading it recomputes it; a leaf keeps its host data (free() leaves it).
-    // Not while another tensor holds that node (y = x * 1 is a view of x, and x lives on): then once that
-    // tensor is collected (a temporary: the exp(x) that the .grad of sum(exp(x)) is a view of).
+    // Not where another tensor holds that node (y = x * 1 is a view of x, and x lives on).
     const s = storageNode(n);
-    if (s === n) return;
-    const holder = s.holder?.deref();
-    if (holder && !holder.isDisposed) {
-      orphaned.register(holder, new WeakRef(s));
-      return;
+    if (s !== n && !s.held) {
+      s.free();
+      // Its run may be in flight: the values it brings back are then not kept either.
+      s.unwanted = true;
     }
-    s.free();
-    // Its run may be in flight: the values it brings back are then not kept either.
-    s.unwanted = true;
   }
 
   /** True once `dispose()` was called. */

@@ -47,11 +47,6 @@ export class Node {
   /** Set once a Tensor is a handle on this node (each node has at most one: see the Tensor constructor). */
   held = false;
   /**
-   * That tensor, weakly: a view of this node disposed while it lives leaves the values to it, and frees them
-   * once it is gone (a temporary, such as the exp(x) whose node a `.grad` is a view of).
-   */
-  holder: WeakRef<{ readonly isDisposed: boolean }> | null = null;
-  /**
    * Set when the only tensor on a view of this node (a `.grad` that is a view of a sum) was disposed while
    * this node's run was in flight: the run gives its values back instead of keeping them (once).
    */
