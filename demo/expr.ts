@@ -144,7 +144,7 @@ export function parseFormula(src: string): Parsed {
   let node: MathNode;
   try {
     // A pasted line's newline, or a ; after the formula, ends it (mathjs would read a block of statements).
-    node = parse(src.trim().replace(/;+$/, ''));
+    node = parse(src.replace(/[\s;]+$/, ''));
   } catch (e) {
     throw new ExprError(`Cannot read the formula: ${(e as Error).message}.`);
   }

@@ -331,10 +331,12 @@ function varianceOf(
   // rounding of the mean, takes back what that rounding put into them, so that equal values give exactly
   // 0 (a mean an ulp off gave them a variance of 1e-16 and more, and std a gradient); never below 0.
   const s1 = sum(d, axis, keepdim);
-  const q = sub(sum(mul(d, d), axis, keepdim), mul(s1, div(s1, count)));
+  const ss = sum(mul(d, d), axis, keepdim);
+  const q = sub(ss, mul(s1, div(s1, count)));
   // Clamped by where, not maximum: at exactly 0 (equal values) maximum's tie would halve the gradient
-  // flowing through, and second derivatives with it; where passes it whole.
-  const squares = where(lt(q, 0), 0, q);
+  // flowing through, and second derivatives with it; where passes it whole. Squares past float32's range
+  // give Infinity, not Infinity - Infinity.
+  const squares = where(eq(ss, Infinity), ss, where(lt(q, 0), 0, q));
   return div(squares, Math.max(0, count - correction));
 }
 

@@ -112,7 +112,7 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
   // beyond float64's (end - start overflows) is computed exactly throughout.
   const far = Number.isFinite(step) ? 2 ** -48 * (Math.abs(start) + Math.abs(end)) : Infinity;
   const half = Math.floor(steps / 2);
-  // Two loops rather than a test per value: 50 million values took 0.16 s rather than 0.23.
+  // Two loops rather than a test of i per value.
   for (let i = 0; i < half; i++) {
     const v = start + i * step;
     values[i] = Math.fround(v - far) === Math.fround(v + far) ? v : spaced(start, end, i, m);
@@ -159,6 +159,7 @@ function twoSum(a: number, b: number): [number, number] {
   return [s, a - (s - v) + (b - v)];
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
 const bits32 = new Float32Array(1);
 const word32 = new Uint32Array(bits32.buffer);
 
@@ -170,7 +171,10 @@ function roundF32(high: number, low: number): number {
   // Renormalized: the sum may be all in `low` (start + i * step cancelling exactly in its high part).
   const [hi, lo] = twoSum(high, low);
   const c = Math.fround(hi);
-  if (!Number.isFinite(c)) return c;
+  // Exactly halfway between the largest float32 and 2^128, float32 rounds to Infinity: below it (a low part
+  // of the other sign) the value is the largest float32.
+  if (!Number.isFinite(c))
+    return Math.abs(hi) === 2 ** 128 - 2 ** 103 && lo * hi < 0 ? Math.sign(hi) * FLOAT32_MAX : c;
   // The exact value is c + d; hi - c is exact (they are within a float32 ulp).
   const d = hi - c + lo;
   if (d === 0) return c;
@@ -226,7 +230,7 @@ export function arange(...args: (number | MakeOptions | undefined)[]): Tensor {
   if (n <= 0)
     throw new Error(`arange(): no values from ${a} to ${b} by ${h} (a tensor needs at least one element)`);
   const values = allocate('arange()', n);
-  const scale = Math.max(Math.abs(a), Math.abs(b)) > 2 ** 900 ? 2 ** -200 : 1;
+  const scale = Math.max(Math.abs(a), Math.abs(b), Math.abs(h)) > 2 ** 900 ? 2 ** -200 : 1;
   for (let i = 0; i < n; i++) values[i] = affine(a, i, h, scale);
   return made('arange()', values, [n], opts);
 }

@@ -200,9 +200,14 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
   const compare = COMPARISONS[n.op];
   if (compare) return { text: `(${print(a!).text} ${compare} ${print(b!).text} ? 1 : 0)`, prec: ATOM };
   if (n.op === 'reshape') {
-    // A reduction along axes without keepdim: mathjs's calls drop the same axes.
+    // A reduction along axes without keepdim: mathjs's calls drop the same axes, but not axes of length 1
+    // the reduction also folded (sum over [1, 2] of a [3, 1, 4]): reshaped to this shape then.
     const along = alongAxes(a!, print);
-    if (along && sameDims(n.shape, along.dims)) return { text: along.text, prec: ATOM };
+    if (along)
+      return {
+        text: sameDims(n.shape, along.dims) ? along.text : `reshape(${along.text}, [${n.shape.join(', ')}])`,
+        prec: ATOM,
+      };
   }
   if (TRANSPARENT.has(n.op)) return print(a!);
   const fn = CALLS[n.op];

@@ -13,7 +13,8 @@ export function written(v: unknown): string {
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
-    return String(v);
+    // An object without a prototype has no toString either.
+    return Object.prototype.toString.call(v);
   }
 }
 
@@ -40,21 +41,30 @@ export function checkOptions(what: string, opts: unknown, names: readonly string
     // The same letters spelt otherwise, a known other name, or else a slip of a letter or two.
     const near =
       names.find((n) => letters(n) === letters(key) || RENAMED[key] === n) ??
-      names.find((n) => edits(letters(n), letters(key)) <= Math.min(2, n.length >> 2));
+      names.find((n) => edits(letters(n), letters(key)) <= Math.max(1, Math.min(2, n.length >> 2)));
     throw new Error(
       `${what}: unknown option '${key}'${near ? `; did you mean '${near}'?` : ''} (options: ${names.join(', ')})`,
     );
   }
 }
 
-/** The Levenshtein distance of a and b: letters inserted, deleted or replaced to make one the other. */
+/**
+ * The edits that make a into b: letters inserted, deleted or replaced, and two neighbours swapped (shpae),
+ * each counting one (the optimal string alignment distance).
+ */
 function edits(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(
+        d[i - 1]![j]! + 1,
+        row[j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
 }

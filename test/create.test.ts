@@ -80,6 +80,10 @@ describe('tensor makers', () => {
       Infinity,
       Infinity,
     ]);
+    expect([...(await arange(0, 1, 1e307).data())]).toEqual([0]);
+    // Just below the halfway point between the largest float32 and 2^128: the largest float32, not Infinity.
+    const top = 2 ** 128 - 2 ** 103;
+    expect((await linspace(top, top - 2 ** 75, 4).data())[1]).toBe(3.4028234663852886e38);
     // Against exact rational arithmetic, every value of grids with awkward ends.
     const rand = rng(7);
     for (let trial = 0; trial < 40; trial++) {

@@ -112,8 +112,11 @@ describe('formula', () => {
     expect(formula(softmax(m, 1), { m })).toMatch(
       /^exp\(m - reshape\(max\(m, 2\), \[2, 1\]\)\) \/ reshape\(sum\(/,
     );
-    // Without keepdim, mathjs's call drops the axis as webgrad does: no reshape.
+    // Without keepdim, mathjs's call drops the axis as webgrad does: no reshape; but not an axis of length 1
+    // that webgrad's sum also drops.
     expect(formula(amax(m, 1), { m })).toBe('max(m, 2)');
+    const t = tensor(new Float32Array(12), { shape: [3, 1, 4] });
+    expect(formula(sum(t, [1, 2]), { t })).toBe('reshape(sum(t, 3), [3])');
   });
 
   it('names leaves, prints unnamed scalars as values and other leaves by id', () => {

@@ -336,6 +336,11 @@ const CASES: Case[] = [
     'backward(gradient): the gradient must be a Tensor, a number or an array of numbers, got an object; options go second: backward(undefined, { createGraph: true })',
   ],
   [
+    'an option with two letters swapped',
+    () => tensor(1, bad<object>({ shpae: [1] })),
+    "tensor(): unknown option 'shpae'; did you mean 'shape'? (options: requiresGrad, shape, copy)",
+  ],
+  [
     'an unknown init option',
     () => init(bad<object>({ backnd: 'cpu' })),
     "init(): unknown option 'backnd'; did you mean 'backend'? (options: backend, gpu, cpu, webgpu)",
