@@ -42,6 +42,22 @@ const POINTS: [number, number][] = [
 const value = (src: string, x: number, y: number): number =>
   chainRule(parseFormula(src).expr, { x, y }).value;
 
+/**
+ * A formula of x at one point, through webgrad (value, and gradient: 0 where nothing requires grad, as the
+ * page reads it) and through the chain-rule view at the same float32 point.
+ */
+async function atPoint(src: string, at: number) {
+  const p = parseFormula(src);
+  const x = tensor(at, { requiresGrad: true });
+  const out = toTensor(p.expr, { x }) as Tensor;
+  if (out.requiresGrad) out.backward();
+  return {
+    value: await out.item(),
+    grad: x.grad ? await x.grad.item() : 0,
+    chain: chainRule(p.expr, { x: Math.fround(at) }),
+  };
+}
+
 describe('formula reader', () => {
   it.each([
     ['sin(x', /Cannot read the formula/],
@@ -208,13 +224,9 @@ describe('chain rule derivation', () => {
       'x * 0.9 < 0.09 ? 5 * x : x',
       '(x + 0.6 > 0.7) * x + (x * 0.1 == 0.01)',
     ]) {
-      const p = parseFormula(src);
-      const x = tensor(0.1, { requiresGrad: true });
-      const out = toTensor(p.expr, { x }) as Tensor;
-      out.backward();
-      const chain = chainRule(p.expr, { x: Math.fround(0.1) });
-      expect(chain.value, src).toBeCloseTo(await out.item(), 6);
-      expect(chain.grads.x, src).toBe(await x.grad!.item());
+      const { value, grad, chain } = await atPoint(src, 0.1);
+      expect(chain.value, src).toBeCloseTo(value, 6);
+      expect(chain.grads.x, src).toBe(grad);
     }
   });
 
@@ -228,12 +240,8 @@ describe('chain rule derivation', () => {
       ['sign(x - 0.1) * x', 0.1],
       ['round(2x - 0.3) * x', 0.9],
     ] as const) {
-      const p = parseFormula(src);
-      const x = tensor(at, { requiresGrad: true });
-      const out = toTensor(p.expr, { x }) as Tensor;
-      out.backward();
-      const chain = chainRule(p.expr, { x: Math.fround(at) });
-      expect(chain.grads.x, src).toBe(await x.grad!.item());
+      const { grad, chain } = await atPoint(src, at);
+      expect(chain.grads.x, src).toBe(grad);
     }
   });
 
@@ -246,13 +254,10 @@ describe('chain rule derivation', () => {
       ['sqrt(x < 0 ? x : 0)', 1],
       ['sqrt(x^2 < 1 ? 0 : x)', 0.5],
     ] as const) {
-      const p = parseFormula(src);
-      const x = tensor(at, { requiresGrad: true });
-      const out = toTensor(p.expr, { x }) as Tensor;
-      // Through a comparison alone, nothing requires grad (as the page reads it: no gradient, 0).
-      if (out.requiresGrad) out.backward();
-      expect(x.grad ? await x.grad.item() : 0, src).toBe(0);
-      expect(chainRule(p.expr, { x: Math.fround(at) }).grads.x, src).toBe(0);
+      // Through a comparison alone, nothing requires grad: atPoint reads that as 0.
+      const { grad, chain } = await atPoint(src, at);
+      expect(grad, src).toBe(0);
+      expect(chain.grads.x, src).toBe(0);
     }
   });
 
