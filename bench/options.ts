@@ -125,7 +125,8 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     if (!(SYSTEM_IDS as readonly string[]).includes(s))
       throw new Error(`unknown system ${s}; systems: ${SYSTEM_IDS.join(', ')}`);
   return {
-    sizes: sizes.length === 0 && quick ? [10, 12] : sizes,
+    // 2^14: at least one size above webgrad's cpuBelow on a CPU adapter (8192 points), so that its kernels run.
+    sizes: sizes.length === 0 && quick ? [10, 14] : sizes,
     cases: selectCases(list(get('cases'))),
     systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
     reps: num('reps', quick ? 2 : 5, 'count'),

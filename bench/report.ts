@@ -13,6 +13,11 @@ export interface BenchReport extends RunResult {
     machine?: string;
     /** webgrad's WebGPU options beyond its defaults, where the run was given any (--webgrad). */
     webgradOptions?: Record<string, unknown>;
+    /**
+     * Work of fewer points than this, with its inputs on the host, webgrad ran on its CPU backend
+     * (`webgpu.cpuBelow`, as init() reported it; absent in older reports, where it was 256).
+     */
+    webgradCpuBelow?: number;
     sizes: number[];
     reps: number;
     warmup: number;
@@ -418,6 +423,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     ...ratioTable(r),
     '',
+    ...onCpu(r),
     '## Throughput',
     '',
     `![throughput against N](${svgName})`,
@@ -438,8 +444,8 @@ export function markdown(r: BenchReport, svgName: string): string {
     'First call: the first value + gradient at the smallest size, compilation included. Single point: one x ' +
       '(one value per input) and its gradients, read back; the median of at least 31 calls after 5 warm-up ' +
       'calls (fewer with --quick), systems interleaved call by call in an order drawn each round. webgrad ' +
-      'runs work of fewer than 256 points whose inputs are all on the host on its CPU backend (its ' +
-      '`webgpu.cpuBelow` default: there a GPU round trip costs more than the math); the other systems make ' +
+      `runs work of fewer than ${cpuBelow(r)} points whose inputs are all on the host on its CPU backend (its ` +
+      '`webgpu.cpuBelow`: there a GPU round trip costs more than the math); the other systems make ' +
       'the round trip. A first call includes what a library compiles for that case alone: one that reuses ' +
       "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case.",
     '',
@@ -447,6 +453,25 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     ...(notTimed.length > 0 ? ['## Not timed', '', ...notTimed, ''] : []),
   ].join('\n');
+}
+
+/** The points below which webgrad ran work with host inputs on its CPU backend in this run. */
+const cpuBelow = (r: BenchReport): number => r.meta.webgradCpuBelow ?? 256;
+
+/**
+ * A note under the ratio table where webgrad's WebGPU system ran sizes on its CPU backend (cpuBelow): its
+ * columns there time that, not a kernel.
+ */
+function onCpu(r: BenchReport): string[] {
+  if (!r.meta.systems.some((s) => s.id === 'webgrad')) return [];
+  const below = r.meta.sizes.filter((k) => 2 ** k < cpuBelow(r));
+  if (below.length === 0) return [];
+  return [
+    `At 2^${below.join(' and 2^')} points webgrad ran on its CPU backend, without dispatches (work of fewer than ` +
+      `${cpuBelow(r)} points with its inputs on the host: its \`webgpu.cpuBelow\` here); ` +
+      'webgrad-cpu is the same backend by its own init().',
+    '',
+  ];
 }
 
 /** Prints the detail, ratio and latency tables. */

@@ -488,6 +488,12 @@ export interface Platform {
   machine?: string;
 }
 
+/** The cpuBelow that webgrad's WebGPU system's init() reported, as report metadata (none without it). */
+function webgradCpuBelow(systems: System[]): { webgradCpuBelow?: number } {
+  const below = systems.find((x) => x.id === 'webgrad')?.info?.()?.cpuBelow;
+  return below === undefined ? {} : { webgradCpuBelow: below };
+}
+
 /** Runs the benchmark with the parsed options and wraps the results in a report with its metadata. */
 export async function benchmarkReport(
   where: Platform,
@@ -515,6 +521,7 @@ export async function benchmarkReport(
       ...where,
       ...(opts.machine ? { machine: opts.machine } : {}),
       ...(Object.keys(opts.webgrad).length > 0 ? { webgradOptions: opts.webgrad } : {}),
+      ...webgradCpuBelow(systems),
       sizes,
       reps: opts.reps,
       warmup: opts.warmup,

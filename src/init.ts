@@ -36,9 +36,11 @@ export interface WebGpuOptions {
   /** Largest buffer binding to use, in bytes (default: the device limit); lower it to force chunking. */
   maxBindingBytes?: number;
   /**
-   * Work of fewer points than this (default 256) whose inputs are all on the host runs on the CPU: a
-   * GPU round trip (upload, submit, map) costs milliseconds, a few points of arithmetic microseconds.
-   * 0 sends everything to the GPU.
+   * Work of fewer points than this whose inputs are all on the host runs on the CPU: a GPU round trip
+   * (upload, submit, map) costs a fraction of a millisecond to milliseconds, a few points of arithmetic
+   * microseconds. Default 256, and 8192 on CPU implementations of WebGPU (SwiftShader, llvmpipe, WARP),
+   * where webgrad's CPU backend is the faster way to the same processor for such work. 0 sends
+   * everything to the GPU.
    */
   cpuBelow?: number;
   /** Adapter power preference. */
@@ -84,6 +86,8 @@ export interface InitInfo {
   adapter?: AdapterSummary;
   /** Why WebGPU is not used, when it was wanted: `no-webgpu`, `no-adapter`, `no-device`, `device-lost`, with detail. */
   fallbackReason?: string;
+  /** On WebGPU: work of fewer points than this, with every input on the host, runs on the CPU (`webgpu.cpuBelow`). */
+  cpuBelow?: number;
 }
 
 const NAMES: readonly BackendName[] = ['auto', 'webgpu', 'cpu'];
@@ -204,7 +208,7 @@ async function choose(name: BackendName, opts: InitOptions, gen: number): Promis
   if ('backend' in got) {
     backend = got.backend;
     switchTo(backend);
-    return (current = { backend: 'webgpu', adapter: got.adapter });
+    return (current = { backend: 'webgpu', adapter: got.adapter, cpuBelow: got.cpuBelow });
   }
   if (name === 'webgpu')
     throw new Error(`init(): WebGPU was required but is not available: ${got.fallbackReason}`);

@@ -9,6 +9,7 @@ import { runtimeOf } from '../bench/page/runtime.js';
 import { reference } from '../bench/reference.js';
 import { markdown, stem, svgChart, writeReport, type BenchReport } from '../bench/report.js';
 import {
+  benchmarkReport,
   clockStepUs,
   roundOrder,
   runBenchmark,
@@ -374,6 +375,34 @@ describe('benchmark loop', () => {
     } finally {
       await rm(dir, { recursive: true });
     }
+  });
+
+  it('says at which sizes webgrad ran on its CPU backend, by the cpuBelow its init() reported', async () => {
+    const base = standIn('webgrad', 0);
+    const webgrad: System = { ...base, info: () => ({ backend: 'webgpu', cpuBelow: 100 }) };
+    const r = await runBenchmark(options([webgrad], { sizes: [4, 6, 8] }));
+    const report = await benchmarkReport(
+      { platform: 'node', runtime: 'test', adapter: 'test' },
+      { ...parseOptions(['--quick']), cases: selectCases(['sq']) },
+      [4, 6, 8],
+      [webgrad],
+      () => {},
+    );
+    expect(report.meta.webgradCpuBelow).toBe(100);
+    const md = markdown(report, 'chart.svg');
+    expect(md).toContain(
+      'At 2^4 and 2^6 points webgrad ran on its CPU backend, without dispatches (work of fewer than 100 points',
+    );
+    expect(md).toContain(
+      'webgrad runs work of fewer than 100 points whose inputs are all on the host on its CPU backend',
+    );
+    // A report saved before cpuBelow was recorded ran with 256: no note at 2^8 and up.
+    const old = asReport(r, [webgrad], { sizes: [8] });
+    expect(markdown(old, 'chart.svg')).not.toContain('ran on its CPU backend, without dispatches');
+    expect(markdown(old, 'chart.svg')).toContain('fewer than 256 points');
+    // Without webgrad among the systems, nothing is said.
+    const others = asReport(r, [standIn('hand', 0)], { sizes: [4], webgradCpuBelow: 64 });
+    expect(markdown(others, 'chart.svg')).not.toContain('without dispatches');
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {

@@ -1,4 +1,5 @@
 // What every benchmarked system provides, and the WebGPU call counters that measure all of them alike.
+import type { InitInfo } from '../../src/index.js';
 import type { BenchCase } from '../cases.js';
 
 /** The systems, by id. */
@@ -24,6 +25,8 @@ export interface System {
   teardown(): Promise<void>;
   /** The system's own counters, where it keeps them (webgrad's stats()). */
   counters?(): OwnCounters;
+  /** What init() reported, where the system is webgrad (after setup). */
+  info?(): InitInfo | null;
   /** Puts a case's inputs on the device once, for timing the computation alone (GPU systems). */
   resident?(c: BenchCase, xs: readonly Float32Array[], params: readonly number[]): Promise<Resident>;
 }

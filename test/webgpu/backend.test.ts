@@ -304,7 +304,7 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
 describe.skipIf(!adapter)('small work on the CPU', () => {
   afterAll(async () => void (await useWebGpu()));
 
-  it('by default a single point runs on the CPU (no GPU round trip); cpuBelow: 0 sends it to the GPU', async () => {
+  it('by default a single point, and on a CPU adapter up to 8191 points, runs on the CPU (no GPU round trip); cpuBelow: 0 sends it to the GPU', async () => {
     const onePoint = async () => {
       const x = tensor(2, { requiresGrad: true });
       const y = q4(x);
@@ -323,7 +323,36 @@ describe.skipIf(!adapter)('small work on the CPU', () => {
     await big.realize();
     const [, d2] = await counting(() => sum(big.mul(big)).item());
     expect(d2.dispatches).toBeGreaterThan(0);
+    // Below the adapter's default (8192 points on a CPU adapter, 256 on a GPU), init() says which, and
+    // work of that many points goes to the GPU.
+    const info = await init({ backend: 'webgpu', gpu: testGpu() });
+    const below = info.adapter!.software ? 8192 : 256;
+    expect(info.cpuBelow).toBe(below);
+    const grid = async (n: number) => {
+      const x = tensor(ramp(n, -1, 1), { requiresGrad: true });
+      const y = q4(x);
+      sum(y).backward();
+      return Promise.all([y.data(), x.grad!.data()]);
+    };
+    const [under, dUnder] = await counting(() => grid(below - 1));
+    expect(dUnder.dispatches).toBe(0);
+    const [at, dAt] = await counting(() => grid(below));
+    expect(dAt.dispatches).toBeGreaterThan(0);
+    expect(dAt.cpuFallbacks).toBe(0);
+    // Both ways give the values of exp(-x^2-2x-sin x) and its derivative, to float32 accuracy.
+    for (const [[ys, gs], n] of [
+      [at, below],
+      [under, below - 1],
+    ] as const) {
+      const xs = ramp(n, -1, 1);
+      xs.forEach((x, i) => {
+        const f = Math.exp(-x * x - 2 * x - Math.sin(x));
+        expect(Math.abs(ys[i]! - f)).toBeLessThanOrEqual(4e-7 * f);
+        expect(Math.abs(gs[i]! - f * (-2 * x - 2 - Math.cos(x)))).toBeLessThanOrEqual(2e-6 * f);
+      });
+    }
     await useWebGpu();
+    expect(backendInfo().cpuBelow).toBe(0);
     const [[v0, g0], d0] = await counting(onePoint);
     expect(d0.dispatches).toBeGreaterThan(0);
     expect(d0.cpuFallbacks).toBe(0);

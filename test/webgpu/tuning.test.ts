@@ -10,6 +10,8 @@ describe('tuning', () => {
     expect([gpu.reduce, gpu.points, gpu.exactRangeReduction]).toEqual(['workgroup', 1, true]);
     expect([cpu.reduce, cpu.exactRangeReduction]).toEqual(['invocation', false]);
     expect(cpu.points).toBeGreaterThan(1);
+    // Small work goes to webgrad's CPU backend below 256 points on a GPU, below 8192 on a CPU adapter.
+    expect([gpu.cpuBelow, cpu.cpuBelow]).toEqual([256, 8192]);
     // Node (this test): no nudges anywhere, sleeps on CPU adapters only.
     expect([gpu.nudgeWhileWaiting, gpu.sleepWhileWaiting, cpu.sleepWhileWaiting]).toEqual([
       false,
@@ -37,6 +39,7 @@ describe('tuning', () => {
         sleepWhileWaiting: !d.sleepWhileWaiting,
         nudgeWhileWaiting: !d.nudgeWhileWaiting,
         exactRangeReduction: !d.exactRangeReduction,
+        cpuBelow: 0,
       } as const;
       expect(tuningFor(software, given)).toEqual({
         reduce: given.reduce,
@@ -44,6 +47,7 @@ describe('tuning', () => {
         sleepWhileWaiting: given.sleepWhileWaiting,
         nudgeWhileWaiting: given.nudgeWhileWaiting,
         exactRangeReduction: given.exactRangeReduction,
+        cpuBelow: 0,
       });
     }
   });

@@ -26,8 +26,6 @@ import { BindGroupCache, type BufferEntry } from './bind-groups.js';
 export interface GpuLimits extends Tuning {
   /** Largest storage binding used, in bytes (the device limit, or lower when asked). */
   readonly maxBindingBytes: number;
-  /** Runs of fewer points than this, with every input on the host, go to the CPU. */
-  readonly cpuBelow: number;
   readonly maxBufferSize: number;
   readonly maxStorage: number;
   readonly maxDim: number;

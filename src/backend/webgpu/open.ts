@@ -7,7 +7,8 @@ import { inNode } from './idle.js';
 import { tuningFor } from './tuning.js';
 
 /** A ready backend, or the reason there is none (`no-webgpu: …`, `no-adapter: …`, `no-device: …`). */
-export type WebGpuOpen = { backend: WebGpuBackend; adapter: AdapterSummary } | { fallbackReason: string };
+export type WebGpuOpen =
+  { backend: WebGpuBackend; adapter: AdapterSummary; cpuBelow: number } | { fallbackReason: string };
 
 // Dawn (the `webgpu` package) crashes the process if the GPU object is collected while a device made from
 // it lives, so the one this module creates is kept for the life of the process.
@@ -75,7 +76,6 @@ export async function openWebGpu(
     device,
     {
       maxBindingBytes,
-      cpuBelow: opts.cpuBelow ?? 256,
       maxBufferSize: D.maxBufferSize,
       maxStorage: D.maxStorageBuffersPerShaderStage,
       maxDim: D.maxComputeWorkgroupsPerDimension,
@@ -94,5 +94,6 @@ export async function openWebGpu(
       description: info.description || info.device,
       software,
     },
+    cpuBelow: tuning.cpuBelow,
   };
 }

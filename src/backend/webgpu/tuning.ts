@@ -15,7 +15,22 @@ export interface Tuning {
   readonly nudgeWhileWaiting: boolean;
   /** sin, cos and tan with their full range reduction from the start, rather than redone when flagged. */
   readonly exactRangeReduction: boolean;
+  /** Work of fewer points than this, with every input on the host, runs on the CPU backend. */
+  readonly cpuBelow: number;
 }
+
+/**
+ * cpuBelow's default on a GPU: below it the round trip (upload, submit, map: 0.1–0.3 ms in Node on an H200,
+ * milliseconds in a browser) costs more than the arithmetic on the CPU.
+ */
+export const GPU_CPU_BELOW = 256;
+/**
+ * cpuBelow's default on a CPU implementation of WebGPU, where the "GPU" is the same processor behind a
+ * round trip: on SwiftShader (2 cores) webgrad's CPU backend computed the benchmark's cases at 2^12
+ * points in 0.03–0.69x the time of its WebGPU backend in Chromium and 0.15–0.54x in Node, except the
+ * 20-op chain in Node (1.19x); at 2^14 the chain took 1.1–2.2x and exp(-x^2-2x-sin x) 0.4–1.0x.
+ */
+export const SOFTWARE_CPU_BELOW = 8192;
 
 /**
  * The defaults for a GPU, or for a CPU implementation of WebGPU (`software`): there, barriers and
@@ -31,6 +46,7 @@ export function defaultTuning(software: boolean): Tuning {
     sleepWhileWaiting: software && inNode(),
     nudgeWhileWaiting: !inNode(),
     exactRangeReduction: !software,
+    cpuBelow: software ? SOFTWARE_CPU_BELOW : GPU_CPU_BELOW,
   };
 }
 
@@ -44,5 +60,6 @@ export function tuningFor(software: boolean, opts: WebGpuOptions): Tuning {
     sleepWhileWaiting: given(opts.sleepWhileWaiting, t.sleepWhileWaiting),
     nudgeWhileWaiting: given(opts.nudgeWhileWaiting, t.nudgeWhileWaiting),
     exactRangeReduction: given(opts.exactRangeReduction, t.exactRangeReduction),
+    cpuBelow: typeof opts.cpuBelow === 'number' ? opts.cpuBelow : t.cpuBelow,
   };
 }
