@@ -34,7 +34,7 @@ export type BrowserName = (typeof BROWSERS)[number];
 
 /** Help text shared by both runners. */
 export const USAGE = `options:
-  --sizes=10,12,14 | --sizes=16-22   log2 of the point counts (a-b: every size from a to b)
+  --sizes=10,12,14 | --sizes=16-22   log2 of the point counts (a-b: from a to b in steps of --step)
   --step=2                           step of an a-b size range (default 2)
   --cases=sq,relu-wb                 ${benchCases.map((c) => c.id).join(', ')} (default: all)
   --systems=webgrad,hand             ${SYSTEM_IDS.join(', ')} (default: all)
@@ -89,7 +89,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     throw new Error(
       `unexpected argument ${stray}: options are --name or --name=value, after npm's own (npm run bench -- --quick)\n${USAGE}`,
     );
-  for (const a of args)
+  for (const a of args) {
     if (
       a.startsWith('--') &&
       !/^--(sizes|step|cases|systems|reps|warmup|jit-warmup-ms|budget-ms|deadline-s|quick|out|machine|webgrad|browser|help)(=|$)/.test(
@@ -97,6 +97,14 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       )
     )
       throw new Error(`unknown option ${a}\n${USAGE}`);
+    // A switch takes no value: --quick=false would otherwise turn quick mode on.
+    if (/^--(quick|help)=/.test(a)) throw new Error(`${a.split('=')[0]} takes no value, got ${a}`);
+    // A list or name given as --name, or --name= with nothing, would silently mean the default (or, for
+    // --out, nothing written: say --out= for that).
+    if (/^--(sizes|cases|systems|machine|webgrad|browser|step)=?$/.test(a))
+      throw new Error(`${a.replace(/=$/, '')} needs a value, as ${a.replace(/=$/, '')}=...`);
+    if (a === '--out') throw new Error('--out needs a folder, as --out=DIR (--out= writes nothing)');
+  }
   // A flag given twice would be read from its first place and ignored in the second.
   const names = args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
@@ -108,10 +116,23 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     const m = /^(\d+)-(\d+)$/.exec(part);
     if (m && Number(m[1]) > Number(m[2]))
       throw new Error(`--sizes: the range ${part} is empty; write the smaller size first (${m[2]}-${m[1]})`);
-    if (m) for (let s = Number(m[1]); s <= Number(m[2]); s += Math.max(1, step)) sizes.push(s);
-    else if (/^\d+$/.test(part)) sizes.push(Number(part));
+    if (m) {
+      if ((Number(m[2]) - Number(m[1])) % step !== 0)
+        throw new Error(
+          `--sizes: the range ${part} does not end on its step of ${step} (--step); ` +
+            `end it at ${Number(m[2]) - ((Number(m[2]) - Number(m[1])) % step)} or set --step`,
+        );
+      for (let s = Number(m[1]); s <= Number(m[2]); s += step) sizes.push(s);
+    } else if (/^\d+$/.test(part)) sizes.push(Number(part));
     else throw new Error(`--sizes: bad size ${part}`);
   }
+  // Runs go from the smallest size up (the JIT warm-up and the first call are at the first size, and a
+  // system is dropped at the first size its scaled time exceeds the budget), each size once.
+  const twiceSize = sizes.find((n, i) => sizes.indexOf(n) !== i);
+  if (twiceSize !== undefined) throw new Error(`--sizes: 2^${twiceSize} is given more than once`);
+  sizes.sort((a, b) => a - b);
+  if (get('step') !== undefined && !list(get('sizes')).some((p) => p.includes('-')))
+    throw new Error('--step applies to a range of sizes (--sizes=a-b), and none is given');
   const beyond = sizes.find((s) => s < MIN_SIZE || s > MAX_SIZE);
   if (beyond !== undefined)
     throw new Error(
@@ -124,6 +145,9 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   for (const s of systems)
     if (!(SYSTEM_IDS as readonly string[]).includes(s))
       throw new Error(`unknown system ${s}; systems: ${SYSTEM_IDS.join(', ')}`);
+  // Two systems of one id would share its rows (and two webgrads, two init() calls).
+  const twiceSystem = systems.find((x, i) => systems.indexOf(x) !== i);
+  if (twiceSystem !== undefined) throw new Error(`--systems: ${twiceSystem} is given more than once`);
   return {
     // 2^14: at least one size above webgrad's cpuBelow on a CPU adapter (8192 points), so that its kernels run.
     sizes: sizes.length === 0 && quick ? [10, 14] : sizes,

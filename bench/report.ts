@@ -52,7 +52,7 @@ export const RESIDENT =
   'gradients into device memory and waits until the device has finished, copying nothing in or out ' +
   '(scalar parameters excepted; TensorFlow.js waits by reading back one element, as nothing else flushes its ' +
   'queue); the resident path of each system is checked against float64 first. Median of ' +
-  `at least the end-to-end number of timed calls (up to ${RESIDENT_REPS} within two seconds a size) after ` +
+  `at least the end-to-end number of timed calls (as many as ${RESIDENT_REPS} where that is fewer, within two seconds a size) after ` +
   `${RESIDENT_WARMUP} warm-up calls or more, interleaved as above. ` +
   'This is the work a kernel does, without the transfers that bound the end-to-end figures on a GPU.';
 
@@ -286,9 +286,36 @@ const rated = (m: Measurement | undefined): m is Measurement & { pointsPerSec: n
 
 /** Geometric mean over cases of points/s, per system and size: the one-line summary of the chart. */
 function meanThroughput(r: BenchReport, s: SystemId, n: number): number | undefined {
-  const xs = r.meta.cases.map((c) => find(r, c.id, s, n)).filter(rated);
-  if (xs.length !== r.meta.cases.length) return undefined;
+  const cases = chartCases(r, n);
+  const xs = cases.map((c) => find(r, c, s, n)).filter(rated);
+  if (xs.length === 0 || xs.length !== cases.length) return undefined;
   return Math.exp(xs.reduce((a, m) => a + Math.log(m.pointsPerSec), 0) / xs.length);
+}
+
+/**
+ * The cases the chart averages over at size n: those that every system with a rate there has a rate for
+ * (a case skipped over the budget or past the deadline at that size must not take every system off the
+ * chart, nor make systems' means cover different cases).
+ */
+function chartCases(r: BenchReport, n: number): string[] {
+  const present = r.meta.systems
+    .map((s) => s.id)
+    .filter((s) => r.meta.cases.some((c) => rated(find(r, c.id, s, n))));
+  return r.meta.cases
+    .map((c) => c.id)
+    .filter((c) => present.length > 0 && present.every((s) => rated(find(r, c, s, n))));
+}
+
+/** Lines saying at which sizes the chart's means leave cases out, and which. */
+function chartGaps(r: BenchReport): string[] {
+  return r.meta.sizes.flatMap((n) => {
+    const kept = chartCases(r, n);
+    if (kept.length === r.meta.cases.length || kept.length === 0) return [];
+    const left = r.meta.cases.map((c) => c.id).filter((c) => !kept.includes(c));
+    return [
+      `2^${n}: the mean of ${kept.length} of ${r.meta.cases.length} cases (without ${left.join(', ')})`,
+    ];
+  });
 }
 
 /** A text chart of the geometric-mean throughput against N (log scale), one letter per system. */
@@ -324,6 +351,7 @@ function asciiChart(r: BenchReport): string[] {
     ...grid.map((row, i) => `${label(i)} |${row.join('')}`),
     `${' '.repeat(8)} +${'-'.repeat(r.meta.sizes.length * colW)}`,
     `${' '.repeat(10)}${r.meta.sizes.map((n) => `2^${n}`.padEnd(colW)).join('')}`,
+    ...chartGaps(r),
     '```',
   ];
 }

@@ -185,6 +185,8 @@ async function runCase(
   late: () => boolean,
 ): Promise<void> {
   const live = new Set<System>();
+  // Why a system left `live`: what its rows at later sizes of the case say.
+  const dropped = new Map<System, string>();
   const lat = new Map<System, Latency>();
   for (const s of systems) {
     lat.set(s, { case: c.id, system: s.id });
@@ -222,7 +224,7 @@ async function runCase(
       rows.set(s, row);
       result.measurements.push(row);
       if (!live.has(s)) {
-        row.note = lat.get(s)!.note ?? 'over the time budget';
+        row.note = lat.get(s)!.note ?? dropped.get(s) ?? 'over the time budget';
         continue;
       }
       // The check call: also the first call of the case, which pays for compilation.
@@ -245,6 +247,7 @@ async function runCase(
         row.status = 'error';
         row.note = message(e);
         live.delete(s);
+        dropped.set(s, `after an error at 2^${log2n}`);
       }
     }
     // JIT warm-up: one system at a time, as nothing is timed, each with its own time. A failure ends a
@@ -291,6 +294,7 @@ async function runCase(
         } catch (e) {
           failed.add(s);
           live.delete(s);
+          dropped.set(s, `after an error at 2^${log2n}`);
           rows.get(s)!.status = 'error';
           rows.get(s)!.note = message(e);
         }

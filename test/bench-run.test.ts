@@ -188,6 +188,29 @@ describe('benchmark loop', () => {
       );
   });
 
+  it('takes sizes in any order, each once; refuses what would silently run another benchmark', () => {
+    expect(parseOptions(['--sizes=20,10,14']).sizes).toEqual([10, 14, 20]);
+    expect(parseOptions(['--sizes=10-15', '--step=1']).sizes).toEqual([10, 11, 12, 13, 14, 15]);
+    const refused: [string[], string][] = [
+      [['--sizes=10,12,10'], '--sizes: 2^10 is given more than once'],
+      [['--sizes=10-14,12'], '--sizes: 2^12 is given more than once'],
+      [
+        ['--sizes=10-15'],
+        '--sizes: the range 10-15 does not end on its step of 2 (--step); end it at 14 or set --step',
+      ],
+      [['--step=1'], '--step applies to a range of sizes (--sizes=a-b), and none is given'],
+      [['--systems=webgrad,hand,webgrad'], '--systems: webgrad is given more than once'],
+      [['--quick=false'], '--quick takes no value, got --quick=false'],
+      [['--help=1'], '--help takes no value, got --help=1'],
+      [['--sizes='], '--sizes needs a value, as --sizes=...'],
+      [['--cases'], '--cases needs a value, as --cases=...'],
+      [['--systems='], '--systems needs a value, as --systems=...'],
+      [['--out'], '--out needs a folder, as --out=DIR (--out= writes nothing)'],
+    ];
+    for (const [args, message] of refused) expect(() => parseOptions(args), args.join(' ')).toThrow(message);
+    expect(parseOptions(['--out=']).out).toBe('');
+  });
+
   it('names the browser in the report by its name and version, not by the whole user-agent string', () => {
     expect(
       runtimeOf(
@@ -224,6 +247,48 @@ describe('benchmark loop', () => {
     // Three sizes, each once (from the GPU phase), each with the system's time.
     expect(sizeLines).toHaveLength(3);
     for (const l of sizeLines) expect(l).toMatch(/hand [0-9.]+ ms/);
+  });
+
+  it('says a system left after an error at its later sizes, not that it ran over the budget', async () => {
+    const broken: System = {
+      ...standIn('jax', 0),
+      async run() {
+        throw new Error('out of luck');
+      },
+    };
+    const r = await runBenchmark(options([standIn('hand', 0), broken], {}));
+    const rows = r.measurements.filter((m) => m.system === 'jax');
+    expect(rows.map((m) => [m.log2n, m.status, m.note])).toEqual([
+      [4, 'error', 'out of luck'],
+      [6, 'skipped', 'after an error at 2^4'],
+      [8, 'skipped', 'after an error at 2^4'],
+    ]);
+  });
+
+  it('charts the mean over the cases every system has at a size, and says which it left out', async () => {
+    const systems = [standIn('hand', 0), standIn('jax', 0)];
+    const r = await runBenchmark(options(systems, { cases: selectCases(['sq', 'poly']), sizes: [4, 6] }));
+    // poly at 2^6 skipped for both (as over the budget): 2^6 is charted over sq alone.
+    for (const m of r.measurements)
+      if (m.case === 'poly' && m.log2n === 6)
+        Object.assign(m, { status: 'skipped', pointsPerSec: undefined });
+    const report = asReport(r, systems, {
+      sizes: [4, 6],
+      cases: [
+        { id: 'sq', name: '(x-2)^2', bytesPerPoint: 12 },
+        { id: 'poly', name: 'poly', bytesPerPoint: 12 },
+      ],
+    });
+    const chart = markdown(report, 'chart.svg').split('```')[1]!;
+    expect(chart).toContain('2^6: the mean of 1 of 2 cases (without poly)');
+    expect(chart).not.toContain('2^4: the mean');
+    // Both systems plotted at both sizes: each column holds an h and a j.
+    const rows = chart.split('\n').filter((l) => l.includes(' |'));
+    for (const col of [0, 1]) {
+      const cells = rows.map((l) => l.slice(l.indexOf('|') + 1).slice(col * 8, col * 8 + 8)).join('');
+      expect(cells).toContain('h');
+      expect(cells).toContain('j');
+    }
   });
 
   it('starts nothing after the deadline and reports the rest as skipped', async () => {
