@@ -40,7 +40,7 @@ export const TIMED =
   'the value and gradient computation, and readback of every output (values, per-point gradients, summed ' +
   'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round. ' +
   'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
-  '(12 for one input). Error: against a float64 reference computed on the host, per output the largest ' +
+  '(12 for one input without parameters, 8 with them). Error: against a float64 reference computed on the host, per output the largest ' +
   'absolute difference over the largest reference value, the worst output (checked before timing). Dispatches and submits are counted for every library alike by wrapping ' +
   'GPUComputePassEncoder.dispatchWorkgroups and GPUQueue.submit (submits of no command buffers, which ' +
   'webgrad and the hand kernel make while waiting in a browser so that it looks for finished work sooner, ' +
