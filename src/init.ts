@@ -4,7 +4,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { CpuBackend, type CpuOptions } from './backend/cpu.js';
 import type { Backend, Stats } from './schedule/backend.js';
-import { activeBackend, retireBackend, setBackend } from './schedule/scheduler.js';
+import { activeBackend, requested, retireBackend, setBackend } from './schedule/scheduler.js';
 import { checkOptions, optionNames, written } from './options.js';
 
 /** Which backend `init` should use. */
@@ -227,6 +227,8 @@ export function backendInfo(): InitInfo {
  * stays on the GPU takes both.
  */
 export async function synchronize(): Promise<void> {
+  // Work asked for and not yet submitted (a realize() not awaited) is waited for too.
+  await requested();
   await activeBackend().sync();
 }
 

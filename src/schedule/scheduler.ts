@@ -40,15 +40,19 @@ export function setBackend(b: Backend): void {
 // be gone) or failing.
 const retired = new Set<Backend>();
 
-/** Retires `b` (see Backend.retire), remembering it while it holds values. */
+// Runs under way, per backend: a backend retired while one is still planning or encoding keeps the values
+// that run computes, which later runs elsewhere bring over.
+const running = new Map<Backend, number>();
+
+/** Retires `b` (see Backend.retire), remembering it while it holds values or runs work. */
 export function retireBackend(b: Backend): void {
   b.retire?.();
-  if (b.holdsValues?.()) retired.add(b);
+  if (b.holdsValues?.() || running.has(b)) retired.add(b);
 }
 
 /** Host copies of the values that `targets` need from retired backends (see `retired`). */
 async function bringOver(backend: Backend, targets: readonly Node[]): Promise<void> {
-  for (const b of retired) if (!b.holdsValues?.()) retired.delete(b);
+  for (const b of retired) if (!b.holdsValues?.() && !running.has(b)) retired.delete(b);
   if (retired.size === 0) return;
   const foreign = (n: Node): boolean => {
     const s = storageNode(n);
@@ -115,9 +119,28 @@ export function realize(node: Node, read = false): Promise<void> {
     queue.push({ node, read, resolve, reject });
     if (!scheduled) {
       scheduled = true;
-      queueMicrotask(() => void flush());
+      queueMicrotask(() => {
+        const f = flush();
+        flushes.add(f);
+        void f.finally(() => flushes.delete(f));
+      });
     }
   });
+}
+
+// Flushes under way: synchronize() waits for the work they plan and submit before the device's queue.
+const flushes = new Set<Promise<void>>();
+
+/**
+ * Resolves once every realization asked for so far has been planned and handed to its backend (or has
+ * failed): the work a `realize()` not awaited asked for is then in the device's queue.
+ */
+export async function requested(): Promise<void> {
+  while (scheduled || flushes.size > 0) {
+    // A flush is scheduled on a microtask queued before this one resumes, and is then under way.
+    if (scheduled) await Promise.resolve();
+    await Promise.allSettled([...flushes]);
+  }
 }
 
 async function flush(): Promise<void> {
@@ -189,9 +212,45 @@ function isSafeHint(n: Node): boolean {
 // history (a few steps: 32 computed values), where each step's graph and buffers would otherwise live on with it.
 const SETTLE_AFTER = 32;
 
+// The values runs under way compute, each with its run: a later run that needs one waits for that run
+// rather than computing it again (the outputs of a run that waits for its range-reduction flag look
+// unrealized until then), which would cost the work twice and could leave the node with values from one
+// backend and its users with values from the other.
+const computing = new Map<Node, Promise<void>>();
+
+/** Waits for the runs under way that compute values `todo` needs; true if there were any. */
+async function awaitComputing(backend: Backend, todo: readonly Node[]): Promise<boolean> {
+  const runs = new Set<Promise<void>>();
+  topoSort(todo, (n) => {
+    const s = storageNode(n);
+    if (backend.has(s)) return true;
+    const run = computing.get(s);
+    if (run) runs.add(run);
+    return run !== undefined;
+  });
+  if (runs.size === 0) return false;
+  await Promise.allSettled(runs);
+  return true;
+}
+
 async function runAll(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
+  running.set(backend, (running.get(backend) ?? 0) + 1);
+  try {
+    await runAllOn(backend, targets, reads);
+  } finally {
+    const left = running.get(backend)! - 1;
+    if (left > 0) running.set(backend, left);
+    else running.delete(backend);
+  }
+}
+
+async function runAllOn(backend: Backend, targets: readonly Node[], reads: readonly Node[]): Promise<void> {
   let todo = targets.filter((n) => !backend.has(n));
   if (todo.length === 0) return;
+  if (computing.size > 0 && (await awaitComputing(backend, todo))) {
+    todo = todo.filter((n) => !backend.has(n));
+    if (todo.length === 0) return;
+  }
   if (retired.size > 0) {
     await bringOver(backend, todo);
     todo = todo.filter((n) => !backend.has(n));
@@ -208,7 +267,13 @@ async function runAll(backend: Backend, targets: readonly Node[], reads: readonl
   const settle = [...outputs].filter(
     (n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER, stored),
   );
-  await backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads);
+  const run = Promise.resolve(backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads));
+  for (const n of outputs) computing.set(n, run);
+  try {
+    await run;
+  } finally {
+    for (const n of outputs) if (computing.get(n) === run) computing.delete(n);
+  }
   // Host values where the run left them there (the CPU), read back otherwise; not for a value disposed
   // while the run was in flight. Awaited together, so that one failed read leaves no other unhandled.
   const kept = settle.filter((n) => !n.disposed && !n.unwanted);

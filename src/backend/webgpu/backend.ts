@@ -181,9 +181,9 @@ export class WebGpuBackend implements Backend {
     const first = await this.attempt(kernels, reads, this.planLimits);
     if (first !== 'flagged') return;
     // An argument of sin/cos/tan was beyond the speculative reduction: the same run, exact this time.
-    this.counters.exactReruns++;
     if ((await this.attempt(kernels, reads, { ...this.planLimits, exact: true })) === 'flagged')
       throw new Error('internal: an exact run reported an argument beyond its range reduction');
+    this.counters.exactReruns++;
   }
 
   /**
@@ -347,9 +347,12 @@ export class WebGpuBackend implements Backend {
     let attached = false;
     // A node disposed while its run was in flight (or the node under a disposed view: Node.unwanted) gets
     // no buffer: its storage goes back at once.
+    // A node that got values elsewhere meanwhile (another run, or the CPU) keeps them: one node, one set of
+    // values.
     const attach = (): void => {
       for (const [n, st] of storage) {
-        if (n.disposed || n.unwanted) st.release();
+        if (n.disposed || n.unwanted || n.host !== null || (n.device !== null && n.device !== st))
+          st.release();
         else st.attach(n);
         n.unwanted = false;
       }
@@ -372,12 +375,13 @@ export class WebGpuBackend implements Backend {
       return () => Promise.resolve(true);
     }
     this.unwaited = null;
-    this.counters.bytesReadBack += stagingBytes;
 
     return async () => {
       try {
         await this.idle.wait(kind, points, submitted, () => staging.mapAsync(MAP_READ, 0, stagingBytes));
         this.finished = Math.max(this.finished, serial);
+        // Counted once they are here (a failed map brings nothing back).
+        this.counters.bytesReadBack += stagingBytes;
         const mapped = staging.getMappedRange(0, stagingBytes);
         const flagged = beyond !== null && new Uint32Array(mapped, flagAt, 1)[0] !== 0;
         // One copy per output, straight out of the mapped range.
@@ -510,6 +514,8 @@ export class WebGpuBackend implements Backend {
     }
     if (this.lost || !this.owns(s)) return this.readOnCpu(node);
     const storage = s.device;
+    // Until its copy is submitted, a dispose() of the node must not hand the buffer to the next run.
+    storage.pin();
     try {
       return await new Promise<Float32Array>((resolve, reject) => {
         this.reads.push({ storage, bytes: s.size * 4, resolve, reject });
@@ -525,13 +531,23 @@ export class WebGpuBackend implements Backend {
   private async flushReads(): Promise<void> {
     const batch = this.reads;
     this.reads = [];
-    const encoder = this.device.createCommandEncoder();
-    const staging = batch.map((r) => {
-      const buf = this.pool.acquire(r.bytes, STAGING_USAGE);
-      encoder.copyBufferToBuffer(r.storage.buffer, 0, buf, 0, r.bytes);
-      return buf;
-    });
-    this.device.queue.submit([encoder.finish()]);
+    const staging: GPUBuffer[] = [];
+    try {
+      const encoder = this.device.createCommandEncoder();
+      for (const r of batch) {
+        const buf = this.pool.acquire(r.bytes, STAGING_USAGE);
+        staging.push(buf);
+        encoder.copyBufferToBuffer(r.storage.buffer, 0, buf, 0, r.bytes);
+      }
+      this.device.queue.submit([encoder.finish()]);
+    } catch (e) {
+      for (const b of staging) this.pool.release(b);
+      for (const r of batch) r.reject(e);
+      return;
+    } finally {
+      // The copies are in the queue (or never will be): a later run that takes a buffer now writes it after.
+      for (const r of batch) r.storage.unpin();
+    }
     const serial = ++this.counters.submits;
     await this.idle.nudged(
       Promise.all(

@@ -187,6 +187,10 @@ const registry = new FinalizationRegistry<GpuStorage>((s) => s.release());
 export class GpuStorage implements DeviceStorage {
   readonly backend = 'webgpu';
   private released = false;
+  // Reads whose copy out of the buffer is not yet submitted: until it is, a release keeps the buffer from
+  // the pool, where the next run could take it as an output and overwrite the values before the copy.
+  private pins = 0;
+  private releaseDeferred = false;
 
   constructor(
     /** The backend instance the buffer belongs to (a later init() makes another), which reads it back. */
@@ -213,6 +217,19 @@ export class GpuStorage implements DeviceStorage {
     if (this.released) return;
     this.released = true;
     registry.unregister(this);
+    if (this.pins > 0) this.releaseDeferred = true;
+    else this.pool.release(this.buffer);
+  }
+
+  /** Keeps the buffer out of the pool (a release waits) until as many unpin() calls. */
+  pin(): void {
+    this.pins++;
+  }
+
+  /** Ends a pin(); a release that came meanwhile happens now. */
+  unpin(): void {
+    if (--this.pins > 0 || !this.releaseDeferred) return;
+    this.releaseDeferred = false;
     this.pool.release(this.buffer);
   }
 }

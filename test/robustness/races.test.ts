@@ -1,0 +1,156 @@
+// Races between reads, disposes, a second init() and work in flight on WebGPU, and values that the two
+// backends compute for one history: each read gets its tensor's own values, and a value computed once is
+// the one every later use sees.
+import { describe, expect, it } from 'vitest';
+import {
+  amax,
+  amin,
+  exp,
+  init,
+  linspace,
+  sin,
+  stats,
+  sum,
+  synchronize,
+  tensor,
+  type Tensor,
+} from '../../src/index.js';
+import { storageNode } from '../../src/schedule/fuse.js';
+import { useWebGpu } from '../backends.js';
+import { testAdapter, testGpu } from '../gpu.js';
+
+const adapter = await testAdapter();
+const ramp = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => i);
+const ticks = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+};
+
+describe.skipIf(!adapter)('races on WebGPU', () => {
+  it('a read started before dispose() gets its own values, not those of the run that takes the buffer next', async () => {
+    await useWebGpu();
+    const x = tensor(ramp(2048));
+    await x.mul(-1).add(-1).realize();
+    for (let rep = 0; rep < 5; rep++) {
+      const y = x.mul(2);
+      await y.realize();
+      await synchronize();
+      let read!: Promise<Float32Array>;
+      let other!: Promise<void>;
+      // z's run is asked for first; y's read a tick later, and y disposed a tick after that: z's run may
+      // take y's buffer for its output before the read's copy is submitted.
+      await Promise.all([
+        (async () => void (other = x.mul(-1).add(-1).realize()))(),
+        (async () => {
+          await null;
+          await null;
+          read = y.data();
+        })(),
+        (async () => {
+          await null;
+          await null;
+          await null;
+          y.dispose();
+        })(),
+      ]);
+      await other;
+      const got = await read;
+      expect(Array.from(got.slice(0, 4))).toEqual([0, 2, 4, 6]);
+    }
+  });
+
+  it('after init() switches away, a read started before dispose() still gets the values', async () => {
+    await useWebGpu();
+    const y = tensor(ramp(2048)).mul(2);
+    await y.realize();
+    await init({ backend: 'cpu' });
+    const read = y.data();
+    await null;
+    y.dispose();
+    expect(Array.from((await read).slice(0, 4))).toEqual([0, 2, 4, 6]);
+  });
+
+  it('synchronize() waits for work a realize() not awaited asked for', async () => {
+    await useWebGpu();
+    const x = tensor(Float32Array.from({ length: 1 << 16 }, (_, i) => i / (1 << 16)));
+    await exp(x).realize();
+    await synchronize();
+    const s0 = stats().submits;
+    let realized = false;
+    void exp(x.mul(2))
+      .realize()
+      .then(() => (realized = true));
+    await synchronize();
+    expect(stats().submits).toBe(s0 + 1);
+    expect(realized).toBe(true);
+  });
+
+  it('a value whose run waits for its range flag is not computed again by a request meanwhile', async () => {
+    await useWebGpu({ cpuBelow: 8192 });
+    const x = tensor(
+      Float32Array.from({ length: 100 }, (_, i) => 1 + i / 99),
+      { requiresGrad: true },
+    );
+    const n = exp(x.mul(0.53));
+    // sin of large arguments: a speculative run, flagged and redone; n is computed in the same run.
+    const b = sin(linspace(0, 1e5, 20000));
+    const both = Promise.all([n.realize(), b.realize()]);
+    await ticks(2);
+    const early = n.data();
+    await both;
+    const host = await early;
+    const s = storageNode(n.node);
+    // One set of values: on the host or on the device, not both.
+    expect(s.host !== null && s.device !== null).toBe(false);
+    const again = await n.add(tensor(new Float32Array(200 * 100)).reshape([200, 100])).data();
+    expect(again[99]).toBe(host[99]);
+    b.dispose();
+  });
+});
+
+describe.skipIf(!adapter)('amax and amin gradients across the CPU routing of small work', () => {
+  // 4000 points, the largest 0.5008, where webgrad's WGSL exp and the CPU's differ in the last bit.
+  const xs = Float32Array.from({ length: 4000 }, (_, i) => 0.1 + (0.4 * i) / 4000);
+  xs[3999] = 0.5008000135421753;
+  const want = 10000 * 0.5 * Math.exp(xs[3999]!);
+
+  async function onWebGpu(): Promise<void> {
+    // The CPU adapters' default, on any adapter: runs of fewer than 8192 points on the CPU.
+    await init({ backend: 'webgpu', gpu: testGpu(), webgpu: { cpuBelow: 8192 } });
+  }
+
+  it('amax reduced on the CPU (4000 points), its backward on the GPU (10,000): the gradient at the maximum', async () => {
+    await onWebGpu();
+    const x = tensor(xs, { requiresGrad: true });
+    const m = amax(exp(x));
+    await m.realize();
+    sum(linspace(0, 1, 10000).mul(m)).backward();
+    const g = await x.grad!.data();
+    expect(g.filter(Number.isNaN)).toHaveLength(0);
+    expect(Math.abs(g[3999]! - want) / want).toBeLessThan(1e-5);
+    expect(g[0]).toBe(0);
+  });
+
+  it('amax reduced on the GPU, its backward alone on the CPU: the gradient at the maximum', async () => {
+    await onWebGpu();
+    const x = tensor(xs, { requiresGrad: true });
+    const m = amax(exp(x));
+    // Read together (10,000 points: the GPU), which leaves m on the host: its backward alone has 4000
+    // points with every input on the host, and runs on the CPU.
+    const big = exp(linspace(0, 1, 10000));
+    await Promise.all([m.data(), big.data()]);
+    m.backward();
+    const g = await x.grad!.data();
+    expect(g.filter(Number.isNaN)).toHaveLength(0);
+    expect(Math.abs(g[3999]! - Math.exp(xs[3999]!)) / Math.exp(xs[3999]!)).toBeLessThan(1e-5);
+  });
+
+  it('amin of a tensor that requires grad stores its input with the result', async () => {
+    await onWebGpu();
+    const x = tensor(xs, { requiresGrad: true });
+    const y: Tensor = exp(x).neg();
+    const lo = amin(y);
+    await lo.realize();
+    const node = y.node;
+    expect(storageNode(node).host ?? storageNode(node).device).not.toBeNull();
+  });
+});
