@@ -1,6 +1,6 @@
 /** Symbolic reverse mode: adjoints are new graph nodes built from the op table's derivative rules. */
 import { Node, topoSort } from '../graph/node.js';
-import { apply, expand, reshape, sumKeep, sumTo } from '../ops/build.js';
+import { apply, expand, reduceKeep, reshape, sumKeep, sumTo } from '../ops/build.js';
 import { builders, constant } from '../ops/build.js';
 import { opRow } from '../ops/table.js';
 
@@ -65,7 +65,13 @@ function localAdjoints(n: Node, dy: Node): [Node, Node | null][] {
     case 'amin': {
       // As PyTorch's: shared evenly by the values equal to the result (a NaN result, equal to none, gives
       // NaN); the mask passes no gradient, so higher derivatives are 0 as the function is piecewise linear.
-      const hit = apply('eq', [x[0]!, expand(n, x[0]!.shape)]);
+      // The input is compared with its extreme taken again in the backward pass, not with the result: the
+      // result may come from an earlier run (on the other backend, or from a kernel compiled otherwise) whose
+      // values of the input differ from these in the last bit, and then equal none of them (0/0 at every
+      // point). Taken in the run that compares, with the forward result when that is in the run too (one
+      // kernel reduces both), the two read the same values.
+      const top = reduceKeep(x[0]!, n.shape, n.op);
+      const hit = apply('eq', [x[0]!, expand(top, x[0]!.shape)]);
       const share = apply('div', [dy, sumKeep(hit, n.shape)]);
       return [[x[0]!, apply('mul', [expand(share, x[0]!.shape), hit])]];
     }

@@ -133,13 +133,6 @@ function plan(
       const l = availOf(n.inputs[0]!);
       materialize(n, l);
       avail.set(n, l + 1);
-      // The gradient of amax/amin compares its input with the result: the input is stored by the kernel
-      // that reduces it, so that the comparison reads the values reduced. Computed again elsewhere (in a
-      // later run, on the other backend, or in a kernel compiled otherwise), they may differ in the last
-      // bit, match no element, and make every gradient 0/0.
-      const src = storageNode(n.inputs[0]!);
-      if ((n.op === 'amax' || n.op === 'amin') && n.requiresGrad && !isReady(src) && opRow(src.op))
-        materialize(src, availOf(src));
     } else if (n.op === 'reshape') {
       const src = storageNode(n);
       if (isReduction(src.op)) avail.set(n, availOf(src));

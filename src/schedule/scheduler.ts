@@ -132,15 +132,14 @@ export function realize(node: Node, read = false): Promise<void> {
 const flushes = new Set<Promise<void>>();
 
 /**
- * Resolves once every realization asked for so far has been planned and handed to its backend (or has
- * failed): the work a `realize()` not awaited asked for is then in the device's queue.
+ * Resolves once every realization asked for before the call has been planned and handed to its backend (or
+ * has failed): the work a `realize()` not awaited asked for is then in the device's queue.
  */
 export async function requested(): Promise<void> {
-  while (scheduled || flushes.size > 0) {
-    // A flush is scheduled on a microtask queued before this one resumes, and is then under way.
-    if (scheduled) await Promise.resolve();
-    await Promise.allSettled([...flushes]);
-  }
+  // A flush scheduled now starts on a microtask queued before this one resumes. Only the flushes under way
+  // then are waited for: requests made later (a loop of realize() in another task) must not hold this up.
+  if (scheduled) await Promise.resolve();
+  await Promise.allSettled([...flushes]);
 }
 
 async function flush(): Promise<void> {

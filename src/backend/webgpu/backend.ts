@@ -347,12 +347,13 @@ export class WebGpuBackend implements Backend {
     let attached = false;
     // A node disposed while its run was in flight (or the node under a disposed view: Node.unwanted) gets
     // no buffer: its storage goes back at once.
-    // A node that got values elsewhere meanwhile (another run, or the CPU) keeps them: one node, one set of
-    // values.
+    // A node that got values elsewhere meanwhile (another run on this device, or the CPU; not this run's own
+    // readback, and not a device since lost) keeps them: one node, one set of values.
+    const filled = new Set<Node>();
     const attach = (): void => {
       for (const [n, st] of storage) {
-        if (n.disposed || n.unwanted || n.host !== null || (n.device !== null && n.device !== st))
-          st.release();
+        const elsewhere = (n.host !== null && !filled.has(n)) || (this.owns(n) && n.device !== st);
+        if (n.disposed || n.unwanted || elsewhere) st.release();
         else st.attach(n);
         n.unwanted = false;
       }
@@ -387,10 +388,12 @@ export class WebGpuBackend implements Backend {
         // One copy per output, straight out of the mapped range.
         if (!flagged)
           for (const n of small) {
-            if (n.disposed || n.unwanted) continue;
+            if (n.disposed || n.unwanted || n.host !== null) continue;
             const values = new Float32Array(mapped, offsets.get(n)!, n.size).slice();
-            if (n.size <= READ_AHEAD) n.host = values;
-            else this.prefetched.set(n, values);
+            if (n.size <= READ_AHEAD) {
+              n.host = values;
+              filled.add(n);
+            } else this.prefetched.set(n, values);
           }
         staging.unmap();
         if (!flagged && !attached) attach();
