@@ -820,9 +820,9 @@ fn wg_xlogy(a: f32, b: f32) -> f32 {
   return select(r, wg__nan(), wg__isnan(a) | wg__isnan(b));
 }
 
-// b, and 0 where a == 0 whatever b is (Inf or NaN too).
-fn wg_xmask(a: f32, b: f32) -> f32 {
-  return select(b, 0.0, a == 0.0);
+// a * b, and 0 where a == 0 whatever b is (Inf or NaN too).
+fn wg_mulz(a: f32, b: f32) -> f32 {
+  return select(a * b, 0.0, a == 0.0);
 }
 
 // b where a < b, else a (a tie keeps a, -0 included); NaN if either is NaN. b is kept where it is chosen:

@@ -178,11 +178,12 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     }
     case 'atleast':
       return { text: `(${print(a!).text} >= ${print(b!).text} ? 1 : 0)`, prec: ATOM };
-    case 'xmask': {
-      // PyTorch's where(a == 0, 0, b) in pow's derivatives: a is often the constant exponent.
+    case 'mulz': {
+      // PyTorch's where(a == 0, 0, a * b) in pow's derivatives: a is often the constant exponent.
+      const product = `${wrap(a!, PRODUCT)} * ${wrap(b!, PRODUCT)}`;
       const c = constOf(a!);
-      if (c !== null && c !== 0 && !Number.isNaN(c)) return print(b!);
-      return { text: `(${print(a!).text} == 0 ? 0 : ${print(b!).text})`, prec: ATOM };
+      if (c !== null && c !== 0 && !Number.isNaN(c)) return { text: product, prec: PRODUCT };
+      return { text: `(${print(a!).text} == 0 ? 0 : ${product})`, prec: ATOM };
     }
     case 'xlogy': {
       // a * log(b), and 0 where b == 0 and a is finite.

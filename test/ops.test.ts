@@ -194,8 +194,8 @@ const ROWS: Record<string, Row> = {
     nanChooses: true,
   },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
-  // NaN is not 0: the mask passes b.
-  xmask: { domain: [wide, wide], f: (a, b) => (a === 0 ? 0 : b), gradIgnores: [0, 1], nanChooses: true },
+  // 0 where a is 0, whatever b is (NaN too); NaN in a is not 0, and makes the product NaN.
+  mulz: { domain: [wide, wide], f: (a, b) => (a === 0 ? 0 : a * b), gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   leafcopy: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
   id: { domain: [wide], f: (a) => a, gradIgnores: [0] },
@@ -745,6 +745,37 @@ describe.each(testBackends())('ops on $name', (b) => {
       const [qq, qp] = await second(0, 2);
       expect(qq).toBeNaN();
       expect(qp).toBeNaN();
+    });
+    it("pow's base derivative keeps its dependence on the exponent where that is 0: higher derivatives and a symmetric Hessian", async () => {
+      // Exact values (mathjs's symbolic derivatives): the mask of the base term must not cut q out of it.
+      const nth = async (f: (x: Tensor) => Tensor, n: number, x: number) => {
+        let g = (t: Tensor) => sum(f(t));
+        for (let k = 0; k < n; k++) {
+          const inner = g;
+          g = (t: Tensor) => sum(grad(inner)(t));
+        }
+        return g(tensor([x])).item();
+      };
+      const cases: [string, (x: Tensor) => Tensor, number, number, number][] = [
+        ['x^(x-1)', (x) => pow(x, x.sub(1)), 2, 1, 2],
+        ['x^(x-1)', (x) => pow(x, x.sub(1)), 3, 1, -3],
+        ['x^(x-1)', (x) => pow(x, x.sub(1)), 3, 2, 7.766291429092135],
+        ['x^(2-x)', (x) => pow(x, wg.sub(2, x)), 2, 2, -0.5195469860817985],
+        ['x^(2-x)', (x) => pow(x, wg.sub(2, x)), 3, 2, 2.4964168896909067],
+        ['x^x', (x) => pow(x, x), 3, 1, 3],
+      ];
+      for (const [name, f, n, x, want] of cases) {
+        const got = await nth(f, n, x);
+        expect(Math.abs(got - want), `d^${n}/dx^${n} ${name} at ${x}`).toBeLessThanOrEqual(
+          1e-5 * Math.abs(want),
+        );
+      }
+      // ∂²/∂b∂a pow(a, b) at b = 0 is 1/a in either order.
+      const [[, hab], [hba]] = wg.hessian((a: Tensor, c: Tensor) => sum(pow(a, c)), [0, 1])(
+        tensor(2),
+        tensor(0),
+      );
+      expect([await hab!.item(), await hba!.item()]).toEqual([0.5, 0.5]);
     });
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();

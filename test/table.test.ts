@@ -114,7 +114,6 @@ describe('op table', () => {
       'eq',
       'ne',
       'where',
-      'xmask',
       'detach',
       'leafcopy',
       'id',

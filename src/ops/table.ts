@@ -167,9 +167,11 @@ export const OPS = {
     wgsl: (a, b) => `wg_pow(${a}, ${b})`,
     // PyTorch's masks: no base derivative where the exponent is 0, whatever the incoming gradient (0 * 0^-1
     // would be NaN at a zero base, and so would 0 times an infinite gradient), and none with respect to the
-    // exponent at a zero base with an exponent >= 0 (see xlogy).
+    // exponent at a zero base with an exponent >= 0 (see xlogy). The first as q times the rest by mulz, whose
+    // own derivative in q is the rest's, 1/p at q = 0: a mask of q p^(q-1) would lose that, and with it
+    // d²/dx² x^(x-1) at 1 (1, not 2) and d³/dx³ x^x at 1 (2, not 3).
     grad: ({ x: [p, q], y, dy, b }) => [
-      b.op('xmask', q!, b.op('mul', dy, b.op('mul', q!, b.op('pow', p!, b.op('sub', q!, b.c(1)))))),
+      b.op('mulz', q!, b.op('mul', dy, b.op('pow', p!, b.op('sub', q!, b.c(1))))),
       b.op('mul', dy, b.op('xlogy', y, p!)),
     ],
   }),
@@ -650,15 +652,15 @@ export const OPS = {
     // Unmasked, as PyTorch's are (its mask zeroes the incoming gradient, which then meets log 0 or 1/0).
     grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
   }),
-  xmask: row({
+  mulz: row({
     arity: 2,
-    exact: true,
     api: false,
-    doc: "b, and 0 where a == 0 whatever b is (Inf or NaN too): PyTorch's where(a == 0, 0, b) in the derivatives of pow",
-    cpu: (a, b) => (a === 0 ? 0 : b),
-    js: (a, b) => `(${a} === 0 ? 0 : ${b})`,
-    wgsl: (a, b) => `wg_xmask(${a}, ${b})`,
-    grad: ({ x: [p], dy, b }) => [null, b.op('xmask', p!, dy)],
+    doc: "a * b, and 0 where a == 0 whatever b is (Inf or NaN too): PyTorch's where(a == 0, 0, a * b) in the derivatives of pow",
+    cpu: (a, b) => (a === 0 ? 0 : a * b),
+    js: (a, b) => `(${a} === 0 ? 0 : ${a} * ${b})`,
+    wgsl: (a, b) => `wg_mulz(${a}, ${b})`,
+    // A product's, the one to b masked as the value is.
+    grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, q!), b.op('mulz', p!, dy)],
   }),
   detach: row({
     inert: [0],

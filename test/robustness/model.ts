@@ -78,7 +78,7 @@ const ULPS: Record<OpName, number> = {
   sign: 0,
   tiehalf: 0,
   xlogy: 4,
-  xmask: 0,
+  mulz: 1,
   detach: 0,
   leafcopy: 0,
   id: 0,
@@ -141,9 +141,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'clampmax':
       return [1, 1];
     case 'mul':
+    case 'mulz':
       return [Math.abs(b), Math.abs(a)];
-    case 'xmask':
-      return [0, 1];
     case 'div':
       return [Math.abs(1 / b), Math.abs(y / b)];
     case 'pow':
@@ -236,8 +235,9 @@ function nearEdge(op: OpName, a: number, ra: number, b: number, rb: number, p: n
     case 'mul':
       // Inf * 0 is NaN, Inf * ±tiny is ±Inf.
       return nonFinite && (straddles(a, ra) || straddles(b, rb));
-    case 'xmask':
-      return straddles(a, ra);
+    case 'mulz':
+      // 0 where a is 0, whatever b is; else mul's edges.
+      return straddles(a, ra) || (nonFinite && straddles(b, rb));
     case 'div':
       return straddles(b, rb) || (b === 0 && straddles(a, ra)) || rb > LIN * Math.abs(b);
     case 'pow': {
