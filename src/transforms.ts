@@ -1,8 +1,9 @@
 /** JAX-style function transforms: grad, valueAndGrad, hessian and jvp, composable to any order. */
 import { gradients, onesLike, zerosLike } from './autodiff/grad.js';
 import { fmtShape, sameShape } from './graph/shape.js';
+import type { Node } from './graph/node.js';
 import { sum } from './api.js';
-import { apply, constant, expand, leaf } from './ops/build.js';
+import { apply, constant, constantValue, expand, leaf } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
@@ -279,12 +280,22 @@ export function jvp(
     [u],
     xs.map((x) => x.node),
   );
+  // A tangent of zeros (zerosLike, a number 0) leaves its argument out: that argument does not move, and its
+  // partial, infinite or NaN as it may be (sqrt at 0), is not multiplied by the zeros (0 * Inf is NaN).
   let s = constant(0);
   vjps.forEach((g, i) => {
-    if (g) s = apply('add', [s, sum(new Tensor(apply('mul', [g, ts[i]!.node]))).node]);
+    if (g && !knownZero(ts[i]!.node))
+      s = apply('add', [s, sum(new Tensor(apply('mul', [g, ts[i]!.node]))).node]);
   });
   const [jt] = gradients([s], [onesLike(s)], [u]);
   const tangent = new Tensor(jt ?? zerosLike(out.node));
   hint([out.node, tangent.node]);
   return { value: out, tangent };
+}
+
+/** True for a constant 0 or a leaf whose values on the host are all zeros (±0). */
+function knownZero(n: Node): boolean {
+  const c = constantValue(n);
+  if (c !== null) return c === 0;
+  return n.op === 'leaf' && n.host !== null && n.host.every((v) => v === 0);
 }

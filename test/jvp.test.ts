@@ -5,6 +5,7 @@ import {
   jvp,
   sigmoid,
   sin,
+  sqrt,
   stats,
   sum,
   tensor,
@@ -85,6 +86,26 @@ describe.each(testBackends())('jvp on $name', (b) => {
       await values(g),
       xs.map((x) => 2 * Math.cos(x) - x * Math.sin(x)),
     );
+  });
+
+  it('a tangent of zeros takes its argument out, even where its partial is infinite', async () => {
+    // d/dw of sqrt(x) w at every point, x = 0 included, where d/dx is infinite.
+    const xs = [0, 1, 4];
+    const f = (w: Tensor, x: Tensor): Tensor => sqrt(x).mul(w);
+    const dw = jvp(f, [tensor(2), tensor(xs)], [tensor(1), zerosLike(tensor(xs))]).tangent;
+    expect(await values(dw)).toEqual([0, 1, 2]);
+    // Along b alone (a's tangent the number 0), sqrt(a) + b at a = 0 moves as b does.
+    const g = (a: Tensor, c: Tensor): Tensor => sqrt(a).add(c);
+    expect(await values(jvp(g, [0, 1], [0, 1]).tangent)).toEqual([1]);
+    // A tangent zero at some points only is a direction like any other: JAX's NaN where it meets the
+    // infinite partial.
+    expect(
+      await values(jvp(g, [tensor([0, 4]), tensor([1, 1])], [tensor([0, 1]), tensor([1, 1])]).tangent),
+    ).toEqual([NaN, 1.25]);
+    // A nonzero tangent still meets the infinite partial.
+    expect(await values(jvp(g, [tensor([0]), tensor([1])], [tensor([1]), tensor([0])]).tangent)).toEqual([
+      Infinity,
+    ]);
   });
 
   it("an argument f does not use has no part, and an f that uses none gives zeros of f's shape", async () => {
