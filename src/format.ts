@@ -147,6 +147,8 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     case 'exp2':
       // mathjs has no exp2.
       return { text: `2^${wrap(a!, ATOM)}`, prec: POWER };
+    case 'omsq':
+      return { text: `1 - ${wrap(a!, ATOM)}^2`, prec: SUM };
     case 'dtanh':
       // tanh'(a) as readers write it.
       return { text: `1 - tanh(${print(a!).text})^2`, prec: SUM };

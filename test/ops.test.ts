@@ -194,6 +194,7 @@ const ROWS: Record<string, Row> = {
     nanChooses: true,
   },
   xlogy: { domain: [wide, [0.01, 10]], f: (a, b) => a * Math.log(b), gradIgnores: [0] },
+  omsq: { domain: [[-3, 3]], f: (a) => 1 - a * a },
   // 0 where a is 0, whatever b is (NaN too); NaN in a is not 0, and makes the product NaN.
   mulz: { domain: [wide, wide], f: (a, b) => (a === 0 ? 0 : a * b), gradIgnores: [0, 1] },
   detach: { domain: [wide], f: (a) => a, zeroGrad: true, gradIgnores: [0] },
@@ -779,6 +780,24 @@ describe.each(testBackends())('ops on $name', (b) => {
     });
     it('pow(-2, 0.5) = NaN', async () => {
       expect(await value(pow(tensor(-2), 0.5))).toBeNaN();
+    });
+    it('asin, acos, acosh and atanh have derivatives accurate to float32 near ±1 (1 - a² with a² exact)', async () => {
+      const f32 = Math.fround;
+      const cases: [string, (t: Tensor) => Tensor, number, (x: number) => number][] = [
+        ['asin', wg.asin, f32(-0.999864), (x) => 1 / Math.sqrt(1 - x * x)],
+        ['acos', wg.acos, f32(0.9999), (x) => -1 / Math.sqrt(1 - x * x)],
+        ['acosh', wg.acosh, f32(1.000226), (x) => 1 / Math.sqrt(x * x - 1)],
+        ['atanh', wg.atanh, f32(-0.999822), (x) => 1 / (1 - x * x)],
+      ];
+      for (const [name, fn, x, want] of cases) {
+        const got = await d(fn, x);
+        // 1 - a * a in float32 was off by up to 8e-5 of the result here.
+        expect(Math.abs(got - want(x)) / Math.abs(want(x)), `${name}'(${x})`).toBeLessThan(2e-6);
+      }
+      // Their poles stay infinite, with PyTorch's signs.
+      expect([await d(wg.asin, 1), await d(wg.acos, -1), await d(wg.acosh, 1), await d(wg.atanh, 1)]).toEqual(
+        [Infinity, -Infinity, Infinity, Infinity],
+      );
     });
     it('tanh(±30) = ±1 exactly, with the gradient accurate in the tails (sech² x, not 1 - 1)', async () => {
       expect(await value(tanh(tensor(30)))).toBe(1);

@@ -322,10 +322,10 @@ export const OPS = {
     cpu: (a) => Math.asin(a),
     js: (a) => `Math.asin(${a})`,
     wgsl: (a) => `wg_asin(${a})`,
-    // 1 / sqrt(1 - a^2), as PyTorch's. 1 - a * a is accurate in float32 near ±1 too (a^2 rounds by about
-    // the square of a's distance from ±1); the product (1 - a)(1 + a) would make the second derivative
-    // cancel near 0 and give NaN (Inf * 0) at ±1.
-    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('sub', b.c(1), b.op('mul', a!, a!))))],
+    // 1 / sqrt(1 - a^2), as PyTorch's, with a^2 exact in 1 - a^2 (omsq): from 1 - a * a, a^2's rounding
+    // cost up to 8e-5 of the derivative near ±1 (1e-4 from them). The product (1 - a)(1 + a) would make
+    // the second derivative cancel near 0 and give NaN (Inf * 0) at ±1.
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('omsq', a!)))],
   }),
   acos: row({
     arity: 1,
@@ -335,9 +335,7 @@ export const OPS = {
     js: (a) => `Math.acos(${a})`,
     wgsl: (a) => `wg_acos(${a})`,
     // -1 / sqrt(1 - a^2), as asin's.
-    grad: ({ x: [a], dy, b }) => [
-      b.op('neg', b.op('div', dy, b.op('sqrt', b.op('sub', b.c(1), b.op('mul', a!, a!))))),
-    ],
+    grad: ({ x: [a], dy, b }) => [b.op('neg', b.op('div', dy, b.op('sqrt', b.op('omsq', a!))))],
   }),
   atan2: row({
     arity: 2,
@@ -416,8 +414,10 @@ export const OPS = {
     cpu: (a) => Math.acosh(a),
     js: (a) => `Math.acosh(${a})`,
     wgsl: (a) => `wg_acosh(${a})`,
-    // 1 / sqrt(a^2 - 1), as PyTorch's (see asin: accurate near 1, and Inf at ±1 with the sign of PyTorch's).
-    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('sub', b.op('mul', a!, a!), b.c(1))))],
+    // 1 / sqrt(a^2 - 1), as PyTorch's (see asin: a^2 - 1 rounded once, and Inf at ±1 with the sign of
+    // PyTorch's).
+    // 0 - (1 - a^2) rather than its negation: +0 at ±1, as a^2 - 1 is, not -0 (1/sqrt(-0) is -Inf).
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sqrt', b.op('sub', b.c(0), b.op('omsq', a!))))],
   }),
   atanh: row({
     arity: 1,
@@ -427,7 +427,7 @@ export const OPS = {
     js: (a) => `Math.atanh(${a})`,
     wgsl: (a) => `wg_atanh(${a})`,
     // 1 / (1 - a^2), as PyTorch's (see asin).
-    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('sub', b.c(1), b.op('mul', a!, a!)))],
+    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('omsq', a!))],
   }),
   softplus: row({
     arity: 1,
@@ -651,6 +651,16 @@ export const OPS = {
     wgsl: (a, b) => `wg_xlogy(${a}, ${b})`,
     // Unmasked, as PyTorch's are (its mask zeroes the incoming gradient, which then meets log 0 or 1/0).
     grad: ({ x: [p, q], dy, b }) => [b.op('mul', dy, b.op('log', q!)), b.op('mul', dy, b.op('div', p!, q!))],
+  }),
+  omsq: row({
+    arity: 1,
+    api: false,
+    doc: '1 - a^2 with a^2 formed exactly (within an ulp, and rounded once near ±1): the derivatives of asin, acos, acosh and atanh',
+    // a * a of a float32 is exact in float64, and so is 1 minus it (49 bits at most).
+    cpu: (a) => 1 - a * a,
+    js: (a) => `(1 - ${a} * ${a})`,
+    wgsl: (a) => `wg_omsq(${a})`,
+    grad: ({ x: [a], dy, b }) => [b.op('mul', dy, b.op('mul', b.c(-2), a!))],
   }),
   mulz: row({
     arity: 2,

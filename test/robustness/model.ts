@@ -79,6 +79,7 @@ const ULPS: Record<OpName, number> = {
   tiehalf: 0,
   xlogy: 4,
   mulz: 1,
+  omsq: 1,
   detach: 0,
   leafcopy: 0,
   id: 0,
@@ -143,6 +144,8 @@ function sensitivity(op: OpName, a: number, b: number, y: number, p: number): [n
     case 'mul':
     case 'mulz':
       return [Math.abs(b), Math.abs(a)];
+    case 'omsq':
+      return [Math.abs(2 * a), 0];
     case 'div':
       return [Math.abs(1 / b), Math.abs(y / b)];
     case 'pow':

@@ -545,6 +545,19 @@ function groups(): Group[] {
     },
     { label: 'pow', op: 'pow', rtol: 2.4e-7, atol: 0, a: powA, b: powB, specials: powSpecials },
     {
+      label: 'omsq',
+      op: 'omsq',
+      // Within an ulp, near ±1 too, where 1 - a * a loses a^2's rounding.
+      rtol: 1.2e-7,
+      atol: 0,
+      a: [
+        ...uniform(100000, -2, 2),
+        ...withSigns(uniform(50000, 1 - 1e-3, 1 + 1e-3)),
+        ...withSigns(logSpaced(20000, 1e-30, 1e15)),
+      ],
+      specials: [NaN32, Inf, -Inf, 0, -0, 1, -1, FLT_MAX].map((x) => [x, 0]),
+    },
+    {
       label: 'mulz',
       op: 'mulz',
       // A product of float32s, rounded once (half an ulp).
