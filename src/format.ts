@@ -181,6 +181,10 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     case 'atleast':
       return { text: `(${print(a!).text} >= ${print(b!).text} ? 1 : 0)`, prec: ATOM };
     case 'mulz': {
+      // pow's derivative takes its power as 0 where base and exponent are both 0 (a factor sign(|p| + |q|)):
+      // the mask around it gives 0 there anyway, so the power alone prints the same values.
+      const inner = a!.op === 'sign' ? a!.inputs[0] : undefined;
+      if (inner?.op === 'add' && inner.inputs.every((i) => i.op === 'abs')) return print(b!);
       // PyTorch's where(a == 0, 0, a * b) in pow's derivatives: a is often the constant exponent.
       const product = `${wrap(a!, PRODUCT)} * ${wrap(b!, PRODUCT)}`;
       const c = constOf(a!);

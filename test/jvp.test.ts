@@ -13,6 +13,7 @@ import {
   type Stats,
   type Tensor,
 } from '../src/index.js';
+import * as wg from '../src/index.js';
 import { testBackends } from './backends.js';
 
 const values = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
@@ -106,6 +107,18 @@ describe.each(testBackends())('jvp on $name', (b) => {
     expect(await values(jvp(g, [tensor([0]), tensor([1])], [tensor([1]), tensor([0])]).tangent)).toEqual([
       Infinity,
     ]);
+  });
+
+  it("along pow's base, masked as grad is: 0 at pow(0, 0), polynomial features x^k at 0 included", async () => {
+    const ks = tensor([0, 1, 2, 3]);
+    const f = (x: Tensor): Tensor => wg.pow(x, ks);
+    const at0 = jvp(f, [tensor([0, 0, 0, 0])], [tensor([1, 1, 1, 1])]).tangent;
+    expect(await values(at0)).toEqual([0, 1, 0, 0]);
+    const at2 = jvp(f, [tensor([2, 2, 2, 2])], [tensor([1, 1, 1, 1])]).tangent;
+    expect(await values(at2)).toEqual([0, 1, 4, 12]);
+    // As reverse mode gives them.
+    const g = await values(grad((x: Tensor) => sum(f(x)))(tensor([0, 0, 0, 0])));
+    expect(g).toEqual([0, 1, 0, 0]);
   });
 
   it("an argument f does not use has no part, and an f that uses none gives zeros of f's shape", async () => {

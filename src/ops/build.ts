@@ -157,4 +157,5 @@ export const builders: Builders = {
   c: constant,
   op: (name, ...args) => apply(name as OpName, args),
   powi,
+  value: constantValue,
 };

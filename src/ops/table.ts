@@ -13,6 +13,8 @@ export interface Builders {
   op(name: string, ...args: Node[]): Node;
   /** `x` to a constant integer power, lowered to multiplications. */
   powi(x: Node, n: number): Node;
+  /** The value of a node that is a constant (broadcast or not), else null. */
+  value(x: Node): number | null;
 }
 
 /** What a derivative rule sees: operands `x`, result `y`, incoming adjoint `dy`, the op parameter `p`. */
@@ -170,10 +172,19 @@ export const OPS = {
     // exponent at a zero base with an exponent >= 0 (see xlogy). The first as q times the rest by mulz, whose
     // own derivative in q is the rest's, 1/p at q = 0: a mask of q p^(q-1) would lose that, and with it
     // d²/dx² x^(x-1) at 1 (1, not 2) and d³/dx³ x^x at 1 (2, not 3).
-    grad: ({ x: [p, q], y, dy, b }) => [
-      b.op('mulz', q!, b.op('mul', dy, b.op('pow', p!, b.op('sub', q!, b.c(1))))),
-      b.op('mul', dy, b.op('xlogy', y, p!)),
-    ],
+    // The power p^(q-1) is taken as 0 where p and q are both 0 (|p| + |q| of sign 0): the mask makes the
+    // term 0 there anyway, and forward mode (jvp), which transposes the product, would meet 0^-1 past it
+    // (0 * Inf: NaN along the base at pow(0, 0), where grad gives 0).
+    // A constant exponent other than 0 (x ** 0.5) needs none of it.
+    grad: ({ x: [p, q], y, dy, b }) => {
+      const raw = b.op('pow', p!, b.op('sub', q!, b.c(1)));
+      const c = b.value(q!);
+      const power =
+        c !== null && c !== 0 && !Number.isNaN(c)
+          ? raw
+          : b.op('mulz', b.op('sign', b.op('add', b.op('abs', p!), b.op('abs', q!))), raw);
+      return [b.op('mulz', q!, b.op('mul', dy, power)), b.op('mul', dy, b.op('xlogy', y, p!))];
+    },
   }),
   powi: row({
     arity: 1,
