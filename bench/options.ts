@@ -60,6 +60,9 @@ export const USAGE = `options:
 const MIN_SIZE = 1;
 const MAX_SIZE = 28;
 
+/** The first element that comes again later in `xs`, if any. */
+const repeated = <T>(xs: readonly T[]): T | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
+
 /** Parses `--name=value` flags (from argv, or from a URL query turned into such strings). */
 export function parseOptions(args: readonly string[]): BenchOptions {
   const get = (name: string): string | undefined => {
@@ -107,28 +110,30 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   }
   // A flag given twice would be read from its first place and ignored in the second.
   const names = args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!);
-  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  const twice = repeated(names);
   if (twice !== undefined) throw new Error(`${twice} is given more than once`);
   const quick = get('quick') !== undefined;
   const step = num('step', 2, 'count');
   const sizes: number[] = [];
   for (const part of list(get('sizes'))) {
     const m = /^(\d+)-(\d+)$/.exec(part);
-    if (m && Number(m[1]) > Number(m[2]))
-      throw new Error(`--sizes: the range ${part} is empty; write the smaller size first (${m[2]}-${m[1]})`);
     if (m) {
-      if ((Number(m[2]) - Number(m[1])) % step !== 0)
+      const [lo, hi] = [Number(m[1]), Number(m[2])];
+      if (lo > hi)
+        throw new Error(`--sizes: the range ${part} is empty; write the smaller size first (${hi}-${lo})`);
+      const off = (hi - lo) % step;
+      if (off !== 0)
         throw new Error(
           `--sizes: the range ${part} does not end on its step of ${step} (--step); ` +
-            `end it at ${Number(m[2]) - ((Number(m[2]) - Number(m[1])) % step)} or set --step`,
+            `end it at ${hi - off} or set --step`,
         );
-      for (let s = Number(m[1]); s <= Number(m[2]); s += step) sizes.push(s);
+      for (let s = lo; s <= hi; s += step) sizes.push(s);
     } else if (/^\d+$/.test(part)) sizes.push(Number(part));
     else throw new Error(`--sizes: bad size ${part}`);
   }
   // Runs go from the smallest size up (the JIT warm-up and the first call are at the first size, and a
   // system is dropped at the first size its scaled time exceeds the budget), each size once.
-  const twiceSize = sizes.find((n, i) => sizes.indexOf(n) !== i);
+  const twiceSize = repeated(sizes);
   if (twiceSize !== undefined) throw new Error(`--sizes: 2^${twiceSize} is given more than once`);
   sizes.sort((a, b) => a - b);
   if (get('step') !== undefined && !list(get('sizes')).some((p) => p.includes('-')))
@@ -146,7 +151,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     if (!(SYSTEM_IDS as readonly string[]).includes(s))
       throw new Error(`unknown system ${s}; systems: ${SYSTEM_IDS.join(', ')}`);
   // Two systems of one id would share its rows (and two webgrads, two init() calls).
-  const twiceSystem = systems.find((x, i) => systems.indexOf(x) !== i);
+  const twiceSystem = repeated(systems);
   if (twiceSystem !== undefined) throw new Error(`--systems: ${twiceSystem} is given more than once`);
   return {
     // 2^14: at least one size above webgrad's cpuBelow on a CPU adapter (8192 points), so that its kernels run.
