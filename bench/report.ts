@@ -25,6 +25,11 @@ export interface BenchReport extends RunResult {
     clockStepUs?: number;
     /** Untimed ms per system and case at the smallest size before any timing (absent in older reports). */
     jitWarmupMs?: number;
+    /**
+     * The JIT warm-up was repeated at the first size where a system's calls dispatched kernels, for one whose
+     * calls at the smallest size did not (absent in older reports, whose warm-up was at the smallest size only).
+     */
+    jitWarmupOnDevice?: boolean;
     quick: boolean;
     cases: { id: string; name: string; bytesPerPoint: number }[];
     /** Cases on which `hand` and `hand-acc` run the same kernel (no function for hand-acc to replace). */
@@ -437,7 +442,10 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed call${m.reps === 1 ? '' : 's'} after ${m.warmup} warm-up; ` +
       (m.jitWarmupMs
-        ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up); `
+        ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up)` +
+          (m.jitWarmupOnDevice
+            ? ', and again at the first size where a system dispatched kernels if it had not at the smallest; '
+            : '; ')
         : '') +
       (m.clockStepUs !== undefined ? `clock steps of ${fmtStep(m.clockStepUs)} µs; ` : '') +
       `${m.seconds.toFixed(0)} s in all${m.quick ? '; quick mode (a correctness check, not a measurement)' : ''}` +

@@ -32,7 +32,8 @@ export interface RunOptions {
   warmup: number;
   /**
    * Milliseconds per system (at most JIT_WARMUP_CALLS calls each) of untimed calls at a case's smallest
-   * size, right after its first (compiling) call: a JavaScript engine optimises a function only after
+   * size, right after its first (compiling) call, and again at the first size where a system's calls
+   * dispatch kernels if they did not at the smallest: a JavaScript engine optimises a function only after
    * many calls, and the few warm-up calls of a size leave a library with more JavaScript per call (a
    * tracing or graph-building one) running partly unoptimised, which the medians at small sizes and on
    * the device would otherwise measure.
@@ -198,6 +199,10 @@ async function runCase(
     }
   }
   const firstDone = new Set<System>();
+  // Systems JIT-warmed at a size where their calls dispatch kernels: one that ran without (webgrad below its
+  // `cpuBelow`, on its CPU backend) is warmed again at the first size where they do, or the JavaScript of
+  // its device path would first grow hot in the timed calls there.
+  const warmedOnDevice = new Set<System>();
   for (const [k, log2n] of o.sizes.entries()) {
     if (late()) {
       // Past the deadline, the remaining sizes are recorded as skipped (the report says why).
@@ -219,6 +224,7 @@ async function runCase(
     const ref = live.size > 0 ? reference(c, xs) : null;
     const rows = new Map<System, Measurement>();
     const timed: System[] = [];
+    const toWarm: System[] = [];
     for (const s of systems) {
       const row: Measurement = { case: c.id, system: s.id, log2n, status: 'skipped' };
       rows.set(s, row);
@@ -229,9 +235,13 @@ async function runCase(
       }
       // The check call: also the first call of the case, which pays for compilation.
       try {
+        const d0 = gpuCalls.dispatches;
         const t0 = performance.now();
         const got = await s.run(c, xs, c.params);
         const t = performance.now() - t0;
+        const onDevice = gpuCalls.dispatches > d0;
+        if (k === 0 || (onDevice && !warmedOnDevice.has(s))) toWarm.push(s);
+        if (onDevice) warmedOnDevice.add(s);
         if (!firstDone.has(s)) {
           firstDone.add(s);
           lat.get(s)!.firstCallMs = t;
@@ -252,8 +262,8 @@ async function runCase(
     }
     // JIT warm-up: one system at a time, as nothing is timed, each with its own time. A failure ends a
     // system's calls; it shows again in the timed calls, which record it.
-    if (k === 0 && o.jitWarmupMs > 0)
-      for (const s of timed)
+    if (o.jitWarmupMs > 0)
+      for (const s of timed.filter((x) => toWarm.includes(x)))
         await interleaved(
           [s],
           { seed: 0, warmup: 0, reps: JIT_WARMUP_CALLS, minReps: 1, budgetMs: o.jitWarmupMs },
@@ -530,6 +540,7 @@ export async function benchmarkReport(
       reps: opts.reps,
       warmup: opts.warmup,
       jitWarmupMs: opts.jitWarmupMs,
+      ...(opts.jitWarmupMs > 0 ? { jitWarmupOnDevice: true } : {}),
       clockStepUs: clockStepUs(),
       quick: opts.quick,
       cases: opts.cases.map((c) => ({ id: c.id, name: c.name, bytesPerPoint: bytesPerPoint(c) })),

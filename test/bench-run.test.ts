@@ -17,7 +17,7 @@ import {
   type RunOptions,
   type RunResult,
 } from '../bench/run.js';
-import type { System, SystemId } from '../bench/systems/system.js';
+import { gpuCalls, type System, type SystemId } from '../bench/systems/system.js';
 
 /** The reference's own outputs, as a system returns them. */
 function outputsOf(c: BenchCase, xs: readonly Float32Array[]): Float32Array[] {
@@ -114,7 +114,7 @@ describe('benchmark loop', () => {
     for (const n of [4, 6, 8]) expect(at('hand', n)?.status).toBe('ok');
   });
 
-  it('warms each system up at the smallest size only, after its first call, within the time given', async () => {
+  it('warms each system up at the smallest size, after its first call, within the time given', async () => {
     /** A stand-in that records the size of each call. */
     const recording = (id: SystemId, delayMs: number) => {
       const s = standIn(id, delayMs);
@@ -143,6 +143,36 @@ describe('benchmark loop', () => {
     // The first call of the case (the one timed as compilation) comes before any warm-up call.
     expect(fast.sizes[0]).toBe(16);
     expect(fast.sizes.slice(0, 301).every((n) => n === 16)).toBe(true);
+  });
+
+  it('warms a system up again at the first size where it dispatches kernels, if it did not at the smallest', async () => {
+    // As webgrad on a CPU adapter: below 64 points its CPU backend (no dispatch), from 64 on kernels.
+    const routed = standIn('webgrad', 0);
+    const always = standIn('hand', 0);
+    const sizes = new Map<System, number[]>([
+      [routed, []],
+      [always, []],
+    ]);
+    for (const [s, seen] of sizes) {
+      const run = s.run.bind(s);
+      s.run = (c, xs, p) => {
+        seen.push(xs[0]!.length);
+        if (s === always || xs[0]!.length >= 64) gpuCalls.dispatches++;
+        return run(c, xs, p);
+      };
+    }
+    const count = (s: System, n: number) => sizes.get(s)!.filter((x) => x === n).length;
+    const r = await runBenchmark(options([routed, always], { jitWarmupMs: 1000 }));
+    expect(r.measurements.every((m) => m.status === 'ok')).toBe(true);
+    // Per size: the check call, one untimed and two timed calls, and 300 warm-up calls where warmed.
+    expect([16, 64, 256].map((n) => count(routed, n))).toEqual([304, 304, 4]);
+    expect([16, 64, 256].map((n) => count(always, n))).toEqual([304, 4, 4]);
+    // At 2^6 the warm-up comes right after the check call, before the timed calls.
+    const at64 = sizes.get(routed)!.filter((n) => n === 64);
+    expect(sizes.get(routed)!.indexOf(64) + at64.length - 1).toBe(sizes.get(routed)!.lastIndexOf(64));
+    expect(
+      sizes.get(routed)!.slice(sizes.get(routed)!.indexOf(64), sizes.get(routed)!.indexOf(64) + 301),
+    ).toEqual(new Array(301).fill(64));
   });
 
   it("passes --webgrad's JSON object to webgrad's init, and names a value that is not one", () => {
