@@ -70,6 +70,8 @@ export interface Backend {
 
 /** A device's bindings, by which planKernels weighs a plan: its limit, and what a kernel's outputs need. */
 export interface Bindings {
+  /** A string equal for bindings by which plans come out alike (plans are kept by it: see plan-memo.ts). */
+  readonly key: string;
   /** The most buffers one program may bind. */
   readonly limit: number;
   /** The most buffers any one output of the kernel needs bound. */

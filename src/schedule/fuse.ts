@@ -13,6 +13,7 @@ import {
   type Value,
 } from './kernel.js';
 import type { Bindings } from './backend.js';
+import { PlanMemo, structureKey } from './plan-memo.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
@@ -59,10 +60,15 @@ export function planKernels(
   remember = false,
   bindings?: Bindings,
 ): Kernel[] {
-  const whole = plan(targets, ready, remember, Infinity);
+  const isReady = (n: Node): boolean => ready(storageNode(n));
+  const order = topoSort(targets, isReady);
+  const key = structureKey(order, targets, isReady, storageNode, remember, bindings?.key ?? '');
+  const kept = key === null ? null : memo.get(key, order);
+  if (kept) return kept;
+  const whole = plan(order, targets, isReady, remember, Infinity);
   let chosen = whole;
   if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
-    const cut = plan(targets, ready, remember, CUT_DEPTH);
+    const cut = plan(order, targets, isReady, remember, CUT_DEPTH);
     // Taken unless the cuts store too much more, or give an output more buffers to bind than the device
     // allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a wide graph
     // can): such an output would be computed on the CPU.
@@ -79,7 +85,7 @@ export function planKernels(
     // later level. Computed again there from the chain's inputs instead, where that keeps every kernel
     // within the device's bindings and of moderate size, and brings no new kinds of kernel: the steps of an
     // unrolled loop, each recomputing what the last stored, would each compile kernels of their own.
-    const again = plan(targets, ready, remember, Infinity, false);
+    const again = plan(order, targets, isReady, remember, Infinity, false);
     const kinds = (ks: readonly Kernel[]): number => new Set(ks.map(kernelKey)).size;
     if (
       again.kernels.every(bindings.fits) &&
@@ -88,8 +94,21 @@ export function planKernels(
     )
       chosen = again;
   }
-  if (remember) chosen.note();
+  const noted = remember ? chosen.noted() : [];
+  for (const n of noted) n.computedBefore = true;
+  if (key !== null) memo.set(key, chosen.kernels, noted, order);
   return chosen.kernels;
+}
+
+// Plans by the structure of the graph they cover (see plan-memo.ts).
+const memo = new PlanMemo();
+
+/** Plans planKernels() found kept (rather than made) since the last clearPlanMemo(): for tests. */
+export const plansMemoized = (): number => memo.hits;
+
+/** Forgets every kept plan: for tests that compare a kept plan with one made afresh. */
+export function clearPlanMemo(): void {
+  memo.clear();
 }
 
 /** The most buffers any one output of the plan's kernels needs bound, by the device's measure. */
@@ -101,19 +120,19 @@ const storedBytes = (kernels: readonly Kernel[]): number =>
   kernels.reduce((a, k) => a + k.outputs.reduce((b, o) => b + (o.reduce ? 0 : 4 * o.node.size), 0), 0);
 
 /**
- * planKernels with chains of inline ops cut every `cutDepth` ops (Infinity: never); `note` records the
- * ops computed without storing (see `remember`), for the plan that is taken. `shared`: values that kernels
- * of several levels need are stored (see storeWhatSeveralLevelsNeed) rather than computed by each.
+ * planKernels over `order` (the walk from `targets` down to ready nodes) with chains of inline ops cut every
+ * `cutDepth` ops (Infinity: never); `noted` lists the ops computed without storing (see `remember`), to be
+ * marked for the plan that is taken. `shared`: values that kernels of several levels need are stored (see
+ * storeWhatSeveralLevelsNeed) rather than computed by each.
  */
 function plan(
+  order: readonly Node[],
   targets: readonly Node[],
-  ready: (n: Node) => boolean,
+  isReady: (n: Node) => boolean,
   remember: boolean,
   cutDepth: number,
   shared = true,
-): { kernels: Kernel[]; note: () => void } {
-  const isReady = (n: Node): boolean => ready(storageNode(n));
-  const order = topoSort(targets, isReady);
+): { kernels: Kernel[]; noted: () => Node[] } {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
   // Ops computed inline since the last stored value, along the longest chain (with cuts only).
@@ -172,12 +191,11 @@ function plan(
   // backward pass an input for every value of its forward pass (beyond a device's bindings).
   if (cutDepth === Infinity && shared)
     storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
-  const note = (): void => {
-    for (const n of order) {
+  const noted = (): Node[] =>
+    order.filter((n) => {
       const row = opRow(n.op);
-      if (row && !row.identity && !level.has(n) && !isReady(n)) n.computedBefore = true;
-    }
-  };
+      return row !== undefined && row.identity !== true && !level.has(n) && !isReady(n);
+    });
   const groups = new Map<string, Node[]>();
   for (const [n, l] of level) {
     const key = `${l}|${fmtShape(domainOf(n))}`;
@@ -196,7 +214,7 @@ function plan(
     const parts = splitWide(nodes, stored).map((g) => buildKernel(g, lvl, stored));
     return Math.max(...parts.map((p) => p.values.length)) <= 0.75 * k.values.length ? parts : [k];
   });
-  return { kernels: kernels.sort((a, b) => a.level - b.level), note };
+  return { kernels: kernels.sort((a, b) => a.level - b.level), noted };
 }
 
 /**

@@ -135,7 +135,12 @@ export function deviceBindings(limit: number, exact = false): Bindings {
   // An output binds at most every input, one buffer of its own or the partials, and the flag word: most
   // kernels fit without counting.
   const most = exact ? 1 : 2;
-  return { limit, need, fits: (k) => k.inputs.length + most <= limit || need(k) <= limit };
+  return {
+    key: `${limit}${exact ? 'x' : ''}`,
+    limit,
+    need,
+    fits: (k) => k.inputs.length + most <= limit || need(k) <= limit,
+  };
 }
 
 /** Splits `outputs` into groups whose inputs plus outputs (plus `extra(group)`) fit `limit` bindings. */

@@ -1,0 +1,149 @@
+/**
+ * Kernel plans by the structure of the graph they cover: a computation repeated on new data (a training
+ * step, a sweep over points, a call of the same function at another point) is split into kernels once;
+ * later runs of the same structure only put their own nodes into the kept kernels.
+ */
+import type { Node } from '../graph/node.js';
+import type { Kernel, KernelInput, KernelOutput } from './kernel.js';
+
+// Plans kept (least recently used dropped first), in number and in characters of their keys; a graph of
+// more nodes than MAX_NODES is planned each time (its kernels take far longer to compile or run).
+const MAX_PLANS = 256;
+const MAX_WEIGHT = 2 ** 21;
+const MAX_NODES = 4096;
+
+/** A kernel with each node replaced by its place in the walk the key was made from. */
+interface KernelTemplate extends Omit<Kernel, 'inputs' | 'outputs'> {
+  readonly inputs: readonly (Omit<KernelInput, 'node'> & { readonly at: number })[];
+  readonly outputs: readonly (Omit<KernelOutput, 'node'> & { readonly at: number })[];
+}
+
+/** A kept plan: its kernels, and the nodes it marks as computed without being stored (Node.computedBefore). */
+interface Template {
+  readonly kernels: readonly KernelTemplate[];
+  readonly noted: readonly number[];
+}
+
+const attrKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+
+/**
+ * A string equal for graphs that planKernels splits alike, made from `order` (the walk from `targets`
+ * that stops at ready nodes): each node's op, parameter, shape and operands (by place in the walk), or for a
+ * ready node its shape and buffer (ready nodes that share one, views of it, are loaded once by a kernel), with `remember` whether an
+ * earlier run computed it without storing it, and the targets; `bindings` names the device's binding limits.
+ * Null where the graph is not planned from its structure alone (a disposed node or a leaf without values,
+ * which planning reports) or is too large to keep.
+ */
+export function structureKey(
+  order: readonly Node[],
+  targets: readonly Node[],
+  isReady: (n: Node) => boolean,
+  storageOf: (n: Node) => Node,
+  remember: boolean,
+  bindings: string,
+): string | null {
+  if (order.length > MAX_NODES) return null;
+  const at = new Map<Node, number>();
+  const buffers = new Map<Node, number>();
+  const parts: (string | number)[] = [remember ? 'r' : '-', bindings];
+  for (const n of order) {
+    if (n.disposed) return null;
+    at.set(n, at.size);
+    if (isReady(n)) {
+      const s = storageOf(n);
+      let b = buffers.get(s);
+      if (b === undefined) buffers.set(s, (b = buffers.size));
+      parts.push('R', n.shape.join('x'), b);
+      continue;
+    }
+    if (n.op === 'leaf') return null;
+    parts.push(
+      n.op,
+      attrKey(n.attr),
+      n.shape.join('x'),
+      remember && n.computedBefore ? 'b' : '',
+      n.inputs.length,
+    );
+    for (const c of n.inputs) parts.push(at.get(c)!);
+  }
+  parts.push('T');
+  for (const t of targets) parts.push(at.get(t)!);
+  return parts.join(' ');
+}
+
+/** The plan `kernels` (marking `noted`) with its nodes replaced by their places in `order`; null if one is not there. */
+function template(
+  kernels: readonly Kernel[],
+  noted: readonly Node[],
+  order: readonly Node[],
+): Template | null {
+  const at = new Map<Node, number>();
+  order.forEach((n, i) => at.set(n, i));
+  const place = (n: Node): number => at.get(n) ?? -1;
+  const t: Template = {
+    kernels: kernels.map((k) => ({
+      ...k,
+      inputs: k.inputs.map((i) => ({ access: i.access, at: place(i.node) })),
+      outputs: k.outputs.map((o) => ({ ref: o.ref, reduce: o.reduce, access: o.access, at: place(o.node) })),
+    })),
+    noted: noted.map(place),
+  };
+  const missing =
+    t.noted.includes(-1) || t.kernels.some((k) => [...k.inputs, ...k.outputs].some((x) => x.at < 0));
+  return missing ? null : t;
+}
+
+/** The kept plan's kernels over the nodes of `order`, marking its noted nodes. */
+function instantiate(t: Template, order: readonly Node[]): Kernel[] {
+  for (const i of t.noted) order[i]!.computedBefore = true;
+  return t.kernels.map((k) => ({
+    ...k,
+    inputs: k.inputs.map((i) => ({ node: order[i.at]!, access: i.access })),
+    outputs: k.outputs.map((o) => ({ node: order[o.at]!, ref: o.ref, reduce: o.reduce, access: o.access })),
+  }));
+}
+
+/** Plans kept by structureKey(). */
+export class PlanMemo {
+  private readonly plans = new Map<string, Template>();
+  private weight = 0;
+  /** Plans found kept. */
+  hits = 0;
+
+  /** The kept plan for `key` over the nodes of `order` (its noted nodes marked), or null. */
+  get(key: string, order: readonly Node[]): Kernel[] | null {
+    const t = this.plans.get(key);
+    if (!t) return null;
+    this.hits++;
+    // Most recently used last.
+    this.plans.delete(key);
+    this.plans.set(key, t);
+    return instantiate(t, order);
+  }
+
+  /** Keeps the plan `kernels` (which marked `noted`) for `key`. */
+  set(key: string, kernels: readonly Kernel[], noted: readonly Node[], order: readonly Node[]): void {
+    if (key.length > MAX_WEIGHT / 4 || this.plans.has(key)) return;
+    const t = template(kernels, noted, order);
+    if (!t) return;
+    while (this.plans.size >= MAX_PLANS || (this.plans.size > 0 && this.weight + key.length > MAX_WEIGHT)) {
+      const oldest = this.plans.keys().next().value!;
+      this.plans.delete(oldest);
+      this.weight -= oldest.length;
+    }
+    this.plans.set(key, t);
+    this.weight += key.length;
+  }
+
+  /** Forgets every plan (and the count of hits). */
+  clear(): void {
+    this.plans.clear();
+    this.weight = 0;
+    this.hits = 0;
+  }
+
+  /** Plans kept: for tests. */
+  get size(): number {
+    return this.plans.size;
+  }
+}

@@ -1,0 +1,201 @@
+// Plans kept by the structure of the graph they cover: a kept plan, put over a new graph of the same
+// structure, is the plan that planning that graph afresh gives, and whatever changes the plan (constants,
+// which inputs share a buffer, what is ready, shapes) changes the key.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  amax,
+  exp,
+  grad,
+  init,
+  reshape,
+  sigmoid,
+  sin,
+  stats,
+  sum,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
+import type { Node } from '../src/graph/node.js';
+import { clearPlanMemo, planKernels, plansMemoized } from '../src/schedule/fuse.js';
+import type { Kernel } from '../src/schedule/kernel.js';
+
+const ramp = (n: number, k = 1): Float32Array => new Float32Array(n).map((_, i) => k * ((i % 13) / 6 - 1));
+
+/** Graphs of several kinds over fresh leaves: each call builds a new graph of the same structure. */
+const graphs: Record<string, (k: number) => Tensor[]> = {
+  'exp(-x^2-2x-sin x) and its gradient': (k) => {
+    const x = tensor(ramp(64, k), { requiresGrad: true });
+    const y = exp(x.square().neg().sub(x.mul(2)).sub(sin(x)));
+    sum(y).backward();
+    return [y, x.grad!];
+  },
+  'sigmoid(w*x+b) with scalar parameters': (k) => {
+    const x = tensor(ramp(50, k));
+    const w = tensor(0.5 * k, { requiresGrad: true });
+    const b = tensor(-k, { requiresGrad: true });
+    const loss = sum(sigmoid(w.mul(x).add(b)));
+    loss.backward();
+    return [loss, w.grad!, b.grad!];
+  },
+  "f' and f'' of x^2 sin x by nested grad()": (k) => {
+    const d1 = grad((x: Tensor) => sum(x.pow(2).mul(sin(x)))) as (x: Tensor) => Tensor;
+    const d2 = grad((x: Tensor) => sum(d1(x))) as (x: Tensor) => Tensor;
+    const x = tensor(ramp(40, k));
+    return [d1(x), d2(x)];
+  },
+  'softmax-like: exp(x - amax(x)) over rows, and a reshape': (k) => {
+    const x = tensor(ramp(24, k), { requiresGrad: true });
+    const m = reshape(x, [4, 6]);
+    const e = exp(m.sub(amax(m, 1, true)));
+    const p = e.div(sum(e, 1, true));
+    sum(p.mul(m)).backward();
+    return [p, x.grad!];
+  },
+};
+
+/** The kernels with their nodes named by id, to compare plans of one graph. */
+const named = (ks: readonly Kernel[]): unknown =>
+  ks.map((k) => ({
+    ...k,
+    inputs: k.inputs.map((i) => ({ ...i, node: i.node.id })),
+    outputs: k.outputs.map((o) => ({ ...o, node: o.node.id })),
+  }));
+
+const nodes = (ts: readonly Tensor[]): Node[] => ts.map((t) => t.node);
+const ready = (n: Node): boolean => n.realized;
+
+describe('plans kept by the structure of the graph', () => {
+  beforeAll(() => init({ backend: 'cpu' }));
+
+  for (const [name, build] of Object.entries(graphs))
+    it(`${name}: a kept plan over a new graph is that graph's own plan`, () => {
+      clearPlanMemo();
+      planKernels(nodes(build(1)), ready);
+      const hits = plansMemoized();
+      const again = nodes(build(2));
+      const kept = planKernels(again, ready);
+      expect(plansMemoized()).toBe(hits + 1);
+      clearPlanMemo();
+      const fresh = planKernels(again, ready);
+      expect(plansMemoized()).toBe(0);
+      expect(named(kept)).toEqual(named(fresh));
+    });
+
+  it('repeated calls compute with their own values through the kept plan', async () => {
+    clearPlanMemo();
+    // The first run also computes what earlier tests left hinted (their graphs' gradients, never read).
+    for (const k of [1, 2, -3, 0.5]) {
+      const [y, g] = graphs['exp(-x^2-2x-sin x) and its gradient']!(k);
+      const [yv, gv] = await Promise.all([y!.data(), g!.data()]);
+      const xs = ramp(64, k);
+      xs.forEach((x, i) => {
+        const e = Math.exp(-x * x - 2 * x - Math.sin(x));
+        expect(yv[i]).toBeCloseTo(e, 4);
+        expect(gv[i]).toBeCloseTo(e * (-2 * x - 2 - Math.cos(x)), 4);
+      });
+    }
+    expect(plansMemoized()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('graphs that differ in a constant, a shared input or a shape are planned apart', async () => {
+    clearPlanMemo();
+    const a = tensor([1, 2, 3]);
+    const b = tensor([10, 20, 30]);
+    // The same ops over one buffer twice, and over two buffers.
+    expect(Array.from(await a.add(b).data())).toEqual([11, 22, 33]);
+    expect(Array.from(await a.add(a).data())).toEqual([2, 4, 6]);
+    expect(Array.from(await b.add(a).data())).toEqual([11, 22, 33]);
+    // The same structure with another constant.
+    expect(Array.from(await a.mul(2).data())).toEqual([2, 4, 6]);
+    expect(Array.from(await a.mul(3).data())).toEqual([3, 6, 9]);
+    expect(Array.from(await a.mul(-0).data())).toEqual([-0, -0, -0]);
+    expect(Object.is((await a.mul(-0).data())[0], -0)).toBe(true);
+    expect(Object.is((await a.mul(0).data())[0], 0)).toBe(true);
+    // Another shape, and a broadcast operand.
+    expect(Array.from(await tensor([1, 2]).mul(2).data())).toEqual([2, 4]);
+    const m = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(Array.from(await m.add(a).data())).toEqual([2, 4, 6, 5, 7, 9]);
+    expect(Array.from(await m.add(tensor([[1], [2]])).data())).toEqual([2, 3, 4, 6, 7, 8]);
+  });
+
+  it('graphs with the same ops in the same order but wired otherwise are planned apart', async () => {
+    clearPlanMemo();
+    const a = tensor([1, 2, 3]);
+    const b = tensor([10, 20, 30]);
+    // (a + b) * a, then (a + b) * b: the same walk of ops, the product's second operand differs.
+    expect(Array.from(await a.add(b).mul(a).data())).toEqual([11, 44, 99]);
+    expect(Array.from(await a.add(b).mul(b).data())).toEqual([110, 440, 990]);
+    // a * (a seen through a view), then a * b: two ready operands, one buffer or two.
+    const view = (t: Tensor): Tensor => reshape(reshape(t, [3, 1]), [3]);
+    expect(Array.from(await a.mul(view(a)).data())).toEqual([1, 4, 9]);
+    expect(Array.from(await a.mul(view(b)).data())).toEqual([10, 40, 90]);
+    // Sums along one axis, then the other: the same ops, other shapes.
+    const m = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(Array.from(await sum(m.mul(2), 0, true).data())).toEqual([10, 14, 18]);
+    expect(Array.from(await sum(m.mul(2), 1, true).data())).toEqual([12, 30]);
+  });
+
+  it('a run asked for more of the same graph stores all of it, in one kernel', async () => {
+    clearPlanMemo();
+    const x = tensor(ramp(16));
+    await exp(x).mul(2).data();
+    const x2 = tensor(ramp(16));
+    const y = exp(x2);
+    const z = y.mul(2);
+    const before = stats().dispatches;
+    const [zv, yv] = await Promise.all([z.data(), y.data()]);
+    expect(stats().dispatches - before).toBe(1);
+    expect(Array.from(yv)).toEqual(Array.from(ramp(16), (v) => Math.fround(Math.exp(v))));
+    expect(Array.from(zv)).toEqual(Array.from(yv, (v) => 2 * v));
+  });
+
+  it('a value an earlier run computed inside its kernel is stored when a later run needs it again', async () => {
+    clearPlanMemo();
+    // The plan of exp(x) + 1 with exp computed inline, kept.
+    await exp(tensor(ramp(8)))
+      .add(1)
+      .data();
+    // Twice: the second run of exp(x) * 2 takes the kept plan, which marks its exp as computed all the same.
+    for (let i = 0; i < 2; i++) {
+      const y = exp(tensor(ramp(8)));
+      await y.mul(2).data();
+      expect(y.node.realized).toBe(false);
+      // The same ops, but exp was computed by an earlier run: stored now, not computed inline a second time.
+      await y.add(1).data();
+      expect(y.node.realized).toBe(true);
+    }
+  });
+
+  it('a value realized since is read, not computed again, by a graph of otherwise the same structure', async () => {
+    clearPlanMemo();
+    const run = async (realizeFirst: boolean): Promise<Kernel[]> => {
+      const x = tensor(ramp(32));
+      const y = exp(x);
+      if (realizeFirst) await y.realize();
+      const z = y.mul(2);
+      const ks = planKernels([z.node], ready);
+      expect(Array.from(await z.data())).toEqual(Array.from(ramp(32), (v) => 2 * Math.fround(Math.exp(v))));
+      return ks;
+    };
+    const lazy = await run(false);
+    const read = await run(true);
+    expect(lazy[0]!.values.some((v) => v.kind === 'op' && v.op === 'exp')).toBe(true);
+    expect(read[0]!.values.some((v) => v.kind === 'op' && v.op === 'exp')).toBe(false);
+  });
+
+  it('a disposed input is still reported when the plan of its structure is kept', async () => {
+    clearPlanMemo();
+    const x = tensor(ramp(8));
+    await x.mul(2).add(1).data();
+    const y = tensor(ramp(8));
+    const z = y.mul(2).add(1);
+    y.dispose();
+    await expect(z.data()).rejects.toThrow(/disposed tensor/);
+  });
+});
