@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   amax,
+  cos,
   exp,
   grad,
   init,
@@ -80,6 +81,29 @@ describe('plans kept by the structure of the graph', () => {
       expect(plansMemoized()).toBe(0);
       expect(named(kept)).toEqual(named(fresh));
     });
+
+  it('a wide level is split alike whatever order its outputs were made in', () => {
+    // Four chains from one leaf, long enough that their level is split into kernels of at most 1500
+    // values; made first to last, then last to first (node ids in the other order).
+    const lengths = [600, 600, 600, 100];
+    const chains = (made: number[]): Node[] => {
+      const x = tensor(ramp(12));
+      const outs: Node[] = [];
+      for (const j of made) {
+        let t = x.add(j + 0.5);
+        for (let i = 1; i < lengths[j]!; i++) t = i % 2 ? sin(t) : cos(t);
+        outs[j] = t.node;
+      }
+      return outs;
+    };
+    clearPlanMemo();
+    expect(planKernels(chains([0, 1, 2, 3]), ready).length).toBeGreaterThan(1);
+    const reversed = chains([3, 2, 1, 0]);
+    const kept = planKernels(reversed, ready);
+    expect(plansMemoized()).toBe(1);
+    clearPlanMemo();
+    expect(named(kept)).toEqual(named(planKernels(reversed, ready)));
+  });
 
   it('repeated calls compute with their own values through the kept plan', async () => {
     clearPlanMemo();

@@ -203,6 +203,9 @@ function plan(
     if (g) g.push(n);
     else groups.set(key, [n]);
   }
+  // Places in the walk, for splitWide (only a level over LARGE_KERNEL values needs them).
+  let places: Map<Node, number> | null = null;
+  const place = (n: Node): number => (places ??= new Map(order.map((m, i) => [m, i]))).get(n)!;
   // A kernel reads what an earlier level stored rather than computing it again.
   const kernels = [...groups.values()].flatMap((nodes) => {
     const lvl = level.get(nodes[0]!)!;
@@ -211,7 +214,7 @@ function plan(
     if (k.values.length <= LARGE_KERNEL || nodes.length === 1) return [k];
     // Split only where that makes the largest kernel markedly smaller: where one output alone needs most
     // of the values (a gradient through a long chain), the others split off would be computed twice.
-    const parts = splitWide(nodes, stored).map((g) => buildKernel(g, lvl, stored));
+    const parts = splitWide(nodes, stored, place).map((g) => buildKernel(g, lvl, stored));
     return Math.max(...parts.map((p) => p.values.length)) <= 0.75 * k.values.length ? parts : [k];
   });
   return { kernels: kernels.sort((a, b) => a.level - b.level), noted };
@@ -219,17 +222,22 @@ function plan(
 
 /**
  * The outputs of one level's kernel in groups whose kernels hold at most LARGE_KERNEL values each (counted
- * as the graph nodes each computes or reads, an upper bound), in order of creation: a level of a wide graph
+ * as the graph nodes each computes or reads, an upper bound), in the order of the walk (`place`; not of
+ * creation, which a plan kept by the graph's structure cannot know): a level of a wide graph
  * (a derivative of high order has thousands of small outputs at a level, however short its chains are cut)
  * would otherwise be one kernel of many thousands of values, which compilers take superlinear time over.
  * Values that several groups need are computed by each. An output that alone needs more stays whole.
  */
-function splitWide(outs: readonly Node[], stored: (n: Node) => boolean): Node[][] {
+function splitWide(
+  outs: readonly Node[],
+  stored: (n: Node) => boolean,
+  place: (n: Node) => number,
+): Node[][] {
   const isBoundary = boundaryOf(stored);
   const groups: Node[][] = [];
   let group: Node[] = [];
   let held = new Set<Node>();
-  for (const out of [...outs].sort((a, b) => a.id - b.id)) {
+  for (const out of [...outs].sort((a, b) => place(a) - place(b))) {
     // The nodes the output's kernel value is computed from, down to what is stored.
     const cone = new Set<Node>();
     const stack = [rootOf(out)];

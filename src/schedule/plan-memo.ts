@@ -4,6 +4,7 @@
  * later runs of the same structure only put their own nodes into the kept kernels.
  */
 import type { Node } from '../graph/node.js';
+import type { Shape } from '../graph/shape.js';
 import type { Kernel, KernelInput, KernelOutput } from './kernel.js';
 
 // Plans kept (least recently used dropped first), in number and in characters of their keys; a graph of
@@ -24,13 +25,15 @@ interface Template {
   readonly noted: readonly number[];
 }
 
-const attrKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+const attrKey = (v: number): string => (v === 0 ? (Object.is(v, -0) ? '-0' : '0') : String(v));
 
 /**
  * A string equal for graphs that planKernels splits alike, made from `order` (the walk from `targets`
- * that stops at ready nodes): each node's op, parameter, shape and operands (by place in the walk), or for a
- * ready node its shape and buffer (ready nodes that share one, views of it, are loaded once by a kernel), with `remember` whether an
- * earlier run computed it without storing it, and the targets; `bindings` names the device's binding limits.
+ * that stops at ready nodes): each node's op, parameter, shape and operands (by place in the walk; with
+ * `remember`, whether an earlier run computed it without storing it), or for a ready node its shape and
+ * buffer (ready nodes that share one, views of it, are loaded once by a kernel); then the targets.
+ * `bindings` names the device's binding limits. Planning reads nothing else of a graph (node ids
+ * included: see splitWide), so a kept plan is the plan that planning the graph afresh gives.
  * Null where the graph is not planned from its structure alone (a disposed node or a leaf without values,
  * which planning reports) or is too large to keep.
  */
@@ -45,31 +48,44 @@ export function structureKey(
   if (order.length > MAX_NODES) return null;
   const at = new Map<Node, number>();
   const buffers = new Map<Node, number>();
-  const parts: (string | number)[] = [remember ? 'r' : '-', bindings];
-  for (const n of order) {
+  // One string built by concatenation: cheaper than an array of parts joined (V8 joins the pieces once, when
+  // the key is first hashed).
+  let key = (remember ? 'r' : '-') + bindings;
+  for (let i = 0; i < order.length; i++) {
+    const n = order[i]!;
     if (n.disposed) return null;
-    at.set(n, at.size);
+    at.set(n, i);
     if (isReady(n)) {
       const s = storageOf(n);
       let b = buffers.get(s);
       if (b === undefined) buffers.set(s, (b = buffers.size));
-      parts.push('R', n.shape.join('x'), b);
+      key += ';R' + shapeKey(n.shape) + ' ' + b;
       continue;
     }
     if (n.op === 'leaf') return null;
-    parts.push(
-      n.op,
-      attrKey(n.attr),
-      n.shape.join('x'),
-      remember && n.computedBefore ? 'b' : '',
-      n.inputs.length,
-    );
-    for (const c of n.inputs) parts.push(at.get(c)!);
+    key +=
+      ';' +
+      n.op +
+      ' ' +
+      attrKey(n.attr) +
+      ' ' +
+      shapeKey(n.shape) +
+      (remember && n.computedBefore ? 'b' : '');
+    const inputs = n.inputs;
+    for (let j = 0; j < inputs.length; j++) key += ' ' + at.get(inputs[j]!)!;
   }
-  parts.push('T');
-  for (const t of targets) parts.push(at.get(t)!);
-  return parts.join(' ');
+  key += ';T';
+  for (const t of targets) key += ' ' + at.get(t)!;
+  return key;
 }
+
+// Shapes as they appear in keys, kept per shape array (nodes made by one op often share their operand's).
+const shapeKeys = new WeakMap<Shape, string>();
+const shapeKey = (shape: Shape): string => {
+  let k = shapeKeys.get(shape);
+  if (k === undefined) shapeKeys.set(shape, (k = shape.join('x')));
+  return k;
+};
 
 /** The plan `kernels` (marking `noted`) with its nodes replaced by their places in `order`; null if one is not there. */
 function template(
