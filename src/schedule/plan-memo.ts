@@ -79,13 +79,9 @@ export function structureKey(
   return key;
 }
 
-// Shapes as they appear in keys, kept per shape array (nodes made by one op often share their operand's).
-const shapeKeys = new WeakMap<Shape, string>();
-const shapeKey = (shape: Shape): string => {
-  let k = shapeKeys.get(shape);
-  if (k === undefined) shapeKeys.set(shape, (k = shape.join('x')));
-  return k;
-};
+// Shapes as they appear in keys; most are of one or two dimensions, whose numbers V8 keeps as strings.
+const shapeKey = (shape: Shape): string =>
+  shape.length === 1 ? String(shape[0]) : shape.length === 2 ? shape[0] + 'x' + shape[1] : shape.join('x');
 
 /** The plan `kernels` (marking `noted`) with its nodes replaced by their places in `order`; null if one is not there. */
 function template(
