@@ -64,6 +64,36 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
         else expect(Math.abs(got[j]![i]! - want[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(want[i]!) + 1e-7);
     });
   });
+  it('the parameter gradients of a 600-step unrolled integration, a sum per step, are planned and right', async () => {
+    // y += 0.01 (a sin y - b y) at 64 points: the gradients of a and b sum a term per step, each needing the
+    // steps after it (a level of 600 outputs whose cones nest; splitting it was tried output by output).
+    const steps = 600;
+    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
+    const a = tensor(0.5, { requiresGrad: true });
+    const b = tensor(0.1, { requiresGrad: true });
+    let y = tensor(y0);
+    for (let i = 0; i < steps; i++) y = y.add(sin(y).mul(a).sub(y.mul(b)).mul(0.01));
+    sum(y).backward();
+    const kernels = planKernels([a.grad!.node, b.grad!.node], (n) => n.realized);
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+    // Forward mode in float64: da and db carry dy/da and dy/db along.
+    let [ga, gb] = [0, 0];
+    for (const start of y0) {
+      let [v, da, db] = [Math.fround(start), 0, 0];
+      for (let i = 0; i < steps; i++) {
+        [v, da, db] = [
+          v + 0.01 * (0.5 * Math.sin(v) - 0.1 * v),
+          da + 0.01 * (Math.sin(v) + 0.5 * Math.cos(v) * da - 0.1 * da),
+          db + 0.01 * (0.5 * Math.cos(v) * db - v - 0.1 * db),
+        ];
+      }
+      ga += da;
+      gb += db;
+    }
+    const [wa, wb] = await Promise.all([a.grad!.item(), b.grad!.item()]);
+    expect(Math.abs(wa - ga)).toBeLessThan(1e-3 * Math.abs(ga));
+    expect(Math.abs(wb - gb)).toBeLessThan(1e-3 * Math.abs(gb));
+  });
 });
 
 describe('cutting deep graphs, by what a device binds', () => {

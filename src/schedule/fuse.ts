@@ -213,9 +213,22 @@ function plan(
     const k = buildKernel(nodes, lvl, stored);
     if (k.values.length <= LARGE_KERNEL || nodes.length === 1) return [k];
     // Split only where that makes the largest kernel markedly smaller: where one output alone needs most
-    // of the values (a gradient through a long chain), the others split off would be computed twice.
-    const parts = splitWide(nodes, stored, place).map((g) => buildKernel(g, lvl, stored));
-    return Math.max(...parts.map((p) => p.values.length)) <= 0.75 * k.values.length ? parts : [k];
+    // of the values (a gradient through a long chain), the others split off would be computed twice. The
+    // parts likeliest to be too large are built first, so that such a level gives up after one or two (an
+    // unrolled loop's gradient has an output per step, each needing the steps after it: building every
+    // part took seconds at 200 steps).
+    // A group's kernel holds every value of each of its outputs: where the last output in the walk (in
+    // practice the one needing most, as its cone holds the ones before it) alone needs more, no split can do.
+    const last = nodes.reduce((a, b) => (place(b) > place(a) ? b : a));
+    if (buildKernel([last], lvl, stored).values.length > 0.75 * k.values.length) return [k];
+    const groups = splitWide(nodes, stored, place);
+    const parts: Kernel[] = new Array<Kernel>(groups.length);
+    const bySize = groups.map((g, i) => i).sort((a, b) => groups[b]!.held - groups[a]!.held || b - a);
+    for (const i of bySize) {
+      parts[i] = buildKernel(groups[i]!.outs, lvl, stored);
+      if (parts[i]!.values.length > 0.75 * k.values.length) return [k];
+    }
+    return parts;
   });
   return { kernels: kernels.sort((a, b) => a.level - b.level), noted };
 }
@@ -226,38 +239,48 @@ function plan(
  * creation, which a plan kept by the graph's structure cannot know): a level of a wide graph
  * (a derivative of high order has thousands of small outputs at a level, however short its chains are cut)
  * would otherwise be one kernel of many thousands of values, which compilers take superlinear time over.
- * Values that several groups need are computed by each. An output that alone needs more stays whole.
+ * Values that several groups need are computed by each. An output that alone needs more stays whole. Each
+ * group comes with the nodes it holds (at most LARGE_KERNEL + 1: beyond, the next output starts a group
+ * whatever it needs, so the rest of a cone is not walked).
  */
 function splitWide(
   outs: readonly Node[],
   stored: (n: Node) => boolean,
   place: (n: Node) => number,
-): Node[][] {
+): { outs: Node[]; held: number }[] {
   const isBoundary = boundaryOf(stored);
-  const groups: Node[][] = [];
+  const groups: { outs: Node[]; held: number }[] = [];
   let group: Node[] = [];
   let held = new Set<Node>();
-  for (const out of [...outs].sort((a, b) => place(a) - place(b))) {
-    // The nodes the output's kernel value is computed from, down to what is stored.
-    const cone = new Set<Node>();
+  // The nodes of `out`'s cone (what its kernel value is computed from, down to what is stored) not held
+  // yet, as far as the first `room` + 1 of them.
+  const fresh = (out: Node, room: number): Node[] => {
+    const found: Node[] = [];
+    const seen = new Set<Node>();
     const stack = [rootOf(out)];
-    while (stack.length > 0) {
+    while (stack.length > 0 && found.length <= room) {
       const n = stack.pop()!;
-      if (cone.has(n)) continue;
-      cone.add(n);
-      if (!isBoundary(n)) stack.push(...n.inputs);
+      // A held node's cone is held already (a group holds whole cones while it holds at most LARGE_KERNEL).
+      if (seen.has(n) || held.has(n)) continue;
+      seen.add(n);
+      found.push(n);
+      if (!isBoundary(n)) for (const c of n.inputs) stack.push(c);
     }
-    let added = 0;
-    for (const n of cone) if (!held.has(n)) added++;
-    if (group.length > 0 && held.size + added > LARGE_KERNEL) {
-      groups.push(group);
+    return found;
+  };
+  for (const out of [...outs].sort((a, b) => place(a) - place(b))) {
+    const room = LARGE_KERNEL - held.size;
+    let added = group.length > 0 && room >= 0 ? fresh(out, room) : null;
+    if (added === null || added.length > room) {
+      if (group.length > 0) groups.push({ outs: group, held: held.size });
       group = [];
       held = new Set();
+      added = fresh(out, LARGE_KERNEL);
     }
     group.push(out);
-    for (const n of cone) held.add(n);
+    for (const n of added) held.add(n);
   }
-  groups.push(group);
+  groups.push({ outs: group, held: held.size });
   return groups;
 }
 

@@ -7,11 +7,14 @@ import type { Node } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
 import type { Kernel, KernelInput, KernelOutput } from './kernel.js';
 
-// Plans kept (least recently used dropped first), in number and in characters of their keys; a graph of
-// more nodes than MAX_NODES is planned each time (its kernels take far longer to compile or run).
+// Plans kept (least recently used dropped first), in number and in characters of their keys (a kept
+// template takes one to two times as many bytes): 2 MiB of keys, and a plan whose key
+// alone is over a quarter of that (some 30,000 nodes) is not kept. A graph of more nodes than MAX_NODES is
+// not even keyed (the gradient of a 1000-step unrolled loop has 23,000; a derivative of high order can
+// have hundreds of thousands, whose kernels take far longer to compile than to plan).
 const MAX_PLANS = 256;
 const MAX_WEIGHT = 2 ** 21;
-const MAX_NODES = 4096;
+const MAX_NODES = 2 ** 15;
 
 /** A kernel with each node replaced by its place in the walk the key was made from. */
 interface KernelTemplate extends Omit<Kernel, 'inputs' | 'outputs'> {
