@@ -18,6 +18,7 @@ import {
 } from '../src/index.js';
 import type { Node } from '../src/graph/node.js';
 import { clearPlanMemo, planKernels, plansMemoized } from '../src/schedule/fuse.js';
+import { PlanMemo } from '../src/schedule/plan-memo.js';
 import type { Kernel } from '../src/schedule/kernel.js';
 
 const ramp = (n: number, k = 1): Float32Array => new Float32Array(n).map((_, i) => k * ((i % 13) / 6 - 1));
@@ -211,6 +212,28 @@ describe('plans kept by the structure of the graph', () => {
     const read = await run(true);
     expect(lazy[0]!.values.some((v) => v.kind === 'op' && v.op === 'exp')).toBe(true);
     expect(read[0]!.values.some((v) => v.kind === 'op' && v.op === 'exp')).toBe(false);
+  });
+
+  it('keeps plans by their weight in bytes: one over a quarter of the budget is not kept', () => {
+    // A plan can be far larger than its graph (a level split into parts that each compute what they share).
+    const out = tensor([1, 2]).node;
+    const plan = (values: number): Kernel[] => [
+      {
+        domain: [2],
+        size: 2,
+        inputs: [],
+        values: Array.from({ length: values }, () => ({ kind: 'const' as const, value: 1 })),
+        outputs: [{ node: out, ref: 0, reduce: null, access: { kind: 'full' } }],
+        level: 0,
+      },
+    ];
+    const memo = new PlanMemo();
+    memo.set('light', plan(100), [], [out]);
+    expect(memo.size).toEqual({ plans: 1, weight: 'light'.length + 64 * 101 });
+    memo.set('heavy', plan(2 ** 18), [], [out]);
+    expect(memo.size.plans).toBe(1);
+    expect(memo.get('heavy', [out])).toBeNull();
+    expect(memo.get('light', [out])![0]!.outputs[0]!.node).toBe(out);
   });
 
   it('a disposed input is still reported when the plan of its structure is kept', async () => {

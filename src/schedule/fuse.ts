@@ -217,10 +217,14 @@ function plan(
     // parts likeliest to be too large are built first, so that such a level gives up after one or two (an
     // unrolled loop's gradient has an output per step, each needing the steps after it: building every
     // part took seconds at 200 steps).
-    // A group's kernel holds every value of each of its outputs: where the last output in the walk (in
-    // practice the one needing most, as its cone holds the ones before it) alone needs more, no split can do.
+    // A group's kernel holds every value of each of its outputs: where the first or the last output in the
+    // walk alone needs more, no split can do. In practice one of them needs most: the last where each
+    // output's cone holds the ones before it (a parameter's sum per step of a loop), the first where it is
+    // the other way round (a parameter per step, targets in step order).
+    const first = nodes.reduce((a, b) => (place(b) < place(a) ? b : a));
     const last = nodes.reduce((a, b) => (place(b) > place(a) ? b : a));
-    if (buildKernel([last], lvl, stored).values.length > 0.75 * k.values.length) return [k];
+    for (const end of first === last ? [first] : [last, first])
+      if (buildKernel([end], lvl, stored).values.length > 0.75 * k.values.length) return [k];
     const groups = splitWide(nodes, stored, place);
     const parts: Kernel[] = new Array<Kernel>(groups.length);
     const bySize = groups.map((g, i) => i).sort((a, b) => groups[b]!.held - groups[a]!.held || b - a);

@@ -7,13 +7,13 @@ import type { Node } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
 import type { Kernel, KernelInput, KernelOutput } from './kernel.js';
 
-// Plans kept (least recently used dropped first), in number and in characters of their keys (a kept
-// template takes one to two times as many bytes): 2 MiB of keys, and a plan whose key
-// alone is over a quarter of that (some 30,000 nodes) is not kept. A graph of more nodes than MAX_NODES is
-// not even keyed (the gradient of a 1000-step unrolled loop has 23,000; a derivative of high order can
-// have hundreds of thousands, whose kernels take far longer to compile than to plan).
+// Plans kept (least recently used dropped first), in number and in bytes (see weightOf): 32 MiB, and a plan
+// over a quarter of that is not kept (the plan of a graph can be far larger than the graph: a level split into
+// parts that each compute what they share). A graph of more nodes than MAX_NODES is not even keyed (the
+// gradient of a 1000-step unrolled loop has 23,000; a derivative of high order can have hundreds of
+// thousands, whose kernels take far longer to compile than to plan).
 const MAX_PLANS = 256;
-const MAX_WEIGHT = 2 ** 21;
+const MAX_WEIGHT = 2 ** 25;
 const MAX_NODES = 2 ** 15;
 
 /** A kernel with each node replaced by its place in the walk the key was made from. */
@@ -118,36 +118,45 @@ function instantiate(t: Template, order: readonly Node[]): Kernel[] {
   }));
 }
 
+/**
+ * Bytes a kept plan takes, from above: its key (a byte a character) and 64 for each value, input and output
+ * of its kernels (an object, and an array of operands; a plan of 600 values and a 10 KB key measured 25 KiB).
+ */
+const weightOf = (key: string, t: Template): number =>
+  key.length + 64 * t.kernels.reduce((a, k) => a + k.values.length + k.inputs.length + k.outputs.length, 0);
+
 /** Plans kept by structureKey(). */
 export class PlanMemo {
-  private readonly plans = new Map<string, Template>();
+  private readonly plans = new Map<string, { template: Template; weight: number }>();
   private weight = 0;
   /** Plans found kept. */
   hits = 0;
 
   /** The kept plan for `key` over the nodes of `order` (its noted nodes marked), or null. */
   get(key: string, order: readonly Node[]): Kernel[] | null {
-    const t = this.plans.get(key);
-    if (!t) return null;
+    const kept = this.plans.get(key);
+    if (!kept) return null;
     this.hits++;
     // Most recently used last.
     this.plans.delete(key);
-    this.plans.set(key, t);
-    return instantiate(t, order);
+    this.plans.set(key, kept);
+    return instantiate(kept.template, order);
   }
 
   /** Keeps the plan `kernels` (which marked `noted`) for `key`. */
   set(key: string, kernels: readonly Kernel[], noted: readonly Node[], order: readonly Node[]): void {
-    if (key.length > MAX_WEIGHT / 4 || this.plans.has(key)) return;
+    if (this.plans.has(key)) return;
     const t = template(kernels, noted, order);
     if (!t) return;
-    while (this.plans.size >= MAX_PLANS || (this.plans.size > 0 && this.weight + key.length > MAX_WEIGHT)) {
+    const weight = weightOf(key, t);
+    if (weight > MAX_WEIGHT / 4) return;
+    while (this.plans.size >= MAX_PLANS || (this.plans.size > 0 && this.weight + weight > MAX_WEIGHT)) {
       const oldest = this.plans.keys().next().value!;
+      this.weight -= this.plans.get(oldest)!.weight;
       this.plans.delete(oldest);
-      this.weight -= oldest.length;
     }
-    this.plans.set(key, t);
-    this.weight += key.length;
+    this.plans.set(key, { template: t, weight });
+    this.weight += weight;
   }
 
   /** Forgets every plan (and the count of hits). */
@@ -157,8 +166,8 @@ export class PlanMemo {
     this.hits = 0;
   }
 
-  /** Plans kept: for tests. */
-  get size(): number {
-    return this.plans.size;
+  /** Plans kept, and their weight in bytes (see weightOf): for tests. */
+  get size(): { plans: number; weight: number } {
+    return { plans: this.plans.size, weight: this.weight };
   }
 }
