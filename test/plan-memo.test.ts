@@ -229,8 +229,8 @@ describe('plans kept by the structure of the graph', () => {
     ];
     const memo = new PlanMemo();
     memo.set('light', plan(100), [], [out]);
-    expect(memo.size).toEqual({ plans: 1, weight: 'light'.length + 64 * 101 });
-    memo.set('heavy', plan(2 ** 18), [], [out]);
+    expect(memo.size).toEqual({ plans: 1, weight: 'light'.length + 160 * 101 });
+    memo.set('heavy', plan(2 ** 16), [], [out]);
     expect(memo.size.plans).toBe(1);
     expect(memo.get('heavy', [out])).toBeNull();
     expect(memo.get('light', [out])![0]!.outputs[0]!.node).toBe(out);
