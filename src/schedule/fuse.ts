@@ -225,11 +225,11 @@ function plan(
     const last = nodes.reduce((a, b) => (place(b) > place(a) ? b : a));
     for (const end of first === last ? [first] : [last, first])
       if (buildKernel([end], lvl, stored).values.length > 0.75 * k.values.length) return [k];
-    const groups = splitWide(nodes, stored, place);
-    const parts: Kernel[] = new Array<Kernel>(groups.length);
-    const bySize = groups.map((g, i) => i).sort((a, b) => groups[b]!.held - groups[a]!.held || b - a);
+    const split = splitWide(nodes, stored, place);
+    const parts: Kernel[] = new Array<Kernel>(split.length);
+    const bySize = split.map((_, i) => i).sort((a, b) => split[b]!.held - split[a]!.held || b - a);
     for (const i of bySize) {
-      parts[i] = buildKernel(groups[i]!.outs, lvl, stored);
+      parts[i] = buildKernel(split[i]!.outs, lvl, stored);
       if (parts[i]!.values.length > 0.75 * k.values.length) return [k];
     }
     return parts;
@@ -244,8 +244,8 @@ function plan(
  * (a derivative of high order has thousands of small outputs at a level, however short its chains are cut)
  * would otherwise be one kernel of many thousands of values, which compilers take superlinear time over.
  * Values that several groups need are computed by each. An output that alone needs more stays whole. Each
- * group comes with the nodes it holds (at most LARGE_KERNEL + 1: beyond, the next output starts a group
- * whatever it needs, so the rest of a cone is not walked).
+ * group comes with the number of nodes it holds (at most LARGE_KERNEL + 1: beyond, the next output starts a
+ * group whatever it needs, so the rest of a cone is not walked).
  */
 function splitWide(
   outs: readonly Node[],
