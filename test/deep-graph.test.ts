@@ -2,9 +2,9 @@
 // every so many ops (see LARGE_KERNEL in src/schedule/fuse.ts), so that compiling them takes time linear
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, amax, grad, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
+import { add, amax, grad, init, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
 import { kernelKey } from '../src/schedule/kernel.js';
-import { planKernels, storageNode } from '../src/schedule/fuse.js';
+import { clearPlanMemo, kernelNodesBuilt, planKernels, storageNode } from '../src/schedule/fuse.js';
 import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
@@ -93,6 +93,64 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
     const [wa, wb] = await Promise.all([a.grad!.item(), b.grad!.item()]);
     expect(Math.abs(wa - ga)).toBeLessThan(1e-3 * Math.abs(ga));
     expect(Math.abs(wb - gb)).toBeLessThan(1e-3 * Math.abs(gb));
+  });
+});
+
+// Compiling the cut kernels of such a graph takes SwiftShader some 15 s, and the 600-step test above already
+// runs a cut loop on each backend: its values are checked on the CPU.
+describe('planning a wide level of nested cones', () => {
+  beforeAll(() => init({ backend: 'cpu' }));
+
+  it('two unrolled integrations side by side are planned in work linear in their steps, and right', async () => {
+    // Their parameters' per-step sums make one wide level of two nested cones; split in two, each part still
+    // holds a whole integration, so the level is cut instead. Building every part first, each over the
+    // cone of its step, walked 43 graph nodes per value of the plan at 200 steps (here 1.5).
+    const steps = 200;
+    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
+    const params = [0.5, 0.8].map((a0) => [
+      tensor(a0, { requiresGrad: true }),
+      tensor(0.1, { requiresGrad: true }),
+    ]);
+    let total = tensor(0);
+    for (const [a, b] of params) {
+      let y = tensor(y0);
+      for (let i = 0; i < steps; i++) y = y.add(sin(y).mul(a!).sub(y.mul(b!)).mul(0.01));
+      total = total.add(sum(y));
+    }
+    total.backward();
+    const grads = params.flat().map((p) => p.grad!);
+    // Planned for the CPU and for a device of 12 bindings (SwiftShader's), which weighs the kernels' inputs.
+    for (const bindings of [undefined, deviceBindings(12)]) {
+      clearPlanMemo();
+      const before = kernelNodesBuilt();
+      const kernels = planKernels(
+        grads.map((g) => g.node),
+        (n) => n.realized,
+        false,
+        bindings,
+      );
+      const values = kernels.reduce((n, k) => n + k.values.length, 0);
+      expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+      expect(kernelNodesBuilt() - before).toBeLessThan(3 * values);
+    }
+    const got = await Promise.all(grads.map((g) => g.item()));
+    [0.5, 0.8].forEach((a0, p) => {
+      // Forward mode in float64 (as in the test above).
+      let [ga, gb] = [0, 0];
+      for (const start of y0) {
+        let [v, da, db] = [Math.fround(start), 0, 0];
+        for (let i = 0; i < steps; i++)
+          [v, da, db] = [
+            v + 0.01 * (a0 * Math.sin(v) - 0.1 * v),
+            da + 0.01 * (Math.sin(v) + a0 * Math.cos(v) * da - 0.1 * da),
+            db + 0.01 * (a0 * Math.cos(v) * db - v - 0.1 * db),
+          ];
+        ga += da;
+        gb += db;
+      }
+      expect(Math.abs(got[2 * p]! - ga)).toBeLessThan(1e-3 * Math.abs(ga));
+      expect(Math.abs(got[2 * p + 1]! - gb)).toBeLessThan(1e-3 * Math.abs(gb));
+    });
   });
 });
 

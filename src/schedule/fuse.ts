@@ -65,19 +65,27 @@ export function planKernels(
   const key = structureKey(order, targets, isReady, storageNode, remember, bindings?.key ?? '');
   const kept = key === null ? null : memo.get(key, order);
   if (kept) return kept;
-  const whole = plan(order, targets, isReady, remember, Infinity);
+  const planned = (opts: PlanOptions): Planned => plan(order, targets, isReady, remember, opts);
+  // Wide levels split only into parts within LARGE_KERNEL: where some part would be larger, the whole plan
+  // keeps a large kernel either way, the cut plan is tried, and it is mostly taken, so that building every
+  // part first (each holding its whole cone: quadratic in the steps of two unrolled loops side by side) is
+  // done only where the cut plan is not (`full`).
+  let whole = planned({ cutDepth: Infinity, largeParts: false });
+  const full = (): Planned => planned({ cutDepth: Infinity, largeParts: true });
   let chosen = whole;
   if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
-    const cut = plan(order, targets, isReady, remember, CUT_DEPTH);
+    const cut = planned({ cutDepth: CUT_DEPTH, largeParts: true });
     // Taken unless the cuts store too much more, or give an output more buffers to bind than the device
     // allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a wide graph
-    // can): such an output would be computed on the CPU.
+    // can): such an output would be computed on the CPU. Splitting a level stores the same values, so only
+    // the second test needs the whole plan as it is split.
+    const bytesOk = storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES;
     const need = bindings ? outputBuffers(cut.kernels, bindings) : 0;
-    if (
-      storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES &&
-      (!bindings || need <= bindings.limit || need <= outputBuffers(whole.kernels, bindings))
-    )
-      chosen = cut;
+    if (bytesOk && (!bindings || need <= bindings.limit)) chosen = cut;
+    else {
+      whole = full();
+      chosen = bytesOk && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
+    }
   }
   if (bindings && !chosen.kernels.every(bindings.fits)) {
     // Some output would read more stored values than the device binds, and so run on the CPU: most often
@@ -85,7 +93,7 @@ export function planKernels(
     // later level. Computed again there from the chain's inputs instead, where that keeps every kernel
     // within the device's bindings and of moderate size, and brings no new kinds of kernel: the steps of an
     // unrolled loop, each recomputing what the last stored, would each compile kernels of their own.
-    const again = plan(order, targets, isReady, remember, Infinity, false);
+    const again = planned({ cutDepth: Infinity, shared: false, largeParts: false });
     const kinds = (ks: readonly Kernel[]): number => new Set(ks.map(kernelKey)).size;
     if (
       again.kernels.every(bindings.fits) &&
@@ -106,6 +114,12 @@ const memo = new PlanMemo();
 /** Plans planKernels() found kept (rather than made) since the last clearPlanMemo(): for tests. */
 export const plansMemoized = (): number => memo.hits;
 
+// Graph nodes walked by buildKernel, kept plans aside: the work of planning, for tests.
+let nodesBuilt = 0;
+
+/** Graph nodes walked to build kernels since the module loaded: for tests that bound the work of planning. */
+export const kernelNodesBuilt = (): number => nodesBuilt;
+
 /** Forgets every kept plan: for tests that compare a kept plan with one made afresh. */
 export function clearPlanMemo(): void {
   memo.clear();
@@ -119,20 +133,30 @@ const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
 const storedBytes = (kernels: readonly Kernel[]): number =>
   kernels.reduce((a, k) => a + k.outputs.reduce((b, o) => b + (o.reduce ? 0 : 4 * o.node.size), 0), 0);
 
-/**
- * planKernels over `order` (the walk from `targets` down to ready nodes) with chains of inline ops cut every
- * `cutDepth` ops (Infinity: never); `noted` lists the ops computed without storing (see `remember`), to be
- * marked for the plan that is taken. `shared`: values that kernels of several levels need are stored (see
- * storeWhatSeveralLevelsNeed) rather than computed by each.
- */
+/** How plan() plans: see its fields. */
+interface PlanOptions {
+  /** Chains of inline ops are cut every so many ops (Infinity: never). */
+  cutDepth: number;
+  /** Values that kernels of several levels need are stored (see storeWhatSeveralLevelsNeed), not computed by each. */
+  shared?: boolean;
+  /** A wide level may be split into parts over LARGE_KERNEL values (false: it then stays whole). */
+  largeParts: boolean;
+}
+
+/** A plan's kernels, and the ops it computes without storing (see `remember`), to be marked if it is taken. */
+interface Planned {
+  kernels: Kernel[];
+  noted: () => Node[];
+}
+
+/** planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say. */
 function plan(
   order: readonly Node[],
   targets: readonly Node[],
   isReady: (n: Node) => boolean,
   remember: boolean,
-  cutDepth: number,
-  shared = true,
-): { kernels: Kernel[]; noted: () => Node[] } {
+  { cutDepth, shared = true, largeParts }: PlanOptions,
+): Planned {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
   // Ops computed inline since the last stored value, along the longest chain (with cuts only).
@@ -223,14 +247,16 @@ function plan(
     // the other way round (a parameter per step, targets in step order).
     const first = nodes.reduce((a, b) => (place(b) < place(a) ? b : a));
     const last = nodes.reduce((a, b) => (place(b) > place(a) ? b : a));
+    const tooLarge = (part: Kernel): boolean =>
+      part.values.length > 0.75 * k.values.length || (!largeParts && part.values.length > LARGE_KERNEL);
     for (const end of first === last ? [first] : [last, first])
-      if (buildKernel([end], lvl, stored).values.length > 0.75 * k.values.length) return [k];
+      if (tooLarge(buildKernel([end], lvl, stored))) return [k];
     const split = splitWide(nodes, stored, place);
     const parts: Kernel[] = new Array<Kernel>(split.length);
     const bySize = split.map((_, i) => i).sort((a, b) => split[b]!.held - split[a]!.held || b - a);
     for (const i of bySize) {
       parts[i] = buildKernel(split[i]!.outs, lvl, stored);
-      if (parts[i]!.values.length > 0.75 * k.values.length) return [k];
+      if (tooLarge(parts[i]!)) return [k];
     }
     return parts;
   });
@@ -368,7 +394,8 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
   };
   const isBoundary = boundaryOf(stored);
   const roots = outs.map(rootOf);
-  for (const n of topoSort(roots, isBoundary)) {
+  const walk = topoSort(roots, isBoundary);
+  for (const n of walk) {
     let r: Ref;
     if (isBoundary(n)) {
       // One input per buffer and access: views of one buffer (the `id` that each grad() call wraps its
@@ -406,5 +433,6 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
   });
   if (!outs.every((n) => isReduction(n.op) || sameShape(n.shape, domain)))
     throw new Error('internal: kernel output shape');
+  nodesBuilt += walk.length;
   return { domain, size: sizeOf(domain), inputs, values, outputs, level: lvl };
 }
