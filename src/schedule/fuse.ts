@@ -69,9 +69,8 @@ export function planKernels(
   // Wide levels split only into parts within LARGE_KERNEL: where some part would be larger, the whole plan
   // keeps a large kernel either way, the cut plan is tried, and it is mostly taken, so that building every
   // part first (each holding its whole cone: quadratic in the steps of two unrolled loops side by side) is
-  // done only where the cut plan is not (`full`).
+  // left to where the cut plan is refused, and the whole plan split into parts of any size is then wanted.
   let whole = planned({ cutDepth: Infinity, largeParts: false });
-  const full = (): Planned => planned({ cutDepth: Infinity, largeParts: true });
   let chosen = whole;
   if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
     const cut = planned({ cutDepth: CUT_DEPTH, largeParts: true });
@@ -83,7 +82,7 @@ export function planKernels(
     const need = bindings ? outputBuffers(cut.kernels, bindings) : 0;
     if (bytesOk && (!bindings || need <= bindings.limit)) chosen = cut;
     else {
-      whole = full();
+      if (whole.keptWhole) whole = planned({ cutDepth: Infinity, largeParts: true });
       chosen = bytesOk && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
     }
   }
@@ -147,6 +146,8 @@ interface PlanOptions {
 interface Planned {
   kernels: Kernel[];
   noted: () => Node[];
+  /** Some wide level was kept whole for a part over LARGE_KERNEL values: with largeParts it would be split. */
+  keptWhole: boolean;
 }
 
 /** planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say. */
@@ -227,6 +228,8 @@ function plan(
     if (g) g.push(n);
     else groups.set(key, [n]);
   }
+  // Set where a level is kept whole for a part over LARGE_KERNEL values (without largeParts only).
+  let keptWhole = false;
   // Places in the walk, for splitWide (only a level over LARGE_KERNEL values needs them).
   let places: Map<Node, number> | null = null;
   const place = (n: Node): number => (places ??= new Map(order.map((m, i) => [m, i]))).get(n)!;
@@ -247,8 +250,14 @@ function plan(
     // the other way round (a parameter per step, targets in step order).
     const first = nodes.reduce((a, b) => (place(b) < place(a) ? b : a));
     const last = nodes.reduce((a, b) => (place(b) > place(a) ? b : a));
-    const tooLarge = (part: Kernel): boolean =>
-      part.values.length > 0.75 * k.values.length || (!largeParts && part.values.length > LARGE_KERNEL);
+    // Over LARGE_KERNEL values, without largeParts: a kernel that large would remain however the level is
+    // split, since a group's kernel holds at least the values of each of its outputs (shared ones once).
+    const tooLarge = (part: Kernel): boolean => {
+      if (part.values.length > 0.75 * k.values.length) return true;
+      if (largeParts || part.values.length <= LARGE_KERNEL) return false;
+      keptWhole = true;
+      return true;
+    };
     for (const end of first === last ? [first] : [last, first])
       if (tooLarge(buildKernel([end], lvl, stored))) return [k];
     const split = splitWide(nodes, stored, place);
@@ -260,7 +269,7 @@ function plan(
     }
     return parts;
   });
-  return { kernels: kernels.sort((a, b) => a.level - b.level), noted };
+  return { kernels: kernels.sort((a, b) => a.level - b.level), noted, keptWhole };
 }
 
 /**
