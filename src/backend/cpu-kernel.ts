@@ -48,48 +48,76 @@ function indexExpr(access: Access, domain: readonly number[]): string {
   }
 }
 
+// A generated loop body longer than this (in characters of source) is split into several functions:
+// V8 does not optimize a function whose bytecode passes 60 KB, and a kernel of 1336 values (71 KB of
+// source) then ran 7x slower a value than one of 1169 (62 KB). A segment's function also loads and stores
+// the values that cross segments: up to about 30 KB in all.
+const SEGMENT_CHARS = 16000;
+
+/** A line of a kernel's loop body, with the values it defines and reads. */
+interface Line {
+  code: string;
+  defines: Ref | null;
+  reads: readonly Ref[];
+  /** The output the line writes or folds into (null: a value's line). */
+  output: number | null;
+}
+
 /**
  * The JS source of a kernel's loop: the table's `js` expressions inlined; `F` holds the table's CPU
  * functions. With `f32` every op's result and every constant is rounded to float32, as a float32 tensor
  * library computes op by op (and as the WebGPU kernels do): otherwise a fused loop would keep float64
  * intermediates, and `log(exp(x))` at x = 100 would be 100 when fused and Infinity when not. Without it
- * (the float64 reference) nothing is rounded.
+ * (the float64 reference) nothing is rounded. A long body is split into functions over blocks of points
+ * (see SEGMENT_CHARS), with the same results.
  */
 export function kernelSource(k: Kernel, f32 = true): string {
-  const head: string[] = [];
-  const body: string[] = [];
-  const tail: string[] = [];
   const expr = (r: Ref): string => {
     const v = k.values[r]!;
     return v.kind === 'const' ? literal(f32 ? Math.fround(v.value) : v.value) : `v${r}`;
   };
-  k.inputs.forEach((_, j) => head.push(`const i${j} = ins[${j}];`));
+  const computed = (r: Ref): Ref[] => (k.values[r]!.kind === 'const' ? [] : [r]);
+  const values: Line[] = [];
   k.values.forEach((v, r) => {
-    if (v.kind === 'input')
-      body.push(`const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`);
-    else if (v.kind === 'op') {
+    if (v.kind === 'input') {
+      const code = `const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`;
+      values.push({ code, defines: r, reads: [], output: null });
+    } else if (v.kind === 'op') {
       const [a = '0', b = '0', c = '0'] = v.args.map(expr);
       const row = opRow(v.op)!;
       const js = row.js(a, b, v.p, c);
-      body.push(`const v${r} = ${f32 && !row.exact ? `Math.fround(${js})` : js};`);
+      const code = `const v${r} = ${f32 && !row.exact ? `Math.fround(${js})` : js};`;
+      values.push({ code, defines: r, reads: v.args.flatMap(computed), output: null });
     }
   });
+  // Outputs: per point stores, and folds into `a${j}` (reductions accumulate in float64: see FOLD).
+  const outputs: Line[] = k.outputs.map((o, j) => {
+    const v = expr(o.ref);
+    const code = !o.reduce
+      ? `o${j}[i] = ${v};`
+      : o.access.kind === 'scalar'
+        ? `a${j} = ${FOLD[o.reduce].js(`a${j}`, v)};`
+        : `{ const at = ${indexExpr(o.access, k.domain)}; a${j}[at] = ${FOLD[o.reduce].js(`a${j}[at]`, v)}; }`;
+    return { code, defines: null, reads: computed(o.ref), output: j };
+  });
+  const chars = values.reduce((n, l) => n + l.code.length, 0);
+  return chars <= SEGMENT_CHARS ? oneLoop(k, values, outputs) : segmented(k, [...values, ...outputs]);
+}
+
+/** Declarations of a kernel's inputs and outputs, and the scalar sums' starting values. */
+const inputDecls = (k: Kernel): string[] => k.inputs.map((_, j) => `const i${j} = ins[${j}];`);
+
+/** One function: a loop over the points computing every value and output. */
+function oneLoop(k: Kernel, values: readonly Line[], outputs: readonly Line[]): string {
+  const head = inputDecls(k);
+  const tail: string[] = [];
   k.outputs.forEach((o, j) => {
-    if (!o.reduce) {
-      head.push(`const o${j} = outs[${j}];`);
-      body.push(`o${j}[i] = ${expr(o.ref)};`);
-    } else if (o.access.kind === 'scalar') {
-      // Reductions accumulate in float64 whatever the storage (see FOLD).
-      const fold = FOLD[o.reduce];
-      head.push(`let a${j} = ${literal(fold.init)};`);
-      body.push(`a${j} = ${fold.js(`a${j}`, expr(o.ref))};`);
+    if (!o.reduce) head.push(`const o${j} = outs[${j}];`);
+    else if (o.access.kind === 'scalar') {
+      head.push(`let a${j} = ${literal(FOLD[o.reduce].init)};`);
       tail.push(`outs[${j}][0] = a${j};`);
     } else {
-      const fold = FOLD[o.reduce];
-      head.push(`const a${j} = new Float64Array(outs[${j}].length).fill(${literal(fold.init)});`);
-      body.push(
-        `{ const at = ${indexExpr(o.access, k.domain)}; a${j}[at] = ${fold.js(`a${j}[at]`, expr(o.ref))}; }`,
-      );
+      head.push(`const a${j} = new Float64Array(outs[${j}].length).fill(${literal(FOLD[o.reduce].init)});`);
       tail.push(`outs[${j}].set(a${j});`);
     }
   });
@@ -97,9 +125,100 @@ export function kernelSource(k: Kernel, f32 = true): string {
     'return function kernel(ins, outs, n) {',
     ...head,
     'for (let i = 0; i < n; i++) {',
-    ...body,
+    ...values.map((l) => l.code),
+    ...outputs.map((l) => l.code),
     '}',
     ...tail,
+    '};',
+  ].join('\n');
+}
+
+// Points per block of a segmented kernel: each segment runs over a block before the next one does, and the
+// values that later segments read wait in columns of this length.
+const SEGMENT_BLOCK = 1024;
+
+/**
+ * Several functions, each a loop over a block of points computing a run of the lines (values, then outputs)
+ * of at most about SEGMENT_CHARS of source. A value that a later segment reads is kept in a column
+ * (float64: exactly what the one loop would hold), so the results are the one loop's, bit for bit; scalar
+ * sums accumulate in the same order, carried from block to block in `A`, and sums along axes in `R`.
+ */
+function segmented(k: Kernel, lines: readonly Line[]): string {
+  const segments: Line[][] = [[]];
+  let chars = 0;
+  for (const l of lines) {
+    if (chars + l.code.length > SEGMENT_CHARS && segments[segments.length - 1]!.length > 0) {
+      segments.push([]);
+      chars = 0;
+    }
+    segments[segments.length - 1]!.push(l);
+    chars += l.code.length;
+  }
+  const segmentOf = new Map<Ref, number>();
+  segments.forEach((seg, s) => seg.forEach((l) => l.defines !== null && segmentOf.set(l.defines, s)));
+  // Values read by a later segment than their own, each with a column.
+  const column = new Map<Ref, number>();
+  segments.forEach((seg, s) =>
+    seg.forEach((l) =>
+      l.reads.forEach((r) => {
+        if (segmentOf.get(r)! < s && !column.has(r)) column.set(r, column.size);
+      }),
+    ),
+  );
+  const fns = segments.map((seg, s) => {
+    const reads = new Set<Ref>();
+    seg.forEach((l) => l.reads.forEach((r) => segmentOf.get(r)! < s && reads.add(r)));
+    const stores = seg.flatMap((l) => (l.defines !== null && column.has(l.defines) ? [l.defines] : []));
+    const head = [
+      ...inputDecls(k),
+      ...[...reads, ...stores].map((r) => `const c${r} = C[${column.get(r)!}];`),
+    ];
+    const tail: string[] = [];
+    for (const l of seg) {
+      const j = l.output;
+      if (j === null) continue;
+      const o = k.outputs[j]!;
+      if (!o.reduce) head.push(`const o${j} = outs[${j}];`);
+      else if (o.access.kind === 'scalar') {
+        head.push(`let a${j} = A[${j}];`);
+        tail.push(`A[${j}] = a${j};`);
+      } else head.push(`const a${j} = R[${j}];`);
+    }
+    return [
+      `function segment${s}(ins, outs, C, A, R, start, m) {`,
+      ...head,
+      'for (let t = 0; t < m; t++) {',
+      'const i = start + t;',
+      ...[...reads].map((r) => `const v${r} = c${r}[t];`),
+      ...seg.map((l) => l.code),
+      ...stores.map((r) => `c${r}[t] = v${r};`),
+      '}',
+      ...tail,
+      '}',
+    ].join('\n');
+  });
+  const init = k.outputs.map((o) =>
+    o.reduce && o.access.kind === 'scalar' ? literal(FOLD[o.reduce].init) : '0',
+  );
+  const arrays = k.outputs.map((o, j) =>
+    o.reduce && o.access.kind !== 'scalar'
+      ? `new Float64Array(outs[${j}].length).fill(${literal(FOLD[o.reduce].init)})`
+      : 'null',
+  );
+  const finish = k.outputs.flatMap((o, j) =>
+    !o.reduce ? [] : o.access.kind === 'scalar' ? [`outs[${j}][0] = A[${j}];`] : [`outs[${j}].set(R[${j}]);`],
+  );
+  return [
+    ...fns,
+    'return function kernel(ins, outs, n) {',
+    `const C = Array.from({ length: ${column.size} }, () => new Float64Array(${SEGMENT_BLOCK}));`,
+    `const A = [${init.join(', ')}];`,
+    `const R = [${arrays.join(', ')}];`,
+    `for (let start = 0; start < n; start += ${SEGMENT_BLOCK}) {`,
+    `const m = Math.min(${SEGMENT_BLOCK}, n - start);`,
+    ...segments.map((_, s) => `segment${s}(ins, outs, C, A, R, start, m);`),
+    '}',
+    ...finish,
     '};',
   ].join('\n');
 }
