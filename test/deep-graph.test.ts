@@ -152,6 +152,35 @@ describe('planning a wide level of nested cones', () => {
       expect(Math.abs(got[2 * p + 1]! - gb)).toBeLessThan(1e-3 * Math.abs(gb));
     });
   });
+
+  it('on a device of 8 bindings, which refuses their cut plan, the level is kept whole, not split into hundreds', () => {
+    // Each output of the level (a parameter's term per step) needs a whole integration: split, 161 kernels
+    // of up to 1674 values computed 244,000 values between them, and took 128 s to compile on SwiftShader
+    // (kept whole: 2 kernels, 4780 values, 20 s).
+    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
+    const params = [0.5, 0.8].map((a0) => [
+      tensor(a0, { requiresGrad: true }),
+      tensor(0.1, { requiresGrad: true }),
+    ]);
+    let total = tensor(0);
+    for (const [a, b] of params) {
+      let y = tensor(y0);
+      for (let i = 0; i < 120; i++) y = y.add(sin(y).mul(a!).sub(y.mul(b!)).mul(0.01));
+      total = total.add(sum(y));
+    }
+    total.backward();
+    const targets = params.flat().map((p) => p.grad!.node);
+    const ready = (n: { realized: boolean }): boolean => n.realized;
+    const values = (ks: readonly { values: readonly unknown[] }[]): number =>
+      ks.reduce((n, k) => n + k.values.length, 0);
+    // On the CPU (no bindings) the cut plan is taken; with 8 it is refused, and the whole plan is at most a
+    // few times its size.
+    const cut = planKernels(targets, ready);
+    expect(Math.max(...cut.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+    const kernels = planKernels(targets, ready, false, deviceBindings(8, true));
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeGreaterThan(1500);
+    expect(values(kernels)).toBeLessThan(2 * values(cut));
+  });
 });
 
 describe('cutting deep graphs, by what a device binds', () => {
