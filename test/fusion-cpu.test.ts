@@ -282,6 +282,23 @@ describe('CPU fusion', () => {
         interpret(k, f32)(ins, want, k.size);
         got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
       }
+    // Few values and many outputs (each output's line comes with a declaration): split by outputs too.
+    const s = sin(tensor(new Float32Array(64).map((_, i) => Math.sin(i))));
+    const [wide] = planKernels(
+      Array.from({ length: 1500 }, (_, i) => (i % 2 === 0 ? sum(s) : s.mul(2)).node),
+      (n) => n.op === 'leaf',
+    );
+    const fns = kernelSource(wide!)
+      .split(/^(?:return )?function /m)
+      .slice(1);
+    expect(fns.length).toBeGreaterThan(2);
+    for (const f of fns) expect(f.length).toBeLessThan(40000);
+    const ins = wide!.inputs.map((inp) => new Float32Array(inp.node.size).map((_, i) => Math.cos(i)));
+    const got = wide!.outputs.map((o) => new Float32Array(o.node.size));
+    const want = wide!.outputs.map((o) => new Float32Array(o.node.size));
+    compileSource(kernelSource(wide!))(ins, got, wide!.size);
+    interpret(wide!)(ins, want, wide!.size);
+    got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
   });
 
   it('constants fold through broadcasts: a gradient computes no op on constants alone at each point', async () => {

@@ -100,9 +100,13 @@ export function kernelSource(k: Kernel, f32 = true): string {
         : `{ const at = ${indexExpr(o.access, k.domain)}; a${j}[at] = ${FOLD[o.reduce].js(`a${j}[at]`, v)}; }`;
     return { code, defines: null, reads: computed(o.ref), output: j };
   });
-  const chars = values.reduce((n, l) => n + l.code.length, 0);
-  return chars <= SEGMENT_CHARS ? oneLoop(k, values, outputs) : segmented(k, [...values, ...outputs]);
+  const lines = [...values, ...outputs];
+  const chars = lines.reduce((n, l) => n + weight(l), 0);
+  return chars <= SEGMENT_CHARS ? oneLoop(k, values, outputs) : segmented(k, lines);
 }
+
+/** A line's share of its function's source: an output's line comes with a declaration, and a sum's with a store. */
+const weight = (l: Line): number => l.code.length + (l.output === null ? 0 : 40);
 
 /** Declarations of a kernel's inputs and outputs, and the scalar sums' starting values. */
 const inputDecls = (k: Kernel): string[] => k.inputs.map((_, j) => `const i${j} = ins[${j}];`);
@@ -147,12 +151,12 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
   const segments: Line[][] = [[]];
   let chars = 0;
   for (const l of lines) {
-    if (chars + l.code.length > SEGMENT_CHARS && segments[segments.length - 1]!.length > 0) {
+    if (chars + weight(l) > SEGMENT_CHARS && segments[segments.length - 1]!.length > 0) {
       segments.push([]);
       chars = 0;
     }
     segments[segments.length - 1]!.push(l);
-    chars += l.code.length;
+    chars += weight(l);
   }
   const segmentOf = new Map<Ref, number>();
   segments.forEach((seg, s) => seg.forEach((l) => l.defines !== null && segmentOf.set(l.defines, s)));
