@@ -1,4 +1,7 @@
-/** Compiles a fused kernel to one JS loop over the points, or interprets it where code generation is not allowed. */
+/**
+ * Compiles a fused kernel to a JS loop over the points (several functions over blocks of points for a long
+ * kernel), or interprets it where code generation is not allowed.
+ */
 import { OPS, opRow } from '../ops/table.js';
 import type { Reduction } from '../graph/node.js';
 import { accessIndex, stridedTerms, type Access, type Kernel, type Ref } from '../schedule/kernel.js';
@@ -48,10 +51,11 @@ function indexExpr(access: Access, domain: readonly number[]): string {
   }
 }
 
-// A generated loop body longer than this (in characters of source) is split into several functions:
-// V8 does not optimize a function whose bytecode passes 60 KB, and a kernel of 1336 values (71 KB of
-// source) then ran 7x slower a value than one of 1169 (62 KB). A segment's function also loads and stores
-// the values that cross segments: up to about 30 KB in all.
+// A generated loop body longer than this (in characters of source, loads from earlier segments counted) is
+// split into several functions: V8 does not optimize a function whose bytecode passes 60 KB, which one loop
+// of a kernel reached from about 50 KB of source (a chain's kernel of 1336 values, 71 KB, ran 7x slower a
+// value than one of 1169, 62 KB; kernels with gradients of 882 and 1011 values, 48 and 58 KB, 3-5x). A
+// segment's function also stores what later ones read, at most one short line per value.
 const SEGMENT_CHARS = 16000;
 
 /** A line of a kernel's loop body, with the values it defines and reads. */
@@ -108,7 +112,10 @@ export function kernelSource(k: Kernel, f32 = true): string {
 /** A line's share of its function's source: an output's line comes with a declaration, and a sum's with a store. */
 const weight = (l: Line): number => l.code.length + (l.output === null ? 0 : 40);
 
-/** Declarations of a kernel's inputs and outputs, and the scalar sums' starting values. */
+// What a load from an earlier segment adds to a function: `const c7 = C[3];` and `const v7 = c7[t];`.
+const LOAD_CHARS = 40;
+
+/** Declarations of a kernel's inputs. */
 const inputDecls = (k: Kernel): string[] => k.inputs.map((_, j) => `const i${j} = ins[${j}];`);
 
 /** One function: a loop over the points computing every value and output. */
@@ -144,22 +151,33 @@ const SEGMENT_BLOCK = 1024;
 /**
  * Several functions, each a loop over a block of points computing a run of the lines (values, then outputs)
  * of at most about SEGMENT_CHARS of source. A value that a later segment reads is kept in a column
- * (float64: exactly what the one loop would hold), so the results are the one loop's, bit for bit; scalar
- * sums accumulate in the same order, carried from block to block in `A`, and sums along axes in `R`.
+ * (float64: exactly what the one loop would hold), so the results are the one loop's, bit for bit;
+ * reductions to one element fold in the same order, carried from block to block in `A`, and reductions
+ * along axes in `R`.
  */
 function segmented(k: Kernel, lines: readonly Line[]): string {
   const segments: Line[][] = [[]];
+  const segmentOf = new Map<Ref, number>();
   let chars = 0;
+  let loaded = new Set<Ref>();
   for (const l of lines) {
-    if (chars + weight(l) > SEGMENT_CHARS && segments[segments.length - 1]!.length > 0) {
+    // A value of an earlier segment costs this one a load (and a column declaration) the first time.
+    const loads = (at: number): number =>
+      l.reads.filter((r) => segmentOf.get(r)! < at && !loaded.has(r)).length * LOAD_CHARS;
+    if (
+      chars + weight(l) + loads(segments.length - 1) > SEGMENT_CHARS &&
+      segments[segments.length - 1]!.length > 0
+    ) {
       segments.push([]);
       chars = 0;
+      loaded = new Set();
     }
-    segments[segments.length - 1]!.push(l);
-    chars += weight(l);
+    const at = segments.length - 1;
+    chars += weight(l) + loads(at);
+    for (const r of l.reads) if (segmentOf.get(r)! < at) loaded.add(r);
+    segments[at]!.push(l);
+    if (l.defines !== null) segmentOf.set(l.defines, at);
   }
-  const segmentOf = new Map<Ref, number>();
-  segments.forEach((seg, s) => seg.forEach((l) => l.defines !== null && segmentOf.set(l.defines, s)));
   // Values read by a later segment than their own, each with a column.
   const column = new Map<Ref, number>();
   segments.forEach((seg, s) =>
@@ -215,7 +233,8 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
   return [
     ...fns,
     'return function kernel(ins, outs, n) {',
-    `const C = Array.from({ length: ${column.size} }, () => new Float64Array(${SEGMENT_BLOCK}));`,
+    // Columns no longer than the points: a call over a few points allocates little.
+    `const C = Array.from({ length: ${column.size} }, () => new Float64Array(Math.min(n, ${SEGMENT_BLOCK})));`,
     `const A = [${init.join(', ')}];`,
     `const R = [${arrays.join(', ')}];`,
     `for (let start = 0; start < n; start += ${SEGMENT_BLOCK}) {`,
