@@ -15,6 +15,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { compileSource, interpret, kernelSource } from '../src/backend/cpu-kernel.js';
+import { OPS } from '../src/ops/table.js';
 import { CpuBackend } from '../src/backend/cpu.js';
 import { activeBackend, setBackend } from '../src/schedule/scheduler.js';
 import type { Kernel } from '../src/schedule/kernel.js';
@@ -299,6 +300,46 @@ describe('CPU fusion', () => {
     compileSource(kernelSource(wide!))(ins, got, wide!.size);
     interpret(wide!)(ins, want, wide!.size);
     got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
+  });
+
+  it("every op's generated JS and its CPU formula (the interpreter's) agree to the bit, in float32 and float64", () => {
+    const specials = [0, -0, 1, -1, 0.5, -2, 3, 7.25, 1e-30, -1e30, 100, NaN, Infinity, -Infinity];
+    const pts = [...specials, ...Array.from({ length: 200 }, (_, i) => 8 * Math.sin(1.3 * i + 0.2))];
+    const n = pts.length * specials.length;
+    const full = { kind: 'full' } as const;
+    for (const [op, row] of Object.entries(OPS))
+      for (const param of op === 'powi' ? [2, 3, 5, 8, -4, 9, 13] : [0.5, 2])
+        for (const f32 of [true, false]) {
+          const Arr = f32 ? Float32Array : Float64Array;
+          // Every point against every special value, for each operand.
+          const ins = [0, 1, 2].map((j) => {
+            const a = new Arr(n);
+            for (let i = 0; i < n; i++)
+              a[i] =
+                j === 0 ? pts[i % pts.length]! : specials[Math.floor(i / pts.length + j) % specials.length]!;
+            return a;
+          });
+          const k = {
+            domain: [n],
+            size: n,
+            level: 0,
+            inputs: ins.map((a) => ({ node: { size: a.length }, access: full })),
+            values: [
+              ...ins.map((_, index) => ({ kind: 'input', index })),
+              { kind: 'op', op, args: [0, 1, 2].slice(0, row.arity), p: param },
+            ],
+            outputs: [{ node: { size: n }, ref: 3, reduce: null, access: full }],
+          } as unknown as Kernel;
+          const got = [new Arr(n)];
+          const want = [new Arr(n)];
+          compileSource(kernelSource(k, f32))(ins, got, n);
+          interpret(k, f32)(ins, want, n);
+          const differ = [...got[0]!].findIndex((v, i) => !Object.is(v, want[0]![i]));
+          expect(
+            differ,
+            `${op} p=${param} ${f32 ? 'f32' : 'f64'} at ${ins.map((a) => a[differ]).join(', ')}`,
+          ).toBe(-1);
+        }
   });
 
   it('constants fold through broadcasts: a gradient computes no op on constants alone at each point', async () => {

@@ -732,16 +732,20 @@ export function opRow(name: string): OpRow | undefined {
 // The rows by name: a Map, since the scheduler looks rows up for every node it visits.
 const ROWS = new Map<string, OpRow>(Object.entries(OPS));
 
-/** a**p by repeated squaring: as the GPU computes it, and several times faster than Math.pow in a hot loop. */
+/**
+ * a**p as powiJs computes it (so that interpreted and generated CPU kernels agree to the bit): a product
+ * from the left for |p| <= 8, repeated squaring beyond (as the GPU computes it, and several times faster
+ * than Math.pow in a hot loop).
+ */
 function powiCpu(a: number, p: number): number {
   let n = p < 0 ? -p : p;
   let r = 1;
-  let b = a;
-  while (n > 0) {
-    if (n & 1) r *= b;
-    b *= b;
-    n >>>= 1;
-  }
+  if (n <= 8) for (let i = 0; i < n; i++) r *= a;
+  else
+    for (let b = a; n > 0; n >>>= 1) {
+      if (n & 1) r *= b;
+      b *= b;
+    }
   return p < 0 ? 1 / r : r;
 }
 
