@@ -267,7 +267,8 @@ const BLOCK = 1024;
 export function interpret(k: Kernel, f32 = true): CpuKernelFn {
   const Arr = f32 ? Float32Array : Float64Array;
   return (ins, outs, n) => {
-    const vals = k.values.map(() => new Arr(BLOCK));
+    // No longer than the points: a call over one point allocates little.
+    const vals = k.values.map(() => new Arr(Math.min(n, BLOCK)));
     const inIdx = k.inputs.map((inp) => accessIndex(inp.access, k.domain));
     const outIdx = k.outputs.map((o) => accessIndex(o.access, k.domain));
     const acc = k.outputs.map((o, j) =>
