@@ -118,18 +118,32 @@ const LOAD_CHARS = 40;
 /** Declarations of a kernel's inputs. */
 const inputDecls = (k: Kernel): string[] => k.inputs.map((_, j) => `const i${j} = ins[${j}];`);
 
+/**
+ * A reduction output's accumulator: its starting value (JS; a number for a reduction to one element, a
+ * float64 array for one along axes) and the statement that writes the result `held` to the output.
+ */
+function accumulator(k: Kernel, j: number): { start: string; finish: (held: string) => string } | null {
+  const o = k.outputs[j]!;
+  if (!o.reduce) return null;
+  const init = literal(FOLD[o.reduce].init);
+  return o.access.kind === 'scalar'
+    ? { start: init, finish: (held) => `outs[${j}][0] = ${held};` }
+    : {
+        start: `new Float64Array(outs[${j}].length).fill(${init})`,
+        finish: (held) => `outs[${j}].set(${held});`,
+      };
+}
+
 /** One function: a loop over the points computing every value and output. */
 function oneLoop(k: Kernel, values: readonly Line[], outputs: readonly Line[]): string {
   const head = inputDecls(k);
   const tail: string[] = [];
-  k.outputs.forEach((o, j) => {
-    if (!o.reduce) head.push(`const o${j} = outs[${j}];`);
-    else if (o.access.kind === 'scalar') {
-      head.push(`let a${j} = ${literal(FOLD[o.reduce].init)};`);
-      tail.push(`outs[${j}][0] = a${j};`);
-    } else {
-      head.push(`const a${j} = new Float64Array(outs[${j}].length).fill(${literal(FOLD[o.reduce].init)});`);
-      tail.push(`outs[${j}].set(a${j});`);
+  k.outputs.forEach((_, j) => {
+    const acc = accumulator(k, j);
+    if (!acc) head.push(`const o${j} = outs[${j}];`);
+    else {
+      head.push(`let a${j} = ${acc.start};`);
+      tail.push(acc.finish(`a${j}`));
     }
   });
   return [
@@ -152,44 +166,40 @@ const SEGMENT_BLOCK = 1024;
  * Several functions, each a loop over a block of points computing a run of the lines (values, then outputs)
  * of at most about SEGMENT_CHARS of source. A value that a later segment reads is kept in a column
  * (float64: exactly what the one loop would hold), so the results are the one loop's, bit for bit;
- * reductions to one element fold in the same order, carried from block to block in `A`, and reductions
- * along axes in `R`.
+ * reductions fold in the same order, their accumulators carried from block to block in `A`.
  */
 function segmented(k: Kernel, lines: readonly Line[]): string {
   const segments: Line[][] = [[]];
+  // For each segment, the values of earlier segments it reads, in the order it first reads them.
+  const loads: Set<Ref>[] = [new Set()];
   const segmentOf = new Map<Ref, number>();
+  // Values read by a later segment than their own, each with a column.
+  const column = new Map<Ref, number>();
   let chars = 0;
-  let loaded = new Set<Ref>();
   for (const l of lines) {
     // A value of an earlier segment costs this one a load (and a column declaration) the first time.
-    const loads = (at: number): number =>
-      l.reads.filter((r) => segmentOf.get(r)! < at && !loaded.has(r)).length * LOAD_CHARS;
+    const cost = (at: number): number =>
+      l.reads.filter((r) => segmentOf.get(r)! < at && !loads[at]!.has(r)).length * LOAD_CHARS;
     if (
-      chars + weight(l) + loads(segments.length - 1) > SEGMENT_CHARS &&
+      chars + weight(l) + cost(segments.length - 1) > SEGMENT_CHARS &&
       segments[segments.length - 1]!.length > 0
     ) {
       segments.push([]);
+      loads.push(new Set());
       chars = 0;
-      loaded = new Set();
     }
     const at = segments.length - 1;
-    chars += weight(l) + loads(at);
-    for (const r of l.reads) if (segmentOf.get(r)! < at) loaded.add(r);
+    chars += weight(l) + cost(at);
+    for (const r of l.reads)
+      if (segmentOf.get(r)! < at) {
+        loads[at]!.add(r);
+        if (!column.has(r)) column.set(r, column.size);
+      }
     segments[at]!.push(l);
     if (l.defines !== null) segmentOf.set(l.defines, at);
   }
-  // Values read by a later segment than their own, each with a column.
-  const column = new Map<Ref, number>();
-  segments.forEach((seg, s) =>
-    seg.forEach((l) =>
-      l.reads.forEach((r) => {
-        if (segmentOf.get(r)! < s && !column.has(r)) column.set(r, column.size);
-      }),
-    ),
-  );
   const fns = segments.map((seg, s) => {
-    const reads = new Set<Ref>();
-    seg.forEach((l) => l.reads.forEach((r) => segmentOf.get(r)! < s && reads.add(r)));
+    const reads = loads[s]!;
     const stores = seg.flatMap((l) => (l.defines !== null && column.has(l.defines) ? [l.defines] : []));
     const head = [
       ...inputDecls(k),
@@ -199,15 +209,14 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
     for (const l of seg) {
       const j = l.output;
       if (j === null) continue;
-      const o = k.outputs[j]!;
-      if (!o.reduce) head.push(`const o${j} = outs[${j}];`);
-      else if (o.access.kind === 'scalar') {
+      if (!k.outputs[j]!.reduce) head.push(`const o${j} = outs[${j}];`);
+      else {
         head.push(`let a${j} = A[${j}];`);
         tail.push(`A[${j}] = a${j};`);
-      } else head.push(`const a${j} = R[${j}];`);
+      }
     }
     return [
-      `function segment${s}(ins, outs, C, A, R, start, m) {`,
+      `function segment${s}(ins, outs, C, A, start, m) {`,
       ...head,
       'for (let t = 0; t < m; t++) {',
       'const i = start + t;',
@@ -219,29 +228,18 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
       '}',
     ].join('\n');
   });
-  const init = k.outputs.map((o) =>
-    o.reduce && o.access.kind === 'scalar' ? literal(FOLD[o.reduce].init) : '0',
-  );
-  const arrays = k.outputs.map((o, j) =>
-    o.reduce && o.access.kind !== 'scalar'
-      ? `new Float64Array(outs[${j}].length).fill(${literal(FOLD[o.reduce].init)})`
-      : 'null',
-  );
-  const finish = k.outputs.flatMap((o, j) =>
-    !o.reduce ? [] : o.access.kind === 'scalar' ? [`outs[${j}][0] = A[${j}];`] : [`outs[${j}].set(R[${j}]);`],
-  );
+  const accs = k.outputs.map((_, j) => accumulator(k, j));
   return [
     ...fns,
     'return function kernel(ins, outs, n) {',
     // Columns no longer than the points: a call over a few points allocates little.
     `const C = Array.from({ length: ${column.size} }, () => new Float64Array(Math.min(n, ${SEGMENT_BLOCK})));`,
-    `const A = [${init.join(', ')}];`,
-    `const R = [${arrays.join(', ')}];`,
+    `const A = [${accs.map((a) => a?.start ?? 'null').join(', ')}];`,
     `for (let start = 0; start < n; start += ${SEGMENT_BLOCK}) {`,
     `const m = Math.min(${SEGMENT_BLOCK}, n - start);`,
-    ...segments.map((_, s) => `segment${s}(ins, outs, C, A, R, start, m);`),
+    ...segments.map((_, s) => `segment${s}(ins, outs, C, A, start, m);`),
     '}',
-    ...finish,
+    ...accs.flatMap((a, j) => (a ? [a.finish(`A[${j}]`)] : [])),
     '};',
   ].join('\n');
 }
