@@ -3,7 +3,7 @@
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { add, amax, grad, init, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
-import { kernelKey } from '../src/schedule/kernel.js';
+import { kernelKey, type Kernel } from '../src/schedule/kernel.js';
 import { clearPlanMemo, kernelNodesBuilt, planKernels, storageNode } from '../src/schedule/fuse.js';
 import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
@@ -14,6 +14,46 @@ function chain(x: Tensor, depth: number): Tensor {
   let y = x;
   for (let i = 0; i < depth; i++) y = i % 3 === 0 ? sin(y) : y.mul(1.0001).add(0.001);
   return y;
+}
+
+/** The 64 starting points of the unrolled integrations below. */
+const Y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
+
+/** y += 0.01 (a sin y - b y), `steps` times from Y0: an unrolled integration, and its end. */
+function integrate(a: Tensor, b: Tensor, steps: number): Tensor {
+  let y = tensor(Y0);
+  for (let i = 0; i < steps; i++) y = y.add(sin(y).mul(a).sub(y.mul(b)).mul(0.01));
+  return y;
+}
+
+/** The sums over Y0 of d(end)/da and d(end)/db of that integration, by forward mode in float64. */
+function integrationGrads(a: number, b: number, steps: number): [number, number] {
+  let [ga, gb] = [0, 0];
+  for (const start of Y0) {
+    let [v, da, db] = [Math.fround(start), 0, 0];
+    for (let i = 0; i < steps; i++)
+      [v, da, db] = [
+        v + 0.01 * (a * Math.sin(v) - b * v),
+        da + 0.01 * (Math.sin(v) + a * Math.cos(v) * da - b * da),
+        db + 0.01 * (a * Math.cos(v) * db - v - b * db),
+      ];
+    ga += da;
+    gb += db;
+  }
+  return [ga, gb];
+}
+
+/** The values a plan's kernels compute at each point, all together. */
+const valuesOf = (kernels: readonly Kernel[]): number => kernels.reduce((n, k) => n + k.values.length, 0);
+
+/** Integrations side by side, one for each `a` (b = 0.1), their ends summed and differentiated: a, b, a, b, ... */
+function sideBySide(as: readonly number[], steps: number): Tensor[] {
+  const params = as.flatMap((a) => [tensor(a, { requiresGrad: true }), tensor(0.1, { requiresGrad: true })]);
+  let total = tensor(0);
+  for (let p = 0; p < params.length; p += 2)
+    total = total.add(sum(integrate(params[p]!, params[p + 1]!, steps)));
+  total.backward();
+  return params;
 }
 
 describe.each(testBackends())('a deep chain on $name', (b) => {
@@ -68,28 +108,12 @@ describe.each(testBackends())('a deep chain on $name', (b) => {
     // y += 0.01 (a sin y - b y) at 64 points: the gradients of a and b sum a term per step, each needing the
     // steps after it (a level of 600 outputs whose cones nest; splitting it was tried output by output).
     const steps = 600;
-    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
     const a = tensor(0.5, { requiresGrad: true });
     const b = tensor(0.1, { requiresGrad: true });
-    let y = tensor(y0);
-    for (let i = 0; i < steps; i++) y = y.add(sin(y).mul(a).sub(y.mul(b)).mul(0.01));
-    sum(y).backward();
+    sum(integrate(a, b, steps)).backward();
     const kernels = planKernels([a.grad!.node, b.grad!.node], (n) => n.realized);
     expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
-    // Forward mode in float64: da and db carry dy/da and dy/db along.
-    let [ga, gb] = [0, 0];
-    for (const start of y0) {
-      let [v, da, db] = [Math.fround(start), 0, 0];
-      for (let i = 0; i < steps; i++) {
-        [v, da, db] = [
-          v + 0.01 * (0.5 * Math.sin(v) - 0.1 * v),
-          da + 0.01 * (Math.sin(v) + 0.5 * Math.cos(v) * da - 0.1 * da),
-          db + 0.01 * (0.5 * Math.cos(v) * db - v - 0.1 * db),
-        ];
-      }
-      ga += da;
-      gb += db;
-    }
+    const [ga, gb] = integrationGrads(0.5, 0.1, steps);
     const [wa, wb] = await Promise.all([a.grad!.item(), b.grad!.item()]);
     expect(Math.abs(wa - ga)).toBeLessThan(1e-3 * Math.abs(ga));
     expect(Math.abs(wb - gb)).toBeLessThan(1e-3 * Math.abs(gb));
@@ -106,19 +130,7 @@ describe('planning a wide level of nested cones', () => {
     // holds a whole integration, so the level is cut instead. Building every part first, each over the
     // cone of its step, walked 43 graph nodes per value of the plan at 200 steps (here 1.5).
     const steps = 200;
-    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
-    const params = [0.5, 0.8].map((a0) => [
-      tensor(a0, { requiresGrad: true }),
-      tensor(0.1, { requiresGrad: true }),
-    ]);
-    let total = tensor(0);
-    for (const [a, b] of params) {
-      let y = tensor(y0);
-      for (let i = 0; i < steps; i++) y = y.add(sin(y).mul(a!).sub(y.mul(b!)).mul(0.01));
-      total = total.add(sum(y));
-    }
-    total.backward();
-    const grads = params.flat().map((p) => p.grad!);
+    const grads = sideBySide([0.5, 0.8], steps).map((p) => p.grad!);
     // Planned for the CPU and for a device of 12 bindings (SwiftShader's), which weighs the kernels' inputs.
     for (const bindings of [undefined, deviceBindings(12)]) {
       clearPlanMemo();
@@ -129,25 +141,12 @@ describe('planning a wide level of nested cones', () => {
         false,
         bindings,
       );
-      const values = kernels.reduce((n, k) => n + k.values.length, 0);
       expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
-      expect(kernelNodesBuilt() - before).toBeLessThan(3 * values);
+      expect(kernelNodesBuilt() - before).toBeLessThan(3 * valuesOf(kernels));
     }
     const got = await Promise.all(grads.map((g) => g.item()));
     [0.5, 0.8].forEach((a0, p) => {
-      // Forward mode in float64 (as in the test above).
-      let [ga, gb] = [0, 0];
-      for (const start of y0) {
-        let [v, da, db] = [Math.fround(start), 0, 0];
-        for (let i = 0; i < steps; i++)
-          [v, da, db] = [
-            v + 0.01 * (a0 * Math.sin(v) - 0.1 * v),
-            da + 0.01 * (Math.sin(v) + a0 * Math.cos(v) * da - 0.1 * da),
-            db + 0.01 * (a0 * Math.cos(v) * db - v - 0.1 * db),
-          ];
-        ga += da;
-        gb += db;
-      }
+      const [ga, gb] = integrationGrads(a0, 0.1, steps);
       expect(Math.abs(got[2 * p]! - ga)).toBeLessThan(1e-3 * Math.abs(ga));
       expect(Math.abs(got[2 * p + 1]! - gb)).toBeLessThan(1e-3 * Math.abs(gb));
     });
@@ -157,29 +156,15 @@ describe('planning a wide level of nested cones', () => {
     // Each output of the level (a parameter's term per step) needs a whole integration: split, 161 kernels
     // of up to 1674 values computed 244,000 values between them, and took 128 s to compile on SwiftShader
     // (kept whole: 2 kernels, 4780 values, 20 s).
-    const y0 = Array.from({ length: 64 }, (_, i) => -2 + i / 16);
-    const params = [0.5, 0.8].map((a0) => [
-      tensor(a0, { requiresGrad: true }),
-      tensor(0.1, { requiresGrad: true }),
-    ]);
-    let total = tensor(0);
-    for (const [a, b] of params) {
-      let y = tensor(y0);
-      for (let i = 0; i < 120; i++) y = y.add(sin(y).mul(a!).sub(y.mul(b!)).mul(0.01));
-      total = total.add(sum(y));
-    }
-    total.backward();
-    const targets = params.flat().map((p) => p.grad!.node);
+    const targets = sideBySide([0.5, 0.8], 120).map((p) => p.grad!.node);
     const ready = (n: { realized: boolean }): boolean => n.realized;
-    const values = (ks: readonly { values: readonly unknown[] }[]): number =>
-      ks.reduce((n, k) => n + k.values.length, 0);
     // On the CPU (no bindings) the cut plan is taken; with 8 it is refused, and the whole plan is at most a
     // few times its size.
     const cut = planKernels(targets, ready);
     expect(Math.max(...cut.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
     const kernels = planKernels(targets, ready, false, deviceBindings(8, true));
     expect(Math.max(...kernels.map((k) => k.values.length))).toBeGreaterThan(1500);
-    expect(values(kernels)).toBeLessThan(2 * values(cut));
+    expect(valuesOf(kernels)).toBeLessThan(2 * valuesOf(cut));
   });
 });
 
