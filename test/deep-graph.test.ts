@@ -8,6 +8,8 @@ import { clearPlanMemo, kernelNodesBuilt, planKernels, storageNode } from '../sr
 import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
+import { topoSort } from '../src/graph/node.js';
+import { CpuBackend } from '../src/backend/cpu.js';
 
 /** x through `depth` ops: sin every third, else an affine step. */
 function chain(x: Tensor, depth: number): Tensor {
@@ -128,9 +130,14 @@ describe('planning a wide level of nested cones', () => {
   it('two unrolled integrations side by side are planned in work linear in their steps, and right', async () => {
     // Their parameters' per-step sums make one wide level of two nested cones; split in two, each part still
     // holds a whole integration, so the level is cut instead. Building every part first, each over the
-    // cone of its step, walked 43 graph nodes per value of the plan at 200 steps (here 1.5).
+    // cone of its step, walked about 100 nodes per node of the graph at 200 steps (here 8, for the three
+    // plans made: whole, cut and lean).
     const steps = 200;
     const grads = sideBySide([0.5, 0.8], steps).map((p) => p.grad!);
+    const nodes = topoSort(
+      grads.map((g) => g.node),
+      (n) => n.realized,
+    ).length;
     // Planned for the CPU and for a device of 12 bindings (SwiftShader's), which weighs the kernels' inputs.
     for (const bindings of [undefined, deviceBindings(12)]) {
       clearPlanMemo();
@@ -142,7 +149,7 @@ describe('planning a wide level of nested cones', () => {
         bindings,
       );
       expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
-      expect(kernelNodesBuilt() - before).toBeLessThan(3 * valuesOf(kernels));
+      expect(kernelNodesBuilt() - before).toBeLessThan(12 * nodes);
     }
     const got = await Promise.all(grads.map((g) => g.item()));
     [0.5, 0.8].forEach((a0, p) => {
@@ -152,19 +159,88 @@ describe('planning a wide level of nested cones', () => {
     });
   });
 
-  it('on a device of 8 bindings, which refuses their cut plan, the level is kept whole, not split into hundreds', () => {
+  it('on a device of too few bindings for their cut plans, the level is kept whole, not split into hundreds', () => {
     // Each output of the level (a parameter's term per step) needs a whole integration: split, 161 kernels
     // of up to 1674 values computed 244,000 values between them, and took 128 s to compile on SwiftShader
     // (kept whole: 2 kernels, 4780 values, 20 s).
     const targets = sideBySide([0.5, 0.8], 120).map((p) => p.grad!.node);
     const ready = (n: { realized: boolean }): boolean => n.realized;
-    // On the CPU (no bindings) the cut plan is taken; with 8 it is refused, and the whole plan is at most a
-    // few times its size.
+    // On the CPU (no bindings) a cut plan is taken, and with 8 bindings (WebGPU's least, and Firefox's on
+    // Metal) the lean one fits; with 6 both are refused (the other cut plan needed 9 of 8 bindings), and
+    // the whole plan is at most a few times the cut plan's size.
     const cut = planKernels(targets, ready);
     expect(Math.max(...cut.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
-    const kernels = planKernels(targets, ready, false, deviceBindings(8, true));
+    const eight = planKernels(targets, ready, false, deviceBindings(8, true));
+    expect(Math.max(...eight.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+    const kernels = planKernels(targets, ready, false, deviceBindings(6, true));
     expect(Math.max(...kernels.map((k) => k.values.length))).toBeGreaterThan(1500);
     expect(valuesOf(kernels)).toBeLessThan(2 * valuesOf(cut));
+  });
+});
+
+/** How many times the kernels of a plan compute `op` at each point, all together. */
+const opsOf = (kernels: readonly Kernel[], op: string): number =>
+  kernels.reduce((n, k) => n + k.values.filter((v) => v.kind === 'op' && v.op === op).length, 0);
+
+describe('cutting the gradients of loops and chains', () => {
+  beforeAll(() => init({ backend: 'cpu' }));
+
+  it("an unrolled integration's gradient computes its steps about twice, not a dozen times, within 8 bindings", () => {
+    // Cut every 128 ops, the gradient's kernels each covered a few steps and computed the forward pass again
+    // from its last cut up to them, and an op adding a gradient's two paths read one of them across a cut
+    // and so computed the whole chain again at the next level: 1255 sines for 100 steps, 51 kernels. On
+    // 8 bindings that plan was refused for the whole one, a kernel of 1594 values (22 s to compile on
+    // SwiftShader).
+    const steps = 100;
+    const a = tensor(0.5, { requiresGrad: true });
+    const b = tensor(0.1, { requiresGrad: true });
+    sum(integrate(a, b, steps)).backward();
+    const targets = [a.grad!, b.grad!].map((g) => storageNode(g.node));
+    for (const bindings of [undefined, deviceBindings(8, true)]) {
+      const kernels = planKernels(targets, (n) => n.realized, false, bindings);
+      expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+      expect(opsOf(kernels, 'sin')).toBeLessThan(2.5 * steps);
+    }
+  });
+
+  it('the gradient of a chain with skips (y + f(y)) computes its values about three times, not six, and right', async () => {
+    const x = tensor(Y0, { requiresGrad: true });
+    let y = x;
+    for (let i = 0; i < 300; i++) y = y.add(tanh(y.mul(0.9)).mul(0.1));
+    sum(y).backward();
+    const kernels = planKernels([y.node, storageNode(x.grad!.node)], (n) => n.realized);
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
+    expect(opsOf(kernels, 'tanh')).toBeLessThan(3.5 * 300);
+    // d(end)/dx by forward mode in float64.
+    const got = await x.grad!.data();
+    Y0.forEach((start, i) => {
+      let [v, d] = [Math.fround(start), 1];
+      for (let s = 0; s < 300; s++) {
+        const t = Math.tanh(0.9 * v);
+        [v, d] = [v + 0.1 * t, d * (1 + 0.09 * (1 - t * t))];
+      }
+      expect(Math.abs(got[i]! - d)).toBeLessThan(1e-4 * Math.abs(d));
+    });
+  });
+});
+
+describe('a value read across a cut through a view', () => {
+  it('is not stored as the view (whose readers read its source), and the plan runs', () => {
+    // 120 sines inline (deep enough for the lean plan to store what a later level reads across its cut,
+    // short of a cut of their own), read through detach() at a later level; the long chain beside them
+    // makes the whole plan too large, so that the plans with cuts are made.
+    const x = tensor(Float32Array.from({ length: 64 }, (_, i) => -1 + i / 32));
+    let y = x;
+    for (let i = 0; i < 120; i++) y = sin(y);
+    let w = x;
+    for (let i = 0; i < 1600; i++) w = i % 3 === 0 ? sin(w) : w.mul(1.0001).add(0.001);
+    const t = y.detach().add(sum(x)).add(sum(w));
+    const kernels = planKernels([t.node], (n) => n.realized);
+    for (const k of kernels) for (const o of k.outputs) expect(storageNode(o.node)).toBe(o.node);
+    // The float64 reference (checkGrads') runs the same plan over the graph.
+    const f64 = new CpuBackend().evaluateF64([t.node])[0]!;
+    const m = model([t.node]).get(t.node)!.s;
+    for (let i = 0; i < 64; i++) expect(Math.abs(f64[i]! - m[i]!)).toBeLessThan(1e-4 * Math.abs(m[i]!));
   });
 });
 

@@ -44,6 +44,12 @@ const disposedError = (n: Node): Error =>
 const LARGE_KERNEL = 1500;
 const CUT_DEPTH = 128;
 const CUT_BYTES = 256 * 2 ** 20;
+// The lean cut plan (see PlanOptions.far): values that ops far down the graph read are cut at this depth,
+// and a value read across a cut from more than CROSS_DEPTH ops deep is stored rather than computed again.
+const FAR_DEPTH = CUT_DEPTH / 2;
+const CROSS_DEPTH = (CUT_DEPTH * 7) / 8;
+// Nor is the lean plan made where more than this share of the graph is read far (see planKernels).
+const FAR_SHARE = 0.85;
 // A wide level is not split into parts that compute more than this many times its values between them. The
 // split levels of wide graphs compute up to about twice theirs (derivatives of order 6-8 of
 // tan(x)exp(x)/(1 + x^2): 1.2-2.1x), two unrolled integrations side by side 5.3x at 100 steps, and where each
@@ -71,25 +77,52 @@ export function planKernels(
   const key = structureKey(order, targets, isReady, storageNode, remember, bindings?.key ?? '');
   const kept = key === null ? null : memo.get(key, order);
   if (kept) return kept;
-  const planned = (opts: PlanOptions): Planned => plan(order, targets, isReady, remember, opts);
+  const planned = (opts: PlanOptions): Planned => plan(order, targets, isReady, remember, opts)!;
   // Wide levels split only into parts within LARGE_KERNEL: where some part would be larger, the whole plan
-  // keeps a large kernel either way, the cut plan is tried, and it is mostly taken, so that building every
-  // part first (each holding its whole cone: quadratic in the steps of two unrolled loops side by side) is
-  // left to where the cut plan is refused, and the whole plan split into parts of any size is then wanted.
+  // keeps a large kernel either way, the cut plans are tried, and one is mostly taken, so that building
+  // every part first (each holding its whole cone: quadratic in the steps of two unrolled loops side by
+  // side) is left to where the cut plans are refused, and the whole plan split into parts of any size is
+  // then wanted. Where the whole plan split a level into parts (computing again what several need), the
+  // cut plans are weighed against it too.
   let whole = planned({ cutDepth: Infinity, largeParts: false });
   let chosen = whole;
-  if (whole.kernels.some((k) => k.values.length > LARGE_KERNEL)) {
+  const large = whole.kernels.some((k) => k.values.length > LARGE_KERNEL);
+  if (large || whole.split) {
     const cut = planned({ cutDepth: CUT_DEPTH, largeParts: true });
-    // Taken unless the cuts store too much more, or give an output more buffers to bind than the device
-    // allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a wide graph
-    // can): such an output would be computed on the CPU. Splitting a level stores the same values, so only
-    // the second test needs the whole plan as it is split.
-    const bytesOk = storedBytes(cut.kernels) - storedBytes(whole.kernels) <= CUT_BYTES;
-    const need = bindings ? outputBuffers(cut.kernels, bindings) : 0;
-    if (bytesOk && (!bindings || need <= bindings.limit)) chosen = cut;
+    // A cut plan is taken unless its cuts store too much more, or give an output more buffers to bind than
+    // the device allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a
+    // wide graph can): such an output would be computed on the CPU. Splitting a level stores the same
+    // values, so only the second test needs the whole plan as it is split. Of the plans that may be taken,
+    // the one that computes the fewest values: the lean cut plan by far on the gradients of loops and
+    // chains, the other on graphs whose values are read far and wide (derivatives of high order), where
+    // cutting more often computes more.
+    const bytesOk = (p: Planned): boolean => storedBytes(p.kernels) - storedBytes(whole.kernels) <= CUT_BYTES;
+    const fits = (p: Planned): boolean =>
+      bytesOk(p) && (!bindings || outputBuffers(p.kernels, bindings) <= bindings.limit);
+    const candidates = [...(large ? [] : [whole]), ...[cut].filter(fits)];
+    // The lean plan is given up once it computes more values than a plan that may be taken, and not made
+    // where nearly every value is read far down the graph (derivatives of high order of one expression,
+    // 93-95% of their nodes, where it computes more and doubled the time to plan; the gradients of loops
+    // and chains 30-75%, grad of grad through a loop under 50%).
+    const far = farRead(order, isReady, CUT_DEPTH);
+    if (far.size <= FAR_SHARE * order.length) {
+      const budget = Math.min(...candidates.map((p) => valuesOf(p.kernels)));
+      const lean = plan(order, targets, isReady, remember, {
+        cutDepth: CUT_DEPTH,
+        largeParts: true,
+        far,
+        budget,
+      });
+      if (lean && fits(lean)) candidates.push(lean);
+    }
+    if (candidates.length > 0)
+      chosen = candidates.reduce((a, b) => (valuesOf(b.kernels) < valuesOf(a.kernels) ? b : a));
     else {
+      // Where neither cut plan fits the device, outputs beyond its bindings run on the CPU: the cut plan is
+      // taken where it leaves no more of them than the whole plan does.
       if (whole.keptWhole) whole = planned({ cutDepth: Infinity, largeParts: true });
-      chosen = bytesOk && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
+      const need = outputBuffers(cut.kernels, bindings!);
+      chosen = bytesOk(cut) && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
     }
   }
   if (bindings && !chosen.kernels.every(bindings.fits)) {
@@ -134,6 +167,9 @@ export function clearPlanMemo(): void {
 const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
   Math.max(0, ...kernels.map((k) => b.need(k)));
 
+/** The values a plan's kernels compute at each point, all together: the work of a plan. */
+const valuesOf = (kernels: readonly Kernel[]): number => kernels.reduce((a, k) => a + k.values.length, 0);
+
 /** Bytes a plan's kernels store per point outputs (sums are small). */
 const storedBytes = (kernels: readonly Kernel[]): number =>
   kernels.reduce((a, k) => a + k.outputs.reduce((b, o) => b + (o.reduce ? 0 : 4 * o.node.size), 0), 0);
@@ -146,6 +182,17 @@ interface PlanOptions {
   shared?: boolean;
   /** A wide level may be split into parts over LARGE_KERNEL values (false: it then stays whole). */
   largeParts: boolean;
+  /**
+   * With cuts, the lean plan, given farRead(): values that ops far down the graph read (a gradient reading
+   * the forward pass, step by step in reverse) and the values they come from are cut at FAR_DEPTH, so that
+   * the kernels that compute them again from a cut, each for a few steps of the gradient, go back half as
+   * far; and an op that reads, across a cut, a value computed inline more than CROSS_DEPTH ops deep (a
+   * chain with a skip: y + f(y), or a gradient adding up its paths) has that value stored by the kernel
+   * that computes it, rather than every later level computing the whole chain again from the last cut.
+   */
+  far?: ReadonlySet<Node>;
+  /** Values beyond which the plan is given up (plan() returns null): it would not be taken. */
+  budget?: number;
 }
 
 /** A plan's kernels, and the ops it computes without storing (see `remember`), to be marked if it is taken. */
@@ -154,16 +201,18 @@ interface Planned {
   noted: () => Node[];
   /** Some wide level was kept whole for a part over LARGE_KERNEL values: with largeParts it would be split. */
   keptWhole: boolean;
+  /** Some wide level was split into parts, computing more than the level's values between them. */
+  split: boolean;
 }
 
-/** planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say. */
+/** planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say (null: over budget). */
 function plan(
   order: readonly Node[],
   targets: readonly Node[],
   isReady: (n: Node) => boolean,
   remember: boolean,
-  { cutDepth, shared = true, largeParts }: PlanOptions,
-): Planned {
+  { cutDepth, shared = true, largeParts, far, budget = Infinity }: PlanOptions,
+): Planned | null {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
   // Ops computed inline since the last stored value, along the longest chain (with cuts only).
@@ -173,6 +222,7 @@ function plan(
     level.set(n, prev === undefined ? l : Math.min(prev, l));
   };
   const availOf = (n: Node): number => avail.get(n) ?? 0;
+  const lean = far !== undefined && cutDepth < Infinity;
   for (const n of order) {
     if (n.disposed) throw disposedError(n);
     if (isReady(n)) {
@@ -197,9 +247,24 @@ function plan(
       if (cutDepth < Infinity) {
         const row = opRow(n.op);
         const counts = row !== undefined && row.identity !== true;
-        const inline = n.inputs.filter((c) => !isReady(c) && !level.has(c));
+        // Stored where it is computed: not a view (whose readers read its source's buffer).
+        if (lean)
+          for (const c of n.inputs)
+            if (
+              !isReady(c) &&
+              !level.has(c) &&
+              storageNode(c) === c &&
+              availOf(c) < l &&
+              (depth.get(c) ?? 0) > CROSS_DEPTH
+            )
+              materialize(c, availOf(c));
+        // A value stored at this op's level is computed inline here all the same (the lean plan's values
+        // stored where they are computed): its depth counts.
+        const inline = n.inputs.filter(
+          (c) => !isReady(c) && (lean ? !((level.get(c) ?? l) < l) : !level.has(c)),
+        );
         const d = Math.max(0, ...inline.map((c) => depth.get(c) ?? 0)) + (counts ? 1 : 0);
-        if (counts && d > cutDepth) {
+        if (counts && d > (lean && far.has(n) ? FAR_DEPTH : cutDepth)) {
           // Stored here, and read as a value of an earlier level by the ops that use it.
           materialize(n, l);
           avail.set(n, l + 1);
@@ -236,11 +301,13 @@ function plan(
   }
   // Set where a level is kept whole for a part over LARGE_KERNEL values (without largeParts only).
   let keptWhole = false;
+  // Set where a level is split into parts (which compute again what several of them need).
+  let splitSome = false;
   // Places in the walk, for splitWide (only a level over LARGE_KERNEL values needs them).
   let places: Map<Node, number> | null = null;
   const place = (n: Node): number => (places ??= new Map(order.map((m, i) => [m, i]))).get(n)!;
   // A kernel reads what an earlier level stored rather than computing it again.
-  const kernels = [...groups.values()].flatMap((nodes) => {
+  const kernelsOf = (nodes: Node[]): Kernel[] => {
     const lvl = level.get(nodes[0]!)!;
     const stored = (n: Node): boolean => isReady(n) || (level.get(n) ?? lvl) < lvl;
     const k = buildKernel(nodes, lvl, stored);
@@ -278,9 +345,40 @@ function plan(
       work += parts[i]!.values.length;
       if (work > SPLIT_WORK * k.values.length) return [k];
     }
+    splitSome = true;
     return parts;
-  });
-  return { kernels: kernels.sort((a, b) => a.level - b.level), noted, keptWhole };
+  };
+  const kernels: Kernel[] = [];
+  let values = 0;
+  for (const nodes of groups.values())
+    for (const k of kernelsOf(nodes)) {
+      kernels.push(k);
+      values += k.values.length;
+      if (values > budget) return null;
+    }
+  return { kernels: kernels.sort((a, b) => a.level - b.level), noted, keptWhole, split: splitSome };
+}
+
+/**
+ * The nodes that some op reads more than `gap` ops further along the graph's longest chains (uncut), and
+ * every node they are computed from up to stored values and reductions: what a cut plan's later kernels
+ * compute again from its cuts (in reverse mode, the forward values that the gradient reads).
+ */
+function farRead(order: readonly Node[], isReady: (n: Node) => boolean, gap: number): Set<Node> {
+  const boundary = (n: Node): boolean => isReady(n) || isReduction(n.op) || n.op === 'reshape';
+  const along = new Map<Node, number>();
+  const far = new Set<Node>();
+  for (const n of order) {
+    if (boundary(n)) continue;
+    const d = 1 + Math.max(0, ...n.inputs.map((c) => along.get(c) ?? 0));
+    along.set(n, d);
+    for (const c of n.inputs) if (!isReady(c) && d - (along.get(c) ?? 0) > gap) far.add(c);
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    if (far.has(n) && !boundary(n)) for (const c of n.inputs) if (!isReady(c)) far.add(c);
+  }
+  return far;
 }
 
 /**
