@@ -52,9 +52,10 @@ const CROSS_DEPTH = (CUT_DEPTH * 7) / 8;
 const FAR_SHARE = 0.85;
 // A wide level is not split into parts that compute more than this many times its values between them. The
 // split levels of wide graphs compute up to about twice theirs (derivatives of order 6-8 of
-// tan(x)exp(x)/(1 + x^2): 1.2-2.1x), two unrolled integrations side by side 5.3x at 100 steps, and where each
-// part holds a whole integration (a device of 8 bindings refusing their cut plan) 64-313x: hundreds of
-// kernels of thousands of values, 128 s to compile on SwiftShader at 120 steps where the level whole took 20.
+// tan(x)exp(x)/(1 + x^2): 1.2-2.1x), two unrolled integrations side by side 5.3x at 100 steps (where the lean
+// cut plan, weighed against it, computes a third as much), and where each part holds a whole integration (a
+// device of too few bindings refusing their cut plans) 64-313x: hundreds of kernels of thousands of values,
+// 128 s to compile on SwiftShader at 120 steps where the level whole took 20.
 const SPLIT_WORK = 8;
 
 /**
