@@ -88,8 +88,24 @@ export function planKernels(
   let whole = planned({ cutDepth: Infinity, largeParts: false });
   let chosen = whole;
   const large = whole.kernels.some((k) => k.values.length > LARGE_KERNEL);
-  if (large || whole.split) {
-    const cut = planned({ cutDepth: CUT_DEPTH, largeParts: true });
+  // The cut plans differ from the whole one only where a chain is long enough to be cut (the old one beyond
+  // CUT_DEPTH ops, the lean one beyond CROSS_DEPTH, or FAR_DEPTH where some value is read far): where a
+  // level was only split, and chains are short (the wide levels of short chains), they would be the whole
+  // plan over again, storing less, and are not made (they doubled the time to plan).
+  const { far, longest } =
+    large || whole.split ? farRead(order, isReady, CUT_DEPTH) : { far: null, longest: 0 };
+  const mayLean = longest > CROSS_DEPTH || (far !== null && far.size > 0 && longest > FAR_DEPTH);
+  if (far && (large || mayLean)) {
+    // Where the whole plan may be taken, the cut plan is given up once it computes more values (as the
+    // lean plan, below); else it is made whole, for the fallback.
+    const cut =
+      large || longest > CUT_DEPTH
+        ? plan(order, targets, isReady, remember, {
+            cutDepth: CUT_DEPTH,
+            largeParts: true,
+            budget: large ? Infinity : valuesOf(whole.kernels),
+          })
+        : null;
     // A cut plan is taken unless its cuts store too much more, or give an output more buffers to bind than
     // the device allows (`bindings`; none on the CPU) where the whole plan did not (the checkpoints of a
     // wide graph can): such an output would be computed on the CPU. Splitting a level stores the same
@@ -100,13 +116,12 @@ export function planKernels(
     const bytesOk = (p: Planned): boolean => storedBytes(p.kernels) - storedBytes(whole.kernels) <= CUT_BYTES;
     const fits = (p: Planned): boolean =>
       bytesOk(p) && (!bindings || outputBuffers(p.kernels, bindings) <= bindings.limit);
-    const candidates = [...(large ? [] : [whole]), ...[cut].filter(fits)];
+    const candidates = [...(large ? [] : [whole]), ...(cut && fits(cut) ? [cut] : [])];
     // The lean plan is given up once it computes more values than a plan that may be taken, and not made
     // where nearly every value is read far down the graph (derivatives of high order of one expression,
     // 93-95% of their nodes, where it computes more and doubled the time to plan; the gradients of loops
     // and chains 30-75%, grad of grad through a loop under 50%).
-    const far = farRead(order, isReady, CUT_DEPTH);
-    if (far.size <= FAR_SHARE * order.length) {
+    if (mayLean && far.size <= FAR_SHARE * order.length) {
       const budget = Math.min(...candidates.map((p) => valuesOf(p.kernels)));
       const lean = plan(order, targets, isReady, remember, {
         cutDepth: CUT_DEPTH,
@@ -119,14 +134,15 @@ export function planKernels(
       // larger, where an output's cone is wide (grad of grad through coupled loops: up to 1669 values
       // against 1499, for 40% of the values in all).
       const largest = (p: Planned): number => Math.max(0, ...p.kernels.map((k) => k.values.length));
-      const bound = 1.25 * Math.max(LARGE_KERNEL, largest(cut));
+      const bound = 1.25 * Math.max(LARGE_KERNEL, cut ? largest(cut) : 0);
       if (lean && fits(lean) && largest(lean) <= bound) candidates.push(lean);
     }
     if (candidates.length > 0)
       chosen = candidates.reduce((a, b) => (valuesOf(b.kernels) < valuesOf(a.kernels) ? b : a));
-    else {
+    else if (cut) {
       // Where neither cut plan fits the device, outputs beyond its bindings run on the CPU: the cut plan is
-      // taken where it leaves no more of them than the whole plan does.
+      // taken where it leaves no more of them than the whole plan does. (The whole plan is a candidate
+      // wherever the cut plan may be given up, so here it was made whole.)
       if (whole.keptWhole) whole = planned({ cutDepth: Infinity, largeParts: true });
       const need = outputBuffers(cut.kernels, bindings!);
       chosen = bytesOk(cut) && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
@@ -369,23 +385,30 @@ function plan(
 /**
  * The nodes that some op reads more than `gap` ops further along the graph's longest chains (uncut), and
  * every node they are computed from up to stored values and reductions: what a cut plan's later kernels
- * compute again from its cuts (in reverse mode, the forward values that the gradient reads).
+ * compute again from its cuts (in reverse mode, the forward values that the gradient reads); and the
+ * longest chain of the graph, in ops.
  */
-function farRead(order: readonly Node[], isReady: (n: Node) => boolean, gap: number): Set<Node> {
+function farRead(
+  order: readonly Node[],
+  isReady: (n: Node) => boolean,
+  gap: number,
+): { far: Set<Node>; longest: number } {
   const boundary = (n: Node): boolean => isReady(n) || isReduction(n.op) || n.op === 'reshape';
   const along = new Map<Node, number>();
   const far = new Set<Node>();
+  let longest = 0;
   for (const n of order) {
     if (boundary(n)) continue;
     const d = 1 + Math.max(0, ...n.inputs.map((c) => along.get(c) ?? 0));
     along.set(n, d);
+    longest = Math.max(longest, d);
     for (const c of n.inputs) if (!isReady(c) && d - (along.get(c) ?? 0) > gap) far.add(c);
   }
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
     if (far.has(n) && !boundary(n)) for (const c of n.inputs) if (!isReady(c)) far.add(c);
   }
-  return far;
+  return { far, longest };
 }
 
 /**
