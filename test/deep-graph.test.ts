@@ -240,8 +240,9 @@ describe('cutting the gradients of loops and chains', () => {
     expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1.25 * 1500);
   });
 
-  it('an integration realized halfway first, then its gradients, is planned lean and right', async () => {
-    // The later run reads what the first computed (its cut values stored, the rest noted as computed).
+  it('an integration realized halfway first, then differentiated, gives the gradients of float64', async () => {
+    // The later run reads what the first computed (its cut values stored, the rest noted as computed), and
+    // its plan is a lean one (2,503 values against 5,667 for the other cut plan when this was written).
     const steps = 100;
     const a = tensor(0.5, { requiresGrad: true });
     const b = tensor(0.1, { requiresGrad: true });
