@@ -30,6 +30,28 @@ export const accessKey = (a: Access): string =>
  * outputs (constants included), and the same domain where an access is strided (its index needs it).
  */
 export function kernelKey(k: Kernel): string {
+  const from = templates.get(k);
+  if (from === undefined) return makeKernelKey(k);
+  let key = keys.get(from);
+  if (key === undefined) keys.set(from, (key = makeKernelKey(k)));
+  return key;
+}
+
+// Kernels made from a kept plan (see plan-memo.ts), by the template they were made from: every such kernel
+// has the same key, which a repeated run would otherwise build again for each kernel, on every run, for
+// the CPU backend's loop cache and the WebGPU plan cache alike.
+const templates = new WeakMap<Kernel, object>();
+const keys = new WeakMap<object, string>();
+
+/**
+ * Notes that `k` was made from `template`, which fixes everything kernelKey() reads (domain, values,
+ * accesses, outputs): kernels made from one template share a key, computed once.
+ */
+export function madeFrom(k: Kernel, template: object): void {
+  templates.set(k, template);
+}
+
+function makeKernelKey(k: Kernel): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
   const parts: (string | number)[] = [strided ? k.domain.join('x') : ''];
   for (const i of k.inputs) parts.push('i', accessKey(i.access));

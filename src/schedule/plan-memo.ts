@@ -5,7 +5,7 @@
  */
 import type { Node } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
-import type { Kernel, KernelInput, KernelOutput } from './kernel.js';
+import { madeFrom, type Kernel, type KernelInput, type KernelOutput } from './kernel.js';
 
 // Plans kept (least recently used dropped first), in number and in bytes (see weightOf): 32 MiB, and a plan
 // over a quarter of that is not kept (the plan of a graph can be far larger than the graph: a level split into
@@ -111,11 +111,15 @@ function template(
 /** The kept plan's kernels over the nodes of `order`, marking its noted nodes. */
 function instantiate(t: Template, order: readonly Node[]): Kernel[] {
   for (const i of t.noted) order[i]!.computedBefore = true;
-  return t.kernels.map((k) => ({
-    ...k,
-    inputs: k.inputs.map((i) => ({ node: order[i.at]!, access: i.access })),
-    outputs: k.outputs.map((o) => ({ node: order[o.at]!, ref: o.ref, reduce: o.reduce, access: o.access })),
-  }));
+  return t.kernels.map((k) => {
+    const made: Kernel = {
+      ...k,
+      inputs: k.inputs.map((i) => ({ node: order[i.at]!, access: i.access })),
+      outputs: k.outputs.map((o) => ({ node: order[o.at]!, ref: o.ref, reduce: o.reduce, access: o.access })),
+    };
+    madeFrom(made, k);
+    return made;
+  });
 }
 
 /**
@@ -125,6 +129,15 @@ function instantiate(t: Template, order: readonly Node[]): Kernel[] {
  */
 const weightOf = (key: string, t: Template): number =>
   key.length + 160 * t.kernels.reduce((a, k) => a + k.values.length + k.inputs.length + k.outputs.length, 0);
+
+// The kept plan each list of kernels handed out by PlanMemo.get() was made from.
+const origins = new WeakMap<readonly Kernel[], object>();
+
+/**
+ * The kept plan `kernels` were made from (one object for every run of the same structure), if they came from
+ * PlanMemo.get(): what a backend works out from kernels alone (see plan-cache.ts) it can keep by it.
+ */
+export const keptPlanOf = (kernels: readonly Kernel[]): object | undefined => origins.get(kernels);
 
 /** Plans kept by structureKey(). */
 export class PlanMemo {
@@ -141,7 +154,9 @@ export class PlanMemo {
     // Most recently used last.
     this.plans.delete(key);
     this.plans.set(key, kept);
-    return instantiate(kept.template, order);
+    const kernels = instantiate(kept.template, order);
+    origins.set(kernels, kept.template);
+    return kernels;
   }
 
   /** Keeps the plan `kernels` (which marked `noted`) for `key`. */

@@ -41,6 +41,23 @@ describe.skipIf(!adapter)('pipeline cache', () => {
     expect(stats.cacheHits).toBe(1);
   });
 
+  it('a compiled pipeline is taken at once (ready), a pending or failed one is not', async () => {
+    const stats = emptyStats();
+    const cache = new PipelineCache(device, stats);
+    const p = program('write');
+    expect(cache.ready(p)).toBeUndefined();
+    const pending = cache.get(p);
+    expect(cache.ready(p)).toBeUndefined();
+    const a = await pending;
+    expect(cache.ready(p)).toBe(a);
+    expect(stats.cacheHits).toBe(1);
+    // The same source declaring its binding read-only: rejected (in a cache of its own, as sources key it).
+    const other = new PipelineCache(device, stats);
+    await other.get(program('read')).catch(() => null);
+    expect(other.ready(program('read'))).toBeUndefined();
+    expect(stats.cacheHits).toBe(1);
+  });
+
   it('a pipeline the device rejects fails with its message and the WGSL, and is not cached', async () => {
     const stats = emptyStats();
     const cache = new PipelineCache(device, stats);

@@ -6,7 +6,8 @@ import { PlanCache, planKey } from '../../src/backend/webgpu/plan-cache.js';
 import { planRun, type PlanLimits, type RunPlan } from '../../src/backend/webgpu/plan.js';
 import type { Node } from '../../src/graph/node.js';
 import { planKernels, storageNode } from '../../src/schedule/fuse.js';
-import type { Kernel } from '../../src/schedule/kernel.js';
+import { kernelKey, type Kernel } from '../../src/schedule/kernel.js';
+import { keptPlanOf } from '../../src/schedule/plan-memo.js';
 
 const LIMITS: PlanLimits = { chunk: 1 << 22, maxDim: 65535, maxStorage: 8, reduce: 'workgroup' };
 
@@ -180,6 +181,32 @@ describe('plan cache', () => {
     expect(cache.size).toEqual(light);
     cache.plan(heavy, LIMITS);
     expect(cache.hits).toBe(0);
+  });
+
+  it("kernels from the scheduler's kept plan find their key by that plan, per limits", () => {
+    const relu2 = GRAPHS['relu(w*x+b), loss and parameter gradients']!;
+    // Planned twice: the second time the kernels come from the scheduler's kept plan (keptPlanOf).
+    kernelsOf(relu2(4000, 2));
+    const kept = kernelsOf(relu2(4000, 2));
+    expect(keptPlanOf(kept)).toBeDefined();
+    // Each kernel's key, found once per kept kernel, is the key of the same kernel made afresh.
+    for (const k of kept) expect(kernelKey(k)).toBe(kernelKey({ ...k }));
+    const cache = new PlanCache();
+    cache.plan(kept, LIMITS);
+    // Other limits: another plan, not the one kept by the same scheduler plan under LIMITS.
+    const exact = { ...LIMITS, exact: true };
+    const again = kernelsOf(relu2(4000, 2));
+    expect(keptPlanOf(again)).toBe(keptPlanOf(kept));
+    const p = cache.plan(again, exact);
+    expect(cache.hits).toBe(0);
+    expect(normal(p, again)).toEqual(normal(planRun(again, exact), again));
+    const q = cache.plan(kernelsOf(relu2(4000, 2)), LIMITS);
+    expect(cache.hits).toBe(1);
+    expect(q.kept).toBeDefined();
+    // Another scheduler plan (another size) is another key, though planned in the same way.
+    const other = kernelsOf(relu2(4001, 2));
+    cache.plan(other, LIMITS);
+    expect(cache.hits).toBe(1);
   });
 
   it('keeps the most recently used plans', () => {

@@ -67,6 +67,8 @@ export class WebGpuBackend implements Backend {
   private readonly idle: IdleWait;
   // What writeUniforms() last wrote to each uniform buffer.
   private readonly written = new WeakMap<GPUBuffer, Uint32Array>();
+  // Uniform layouts by kept plan (RunPlan.kept).
+  private readonly layouts = new WeakMap<object, ReturnType<typeof uniformLayout>>();
   // Runs submitted since the last wait that nobody waited for (see sync()): when the first was submitted,
   // how long they are expected to take together, how many there are, the last one's kind and size, and
   // whether all were of that kind and size.
@@ -199,12 +201,14 @@ export class WebGpuBackend implements Backend {
     let check: () => Promise<boolean>;
     try {
       const plan = this.plans.plan(kernels, limits);
-      const compiled = await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program))).catch(
-        (e: unknown) => {
-          this.plans.forget(kernels, limits);
-          throw e;
-        },
-      );
+      // Compiled already (a repeated run): taken at once; else waited for, all together.
+      const ready = plan.steps.map((s) => this.pipelines.ready(s.program));
+      const compiled = ready.every((c) => c !== undefined)
+        ? ready
+        : await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program))).catch((e: unknown) => {
+            this.plans.forget(kernels, limits);
+            throw e;
+          });
       if (this.lost) return this.runOnCpu(kernels);
       check = this.encode(plan, compiled, new Set(reads.map(storageNode)));
     } catch (e) {
@@ -288,7 +292,7 @@ export class WebGpuBackend implements Backend {
     const partials = new Map<number, GPUBuffer>();
     for (const [ki, bytes] of plan.partials) partials.set(ki, take(bytes, STORAGE_USAGE));
     // All uniform blocks of the run live in one buffer, each at an aligned offset.
-    const blocks = uniformLayout(plan.steps, this.limits.uniformAlign);
+    const blocks = this.uniformsOf(plan);
     const uniform = take(blocks.bytes, UNIFORM_USAGE);
     this.writeUniforms(uniform, blocks.words);
 
@@ -483,6 +487,14 @@ export class WebGpuBackend implements Backend {
     return entries;
   }
 
+  /** The run's uniform layout (see uniformLayout), worked out once per kept plan. */
+  private uniformsOf(plan: RunPlan): ReturnType<typeof uniformLayout> {
+    if (!plan.kept) return uniformLayout(plan.steps, this.limits.uniformAlign);
+    let l = this.layouts.get(plan.kept);
+    if (!l) this.layouts.set(plan.kept, (l = uniformLayout(plan.steps, this.limits.uniformAlign)));
+    return l;
+  }
+
   /**
    * Writes a run's uniform words to a uniform buffer through the queue, unless it holds them already: a
    * repeated run takes back the same pooled buffer with the same words. Nothing else writes buffers of
@@ -490,7 +502,8 @@ export class WebGpuBackend implements Backend {
    */
   private writeUniforms(buf: GPUBuffer, words: Uint32Array<ArrayBuffer>): void {
     const held = this.written.get(buf);
-    if (held && held.length === words.length && held.every((w, i) => w === words[i])) return;
+    if (held === words || (held && held.length === words.length && held.every((w, i) => w === words[i])))
+      return;
     this.device.queue.writeBuffer(buf, 0, words);
     this.written.set(buf, words);
   }

@@ -6,6 +6,7 @@
 import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
 import { kernelKey, type Kernel } from '../../schedule/kernel.js';
+import { keptPlanOf } from '../../schedule/plan-memo.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import type { Program } from './program.js';
 
@@ -42,6 +43,10 @@ function slots(kernels: readonly Kernel[]): Node[] {
   return out;
 }
 
+/** The limits planRun() reads, as a string. */
+const limitsKey = (limits: PlanLimits): string =>
+  `${limits.chunk} ${limits.maxDim} ${limits.maxStorage} ${limits.reduce} ${limits.points ?? 1} ${limits.exact === true ? 'x' : ''}`;
+
 /**
  * Everything planRun() reads: limits, each kernel's domain, inputs (access, and which stored node each
  * one is, as the order of first appearance, since a run's kernels read each other's outputs), values
@@ -54,14 +59,7 @@ export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string 
     if (v === undefined) ids.set(n, (v = ids.size));
     return v;
   };
-  const parts: (string | number)[] = [
-    limits.chunk,
-    limits.maxDim,
-    limits.maxStorage,
-    limits.reduce,
-    limits.points ?? 1,
-    limits.exact === true ? 'x' : '',
-  ];
+  const parts: (string | number)[] = [limitsKey(limits)];
   for (const k of kernels) {
     parts.push('K', k.level, k.size, k.domain.join('x'), kernelKey(k), 'i');
     for (const i of k.inputs) parts.push(id(storageNode(i.node)));
@@ -131,6 +129,7 @@ function instantiate(t: Template, kernels: readonly Kernel[]): RunPlan {
     partials: t.partials,
     outputs: t.outputs.map((s) => nodes[s]!),
     speculative: t.speculative,
+    kept: t,
   };
 }
 
@@ -141,9 +140,27 @@ export class PlanCache {
   /** Runs whose plan came from the cache. */
   hits = 0;
 
+  /**
+   * planKey() of kernels that came from a kept plan of the scheduler's (keptPlanOf), by that plan and the
+   * limits: a repeated run finds its key without walking its kernels again.
+   */
+  private readonly keys = new WeakMap<object, Map<string, string>>();
+
+  /** planKey(kernels, limits), from `keys` where the kernels came from a kept plan. */
+  private keyOf(kernels: readonly Kernel[], limits: PlanLimits): string {
+    const origin = keptPlanOf(kernels);
+    if (!origin) return planKey(kernels, limits);
+    let byLimits = this.keys.get(origin);
+    if (!byLimits) this.keys.set(origin, (byLimits = new Map()));
+    const l = limitsKey(limits);
+    let key = byLimits.get(l);
+    if (key === undefined) byLimits.set(l, (key = planKey(kernels, limits)));
+    return key;
+  }
+
   /** The plan for `kernels` under `limits`, made once per structure. */
   plan(kernels: readonly Kernel[], limits: PlanLimits): RunPlan {
-    const key = planKey(kernels, limits);
+    const key = this.keyOf(kernels, limits);
     const hit = this.plans.get(key);
     if (hit) {
       this.hits++;

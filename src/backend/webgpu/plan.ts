@@ -44,6 +44,11 @@ export interface RunPlan {
   readonly outputs: readonly Node[];
   /** True when a step is speculative: the run's flag word must be read back before its results are used. */
   readonly speculative: boolean;
+  /**
+   * One object for every run planned from the same kept plan (see plan-cache.ts): what depends only on the
+   * steps (their uniform layout) is worked out once per kept plan rather than on every run.
+   */
+  readonly kept?: object;
 }
 
 /** Device figures the plan depends on. */
