@@ -16,14 +16,33 @@ let active: Backend = new CpuBackend();
 let queue: Request[] = [];
 let scheduled = false;
 // Nodes that are likely to be read soon (a loss and the gradients from its backward()); realized with
-// the next batch so that they share its kernels. Weak: a gradient the program dropped unread is not
-// computed, and its graph and inputs can be collected (a WeakRef target lives on until the current job
-// ends, so the usual backward-then-read in one job always finds its hints). Bounded in number as well.
+// the next batch so that they share its kernels. Held strongly until the task that hinted them ends, so
+// that the usual backward-then-read in one task always finds them, and weakly after (see weakenHints): a
+// gradient the program dropped unread is then not computed, and its graph and inputs can be collected.
+// Not weakly from the start: a WeakRef keeps its target alive until the current job ends, and a loop whose
+// reads resolve within the job (the CPU backend's) never ends it, so that every step's graph and inputs (a
+// new batch's data each step) stayed alive until the loop yielded to the event loop. Bounded in number too.
 const MAX_HINTS = 1024;
 // Each with the number of the hint() call that made it: the nodes of one call (a step's value and
-// gradients) are superseded together (see unconsumed).
-let hints: { ref: WeakRef<Node>; call: number }[] = [];
+// gradients) are superseded together (see unconsumed). `ref` is a WeakRef once weakened.
+let hints: { ref: { deref(): Node | undefined }; call: number }[] = [];
 let calls = 0;
+let weakening = false;
+
+/** After the current task: the hints made in it, held weakly from then on. */
+function weakenHints(): void {
+  if (weakening) return;
+  weakening = true;
+  const timer = setTimeout(() => {
+    weakening = false;
+    hints = hints.map((h) => {
+      const n = h.ref.deref();
+      return h.ref instanceof WeakRef || n === undefined ? h : { ref: new WeakRef(n), call: h.call };
+    });
+  }, 0);
+  // In Node a pending timer keeps the process alive (browsers' timers are numbers, without unref).
+  (timer as { unref?: () => void }).unref?.();
+}
 
 /** The backend that realizes pending work. */
 export function activeBackend(): Backend {
@@ -78,8 +97,9 @@ let hintsOff = 0;
 export function hint(nodes: readonly Node[]): void {
   if (hintsOff > 0) return;
   const call = ++calls;
-  for (const n of nodes) hints.push({ ref: new WeakRef(n), call });
+  for (const n of nodes) hints.push({ ref: { deref: () => n }, call });
   if (hints.length > MAX_HINTS) hints = hints.slice(hints.length - MAX_HINTS);
+  weakenHints();
 }
 
 /**
