@@ -6,6 +6,7 @@ import {
   backendInfo,
   exp,
   logsumexp,
+  relu,
   init,
   sigmoid,
   sin,
@@ -233,6 +234,32 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     expect(d.pipelinesCompiled).toBeLessThanOrEqual(2);
     const xs = await x.data();
     for (const k of [0, 17, 39]) expect(got[k]![100]).toBeCloseTo(Math.exp(xs[100]! * (k + 2)), 4);
+  });
+
+  it('a run with some of its pipelines compiled compiles the others and counts each step once', async () => {
+    // relu(w*x+b) and sigmoid(w*x+b) with scalar w, b: their main kernels differ, the pass finishing the
+    // sums of the gradients of w and b is one program.
+    const run = async (f: (t: Tensor) => Tensor): Promise<number[]> => {
+      const x = tensor(ramp(16384, -2, 2));
+      const w = tensor(0.75, { requiresGrad: true });
+      const b = tensor(0.25, { requiresGrad: true });
+      sum(f(w.mul(x).add(b))).backward();
+      return Promise.all([w.grad!.item(), b.grad!.item()]);
+    };
+    await run(relu);
+    const [[gw, gb], d] = await counting(() => run(sigmoid));
+    expect(d.dispatches).toBe(2);
+    expect(d.pipelinesCompiled).toBe(1);
+    expect(d.cacheHits).toBe(1);
+    const xs = ramp(16384, -2, 2);
+    let [ww, wb] = [0, 0];
+    for (const v of xs) {
+      const s = 1 / (1 + Math.exp(-(0.75 * v + 0.25)));
+      ww += s * (1 - s) * v;
+      wb += s * (1 - s);
+    }
+    expect(gw).toBeCloseTo(ww, 2);
+    expect(gb).toBeCloseTo(wb, 2);
   });
 
   it('a second identical call compiles nothing and reuses the plan; new constants reuse the pipeline', async () => {

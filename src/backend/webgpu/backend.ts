@@ -201,14 +201,16 @@ export class WebGpuBackend implements Backend {
     let check: () => Promise<boolean>;
     try {
       const plan = this.plans.plan(kernels, limits);
-      // Compiled already (a repeated run): taken at once; else waited for, all together.
+      // Compiled already (a repeated run): taken at once; the others waited for, all together.
       const ready = plan.steps.map((s) => this.pipelines.ready(s.program));
       const compiled = ready.every((c) => c !== undefined)
         ? ready
-        : await Promise.all(plan.steps.map((s) => this.pipelines.get(s.program))).catch((e: unknown) => {
-            this.plans.forget(kernels, limits);
-            throw e;
-          });
+        : await Promise.all(plan.steps.map((s, i) => ready[i] ?? this.pipelines.get(s.program))).catch(
+            (e: unknown) => {
+              this.plans.forget(kernels, limits);
+              throw e;
+            },
+          );
       if (this.lost) return this.runOnCpu(kernels);
       check = this.encode(plan, compiled, new Set(reads.map(storageNode)));
     } catch (e) {
