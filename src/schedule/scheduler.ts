@@ -35,10 +35,11 @@ function weakenHints(): void {
   weakening = true;
   const timer = setTimeout(() => {
     weakening = false;
-    hints = hints.map((h) => {
-      const n = h.ref.deref();
-      return h.ref instanceof WeakRef || n === undefined ? h : { ref: new WeakRef(n), call: h.call };
-    });
+    // A strong holder always derefs to its node; a WeakRef is left as it is (deref() would keep its target
+    // alive through this task).
+    hints = hints.map((h) =>
+      h.ref instanceof WeakRef ? h : { ref: new WeakRef(h.ref.deref()!), call: h.call },
+    );
   }, 0);
   // In Node a pending timer keeps the process alive (browsers' timers are numbers, without unref).
   (timer as { unref?: () => void }).unref?.();
