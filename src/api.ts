@@ -20,14 +20,52 @@ export function nodeOf(v: Operand | TensorData, what: string): Node {
   throw new Error(`${what}: expected a Tensor or a number, got ${v === null ? 'null' : typeof v}`);
 }
 
-const unary =
-  (name: OpName) =>
-  (a: Operand): Tensor =>
-    new Tensor(apply(name, [nodeOf(a, name)]));
-const binary =
-  (name: OpName) =>
-  (a: Operand, b: Operand): Tensor =>
-    new Tensor(apply(name, [nodeOf(a, name), nodeOf(b, name)]));
+const unary = (name: OpName) =>
+  function (a: Operand): Tensor {
+    atMost(name, arguments.length, 1);
+    return new Tensor(apply(name, [nodeOf(a, name)]));
+  };
+const binary = (name: OpName) =>
+  function (a: Operand, b: Operand): Tensor {
+    atMost(name, arguments.length, 2);
+    return new Tensor(apply(name, [nodeOf(a, name), nodeOf(b, name)]));
+  };
+
+// The most arguments each op that is not unary or binary takes, the tensor first (its Tensor method takes one
+// fewer).
+const MAX_ARGS: Readonly<Record<string, number>> = {
+  where: 3,
+  softplus: 3,
+  pow: 2,
+  clamp: 3,
+  square: 1,
+  sum: 3,
+  amax: 3,
+  amin: 3,
+  reshape: 2,
+  mean: 3,
+  variance: 3,
+  std: 3,
+  softmax: 2,
+  logSoftmax: 2,
+  logsumexp: 3,
+};
+
+/** The most arguments the op `name` takes as a function. */
+const maxArgs = (name: string): number => MAX_ARGS[name] ?? OPS[name as OpName].arity;
+
+// PyTorch's keyword arguments have no place in a JavaScript call but as extra arguments, which JavaScript
+// would drop: sub(a, b, 2) would be a - b, not a - 2b. They are refused instead.
+const EXTRA =
+  "extra arguments are refused rather than ignored: PyTorch's alpha (add, sub), rounding_mode (div) and " +
+  'decimals (round) have no counterpart here, and are written with ops (sub(a, mul(b, alpha)), floor(div(a, b)))';
+
+/** Throws where the op `name`, as a function, was given more than `max` arguments (see EXTRA). */
+function atMost(name: string, given: number, max = maxArgs(name)): void {
+  if (given <= max) return;
+  const takes = name in MAX_ARGS ? `at most ${max}` : String(max);
+  throw new Error(`${name}(): takes ${takes} argument${max === 1 ? '' : 's'}, got ${given}; ${EXTRA}`);
+}
 
 /** Elementwise a + b (broadcasting). */
 export const add = binary('add');
@@ -60,6 +98,7 @@ export const ne = binary('ne');
  * Gradients flow to the branch chosen at each point and are 0 in the other (a NaN or Inf there included).
  */
 export function where(condition: Operand, a: Operand, b: Operand): Tensor {
+  atMost('where', arguments.length);
   const args = [nodeOf(condition, 'where: condition'), nodeOf(a, 'where: a'), nodeOf(b, 'where: b')];
   const what = 'where(condition, a, b)';
   const [m, x, y] = args.map((n) => n.shape) as [Shape, Shape, Shape];
@@ -126,6 +165,7 @@ export const atanh = unary('atanh');
  * where beta a > threshold (a smooth relu whose derivative is the sigmoid of beta a, 1 beyond the threshold).
  */
 export function softplus(a: Operand, beta = 1, threshold = 20): Tensor {
+  atMost('softplus', arguments.length);
   // As a float32, beta must be normal, so that 1 / beta is finite too.
   const b32 = typeof beta === 'number' ? Math.abs(Math.fround(beta)) : NaN;
   if (!(b32 >= 2 ** -126 && b32 < Infinity))
@@ -153,6 +193,7 @@ export const sqrt = unary('sqrt');
  * bases, and its gradient at 0 is the limit); a real exponent of a negative base is NaN.
  */
 export function pow(a: Operand, b: Operand): Tensor {
+  atMost('pow', arguments.length);
   const base = nodeOf(a, 'pow');
   if (typeof b === 'number' && Number.isInteger(b) && Math.abs(b) <= 1 << 24)
     return new Tensor(powi(base, b));
@@ -171,6 +212,7 @@ function boundOf(v: Operand | null | undefined, which: string): Node | null {
  * gives NaN. The gradient goes to a where min <= a <= max (the ends included), else to the bound that decided.
  */
 export function clamp(a: Operand, min?: Operand | null, max?: Operand | null): Tensor {
+  atMost('clamp', arguments.length);
   let n = nodeOf(a, 'clamp');
   const lo = boundOf(min, 'min');
   const hi = boundOf(max, 'max');
@@ -185,6 +227,7 @@ export function clamp(a: Operand, min?: Operand | null, max?: Operand | null): T
 
 /** a * a. */
 export function square(a: Operand): Tensor {
+  atMost('square', arguments.length);
   return pow(a, 2);
 }
 
@@ -224,6 +267,7 @@ function checkKeepdim(keepdim: unknown, what: string): void {
  * `keepdim`, as PyTorch's keepdim).
  */
 export function sum(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  atMost('sum', arguments.length);
   return reduced('sum', x, axis, keepdim);
 }
 
@@ -232,11 +276,13 @@ export function sum(x: Operand, axis?: number | readonly number[], keepdim = fal
  * if any is NaN; the gradient is shared evenly by the elements equal to it.
  */
 export function amax(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  atMost('amax', arguments.length);
   return reduced('amax', x, axis, keepdim);
 }
 
 /** Smallest element, or smallest along an axis or a list of axes (PyTorch's amin; see amax). */
 export function amin(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  atMost('amin', arguments.length);
   return reduced('amin', x, axis, keepdim);
 }
 
@@ -275,6 +321,7 @@ function reduced(
  * what the others leave. Gradients flow through it.
  */
 export function reshape(x: Operand, shape: readonly number[]): Tensor {
+  atMost('reshape', arguments.length);
   const t = liveTensor(x, 'reshape');
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1))
     throw new Error(
@@ -293,6 +340,7 @@ export function reshape(x: Operand, shape: readonly number[]): Tensor {
 
 /** Mean of all elements, or along an axis or a list of axes (see sum). */
 export function mean(x: Operand, axis?: number | readonly number[], keepdim = false): Tensor {
+  atMost('mean', arguments.length);
   const t = liveTensor(x, 'mean');
   checkKeepdim(keepdim, 'mean');
   // Counted first: a bad axis is named as mean's.
@@ -347,6 +395,7 @@ function varianceOf(
  * over 0), as PyTorch's.
  */
 export function variance(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
+  atMost('variance', arguments.length);
   return varianceOf(x, axis, opts, 'variance');
 }
 
@@ -355,6 +404,7 @@ export function variance(x: Operand, axis?: number | readonly number[], opts: Sp
  * values equal), as PyTorch's, rather than the 0 · Infinity of sqrt's derivative there.
  */
 export function std(x: Operand, axis?: number | readonly number[], opts: SpreadOptions = {}): Tensor {
+  atMost('std', arguments.length);
   const v = varianceOf(x, axis, opts, 'std');
   const positive = v.gt(0);
   // v * 0 keeps a NaN variance NaN, and passes a zero gradient where v is 0.
@@ -379,6 +429,7 @@ function alongAxes(x: Operand, axis: number | readonly number[], what: string, s
 
 /** exp(x) / sum(exp(x)) along `axis` (PyTorch's softmax), computed shifted by the largest value. */
 export function softmax(x: Operand, axis: number): Tensor {
+  atMost('softmax', arguments.length);
   const t = alongAxes(x, axis, 'softmax', false);
   // As PyTorch's: an infinite largest value is subtracted as it is (a row with +Infinity gives NaN).
   const e = exp(sub(t, amax(t, axis, true).detach()));
@@ -387,6 +438,7 @@ export function softmax(x: Operand, axis: number): Tensor {
 
 /** log(softmax(x)) along `axis` (PyTorch's log_softmax), without the rounding of a log of a tiny softmax. */
 export function logSoftmax(x: Operand, axis: number): Tensor {
+  atMost('logSoftmax', arguments.length);
   const t = alongAxes(x, axis, 'logSoftmax', false);
   const z = sub(t, amax(t, axis, true).detach());
   return sub(z, log(sum(exp(z), axis, true)));
@@ -398,6 +450,7 @@ export function logSoftmax(x: Operand, axis: number): Tensor {
  * gives log(0) = -Infinity (not -Infinity - -Infinity = NaN) and one with +Infinity gives +Infinity.
  */
 export function logsumexp(x: Operand, axis: number | readonly number[], keepdim = false): Tensor {
+  atMost('logsumexp', arguments.length);
   const t = alongAxes(x, axis, 'logsumexp', true);
   checkKeepdim(keepdim, 'logsumexp');
   const top = amax(t, axis, true).detach();
@@ -591,8 +644,17 @@ declare module './tensor.js' {
 }
 
 for (const [name, fn] of Object.entries(methods)) {
+  // Each method takes what its function does after the tensor (Tensor.where: its condition and b).
+  const max = maxArgs(name) - 1;
   Object.defineProperty(Tensor.prototype, name, {
     value: function (this: Tensor, ...rest: unknown[]) {
+      if (rest.length > max) {
+        const takes =
+          max === 0
+            ? 'no arguments'
+            : `${name in MAX_ARGS ? 'at most ' : ''}${max} argument${max === 1 ? '' : 's'}`;
+        throw new Error(`Tensor.${name}(): takes ${takes}, got ${rest.length}; ${EXTRA}`);
+      }
       return (fn as (...a: unknown[]) => Tensor)(this, ...rest);
     },
     writable: true,

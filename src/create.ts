@@ -14,6 +14,9 @@ const MAKE_OPTIONS = optionNames<MakeOptions>({ requiresGrad: true });
 /** A leaf over `values` (made here, so not copied), with the options checked in the name of `what`. */
 export function made(what: string, values: Float32Array, shape: number[], opts: MakeOptions): Tensor {
   checkOptions(what, opts, MAKE_OPTIONS);
+  // Checked here too, so that the error names the maker rather than tensor().
+  const rg = opts.requiresGrad ?? false;
+  if (typeof rg !== 'boolean') throw new Error(`${what}: requiresGrad must be a boolean, got ${typeof rg}`);
   return tensor(values, { requiresGrad: opts.requiresGrad ?? false, shape, copy: false });
 }
 
@@ -31,8 +34,14 @@ export function allocate(what: string, n: number): Float32Array {
 
 /** `shape` as a new array, checked in the name of `what`: positive integers. */
 export function checkedShape(what: string, shape: readonly number[]): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
-    throw new Error(`${what}: shape must be an array of positive integers, got ${written(shape)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    // PyTorch also takes the sizes as separate arguments, zeros(2, 3), which here would read 2 as the shape.
+    const spread =
+      typeof shape === 'number'
+        ? ` (PyTorch's ${what.slice(0, -1)}${shape}, ...) is written ${what.slice(0, -1)}[${shape}, ...]) here)`
+        : '';
+    throw new Error(`${what}: shape must be an array of positive integers, got ${written(shape)}${spread}`);
+  }
   return [...shape];
 }
 
@@ -94,10 +103,10 @@ export function linspace(start: number, end: number, steps: number, opts: MakeOp
     !Number.isFinite(end)
   )
     throw new Error(
-      `linspace(): start and end must be finite numbers, got ${String(start)} and ${String(end)}`,
+      `linspace(): start and end must be finite numbers, got ${written(start)} and ${written(end)}`,
     );
   if (!Number.isInteger(steps) || steps < 1)
-    throw new Error(`linspace(): steps must be a positive integer, got ${String(steps)}`);
+    throw new Error(`linspace(): steps must be a positive integer, got ${written(steps)}`);
   const values = allocate('linspace()', steps);
   // A single step is `start`.
   if (steps === 1) {
@@ -221,7 +230,7 @@ export function arange(...args: (number | MakeOptions | undefined)[]): Tensor {
   const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
   if (![start, end, step].every((v) => typeof v === 'number' && Number.isFinite(v)))
     throw new Error(
-      `arange(): start, end and step must be finite numbers, got ${[start, end, step].map(String).join(', ')}`,
+      `arange(): start, end and step must be finite numbers, got ${[start, end, step].map(written).join(', ')}`,
     );
   const [a, b, h] = [start, end, step] as [number, number, number];
   if (h === 0) throw new Error('arange(): step must not be 0');

@@ -54,6 +54,12 @@ export class Tensor {
 
   /** @internal Wraps a graph node; use `tensor()` to make tensors. */
   constructor(node: Node) {
+    // `new Tensor([1, 2, 3])` is torch.Tensor's habit; here it would make a handle on no graph that fails
+    // later with a TypeError far from the cause.
+    if (!(node instanceof Node))
+      throw new Error(
+        `new Tensor() of ${describe(node)}: tensors are made with tensor(data), zeros(shape), linspace(...) and the like; the Tensor constructor is internal`,
+      );
     // One tensor per node. An identity (x * 1, x + 0, --x, a gradient that is some input's node) hands
     // back a node another tensor holds, and sharing it would share that tensor's gradient slot and
     // disposal; as x * 1 is a tensor of its own in PyTorch, the new tensor gets a fresh identity node (a

@@ -5,6 +5,7 @@ import type { Node } from './graph/node.js';
 import { sum } from './api.js';
 import { apply, constant, constantValue, expand, leaf } from './ops/build.js';
 import { hint, withoutHints } from './schedule/scheduler.js';
+import { written } from './options.js';
 import { isTensorData, Tensor, tensor, type TensorData } from './tensor.js';
 
 /** An argument of a transformed function: tensors and numbers are differentiable, anything else passes through. */
@@ -45,7 +46,7 @@ function checkArgnums(argnums: number | readonly number[], nargs: number, what: 
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   if (list.length === 0) throw new Error(`${what}: argnums is empty`);
   for (const a of list) {
-    if (!Number.isInteger(a)) throw new Error(`${what}: argnums must be integers, got ${String(a)}`);
+    if (!Number.isInteger(a)) throw new Error(`${what}: argnums must be integers, got ${written(a)}`);
     if (a < 0 || a >= nargs) {
       throw new Error(`${what}: argnum ${a} is out of range for ${nargs} argument${nargs === 1 ? '' : 's'}`);
     }

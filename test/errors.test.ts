@@ -1,6 +1,23 @@
 // Bad input gives an error that names the problem, and leaves earlier tensors intact.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, formula, grad, init, mul, sum, tensor, type Tensor, type TensorData } from '../src/index.js';
+import {
+  add,
+  arange,
+  formula,
+  grad,
+  init,
+  linspace,
+  mul,
+  opNames,
+  rand,
+  sub,
+  sum,
+  Tensor,
+  tensor,
+  zeros,
+  type TensorData,
+} from '../src/index.js';
+import * as webgrad from '../src/index.js';
 import { testBackends } from './backends.js';
 
 /** A mistake, and what its message must say. */
@@ -145,6 +162,51 @@ const CASES: Case[] = [
     () => sum(tensor([[1, 2, 3]]), -3),
     /axis -3 is out of range.*shape \[1,3\]/,
   ],
+  [
+    "PyTorch's alpha as a third argument of sub",
+    () => (sub as (...a: unknown[]) => Tensor)(tensor([10]), tensor([1]), 2),
+    /sub\(\): takes 2 arguments, got 3; extra arguments are refused rather than ignored/,
+  ],
+  [
+    "PyTorch's decimals as an argument of the round method",
+    () => (tensor([1.25]).round as (d: number) => Tensor)(1),
+    /Tensor.round\(\): takes no arguments, got 1/,
+  ],
+  [
+    'a fourth argument of sum',
+    () => (sum as (...a: unknown[]) => Tensor)(tensor([1]), 0, true, 1),
+    /sum\(\): takes at most 3 arguments, got 4/,
+  ],
+  [
+    "torch.Tensor's constructor",
+    () => new (Tensor as unknown as new (d: unknown) => Tensor)([1, 2, 3]),
+    /new Tensor\(\) of an array: tensors are made with tensor\(data\)/,
+  ],
+  [
+    "PyTorch's sizes as separate arguments",
+    () => (zeros as (...a: unknown[]) => Tensor)(2, 3),
+    /zeros\(\): shape must be an array of positive integers, got 2 \(PyTorch's zeros\(2, \.\.\.\) is written zeros\(\[2, \.\.\.\]\) here\)/,
+  ],
+  [
+    'a string as the number of steps',
+    () => linspace(0, 1, '5' as unknown as number),
+    /linspace\(\): steps must be a positive integer, got "5"/,
+  ],
+  [
+    'a string as the end of a range',
+    () => arange('3' as unknown as number),
+    /arange\(\): start, end and step must be finite numbers, got 0, "3", 1/,
+  ],
+  [
+    'a string as an argnum',
+    () => grad((a: Tensor) => a, '0' as unknown as number)(1),
+    /argnums must be integers, got "0"/,
+  ],
+  [
+    'a number as requiresGrad of a maker',
+    () => rand([2], { requiresGrad: 1 as unknown as boolean }),
+    /rand\(\): requiresGrad must be a boolean, got number/,
+  ],
 ];
 
 describe.each(testBackends())('errors on $name', (b) => {
@@ -161,5 +223,61 @@ describe.each(testBackends())('errors on $name', (b) => {
     expect(await y.item()).toBe(14);
     expect(Array.from(await x.grad!.data())).toEqual([2, 4, 6]);
     expect(await sum(mul(x, 3)).item()).toBe(18);
+  });
+});
+
+describe('extra arguments', () => {
+  // JavaScript drops arguments a function does not name: PyTorch's keyword arguments passed as extra ones
+  // (alpha, rounding_mode, decimals) would be ignored and give another result without a word.
+  const api = webgrad as unknown as Record<string, (...a: unknown[]) => Tensor>;
+  const most: Record<string, number> = {
+    where: 3,
+    softplus: 3,
+    pow: 2,
+    clamp: 3,
+    square: 1,
+    sum: 3,
+    amax: 3,
+    amin: 3,
+    reshape: 2,
+    mean: 3,
+    variance: 3,
+    std: 3,
+    softmax: 2,
+    logSoftmax: 2,
+    logsumexp: 3,
+  };
+  const names = [...new Set([...opNames, ...Object.keys(most)])];
+
+  it.each(names)('%s refuses one more argument than it takes, as a function and as a method', (name) => {
+    const n =
+      most[name] ??
+      ([
+        'add',
+        'sub',
+        'mul',
+        'div',
+        'maximum',
+        'minimum',
+        'atan2',
+        'lt',
+        'le',
+        'gt',
+        'ge',
+        'eq',
+        'ne',
+      ].includes(name)
+        ? 2
+        : 1);
+    const args = Array.from({ length: n + 1 }, () => 1);
+    expect(() => api[name]!(tensor([0.5]), ...args.slice(1))).toThrow(
+      new RegExp(
+        `^${name}\\(\\): takes (at most )?${n} arguments?, got ${n + 1}; extra arguments are refused`,
+      ),
+    );
+    const method = (tensor([0.5]) as unknown as Record<string, (...a: unknown[]) => Tensor>)[name]!;
+    expect(() => method.apply(tensor([0.5]), args.slice(1))).toThrow(
+      new RegExp(`^Tensor\\.${name}\\(\\): takes (no arguments|(at most )?${n - 1} arguments?), got ${n}`),
+    );
   });
 });

@@ -251,6 +251,13 @@ describe.each(testBackends())('amax and amin on $name', (backend) => {
       'variance: axis 3 is out of range for a tensor of shape [2]',
     );
     expect(() => std(tensor([1, 2]), [0, 0])).toThrow('std: axis 0 appears twice');
+    // As the README says: squares of float32 deviations past its range, or their sum past it, are Infinity
+    // (PyTorch's double accumulation gives 2.25e38 and 1.41e20), and std's gradient there is 0.
+    expect(await values(variance(tensor([1.5e19, -1.5e19, 0])))).toEqual([Infinity]);
+    const big = tensor([1e20, -1e20], { requiresGrad: true });
+    std(big).backward();
+    expect(await values(std(big))).toEqual([Infinity]);
+    expect(await values(big.grad!)).toEqual([0, 0]);
   });
 
   it("the README's argmin idiom: the point of a grid where f is smallest, the mean of tied points", async () => {
