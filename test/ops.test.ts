@@ -389,6 +389,24 @@ describe.each(testBackends())('ops on $name', (b) => {
         expect(worst, `x^${n}: worst ${worst.toFixed(2)} ulp`).toBeLessThanOrEqual(cpu ? 0.5 : bound);
       }
     });
+    // Found wrong on WebGPU once: the pair ln x was not renormalised (pow(1.42, 252) = Inf), a squaring pair
+    // grew without bound (x^262145 130 ulp off), products below the normal range were flushed before their
+    // reciprocal was taken, and log2's derivative divided by x ln 2, subnormal for x just above 1.18e-38.
+    it('values and derivatives that are floats stay floats where an intermediate is tiny or the result huge', async () => {
+      const exact = (v: number, want: number, ulps: number): void =>
+        void expect(
+          Math.abs(v - want) / 2 ** (Math.floor(Math.log2(want)) - 23),
+          `${v} against ${want}`,
+        ).toBeLessThanOrEqual(ulps);
+      exact(await value(pow(tensor(1.42), tensor(252))), 2.38045226e38, 2);
+      exact(await value(pow(tensor(1.42), 252.5)), 2.8366361e38, 2);
+      exact(await value(pow(tensor(0.70581168), tensor(-251.23228))), 1.033352e38, 2);
+      exact(await value(pow(tensor(1.0001), 262145)), 2.43294613e11, 2);
+      exact(await value(pow(tensor(1.6e-5), -8)), 2.3283064e38, 2);
+      exact(await value(pow(tensor(7e-20), -2)), 2.0408165e38, 4);
+      exact(await d(wg.log2, 1.2e-38), 1.2022459e38, 2);
+      exact(await d(wg.log2, 1.5e-38), 9.6179663e37, 2);
+    });
     it('log(0) = -Inf', async () => {
       expect(await value(log(tensor(0)))).toBe(-Infinity);
     });

@@ -240,7 +240,9 @@ export const OPS = {
     cpu: (a) => Math.log2(a),
     js: (a) => `Math.log2(${a})`,
     wgsl: (a) => `wg_log2(${a})`,
-    grad: ({ x: [a], dy, b }) => [b.op('div', dy, b.op('mul', a!, b.c(Math.LN2)))],
+    // dy log2(e) / x rather than dy / (x ln 2): x ln 2 is subnormal (flushed to 0 on a GPU) for x from
+    // 1.18e-38 to 1.7e-38, where the derivative is a float.
+    grad: ({ x: [a], dy, b }) => [b.op('div', b.op('mul', dy, b.c(Math.LOG2E)), a!)],
   }),
   log10: row({
     arity: 1,
@@ -762,5 +764,5 @@ function powiWgsl(a: string, p: number): string {
   if (p === 0) return '1.0';
   const n = Math.abs(p);
   const prod = n <= 8 ? `(${new Array<string>(n).fill(a).join(' * ')})` : `wg_powi(${a}, ${n})`;
-  return p > 0 ? prod : `(1.0 / ${prod})`;
+  return p > 0 ? prod : `wg__recip_pow(${a}, ${prod}, ${n}.0)`;
 }

@@ -104,6 +104,20 @@ function powSamples(): [number[], number[]] {
   for (let i = 0; i < 20000; i++) add(uniform(1, -10, -0.1)[0]!, Math.round(uniform(1, -20, 20)[0]!));
   // Bases near 1 with huge exponents: the product y ln x must not lose the low bits of ln x.
   for (let i = 0; i < 10000; i++) add(uniform(1, 0.999, 1.001)[0]!, uniform(1, -1e5, 1e5)[0]!);
+  // Bases near sqrt(2) 2^k and sqrt(1/2) 2^k, where ln a's series term is largest against its high part, with
+  // |b ln a| from 60 to the edge of the float32 range (the pair was once left unnormalised there: 3000 ulp
+  // off, and +Inf for 1.42^252 = 2.38e38).
+  for (let i = 0; i < 20000; i++) {
+    const x =
+      (rand() < 0.5 ? Math.SQRT2 : Math.SQRT1_2) *
+      2 ** Math.round(uniform(1, -4, 4)[0]!) *
+      (1 + uniform(1, -0.02, 0.02)[0]!);
+    const z = uniform(1, 60, 88.7)[0]! * (rand() < 0.5 ? 1 : -1);
+    if (Math.abs(Math.log(x)) > 1e-3) add(x, z / Math.log(x));
+  }
+  add(1.42, 252);
+  add(1.42, 252.5);
+  add(0.70581168, -251.23228);
   return [a, b];
 }
 const powSpecialA = [NaN32, -Inf, -2, -1, -0.5, -0, 0, 0.5, 1, 2, Inf, 1e-40, -3];
@@ -574,6 +588,34 @@ function groups(): Group[] {
       rtol: 1.2e-7,
       atol: 0,
       a: powiX,
+      specials: powiSpecials,
+    })),
+    // Long squarings, near 1 where the power stays a float: the pair once grew unnormalised (x^262145 130 ulp
+    // off).
+    ...[65537, 262145].map((p): Group => ({
+      label: `powi ${p}`,
+      op: 'powi',
+      p,
+      rtol: 1.2e-7,
+      atol: 0,
+      a: [...uniform(5000, 0.99966, 1.00034), 1.0001, 1.0011637],
+      specials: powiSpecials,
+    })),
+    // Negative powers whose product x^|p| is below float32's normal range (flushed to 0 by a device)
+    // while its reciprocal is a float: 1.6e-5 ** -8 = 2.3e38 (once +Inf).
+    ...(
+      [
+        [-8, 1.3e-5, 2e-5],
+        [-2, 5e-20, 1.2e-19],
+        [-9, 5e-5, 7e-5],
+      ] as const
+    ).map(([p, lo, hi]): Group => ({
+      label: `powi ${p} near the top of the range`,
+      op: 'powi',
+      p,
+      rtol: 1.2e-7,
+      atol: 0,
+      a: [...logSpaced(3000, lo, hi), ...logSpaced(1000, lo, hi).map((v) => -v)],
       specials: powiSpecials,
     })),
   ];
