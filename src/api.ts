@@ -177,7 +177,8 @@ export function softplus(a: Operand, beta = 1, threshold = 20): Tensor {
   const node = nodeOf(a, 'softplus');
   const x = a instanceof Tensor ? a : new Tensor(node);
   const bx = mul(x, beta);
-  return where(gt(bx, threshold), x, new Tensor(apply('softplus', [node], beta)));
+  // beta as the float32 every constant is, on every backend (the CPU's formula would take the double).
+  return where(gt(bx, threshold), x, new Tensor(apply('softplus', [node], Math.fround(beta))));
 }
 /** Elementwise logistic sigmoid 1 / (1 + e ** -a). */
 export const sigmoid = unary('sigmoid');

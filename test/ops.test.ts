@@ -407,6 +407,21 @@ describe.each(testBackends())('ops on $name', (b) => {
       exact(await d(wg.log2, 1.2e-38), 1.2022459e38, 2);
       exact(await d(wg.log2, 1.5e-38), 9.6179663e37, 2);
     });
+    it("softplus's beta is a float32, as every constant, on every backend", async () => {
+      // 0.1 as a double and as a float32 give softplus values an ulp apart at these points.
+      const xs = [0.37, 3.3, -7.1, 12.5];
+      const k = Math.fround(0.1);
+      const want = xs.map((x) => {
+        const kx = k * Math.fround(x);
+        return Math.fround((Math.max(kx, 0) + Math.log1p(Math.exp(-Math.abs(kx)))) / k);
+      });
+      const got = Array.from(await wg.softplus(tensor(xs), 0.1).data());
+      got.forEach((g, i) =>
+        expect(Math.abs(g - want[i]!), `softplus(${xs[i]}, 0.1)`).toBeLessThanOrEqual(
+          b.name.startsWith('cpu') ? 0 : 3 * 2 ** -23 * want[i]!,
+        ),
+      );
+    });
     it('log(0) = -Inf', async () => {
       expect(await value(log(tensor(0)))).toBe(-Infinity);
     });
