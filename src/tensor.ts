@@ -49,6 +49,9 @@ let nonLeafWarned = false;
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
   private accumulated: Tensor | null = null;
+  // Reads under way (data(), item(), realize()), and whether dispose() was called: see dispose().
+  private reading = 0;
+  private released = false;
   /** @internal The graph node this tensor is a handle on. */
   readonly node: Node;
 
@@ -187,7 +190,7 @@ export class Tensor {
       const g = gs[i] ?? expand(constant(0), n.shape);
       const t = owners.get(n)!;
       const fresh = opts.createGraph ? g : apply('detach', [g]);
-      const old = t.grad && !t.grad.node.disposed ? t.grad.node : null;
+      const old = t.grad && !t.grad.isDisposed ? t.grad.node : null;
       if (old) unhint(old);
       const sum = old ? apply('add', [old, fresh]) : fresh;
       t.grad = new Tensor(sum);
@@ -215,10 +218,15 @@ export class Tensor {
   /** Computes pending work and resolves with a copy of the values. */
   async data(): Promise<Float32Array> {
     this.assertLive('data()');
-    await realize(this.node, true);
-    // A lost device hands over to the CPU between realizing and reading: realize again on the new backend.
-    for (let tries = 0; tries < 3 && !activeBackend().has(this.node); tries++) await realize(this.node);
-    return activeBackend().read(this.node);
+    this.reading++;
+    try {
+      await realize(this.node, true);
+      // A lost device hands over to the CPU between realizing and reading: realize again on the new backend.
+      for (let tries = 0; tries < 3 && !activeBackend().has(this.node); tries++) await realize(this.node);
+      return await activeBackend().read(this.node);
+    } finally {
+      this.readEnded();
+    }
   }
 
   /** The value of a one-element tensor. */
@@ -240,11 +248,28 @@ export class Tensor {
    */
   async realize(): Promise<void> {
     this.assertLive('realize()');
-    await realize(this.node);
+    this.reading++;
+    try {
+      await realize(this.node);
+    } finally {
+      this.readEnded();
+    }
   }
 
-  /** Frees the values now; using the tensor, or anything computed from it, afterwards is an error. */
+  /** One read under way has ended: a dispose() asked for meanwhile (see there) is done once none is left. */
+  private readEnded(): void {
+    if (--this.reading === 0 && this.released) this.dispose();
+  }
+
+  /**
+   * Frees the values now (once the reads under way, data(), item() or realize(), have them); using the
+   * tensor, or anything computed from it, afterwards is an error.
+   */
   dispose(): void {
+    // A read asked for before dispose() gets its values, as `const d = t.data(); t.dispose(); return d`
+    // expects: the tensor counts as disposed at once, and its values are freed when the last read ends.
+    this.released = true;
+    if (this.reading > 0) return;
     const n = this.node;
     n.disposed = true;
     n.free();
@@ -262,7 +287,7 @@ export class Tensor {
 
   /** True once `dispose()` was called. */
   get isDisposed(): boolean {
-    return this.node.disposed;
+    return this.released || this.node.disposed;
   }
 
   /** Short description: shape and whether it requires grad. */
@@ -301,7 +326,7 @@ export class Tensor {
 
   /** @internal Throws when the tensor was disposed. */
   assertLive(what: string): void {
-    if (this.node.disposed) throw new Error(`${what}: the tensor was disposed`);
+    if (this.isDisposed) throw new Error(`${what}: the tensor was disposed`);
   }
 }
 

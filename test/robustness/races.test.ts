@@ -17,7 +17,7 @@ import {
   type Tensor,
 } from '../../src/index.js';
 import { storageNode } from '../../src/schedule/fuse.js';
-import { useWebGpu } from '../backends.js';
+import { testBackends, useWebGpu } from '../backends.js';
 import { testAdapter, testGpu } from '../gpu.js';
 
 const adapter = await testAdapter();
@@ -25,6 +25,43 @@ const ramp = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i
 const ticks = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await Promise.resolve();
 };
+
+describe.each(testBackends())('a read and a dispose() in the same tick on $name', (b) => {
+  // `const d = t.data(); t.dispose(); return d`: the read was asked for first, so it gets the values (it was
+  // once rejected as a use of a disposed tensor), and the tensor is disposed from the dispose() on.
+  it('the read gets the values, whether they were computed, pending or a leaf; the tensor is disposed at once', async () => {
+    await b.setup();
+    const x = tensor(ramp(10000));
+    const computed = x.mul(3);
+    await computed.realize();
+    await synchronize();
+    const pending = x.mul(5);
+    const leaf = tensor(ramp(10000));
+    for (const [t, k] of [
+      [computed, 3],
+      [pending, 5],
+      [leaf, 1],
+    ] as const) {
+      const read = t.data();
+      const one = t.realize();
+      t.dispose();
+      expect(t.isDisposed).toBe(true);
+      expect(() => t.add(1)).toThrow('the tensor was disposed');
+      await one;
+      const got = await read;
+      expect([got[0], got[1], got[9999]]).toEqual([0, k, 9999 * k]);
+      await expect(t.data()).rejects.toThrow('data(): the tensor was disposed');
+    }
+    // Freed once the reads ended: nothing of the three is held.
+    await synchronize();
+    const live = stats().liveBuffers;
+    const again = x.mul(7);
+    const read = again.data();
+    again.dispose();
+    await read;
+    expect(stats().liveBuffers).toBeLessThanOrEqual(live);
+  });
+});
 
 describe.skipIf(!adapter)('races on WebGPU', () => {
   it('a read started before dispose() gets its own values, not those of the run that takes the buffer next', async () => {
