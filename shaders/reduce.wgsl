@@ -11,7 +11,7 @@
 struct Params {
   count: u32, // partials per summed output
   opaque: u32,      // always 0 (see wg_keep in the prelude)
-  pad1: u32,
+  base: u32,        // the slot (among the kernel's sums) of this pass's first total
   pad2: u32,
   c: array<vec4<f32>, {{consts}}>, // the kernel's constants (uniforms, so that new numbers reuse the pipeline)
 }

@@ -106,6 +106,29 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
   });
 
+  it('many sums read together: one main kernel, and finishing passes that share one pipeline', async () => {
+    // As many sums as take four finishing passes of the bindings the device has, and a few more.
+    const per = adapter!.limits.maxStorageBuffersPerShaderStage - 1;
+    const K = 4 * per + 3;
+    const xs = ramp(10000, 0, 1);
+    const base = tensor(xs);
+    await base.realize();
+    const scale = (k: number): number => Math.fround(k * 0.01 + 0.001);
+    const [got, d] = await counting(() =>
+      Promise.all(Array.from({ length: K }, (_, k) => sum(base.mul(scale(k)).square()).item())),
+    );
+    for (let k = 0; k < K; k++) {
+      let want = 0;
+      for (const x of xs) want += (x * scale(k)) ** 2;
+      expect(Math.abs(got[k]! - want) / want, `sum ${k}`).toBeLessThan(1e-5);
+    }
+    expect(d.dispatches).toBe(1 + 5);
+    // The main kernel, the four full passes' pipeline and the last pass's (three totals): each pass once
+    // wrote its slots into its source and compiled its own.
+    expect(d.pipelinesCompiled).toBe(3);
+    expect(d.cacheHits).toBe(3);
+  });
+
   it('after sum(y).backward(), y and the gradient are one dispatch; reading the loss first brings them along', async () => {
     const xs = ramp(100_000, -3, 3);
     const x = tensor(xs, { requiresGrad: true });

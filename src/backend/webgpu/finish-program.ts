@@ -14,7 +14,7 @@ export interface Tail {
   readonly slotOf: ReadonlyMap<number, number>;
 }
 
-/** The finishing pass: totals of the partials of `slots` (stored in that order), then the tail kernel. */
+/** The finishing pass: totals of the partials of `slots` (consecutive, stored in that order), then the tail kernel. */
 export interface FinishProgram extends Program {
   /** Tail input indices bound after the totals (those not read from a slot). */
   readonly tailInputs: readonly number[];
@@ -35,14 +35,19 @@ export function finishProgram(
   const totals: string[] = [];
   const body: string[] = [];
   const folds = new Set<Exclude<Reduction, 'sum'>>();
+  // The slots are consecutive, from the uniform P.base: the source names none of them, so that the
+  // finishing passes of many sums (several passes of as many as the device binds) share one pipeline,
+  // where each pass once compiled its own (300 sums read together: 28 pipelines).
   slots.forEach((slot, q) => {
+    if (slot !== slots[0]! + q)
+      throw new Error(`internal: finishing slots ${slots.join(',')} are not consecutive`);
     bindings.push('write');
     decls.push(declare(bindings.length, `sum${q}`, 'write'));
     const how = hows[slot] ?? 'sum';
     if (how !== 'sum') folds.add(how);
     const fn = how === 'sum' ? 'total' : `fold_${how}`;
-    totals.push(`let t${slot} = ${fn}(${slot}u * P.count, lid);`);
-    body.push(`sum${q}[0] = t${slot};`);
+    totals.push(`let t${q} = ${fn}((P.base + ${q}u) * P.count, lid);`);
+    body.push(`sum${q}[0] = t${q};`);
   });
   const tailInputs: number[] = [];
   const c = new Consts();
@@ -65,7 +70,7 @@ export function finishProgram(
       refs,
       (j) => {
         const slot = tail.slotOf.get(j);
-        return slot !== undefined ? `t${slot}` : `${names.get(j)!}[0]`;
+        return slot !== undefined ? `t${slot - (slots[0] ?? 0)}` : `${names.get(j)!}[0]`;
       },
       c,
     );

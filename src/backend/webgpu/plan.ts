@@ -293,7 +293,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
           program,
           binds,
           dispatches: [
-            { words: [count, 0, 0, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
+            { words: [count, 0, slots[0]!, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
           ],
         });
       }
