@@ -14,6 +14,7 @@ import {
 } from './kernel.js';
 import type { Bindings } from './backend.js';
 import { PlanMemo, structureKey } from './plan-memo.js';
+import { splitCopies } from './copies.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
@@ -334,6 +335,8 @@ function plan(
     const lvl = level.get(nodes[0]!)!;
     const stored = (n: Node): boolean => isReady(n) || (level.get(n) ?? lvl) < lvl;
     const k = buildKernel(nodes, lvl, stored);
+    const copies = splitCopies(k, (outs) => buildKernel(outs, lvl, stored));
+    if (copies) return copies;
     if (k.values.length <= LARGE_KERNEL || nodes.length === 1) return [k];
     // Split only where that makes the largest kernel markedly smaller: where one output alone needs most
     // of the values (a gradient through a long chain), the others split off would be computed twice. The

@@ -106,20 +106,22 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     expect(worst(g, (i) => f(xs[i]!) * (-2 * xs[i]! - 2 - Math.cos(xs[i]!)))).toBeLessThan(1e-5);
   });
 
-  it('many sums read together: one main kernel, and finishing passes that share one pipeline', async () => {
-    // As many sums as take four finishing passes of the bindings the device has, and a few more.
+  it('many sums of one computed value read together: one main kernel, and finishing passes that share one pipeline', async () => {
+    // As many sums as take four finishing passes of the bindings the device has, and a few more; all read
+    // the square computed in the kernel, so that they are one kernel (see the next test).
     const per = adapter!.limits.maxStorageBuffersPerShaderStage - 1;
     const K = 4 * per + 3;
     const xs = ramp(10000, 0, 1);
     const base = tensor(xs);
     await base.realize();
     const scale = (k: number): number => Math.fround(k * 0.01 + 0.001);
+    const sq = base.mul(base);
     const [got, d] = await counting(() =>
-      Promise.all(Array.from({ length: K }, (_, k) => sum(base.mul(scale(k)).square()).item())),
+      Promise.all(Array.from({ length: K }, (_, k) => sum(sq.mul(scale(k))).item())),
     );
     for (let k = 0; k < K; k++) {
       let want = 0;
-      for (const x of xs) want += (x * scale(k)) ** 2;
+      for (const x of xs) want += Math.fround(x * x) * scale(k);
       expect(Math.abs(got[k]! - want) / want, `sum ${k}`).toBeLessThan(1e-5);
     }
     expect(d.dispatches).toBe(1 + 5);
@@ -127,6 +129,40 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     // wrote its slots into its source and compiled its own.
     expect(d.pipelinesCompiled).toBe(3);
     expect(d.cacheHits).toBe(3);
+  });
+
+  it('independent copies of one computation read together are kernels of their own, compiled once', async () => {
+    // Fused, 300 sums of sin(x c) made one kernel of 77 KB that took 15 s to compile on SwiftShader.
+    const xs = ramp(10000, 0, 1);
+    const base = tensor(xs);
+    await base.realize();
+    const scale = (k: number): number => Math.fround(k * 0.01 + 0.001);
+    const K = 40;
+    const [got, d] = await counting(() =>
+      Promise.all(Array.from({ length: K }, (_, k) => sum(sin(base.mul(scale(k)))).item())),
+    );
+    for (let k = 0; k < K; k++) {
+      let want = 0;
+      for (const x of xs) want += Math.sin(Math.fround(x * scale(k)));
+      expect(Math.abs(got[k]! - want) / Math.max(1, Math.abs(want)), `sum ${k}`).toBeLessThan(1e-5);
+    }
+    // A kernel and its finishing pass each: two pipelines, compiled once.
+    expect(d.dispatches).toBe(2 * K);
+    expect(d.pipelinesCompiled).toBeLessThanOrEqual(2);
+    // Three copies are too few to part: one kernel computes them, and a value with its gradient (which share
+    // the forward values) stays one kernel however many are read together.
+    const [, d3] = await counting(() =>
+      Promise.all([3, 4, 5].map((c) => sum(sin(base.mul(c + 0.5))).item())),
+    );
+    expect(d3.dispatches).toBe(2);
+    const ws = Array.from({ length: 8 }, (_, k) => tensor(k + 1, { requiresGrad: true }));
+    const losses = ws.map((w) => sum(sin(base.mul(w))));
+    for (const l of losses) l.backward();
+    const [, dg] = await counting(() =>
+      Promise.all([...losses.map((l) => l.item()), ...ws.map((w) => w.grad!.item())]),
+    );
+    // Each loss with its gradient is one copy: 8 kernels and their finishing passes.
+    expect(dg.dispatches).toBe(2 * 8);
   });
 
   it('after sum(y).backward(), y and the gradient are one dispatch; reading the loss first brings them along', async () => {
