@@ -4,7 +4,7 @@ import { agrees, chainRule, type Chain } from './chain.js';
 import type { Parsed } from './expr.js';
 import { toTensor } from './lower.js';
 import { readFloat32 } from './playground.js';
-import { byId, diffText, num, renderTex, say } from './format.js';
+import { byId, diffText, num, say, showFormula } from './format.js';
 
 /** The derivation shown last, for tests: float64 adjoints and webgrad's float32 gradients. */
 export interface ChainState {
@@ -88,7 +88,7 @@ export class ChainView {
   }
 
   private render(p: Parsed, chain: Chain, webgrad: Record<string, number>): void {
-    renderTex(this.texEl, `f = ${p.node.toTex({ parenthesis: 'auto', implicit: 'show' })}`);
+    showFormula(this.texEl, p.node, 'f = ', true);
     this.body.innerHTML = '';
     for (const n of chain.nodes) {
       const row = this.body.insertRow();

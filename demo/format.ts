@@ -1,6 +1,7 @@
 /** Number and TeX output shared by the page's sections. */
 import katex from 'katex';
 import 'katex/dist/katex.min.css';
+import type { MathNode } from 'mathjs';
 
 /** A value to about eight significant digits, as people read them. */
 export function num(v: number): string {
@@ -21,6 +22,37 @@ export function diffText(v: number): string {
 /** Draws TeX into `el` (inline in tables, as a block elsewhere); bad TeX shows as red source, not an error. */
 export function renderTex(el: HTMLElement, tex: string, displayMode = true): void {
   katex.render(tex, el, { throwOnError: false, displayMode, strict: 'ignore' });
+}
+
+// mathjs's toTex takes time that doubles with every level of nested function calls (sin(sin(...)) 16 deep:
+// 0.17 s, 20 deep 1.6 s, its derivative twice that, 50 deep never ended), so a formula whose calls nest
+// deeper than this is shown as text (12 levels: about 20 ms); and one longer than TEX_CHARS too, since
+// typesetting it would take longer than computing it.
+const TEX_CALL_DEPTH = 12;
+const TEX_CHARS = 1500;
+
+/** The most function calls nested in `node` (walked without recursion: formulas can be thousands deep). */
+function callDepth(node: MathNode): number {
+  let deepest = 0;
+  const stack: [MathNode, number][] = [[node, 0]];
+  while (stack.length > 0) {
+    const [n, above] = stack.pop()!;
+    const d = above + (n.type === 'FunctionNode' ? 1 : 0);
+    deepest = Math.max(deepest, d);
+    n.forEach((child: MathNode) => void stack.push([child, d]));
+  }
+  return deepest;
+}
+
+/**
+ * Shows a mathjs formula in `el` after `prefix`: typeset, or as text where typesetting it would stall the
+ * page (see TEX_CALL_DEPTH). `implicit`: show implicit multiplication (2x as 2·x), as it was read.
+ */
+export function showFormula(el: HTMLElement, node: MathNode, prefix = '', implicit = false): void {
+  const opts = { parenthesis: 'auto', implicit: implicit ? 'show' : 'hide' } as const;
+  const text = node.toString(opts);
+  if (text.length > TEX_CHARS || callDepth(node) > TEX_CALL_DEPTH) el.textContent = prefix + text;
+  else renderTex(el, prefix + node.toTex(opts));
 }
 
 /** Shows `message` in `el`, or hides `el` when there is none. */

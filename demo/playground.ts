@@ -5,7 +5,7 @@ import { chainRule } from './chain.js';
 import { ExprError, FUNCTION_NAMES, parseFormula, toDifferentiable, type Parsed } from './expr.js';
 import { toTensor } from './lower.js';
 import { COLOURS, decimate, Plot } from './plot.js';
-import { byId, diffText, num, renderTex, say } from './format.js';
+import { byId, diffText, num, say, showFormula } from './format.js';
 
 /** The largest number of points the playground computes at once. */
 export const MAX_POINTS = 10_000_000;
@@ -468,18 +468,16 @@ export class Playground {
       this.statsEl.append(el);
     }
 
-    // webgrad's derivative as it built it, and mathjs's symbolic one.
-    // Very long formulas stay plain text: typesetting them would take longer than computing them.
+    // webgrad's derivative as it built it, and mathjs's symbolic one (plain text where typesetting would
+    // take long: see showFormula).
     if (c.gradFormulaError) this.webgradTex.textContent = c.gradFormulaError;
     else if (c.gradFormula.length > 1500) this.webgradTex.textContent = c.gradFormula;
-    else renderTex(this.webgradTex, parse(c.gradFormula).toTex({ parenthesis: 'auto' }));
+    else showFormula(this.webgradTex, parse(c.gradFormula));
     try {
       const expr = parse(toDifferentiable(parsed.expr));
       const simplify = expr.filter(() => true).length <= SIMPLIFY_MAX_NODES;
       const d = derivative(expr, 'x', { simplify });
-      const text = d.toString();
-      if (text.length > 1500) this.mathjsTex.textContent = text;
-      else renderTex(this.mathjsTex, d.toTex({ parenthesis: 'auto' }));
+      showFormula(this.mathjsTex, d);
       if (!simplify) this.mathjsTex.append(unsimplifiedNote());
       this.checkEl.textContent = compareWithMathjs(req, c, d.compile());
     } catch (e) {

@@ -426,6 +426,29 @@ describe.each(BROWSERS)('demo page in $name', (b) => {
     expect(await opacity()).toBe(1);
   });
 
+  it('a formula of calls nested 24 deep is computed, and its formulas shown as text rather than typeset', async () => {
+    // mathjs's toTex takes time doubling with each level of nesting: typeset, this stalled the page for
+    // minutes (7 s at 20 deep).
+    const c0 = await page.evaluate(() => window.webgradDemo.chain.run);
+    let expr = 'x';
+    for (let i = 0; i < 24; i++) expr = `sin(${expr})`;
+    await form(expr, '-3', '3');
+    expect(await compute()).toBe('ok');
+    await page.waitForFunction((k: number) => window.webgradDemo.chain.run > k, { timeout: TIMEOUT }, c0);
+    const got = await page.evaluate(() => {
+      const r = window.webgradDemo.playground.result!;
+      return { xs: Array.from(r.xs), f: Array.from(r.f) };
+    });
+    const i = Math.floor(N / 3);
+    let want = got.xs[i]!;
+    for (let k = 0; k < 24; k++) want = Math.sin(want);
+    expect(Math.abs(got.f[i]! - want)).toBeLessThanOrEqual(1e-6);
+    for (const id of ['pg-formula-webgrad', 'pg-formula-mathjs', 'chain-formula']) {
+      expect(await page.$$(`#${id} .katex`), id).toHaveLength(0);
+      expect(await shown(id), id).toMatch(/sin\(sin\(sin\(/);
+    }
+  });
+
   it('the chain rule refuses a point beyond float32 instead of deriving at infinity', async () => {
     // The playground hands its formula to the chain rule: wait for that derivation before starting ours.
     const c0 = await page.evaluate(() => window.webgradDemo.chain.run);
