@@ -1,7 +1,7 @@
 /** Plots of many points with uPlot: decimated to what a screen can show, non-finite values drawn as gaps. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { yRange } from './range.js';
+import { xRange, yRange } from './range.js';
 
 /** x and y ready for uPlot: y is null where the function is not finite, so uPlot leaves a gap. */
 export interface Series {
@@ -47,16 +47,41 @@ export function decimate(xs: Float32Array, ys: Float32Array, buckets = 2000): Se
   return { x, y };
 }
 
-/** Tick steps for any float32 magnitude: uPlot's own list stops near 1e15, float32 reaches 3.4e38. */
-const INCREMENTS = Array.from({ length: 90 }, (_, k) =>
-  [1, 2, 5].map((m) => m * Math.pow(10, k - 46)),
-).flat();
+/**
+ * Tick steps for any float32 magnitude: uPlot's own list stops near 1e15, float32 reaches 3.4e38. Written as
+ * uPlot writes its own (`5e-7`, not 5 * 10^-7, a bit away), so that it finds the decimals it knows for them.
+ */
+const INCREMENTS = Array.from({ length: 90 }, (_, k) => [1, 2, 5].map((m) => +`${m}e${k - 46}`)).flat();
 
-/** A tick label: short, with an exponent for very large or small values. */
-function tickLabel(v: number): string {
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1).replace('.0e', 'e');
-  return String(Number(v.toPrecision(4)));
+/**
+ * Ticks at the multiples of `incr` within [min, max], each a product rather than a running sum. uPlot's own
+ * round each to the decimals it knows for `incr`, and it knows none for steps below 1e-16: every tick was
+ * 0 and nothing was drawn for x over [-1e-17, 1e-17].
+ */
+export function splitsOf(min: number, max: number, incr: number): number[] {
+  if (!(incr > 0) || !(max >= min)) return [];
+  const out: number[] = [];
+  const slack = incr * 1e-9;
+  for (let k = Math.ceil((min - slack) / incr); k * incr <= max + slack && out.length < 1000; k++)
+    out.push(Number((k * incr).toPrecision(12)) || 0);
+  return out;
+}
+
+/**
+ * Tick labels: each with as many significant digits as tell it from its neighbours (at least one), and an
+ * exponent for very large or small values. A fixed four repeated labels wherever the range is narrow against
+ * the values' size: f' of 2x read 2 2 2 2 2, x^2 over [100000, 100010] 1e+10 five times.
+ */
+export function tickLabels(splits: readonly number[]): string[] {
+  const step = splits.length > 1 ? Math.abs(splits[1]! - splits[0]!) : 0;
+  return splits.map((v) => {
+    const a = Math.abs(v);
+    if (a === 0 || a < step * 1e-9) return '0';
+    const digits = step > 0 ? Math.floor(Math.log10(a)) - Math.floor(Math.log10(step)) + 1 : 4;
+    const d = Math.min(17, Math.max(1, digits));
+    if (a >= 1e6 || a < 1e-3) return v.toExponential(d - 1).replace(/\.?0+e/, 'e');
+    return String(Number(v.toPrecision(d)));
+  });
 }
 
 /** Runs of x where the function is not finite: from a null point to the next finite one. */
@@ -71,6 +96,17 @@ function gaps(s: Series): [number, number][] {
     i = j;
   }
   return out;
+}
+
+/**
+ * The power of ten a plot multiplies values by before uPlot sees them: uPlot refuses a scale narrower than
+ * 1e-16 (nothing was drawn over x in [-1e-17, 1e-17], nor for values near 1e-34), so values smaller than
+ * 1e-6 are drawn magnified to about 1, and labelled with their own values.
+ */
+export function magnification(values: readonly (number | null)[]): number {
+  let m = 0;
+  for (const v of values) if (v !== null && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m > 0 && m < 1e-6 ? +`1e${-Math.floor(Math.log10(m))}` : 1;
 }
 
 /** Series colours: f, f′, f″, ∂f/∂y. */
@@ -93,29 +129,46 @@ export class Plot {
     parent.append(box);
     const width = Math.max(240, parent.clientWidth);
     const bands = gaps(s);
+    // Values as uPlot sees them (see magnification), and as they are.
+    const fx = magnification(s.x);
+    const fy = magnification(s.y);
+    const xs = fx === 1 ? s.x : s.x.map((v) => v * fx);
+    const ys = fy === 1 ? s.y : s.y.map((v) => (v === null ? null : v * fy));
     this.chart = new uPlot(
       {
         width,
         height: 210,
         cursor: { sync: { key: 'webgrad' } },
-        scales: { x: { time: false }, y: { range: (_u, min, max) => yRange(min, max) } },
+        scales: {
+          x: { time: false, range: (_u, min, max) => xRange(min, max) },
+          y: { range: (_u, min, max) => yRange(min, max) },
+        },
         legend: { live: true },
         series: [
-          { label: 'x', value: (_u, v) => (v == null ? '—' : v.toPrecision(6)) },
+          { label: 'x', value: (_u, v) => (v == null ? '—' : (v / fx).toPrecision(6)) },
           {
             label,
             stroke: colour,
             width: 1.5,
             spanGaps: false,
-            value: (_u, v, _s, idx) => (idx == null ? '—' : v == null ? 'not finite' : v.toPrecision(6)),
+            value: (_u, v, _s, idx) =>
+              idx == null ? '—' : v == null ? 'not finite' : (v / fy).toPrecision(6),
           },
         ],
         axes: [
-          {},
+          // Spaced for the long labels of a narrow range far from 0 ([16777216, 16777218] overlapped at 50 px).
           {
-            size: 70,
             incrs: INCREMENTS,
-            values: (_u, splits) => splits.map(tickLabel),
+            splits: (_u, _i, min, max, incr) => splitsOf(min, max, incr),
+            values: (_u, splits) => tickLabels(splits.map((v) => v / fx)),
+            space: 90,
+          },
+          // As wide as its longest label (1.00002e+10 was cut off at a fixed 70 px).
+          {
+            size: (_u, values) => Math.max(50, 24 + 8 * Math.max(0, ...(values ?? []).map((v) => v.length))),
+            incrs: INCREMENTS,
+            splits: (_u, _i, min, max, incr) => splitsOf(min, max, incr),
+            values: (_u, splits) => tickLabels(splits.map((v) => v / fy)),
           },
         ],
         hooks: {
@@ -126,8 +179,8 @@ export class Plot {
               ctx.save();
               ctx.fillStyle = 'rgba(220, 38, 38, 0.12)';
               for (const [a, b] of bands) {
-                const x0 = u.valToPos(a, 'x', true);
-                const x1 = u.valToPos(b, 'x', true);
+                const x0 = u.valToPos(a * fx, 'x', true);
+                const x1 = u.valToPos(b * fx, 'x', true);
                 ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 2), u.bbox.height);
               }
               ctx.restore();
@@ -135,7 +188,7 @@ export class Plot {
           ],
         },
       },
-      [s.x, s.y],
+      [xs, ys],
       box,
     );
     this.resize = new ResizeObserver(() => {

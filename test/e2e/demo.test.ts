@@ -315,6 +315,26 @@ describe.each(BROWSERS)('demo page in $name', (b) => {
     expect(await page.$eval('[data-stat="throughput"] b', (el) => el.textContent)).toBe('–');
   });
 
+  it('draws ranges of x narrower than 1e-16 and values near 1e-34 (magnified for the plotting library)', async () => {
+    // uPlot refuses scales narrower than 1e-16: x^2 over [-1e-17, 1e-17] drew nothing at all.
+    await form('x^2', '-1e-17', '1e-17');
+    expect(await compute()).toBe('ok');
+    // Pixels of each plot's curve (strongly coloured: grid, axes and text are grey or black).
+    const coloured = await page.$$eval('#pg-plots .plot canvas', (canvases) =>
+      canvases.map((c) => {
+        const { data } = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, c.width, c.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b, a] = [data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!];
+          if (a > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 100) n++;
+        }
+        return n;
+      }),
+    );
+    expect(coloured.length).toBeGreaterThanOrEqual(2);
+    for (const n of coloured) expect(n).toBeGreaterThan(200);
+  });
+
   it('plots f(x, y) along x at the chosen y, with ∂f/∂x and ∂f/∂y', async () => {
     await form('(x^2 * y + sin(y)) / (1 + x^2)', '-2', '2');
     await setField('pg-y', '0.5');

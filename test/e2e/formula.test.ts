@@ -7,7 +7,8 @@ import { derivative, parse } from 'mathjs';
 import { ExprError, parseFormula, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
 import { checkRange, compute, rate, readCount, readNumber } from '../../demo/playground.js';
-import { yRange } from '../../demo/range.js';
+import { magnification, splitsOf, tickLabels } from '../../demo/plot.js';
+import { xRange, yRange } from '../../demo/range.js';
 
 /** Formulas with every op, away from kinks and poles at the points used. */
 const FORMULAS = [
@@ -123,6 +124,40 @@ describe('formula reader', () => {
     expect(yRange(0, 0)).toEqual([-1, 1]);
     expect(yRange(null, null)).toEqual([-1, 1]);
     expect(yRange(5, 5)).toEqual([5 - 5e-4, 5 + 5e-4]);
+    expect(xRange(-1e-17, 1e-17)).toEqual([-1e-17, 1e-17]);
+    expect(xRange(3, 3)).toEqual([3 - 3e-6, 3 + 3e-6]);
+  });
+
+  it('labels ticks with the digits that tell them apart, however narrow the range against their size', () => {
+    // With four digits always, f' of 2x (widened around 2) read 2 2 2 2 2, and x^2 over [100000, 100010] 1e+10
+    // five times.
+    expect(tickLabels([1.9998, 1.9999, 2, 2.0001, 2.0002])).toEqual([
+      '1.9998',
+      '1.9999',
+      '2',
+      '2.0001',
+      '2.0002',
+    ]);
+    expect(tickLabels([1e10, 1.00005e10, 1.0001e10])).toEqual(['1e+10', '1.00005e+10', '1.0001e+10']);
+    expect(tickLabels([-6, -4, -2, 0, 2, 4, 6])).toEqual(['-6', '-4', '-2', '0', '2', '4', '6']);
+    expect(tickLabels([0, 0.5, 1, 1.5])).toEqual(['0', '0.5', '1', '1.5']);
+    expect(tickLabels([-1e-17, -5e-18, 0, 5e-18, 1e-17])).toEqual([
+      '-1e-17',
+      '-5e-18',
+      '0',
+      '5e-18',
+      '1e-17',
+    ]);
+    expect(tickLabels([2e38, 2.5e38, 3e38])).toEqual(['2e+38', '2.5e+38', '3e+38']);
+    expect(tickLabels([7.25])).toEqual(['7.25']);
+    // Ticks as products of the step, below 1e-16 too (where the plotting library's own made every tick 0).
+    expect(splitsOf(-1e-17, 1e-17, 5e-18)).toEqual([-1e-17, -5e-18, 0, 5e-18, 1e-17]);
+    expect(splitsOf(0.05, 1, 0.2)).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
+    // Values below 1e-6 are drawn magnified (the library refuses scales narrower than 1e-16).
+    expect(magnification([-1e-17, null, 1e-17])).toBe(1e17);
+    expect(magnification([3e-35, 1e-34])).toBe(1e34);
+    expect(magnification([0, 1e-6, 5])).toBe(1);
+    expect(magnification([null, NaN])).toBe(1);
   });
 });
 
