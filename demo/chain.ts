@@ -4,6 +4,7 @@
  */
 import { erf as mathErf } from 'mathjs';
 import { infix, type Expr, type OpKey } from './expr.js';
+import { diffText } from './format.js';
 
 /** One input of a node: another node, or a constant written into the formula. */
 export interface ChainInput {
@@ -368,11 +369,24 @@ export function chainRule(e: Expr, point: Readonly<Record<string, number>>): Cha
 
 /**
  * Whether webgrad's derivative `got` agrees with the float64 adjoint `want` of a chain of `nodes` nodes: equal
- * (the same infinity included), both NaN, or within a float32 rounding or so per node, relative to the size of
- * the result. A finite value never agrees with an infinite one.
+ * (the same infinity included), both NaN, the infinity that `want` rounds to in float32 (beyond its range), or
+ * within a float32 rounding or so per node, relative to the size of the result. A finite value never agrees
+ * with an infinite one.
  */
 export function agrees(got: number, want: number, nodes: number): boolean {
   if (got === want || (Number.isNaN(got) && Number.isNaN(want))) return true;
+  if (!Number.isFinite(got) && got === Math.fround(want)) return true;
   const tol = 1e-6 * Math.max(4, nodes) * Math.max(Math.abs(want), 1e-4);
   return Number.isFinite(want) && Math.abs(got - want) <= tol;
+}
+
+/** How webgrad's `got` stands against the float64 `want`, in words, for the chain rule's check. */
+export function howClose(got: number, want: number): string {
+  if (Number.isNaN(got) && Number.isNaN(want)) return 'both NaN';
+  if (got === want) return 'equal';
+  if (!Number.isFinite(got) && Number.isFinite(want))
+    return got === Math.fround(want)
+      ? 'beyond float32 (its largest is 3.4e38): the infinity it rounds to'
+      : 'overflowed in float32 on the way';
+  return `Δ = ${diffText(got - want)}`;
 }

@@ -1,10 +1,10 @@
 /** The chain rule section: the derivation table for one point, and the cross-check against webgrad. */
 import { tensor, type Tensor } from '../src/index.js';
-import { agrees, chainRule, type Chain } from './chain.js';
+import { agrees, chainRule, howClose, type Chain } from './chain.js';
 import type { Parsed } from './expr.js';
 import { toTensor } from './lower.js';
 import { readFloat32 } from './playground.js';
-import { byId, diffText, num, say, showFormula } from './format.js';
+import { byId, num, say, showFormula } from './format.js';
 
 /** The derivation shown last, for tests: float64 adjoints and webgrad's float32 gradients. */
 export interface ChainState {
@@ -113,7 +113,6 @@ export class ChainView {
     for (const v of vars) {
       const want = chain.grads[v] ?? 0;
       const got = webgrad[v]!;
-      const diff = got - want;
       const ok = agrees(got, want, chain.nodes.length);
       allOk &&= ok;
       const row = this.check.insertRow();
@@ -121,14 +120,7 @@ export class ChainView {
       cell(row, `df/d${v}`, 'mono');
       cell(row, num(want), 'num mono');
       cell(row, num(got), 'num mono');
-      // Both NaN (or the same infinity) agree, but a difference of NaN would read as a failed check.
-      const how =
-        Number.isNaN(got) && Number.isNaN(want)
-          ? 'both NaN'
-          : got === want
-            ? 'equal'
-            : `Δ = ${diffText(diff)}`;
-      cell(row, `${ok ? '✓' : '✗'} ${how}`, ok ? 'ok' : 'bad');
+      cell(row, `${ok ? '✓' : '✗'} ${howClose(got, want)}`, ok ? 'ok' : 'bad');
     }
     if (vars.length === 0) {
       const row = this.check.insertRow();

@@ -2,7 +2,7 @@
 // named, and the float64 adjoints agree with central differences and with webgrad on the CPU.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, tensor, type Tensor } from '../../src/index.js';
-import { agrees, chainRule } from '../../demo/chain.js';
+import { agrees, chainRule, howClose } from '../../demo/chain.js';
 import { derivative, parse } from 'mathjs';
 import { ExprError, parseFormula, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
@@ -195,6 +195,15 @@ describe('chain rule derivation', () => {
     expect(agrees(1e30, Infinity, 5)).toBe(false);
     expect(agrees(NaN, 1, 5)).toBe(false);
     expect(agrees(1, 1.001, 5)).toBe(false);
+    // exp(100x) at 1: the float64 adjoint 2.7e45 is beyond float32, whose result is the infinity it rounds to.
+    expect(agrees(Infinity, 2.688117e45, 5)).toBe(true);
+    expect(agrees(-Infinity, 2.688117e45, 5)).toBe(false);
+    expect(agrees(Infinity, 1e30, 5)).toBe(false);
+    expect(howClose(Infinity, 2.688117e45)).toMatch(/^beyond float32/);
+    expect(howClose(Infinity, 1e30)).toBe('overflowed in float32 on the way');
+    expect(howClose(NaN, NaN)).toBe('both NaN');
+    expect(howClose(2, 2)).toBe('equal');
+    expect(howClose(1, 1 + 1e-7)).toBe('Δ = -1.0e-7');
   });
 
   it.each(FORMULAS)('%s: adjoints match central differences and webgrad', async (src) => {
