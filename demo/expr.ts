@@ -163,6 +163,28 @@ export function parseFormula(src: string): Parsed {
   return { expr, vars: VARIABLES.filter((v) => vars.has(v)), node };
 }
 
+/**
+ * How `src` was read where a number written against a name after ^ or / (e^2x, 1/2x, x/2x) made
+ * mathjs's rules for implicit multiplication read it otherwise than many people would: e^2x is e^2 times x,
+ * 1/2x is x/2, while x/2x is x/(2x). Null where there is no such number. `node` is what src parsed to.
+ */
+export function readingNote(src: string, node: MathNode): string | null {
+  // After ^ only a number glued to a name (x^2 y and x^2(x + 1) are read as meant); after / spaced too.
+  if (!/\^\s*[\d.]+[a-zA-Z_]|\/\s*[\d.]+\s*[a-zA-Z_(]/.test(src)) return null;
+  const implicit = (n: MathNode | undefined): boolean => n !== undefined && isOperatorNode(n) && n.implicit;
+  const found: string[] = [];
+  node.traverse((n) => {
+    if (!isOperatorNode(n) || found.length >= 3) return;
+    const [a, b] = n.args;
+    const binds =
+      (implicit(n) && a !== undefined && isOperatorNode(a) && (a.op === '^' || a.op === '/')) ||
+      (n.op === '/' && implicit(b));
+    if (binds) found.push(n.toString({ parenthesis: 'all', implicit: 'show' }));
+  });
+  if (found.length === 0) return null;
+  return `Read as ${found.join('; ')}: add parentheses if you meant otherwise (e^(2x), 1/(2x)).`;
+}
+
 function convert(node: MathNode, vars: Set<string>): Expr {
   if (isParenthesisNode(node)) return convert(node.content, vars);
   // c ? a : b: a piecewise formula, a where c holds (is nonzero), else b.

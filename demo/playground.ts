@@ -2,7 +2,14 @@
 import { derivative, parse } from 'mathjs';
 import { formula, stats, sum, tensor, type Tensor } from '../src/index.js';
 import { chainRule } from './chain.js';
-import { ExprError, FUNCTION_NAMES, parseFormula, toDifferentiable, type Parsed } from './expr.js';
+import {
+  ExprError,
+  FUNCTION_NAMES,
+  parseFormula,
+  readingNote,
+  toDifferentiable,
+  type Parsed,
+} from './expr.js';
 import { toTensor } from './lower.js';
 import { COLOURS, decimate, Plot } from './plot.js';
 import { byId, diffText, num, say, showFormula } from './format.js';
@@ -441,9 +448,10 @@ export class Playground {
       ([label, ys], i) => new Plot(this.plotsEl, label, COLOURS[i]!, decimate(c.xs, ys)),
     );
 
-    const notes = series
-      .map(([label, ys]) => nonFinite(label, c.xs, ys))
-      .filter((m): m is string => m !== null);
+    const notes = [
+      readingNote(this.exprIn.value, parsed.node),
+      ...series.map(([label, ys]) => nonFinite(label, c.xs, ys)),
+    ].filter((m): m is string => m !== null);
     this.state.notice = notes.length ? notes.join(' ') : null;
     say(this.noticeEl, this.state.notice);
 

@@ -315,6 +315,15 @@ describe.each(BROWSERS)('demo page in $name', (b) => {
     expect(await page.$eval('[data-stat="throughput"] b', (el) => el.textContent)).toBe('–');
   });
 
+  it("says how e^2x was read (mathjs's e^2 times x), and says nothing of sin(x) * x^2", async () => {
+    await form('e^2x', '-2', '2');
+    expect(await compute()).toBe('ok');
+    expect(await shown('pg-notice')).toMatch(/^Read as \(e \^ 2\) \* x: add parentheses/);
+    await form('sin(x) * x^2', '-2', '2');
+    expect(await compute()).toBe('ok');
+    expect(await shown('pg-notice')).toBeNull();
+  });
+
   it('draws ranges of x narrower than 1e-16 and values near 1e-34 (magnified for the plotting library)', async () => {
     // uPlot refuses scales narrower than 1e-16: x^2 over [-1e-17, 1e-17] drew nothing at all.
     await form('x^2', '-1e-17', '1e-17');

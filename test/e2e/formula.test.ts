@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { init, tensor, type Tensor } from '../../src/index.js';
 import { agrees, chainRule, howClose } from '../../demo/chain.js';
 import { derivative, parse } from 'mathjs';
-import { ExprError, parseFormula, toDifferentiable } from '../../demo/expr.js';
+import { ExprError, parseFormula, readingNote, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
 import { checkRange, compute, rate, readCount, readNumber } from '../../demo/playground.js';
 import { magnification, splitsOf, tickLabels } from '../../demo/plot.js';
@@ -126,6 +126,17 @@ describe('formula reader', () => {
     expect(yRange(5, 5)).toEqual([5 - 5e-4, 5 + 5e-4]);
     expect(xRange(-1e-17, 1e-17)).toEqual([-1e-17, 1e-17]);
     expect(xRange(3, 3)).toEqual([3 - 3e-6, 3 + 3e-6]);
+  });
+
+  it('says how a number against a name after ^ or / was read, and nothing where the reading is plain', () => {
+    const note = (f: string): string | null => readingNote(f, parseFormula(f).node);
+    expect(note('e^2x')).toBe(
+      'Read as (e ^ 2) * x: add parentheses if you meant otherwise (e^(2x), 1/(2x)).',
+    );
+    expect(note('1/2x')).toMatch(/^Read as \(1 \/ 2\) \* x:/);
+    expect(note('x/2x')).toMatch(/^Read as x \/ \(2 \* x\):/);
+    for (const f of ['2x', 'e^(2x)', '(e^2)x', 'x^2 y', 'sin(x)^2 cos(x)', 'x^2(x+1)', '3x/4', 'exp(x)/2'])
+      expect(note(f), f).toBeNull();
   });
 
   it('labels ticks with the digits that tell them apart, however narrow the range against their size', () => {
