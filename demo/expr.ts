@@ -146,7 +146,7 @@ export function parseFormula(src: string): Parsed {
     // A pasted line's newline, or a ; after the formula, ends it (mathjs would read a block of statements).
     node = parse(src.replace(/[\s;]+$/, ''));
   } catch (e) {
-    throw new ExprError(`Cannot read the formula: ${(e as Error).message}.`);
+    throw new ExprError(`Cannot read the formula: ${(e as Error).message}${symbolHint(src)}.`);
   }
   if (isBlockNode(node))
     throw new ExprError('Write one formula: the ; or new line makes it several statements.');
@@ -185,6 +185,34 @@ export function readingNote(src: string, node: MathNode): string | null {
   return `Read as ${found.join('; ')}: add parentheses if you meant otherwise (e^(2x), 1/(2x)).`;
 }
 
+/** A hint for symbols that mathjs does not read (|x|, ², ×, π, ·), or nothing. */
+function symbolHint(src: string): string {
+  const hints: string[] = [];
+  if (src.includes('|')) hints.push('|x| is abs(x)');
+  if (/[²³]/.test(src)) hints.push('x² is x^2');
+  if (/[×·]/.test(src)) hints.push('× is *');
+  if (src.includes('π')) hints.push('π is pi');
+  if (src.includes('√')) hints.push('√x is sqrt(x)');
+  return hints.length > 0 ? ` (${hints.join(', ')})` : '';
+}
+
+/** A hint for a name that runs a product or a call together (xy, 2pix, sinx) or is a symbol (π, ×), or nothing. */
+function spelled(name: string): string {
+  const symbols = symbolHint(name);
+  if (symbols !== '') return symbols.replace(/^ \((.*)\)$/, '; $1');
+  // A function name followed by its argument, without brackets (sinx, expx).
+  const fn = FUNCTION_NAMES.filter((f) => name.startsWith(f) && name.length > f.length).sort(
+    (a, b) => b.length - a.length,
+  )[0];
+  if (fn !== undefined)
+    return `; for ${fn} of ${name.slice(fn.length)}, write ${fn}(${name.slice(fn.length)})`;
+  // Variables and constants run together (xy, pix): a product needs a * or a space between them.
+  const parts = name.match(/pi|[xye]/g);
+  if (parts && parts.join('') === name && parts.length > 1)
+    return `; for a product, write ${parts.join(' * ')}`;
+  return '';
+}
+
 function convert(node: MathNode, vars: Set<string>): Expr {
   if (isParenthesisNode(node)) return convert(node.content, vars);
   // c ? a : b: a piecewise formula, a where c holds (is nonzero), else b.
@@ -208,7 +236,9 @@ function convert(node: MathNode, vars: Set<string>): Expr {
     if (Object.hasOwn(CONSTANTS, node.name)) return { kind: 'num', value: CONSTANTS[node.name]! };
     if (Object.hasOwn(FUNCTIONS, node.name))
       throw new ExprError(`${node.name} is a function: write ${node.name}(x).`);
-    throw new ExprError(`Unknown variable '${node.name}': use x and y (constants: pi, e).`);
+    throw new ExprError(
+      `Unknown variable '${node.name}': use x and y (constants: pi, e)${spelled(node.name)}.`,
+    );
   }
   if (isOperatorNode(node)) {
     if (node.fn === 'unaryPlus') return convert(node.args[0]!, vars);

@@ -489,8 +489,19 @@ export class Playground {
       if (!simplify) this.mathjsTex.append(unsimplifiedNote());
       this.checkEl.textContent = compareWithMathjs(req, c, d.compile());
     } catch (e) {
-      this.mathjsTex.textContent = `mathjs could not differentiate this formula: ${e instanceof Error ? e.message : String(e)}`;
+      this.mathjsTex.textContent = `mathjs could not differentiate this formula: ${mathjsFailure(e)}`;
       this.checkEl.textContent = '';
     }
   }
+}
+
+/** Why mathjs could not differentiate a formula, in words where its own message is about its insides. */
+export function mathjsFailure(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  // A sum of 2000 terms, say: mathjs walks formulas recursively.
+  if (e instanceof RangeError) return `it is nested too deeply for mathjs (${msg})`;
+  // (-2)^x: the derivative's ln(-2) is complex, which mathjs cannot write back as a formula.
+  if (/Complex/.test(msg))
+    return `its derivative takes the logarithm of a negative number, a complex value (${msg})`;
+  return msg;
 }

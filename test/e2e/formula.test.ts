@@ -6,7 +6,7 @@ import { agrees, chainRule, howClose } from '../../demo/chain.js';
 import { derivative, parse } from 'mathjs';
 import { ExprError, parseFormula, readingNote, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
-import { checkRange, compute, rate, readCount, readNumber } from '../../demo/playground.js';
+import { checkRange, compute, mathjsFailure, rate, readCount, readNumber } from '../../demo/playground.js';
 import { magnification, splitsOf, tickLabels } from '../../demo/plot.js';
 import { xRange, yRange } from '../../demo/range.js';
 
@@ -126,6 +126,27 @@ describe('formula reader', () => {
     expect(yRange(5, 5)).toEqual([5 - 5e-4, 5 + 5e-4]);
     expect(xRange(-1e-17, 1e-17)).toEqual([-1e-17, 1e-17]);
     expect(xRange(3, 3)).toEqual([3 - 3e-6, 3 + 3e-6]);
+  });
+
+  it('hints at what was meant where a name runs a product or a call together, or a symbol is not read', () => {
+    const message = (f: string): string => {
+      try {
+        parseFormula(f);
+        return 'read';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(message('xy')).toMatch(/Unknown variable 'xy'.*; for a product, write x \* y\.$/);
+    expect(message('sinx')).toMatch(/; for sin of x, write sin\(x\)\.$/);
+    expect(message('π x')).toMatch(/; π is pi\.$/);
+    expect(message('|x|')).toMatch(/^Cannot read the formula: .* \(\|x\| is abs\(x\)\)\.$/);
+    expect(message('x²')).toMatch(/\(x² is x\^2\)\.$/);
+    expect(message('foo')).toBe("Unknown variable 'foo': use x and y (constants: pi, e).");
+    expect(mathjsFailure(new RangeError('Maximum call stack size exceeded'))).toMatch(
+      /^it is nested too deeply/,
+    );
+    expect(mathjsFailure(new TypeError('Cannot convert Complex number to Node'))).toMatch(/negative number/);
   });
 
   it('says how a number against a name after ^ or / was read, and nothing where the reading is plain', () => {
