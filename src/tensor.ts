@@ -1,5 +1,5 @@
 /** Tensor: a handle on a graph node, with PyTorch-style gradient bookkeeping and async reads. */
-import { copyToF32, Node } from './graph/node.js';
+import { copyToF32, Node, type Viewers } from './graph/node.js';
 import { fmtShape, sameShape, sizeOf, type Shape } from './graph/shape.js';
 import { gradients, onesLike } from './autodiff/grad.js';
 import { apply, constant, expand, leaf, leafOf, reshape } from './ops/build.js';
@@ -46,12 +46,26 @@ const NON_LEAF_GRAD =
   '(w = tensor(w.sub(w.grad!.mul(lr)), { requiresGrad: true })). Said once.';
 let nonLeafWarned = false;
 
+/** One view of some node's values is gone: a dispose() held back for the views runs once none is left. */
+function unview(v: Viewers): void {
+  if (--v.count > 0) return;
+  const after = v.after;
+  v.after = null;
+  after?.();
+}
+
+// Views collected without a dispose() count down too (the registry holds the count, not the node: a view
+// must not keep alive the graph behind the node it views, a gradient's unread, say).
+const viewsGone = new FinalizationRegistry<Viewers>(unview);
+
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
   private accumulated: Tensor | null = null;
   // Reads under way (data(), item(), realize()), and whether dispose() was called: see dispose().
   private reading = 0;
   private released = false;
+  // Where this tensor is a view of another's values: the count of their views it is in (see dispose()).
+  private viewing: Viewers | null = null;
   /** @internal The graph node this tensor is a handle on. */
   readonly node: Node;
 
@@ -69,6 +83,15 @@ export class Tensor {
     // view of the same values, which kernels read through at no cost).
     this.node = node.held ? apply('id', [node]) : node;
     this.node.held = true;
+    // Counted only where another tensor holds the values (one that can be disposed): most views are of values
+    // no tensor holds (a sum is a reshape of its reduction), and counting those would keep a record of each
+    // in a loop that never yields until it yields.
+    const s = storageNode(this.node);
+    if (s !== this.node && s.held) {
+      this.viewing = s.viewers ??= { count: 0, after: null };
+      this.viewing.count++;
+      viewsGone.register(this, this.viewing, this);
+    }
   }
 
   /** Dimension sizes, outermost first. */
@@ -262,8 +285,9 @@ export class Tensor {
   }
 
   /**
-   * Frees the values now (once the reads under way, data(), item() or realize(), have them); using the
-   * tensor, or anything computed from it, afterwards is an error.
+   * Frees the values now (once the reads under way, data(), item() or realize(), have them, and the tensors
+   * that are views of them, a reshape or a detach(), are gone); using the tensor, or anything computed from
+   * it, afterwards is an error.
    */
   dispose(): void {
     // A read asked for before dispose() gets its values, as `const d = t.data(); t.dispose(); return d`
@@ -271,6 +295,19 @@ export class Tensor {
     this.released = true;
     if (this.reading > 0) return;
     const n = this.node;
+    // Views of this tensor's values that other tensors hold (b = a.reshape(...), a.detach(), a.mul(1)) keep
+    // them, as TensorFlow.js's do: they were freed under the views, which then failed as uses of a disposed
+    // tensor. This tensor's own are freed once the last view is disposed or collected.
+    if (this.viewing) {
+      viewsGone.unregister(this);
+      const v = this.viewing;
+      this.viewing = null;
+      unview(v);
+    }
+    if (n.viewers && n.viewers.count > 0) {
+      n.viewers.after = () => this.dispose();
+      return;
+    }
     n.disposed = true;
     n.free();
     n.host = null;

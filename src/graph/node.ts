@@ -27,6 +27,12 @@ export const isReduction = (op: string): op is Reduction => op === 'sum' || op =
 let nextId = 1;
 
 /** One vertex of the lazy graph: an op applied to input nodes, with a static shape. */
+/** Live views of a node's values, and what to do once they are gone (see Node.viewers). */
+export interface Viewers {
+  count: number;
+  after: (() => void) | null;
+}
+
 export class Node {
   /** Unique, increasing with creation, so sorting by id is a topological order. */
   readonly id = nextId++;
@@ -46,6 +52,12 @@ export class Node {
   owner: object | null = null;
   /** Set once a Tensor is a handle on this node (each node has at most one: see the Tensor constructor). */
   held = false;
+  /**
+   * Live tensors on views of this node's values (reshape, detach, x * 1), and what to do once there are none
+   * (the dispose() of this node's tensor, held back for them): see Tensor.dispose(). An object apart, so that
+   * what counts the views down when they are collected does not hold the node.
+   */
+  viewers: Viewers | null = null;
   /**
    * Set when the only tensor on a view of this node (a `.grad` that is a view of a sum) was disposed while
    * this node's run was in flight: the run gives its values back instead of keeping them (once).

@@ -63,6 +63,42 @@ describe.each(testBackends())('a read and a dispose() in the same tick on $name'
   });
 });
 
+describe.each(testBackends())('views of a disposed tensor on $name', (b) => {
+  // b = a.reshape(...), a.detach() or a.mul(1) holds a's values rather than a copy: a.dispose() once freed them
+  // under b, whose read then failed as a use of a disposed tensor.
+  it('a reshape, a detach() and a * 1 keep their values through a dispose() of the tensor they view', async () => {
+    await b.setup();
+    const views: ((a: Tensor) => Tensor)[] = [
+      (a) => a.reshape([100, 100]),
+      (a) => a.detach(),
+      (a) => a.mul(1),
+    ];
+    for (const [k, view] of views.entries()) {
+      for (const realized of [true, false]) {
+        const a = tensor(ramp(10000)).mul(3);
+        const v = view(a);
+        if (realized) await v.realize();
+        a.dispose();
+        expect(a.isDisposed).toBe(true);
+        await expect(a.data()).rejects.toThrow('data(): the tensor was disposed');
+        const got = await v.data();
+        expect([got[1], got[9999]], `view ${k}, realized first: ${realized}`).toEqual([3, 29997]);
+        v.dispose();
+      }
+    }
+    // Freed with the last view: nothing is left on the device of the last pair.
+    await synchronize();
+    const before = stats().liveBuffers;
+    const a = tensor(ramp(10000)).mul(5);
+    const v = a.reshape([10000, 1]);
+    await v.realize();
+    a.dispose();
+    expect(stats().liveBuffers).toBeGreaterThan(before - 1);
+    v.dispose();
+    expect(stats().liveBuffers).toBeLessThanOrEqual(before + 1);
+  });
+});
+
 describe.skipIf(!adapter)('races on WebGPU', () => {
   it('a read started before dispose() gets its own values, not those of the run that takes the buffer next', async () => {
     await useWebGpu();
