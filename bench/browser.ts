@@ -189,8 +189,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     );
     process.exit(0);
   }
-  const opts = parseArgsOrExit(args, 'npm run bench');
+  const opts = parseArgsOrExit(args, 'npm run bench', true);
   await checkWebgradOrExit(opts, 'npm run bench');
+  const missing = missingBrowser(opts.browser);
+  if (missing) {
+    console.error(`npm run bench: ${missing}`);
+    process.exit(2);
+  }
   const t0 = performance.now();
   const report = await runInBrowser(args, (line) => console.log(`  ${line}`));
   console.log(`webgrad benchmark in ${report.meta.runtime}: adapter ${report.meta.adapter}`);

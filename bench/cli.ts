@@ -1,16 +1,35 @@
 // Option mistakes on a benchmark's command line: the message and where the options are listed, not a stack trace.
+import { mkdirSync } from 'node:fs';
 import { init, type WebGpuOptions } from '../src/index.js';
 import { parseOptions, type BenchOptions } from './options.js';
 
-/** parseOptions for a command line (`command` as typed, e.g. 'npm run bench'): a mistake exits with status 2. */
-export function parseArgsOrExit(args: readonly string[], command: string): BenchOptions {
-  try {
-    return parseOptions(args);
-  } catch (e) {
-    console.error(`${command}: ${e instanceof Error ? e.message : String(e)}`);
+/**
+ * parseOptions for a command line (`command` as typed, e.g. 'npm run bench'): a mistake exits with status 2,
+ * and so does an --out where the reports cannot go, found before the run rather than after it (a long run's
+ * results were lost to a path that named a file), and a --browser given to a runner that has none.
+ */
+export function parseArgsOrExit(args: readonly string[], command: string, browser = false): BenchOptions {
+  const fail = (message: string): never => {
+    console.error(`${command}: ${message}`);
     console.error(`(${command} -- --help lists the options)`);
     process.exit(2);
+  };
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(args);
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
   }
+  if (!browser && args.some((a) => a.startsWith('--browser')))
+    fail('--browser is for npm run bench (this runner has no browser)');
+  if (opts.out) {
+    try {
+      mkdirSync(opts.out, { recursive: true });
+    } catch (e) {
+      fail(`--out=${opts.out}: the reports cannot go there (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return opts;
 }
 
 /**

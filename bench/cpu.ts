@@ -1,6 +1,7 @@
 // CPU benchmark: webgrad's CPU backend against hand-written JS loops of the same formulas, same run;
 // then a memory soak (build + backward + read, many cycles) that must keep the heap flat.
 import { init, stats } from '../src/index.js';
+import { median } from './median.js';
 import { notebookCases, points } from './notebook.js';
 import { scaledError } from './reference.js';
 import { INTEGER, POSITIVE, scriptOptions } from '../scripts/options.js';
@@ -15,8 +16,6 @@ const given = scriptOptions('npm run bench:cpu', USAGE, { log2n: LOG2N, reps: PO
 const N = 2 ** given.number('log2n', 20);
 const REPS = given.number('reps', 9);
 const SOAK = given.number('soak', 10_000);
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Medians of both functions, timed alternately so that machine noise hits both alike. */
 async function timePair(a: () => unknown, b: () => unknown): Promise<[number, number]> {

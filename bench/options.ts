@@ -42,8 +42,8 @@ export const USAGE = `options:
   --jit-warmup-ms=300                untimed calls per system and case at the smallest size, after its
                                      first call and before any timing, so that JavaScript engines have
                                      compiled each library's hot code, and again at the first size where
-                                     a system dispatches kernels if it did not at the smallest (default
-                                     300; 0 with --quick)
+                                     a system dispatches kernels if it did not at the smallest, at most
+                                     300 calls (default 300 ms; 0 with --quick)
   --budget-ms=5000                   skip a system at a larger size once its call there would take longer
                                      (its last median scaled by the number of points)
   --deadline-s=600                   start no (case, size) after this many seconds; the rest is reported

@@ -10,6 +10,7 @@ import { WG } from '../src/backend/webgpu/program.js';
 import { IdleWait } from '../src/backend/webgpu/idle.js';
 import { defaultTuning } from '../src/backend/webgpu/tuning.js';
 import { compileKernel } from './compile.js';
+import { median } from './median.js';
 import { adapterSlug, freeStem, table } from './report.js';
 import { adapterLabel } from './systems/system.js';
 import { POSITIVE, scriptOptions } from '../scripts/options.js';
@@ -214,7 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 const USAGE = `npm run bench:prelude -- [options]
-  --size=22          log2 of the points of each kernel
+  --size=22          log2 of the points of each kernel (13 to 28 on SwiftShader, 8 to 24 on most GPUs)
   --reps=9           timed runs of each kernel (the median is reported)
   --calls=8          applications of the function per point in each kernel
   --out=DIR          also write the table to DIR/<date>-<adapter>-prelude.md
@@ -243,8 +244,15 @@ async function main(): Promise<void> {
   const device = await adapter.requestDevice();
   const n = 2 ** size;
   const groups = n / (WG * tuning.points);
-  if (!Number.isInteger(groups) || groups > device.limits.maxComputeWorkgroupsPerDimension)
-    throw new Error(`--size=${size} does not fit one row of whole workgroups on this device`);
+  if (!Number.isInteger(groups) || groups > device.limits.maxComputeWorkgroupsPerDimension) {
+    // A mistake in the command, not in the program: said as the other option errors are.
+    const lo = Math.log2(WG * tuning.points);
+    const hi = Math.floor(Math.log2(WG * tuning.points * device.limits.maxComputeWorkgroupsPerDimension));
+    console.error(
+      `npm run bench:prelude: --size=${size} does not fit one row of whole workgroups on this device: ${lo} to ${hi} do`,
+    );
+    process.exit(2);
+  }
   const xs = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const host = new Float32Array(n).map((_, i) => -10 + (20 * i) / n);
   device.queue.writeBuffer(xs, 0, host);
@@ -306,12 +314,9 @@ async function main(): Promise<void> {
       errors.set(`${f.name}:${kind}`, worstError(f, host, new Float32Array(staging.getMappedRange())));
       staging.unmap();
     }
-  const median = (key: string): number => {
-    const s = [...times.get(key)!].sort((a, b) => a - b);
-    return s[s.length >> 1]!;
-  };
-  const base = median('none');
-  const ns = (key: string): number => ((median(key) - base) * 1e6) / (calls * n);
+  const mid = (key: string): number => median(times.get(key)!);
+  const base = mid('none');
+  const ns = (key: string): number => ((mid(key) - base) * 1e6) / (calls * n);
   // A median at or below the baseline's is within its noise: no time to show (a negative one means nothing).
   // Two significant digits below 0.1 ns (a GPU's), where two decimals would print 0.00.
   const shown = (v: number): string => (v > 0 ? (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)) : '< noise');

@@ -442,7 +442,7 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     `${m.date}; ${m.runtime}; sizes 2^${m.sizes.join(', 2^')}; ${m.reps} timed call${m.reps === 1 ? '' : 's'} after ${m.warmup} warm-up; ` +
       (m.jitWarmupMs
-        ? `first, ${m.jitWarmupMs} ms of untimed calls per system and case at the smallest size (JIT warm-up)` +
+        ? `first, ${m.jitWarmupMs} ms of untimed calls (300 at most) per system and case at the smallest size (JIT warm-up)` +
           (m.jitWarmupOnDevice
             ? ', and again at the first size where a system dispatched kernels if it had not at the smallest; '
             : '; ')
@@ -483,7 +483,9 @@ export function markdown(r: BenchReport, svgName: string): string {
       `runs work of fewer than ${cpuBelow(r)} points whose inputs are all on the host on its CPU backend (its ` +
       '`webgpu.cpuBelow`: there a GPU round trip costs more than the math); the other systems make ' +
       'the round trip. A first call includes what a library compiles for that case alone: one that reuses ' +
-      "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case.",
+      "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case. " +
+      `Where the smallest size is below ${cpuBelow(r)} points, webgrad's first call ran on its CPU backend too, ` +
+      'so that it leaves out the compiling of its WebGPU kernels, which its first call at a larger size paid.',
     '',
     ...latencyTable(r),
     '',

@@ -2,6 +2,7 @@
 // reference, then times value + gradient calls, interleaving the systems of a phase so that machine
 // noise hits them alike.
 import { bytesPerPoint, caseInputs, type BenchCase } from './cases.js';
+import { median } from './median.js';
 import { maxError, reference, TOLERANCE } from './reference.js';
 import type { BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
@@ -102,12 +103,6 @@ export interface RunResult {
   /** Seconds each system took to start (device, backend). */
   setupMs: Partial<Record<SystemId, number>>;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
 
 /** Whether a call of `ms` at 2^from points, scaled by N, stays within `budgetMs` at 2^to points. */
 export function withinBudget(ms: number, from: number, to: number, budgetMs: number): boolean {

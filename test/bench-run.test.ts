@@ -3,6 +3,7 @@
 // keep a run inside a lent GPU machine's minutes.
 import { describe, expect, it, vi } from 'vitest';
 import { benchCases, selectCases, type BenchCase } from '../bench/cases.js';
+import { median } from '../bench/median.js';
 import { accurateBody } from '../bench/systems/hand.js';
 import { parseOptions } from '../bench/options.js';
 import { runtimeOf } from '../bench/page/runtime.js';
@@ -80,6 +81,15 @@ const asReport = (
       ...meta,
     },
   }) as BenchReport;
+
+describe('timing statistics', () => {
+  it('the median of an even count is the mean of the two middle timings', () => {
+    // bench:prelude and bench:cpu once took the larger middle one: of two runs, the slower.
+    expect(median([3.45, 0.151])).toBeCloseTo(1.8005, 12);
+    expect(median([0.387, 0.26, 0.221, 0.188])).toBeCloseTo(0.2405, 12);
+    expect(median([5, 1, 3])).toBe(3);
+  });
+});
 
 describe('benchmark loop', () => {
   it("draws each round's order: a permutation, the same for the same seed, no system always after the same one", () => {
