@@ -75,7 +75,9 @@ interface Printed {
  * the fewest digits that give back the float32 the kernels use, and the derivative helpers as conditionals
  * with exact comparisons: mathjs evaluates the text in float64 and compares within its tolerances
  * (`relTol`, `absTol`), so its values agree with webgrad's to float32 accuracy except at ties and at
- * arguments within those tolerances of a condition's edge.
+ * arguments within those tolerances of a condition's edge. Of tensors of several elements, the formula is
+ * each element's (mathjs evaluates it with a number for each name), or, where it reduces several elements
+ * (`sum(m .* m, 2)`), the arrays': there products, quotients and powers of arrays are mathjs's elementwise ones.
  */
 export function formula(
   t: Tensor,
@@ -96,27 +98,40 @@ export function formula(
     named.set(v.node, name);
   }
   const memo = new Map<Node, Printed>();
+  // Inputs first (an iterative walk), so that printing a node finds its operands printed: a deep graph
+  // must not overflow the JS stack. Named nodes print as their name, whatever computed them, and leaves made
+  // from tensors as leaves.
+  const order = topoSort([t.node], (m) => named.has(m) || m.op === 'leafcopy');
+  const arrays = order.some((m) => isReduction(m.op) && m.inputs[0]!.size > 1);
   const print = (n: Node): Printed => {
     const hit = memo.get(n);
     if (hit) return hit;
-    const out = printNode(n, print, named);
+    const out = printNode(n, print, named, arrays);
     if (out.text.length > maxLength) {
       throw new Error(`formula(): the formula is longer than ${maxLength} characters`);
     }
     memo.set(n, out);
     return out;
   };
-  // Inputs first (an iterative walk), so that printing a node finds its operands printed: a deep graph
-  // must not overflow the JS stack. Named nodes print as their name, whatever computed them, and leaves made
-  // from tensors as leaves.
-  for (const n of topoSort([t.node], (m) => named.has(m) || m.op === 'leafcopy')) print(n);
+  for (const n of order) print(n);
   return print(t.node).text;
 }
 
-function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node, string>): Printed {
+function printNode(
+  n: Node,
+  print: (n: Node) => Printed,
+  named: ReadonlyMap<Node, string>,
+  arrays: boolean,
+): Printed {
   const name = named.get(n);
   if (name !== undefined) return { text: name, prec: ATOM };
   const [a, b] = n.inputs;
+  // In a formula that reduces several elements, which mathjs evaluates with arrays for the names, products,
+  // quotients and powers of several elements are its elementwise ones (.*, ./, .^): its *, / and ^ of
+  // matrices are the matrix product and power (sum(m * m, 2) of a 2x2 m is not webgrad's sum(m.mul(m), 1)).
+  // A product with a number, and a quotient by one, are elementwise as they are.
+  const dot = (...of: (Node | undefined)[]): string =>
+    arrays && of.every((x) => x !== undefined && x.size > 1) ? '.' : '';
   // Wraps operand `x` in parentheses unless it binds at least as tightly as `min`.
   const wrap = (x: Node, min: number): string => {
     const p = print(x);
@@ -135,18 +150,18 @@ function printNode(n: Node, print: (n: Node) => Printed, named: ReadonlyMap<Node
     case 'sub':
       return { text: `${wrap(a!, SUM)} - ${wrap(b!, PRODUCT)}`, prec: SUM };
     case 'mul':
-      return { text: `${wrap(a!, PRODUCT)} * ${wrap(b!, PRODUCT)}`, prec: PRODUCT };
+      return { text: `${wrap(a!, PRODUCT)} ${dot(a, b)}* ${wrap(b!, PRODUCT)}`, prec: PRODUCT };
     case 'div':
-      return { text: `${wrap(a!, PRODUCT)} / ${wrap(b!, UNARY)}`, prec: PRODUCT };
+      return { text: `${wrap(a!, PRODUCT)} ${dot(b)}/ ${wrap(b!, UNARY)}`, prec: PRODUCT };
     case 'neg':
       return { text: `-${wrap(a!, UNARY)}`, prec: UNARY };
     case 'powi':
-      return { text: `${wrap(a!, ATOM)}^${n.attr < 0 ? `(${n.attr})` : n.attr}`, prec: POWER };
+      return { text: `${wrap(a!, ATOM)}${dot(n)}^${n.attr < 0 ? `(${n.attr})` : n.attr}`, prec: POWER };
     case 'pow':
-      return { text: `${wrap(a!, ATOM)}^${wrap(b!, ATOM)}`, prec: POWER };
+      return { text: `${wrap(a!, ATOM)}${dot(n)}^${wrap(b!, ATOM)}`, prec: POWER };
     case 'exp2':
       // mathjs has no exp2.
-      return { text: `2^${wrap(a!, ATOM)}`, prec: POWER };
+      return { text: `2${dot(n)}^${wrap(a!, ATOM)}`, prec: POWER };
     case 'omsq':
       return { text: `1 - ${wrap(a!, ATOM)}^2`, prec: SUM };
     case 'dtanh':

@@ -110,13 +110,23 @@ describe('formula', () => {
     // softmax along the rows: both of its reductions reshaped (mathjs applies exp to numbers only, so
     // this one is not evaluated there).
     expect(formula(softmax(m, 1), { m })).toMatch(
-      /^exp\(m - reshape\(max\(m, 2\), \[2, 1\]\)\) \/ reshape\(sum\(/,
+      /^exp\(m - reshape\(max\(m, 2\), \[2, 1\]\)\) \.\/ reshape\(sum\(/,
     );
     // Without keepdim, mathjs's call drops the axis as webgrad does: no reshape; but not an axis of length 1
     // that webgrad's sum also drops.
     expect(formula(amax(m, 1), { m })).toBe('max(m, 2)');
     const t = tensor(new Float32Array(12), { shape: [3, 1, 4] });
     expect(formula(sum(t, [1, 2]), { t })).toBe('reshape(sum(t, 3), [3])');
+    // In a formula that reduces arrays, products, quotients and powers of arrays are mathjs's elementwise
+    // ones: sum(m * m, 2) is a matrix product's rows there ([17, 37], not webgrad's [5, 25]).
+    const sq = sum(m.mul(m), 1);
+    expect(formula(sq, { m })).toBe('sum(m .* m, 2)');
+    expect(rows(evaluate(formula(sq, { m }), at))).toEqual(Array.from(await sq.data()));
+    const mixed = sum(m.div(m.add(1)).pow(2).mul(3), 0);
+    expect(formula(mixed, { m })).toBe('sum((m ./ (m + 1)).^2 * 3, 1)');
+    expect(rows(evaluate(formula(mixed, { m }), at))).toEqual(
+      Array.from(await mixed.data()).map((v) => expect.closeTo(v, 5) as unknown as number),
+    );
   });
 
   it('names leaves, prints unnamed scalars as values and other leaves by id', () => {
