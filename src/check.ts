@@ -6,7 +6,7 @@ import { grad } from './transforms.js';
 import { activeBackend, withoutHints } from './schedule/scheduler.js';
 import { storageNode } from './schedule/fuse.js';
 import { topoSort, type Node } from './graph/node.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames, written } from './options.js';
 
 /** Options of `checkGrads`. */
 export interface CheckOptions {
@@ -36,6 +36,8 @@ export interface CheckRow {
   error: number;
   tolerance: number;
   ok: boolean;
+  /** Why the row fails though its error is within the tolerance (the check could not resolve it). */
+  note?: string;
 }
 
 /** What `checkGrads` compared; it throws instead of returning when any row fails. */
@@ -87,6 +89,8 @@ export async function checkGrads(
   for (const k of ['directions', 'perCoordinateMax'] as const)
     if (!(Number.isInteger(o[k]) && o[k] >= 0))
       throw new Error(`checkGrads: ${k} must be an integer >= 0, got ${o[k]}`);
+  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed))
+    throw new Error(`checkGrads: seed must be an integer, got ${written(opts.seed)}`);
   if (inputs.length === 0) throw new Error('checkGrads: no inputs');
   const xs = inputs.map((v) => (v instanceof Tensor ? v : tensor(v)));
   const size = xs.reduce((n, x) => n + x.size, 0);
@@ -141,18 +145,30 @@ async function checkFirstOrder(
     withoutHints(() => f(...vals.map((v, i) => tensorF64(v, xs[i]!.shape)))).node;
   const given = await capturedValues(build(base));
   const F = (vals: readonly Float64Array[]): number => cpu.evaluateF64([build(vals)], given)[0]![0]!;
+  // The same gradient formula evaluated in float64: how far the float32 gradient is from it is its own
+  // rounding (terms that cancel inside a sum: a least-squares loss at its minimum, 1000 terms of about 6 that
+  // add up to 0.003), which the tolerance takes in; a wrong formula is as wrong in float64, and gains nothing.
+  const analytic64 = withoutHints(() =>
+    cpu.evaluateF64(
+      grad(f, all)(...base.map((v, i) => tensorF64(v, xs[i]!.shape))).map((t) => t.node),
+      given,
+    ),
+  );
   const rows: CheckRow[] = [];
   const compare = (what: string, dirs: readonly Float64Array[]): void => {
     let a = 0;
+    let a64 = 0;
     let scale = 0;
     dirs.forEach((d, i) => {
       const gi = analytic[i]!;
       for (let j = 0; j < d.length; j++) {
         if (d[j] === 0) continue;
         a += gi[j]! * d[j]!;
+        a64 += analytic64[i]![j]! * d[j]!;
         scale += Math.abs(gi[j]! * d[j]!);
       }
     });
+    const rounding = Number.isFinite(a64) ? 2 * Math.abs(a - a64) : 0;
     const shifted = (s: number): Float64Array[] => base.map((b, i) => b.map((v, j) => v + s * dirs[i]![j]!));
     const [up, down] = [F(shifted(o.eps)), F(shifted(-o.eps))];
     const numeric = (up - down) / (2 * o.eps);
@@ -160,8 +176,17 @@ async function checkFirstOrder(
     // Plus what float64's rounding of f's two values makes of their difference: next to a value of 1e38,
     // a change of 10 is lost, and the difference says nothing about it.
     const noise = ((Math.abs(up) + Math.abs(down)) * 2 ** -52) / (2 * o.eps);
-    let tolerance = o.atol + o.rtol * Math.max(scale, Math.abs(numeric)) + noise;
+    const asked = o.atol + o.rtol * Math.max(scale, Math.abs(numeric));
+    let tolerance = asked + noise + rounding;
     let ok = error <= tolerance || (Number.isNaN(a) && Number.isNaN(numeric));
+    // Where that noise is larger than the tolerance asked for, the difference cannot tell a right derivative
+    // from a wrong one, and would pass anything (x * x + 1e12: a gradient off by 2x passed): not a check.
+    let note: string | undefined;
+    // (A direction with nothing in it, every coordinate infinite, checks nothing and is only a formality.)
+    if (ok && noise > asked && dirs.some((d) => d.some((v) => v !== 0))) {
+      ok = false;
+      note = `f's value (${up.toPrecision(3)}) is too large next to its change for float64 differences to resolve it: subtract a constant from f, or raise eps or atol`;
+    }
     if (a === Infinity || a === -Infinity) {
       // (One coordinate: see below for directions.) An infinite term would make the tolerance infinite and
       // pass anything. Infinite is right where the float32 derivative overflowed: the float64 difference is
@@ -170,7 +195,7 @@ async function checkFirstOrder(
       error = ok ? 0 : Infinity;
       tolerance = o.atol;
     }
-    rows.push({ order, what, analytic: a, numeric, error, tolerance, ok });
+    rows.push({ order, what, analytic: a, numeric, error, tolerance, ok, ...(note ? { note } : {}) });
   };
   // A random direction leaves out the coordinates where the gradient is infinite: their sum with the rest
   // would be infinite whatever the rest, which would go unchecked (each is checked alone, as a coordinate).
@@ -216,7 +241,9 @@ function formatRows(rows: readonly CheckRow[]): string {
     r.ok ? 'ok' : 'MISMATCH',
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
-  return [head, ...body].map((cells) => cells.map((s, c) => s.padEnd(widths[c]!)).join('  ')).join('\n');
+  const table = [head, ...body].map((cells) => cells.map((s, c) => s.padEnd(widths[c]!)).join('  '));
+  const notes = [...new Set(rows.flatMap((r) => (r.note ? [r.note] : [])))];
+  return [...table, ...notes].join('\n');
 }
 
 function gaussian(n: number, rand: () => number): Float64Array {

@@ -1535,6 +1535,31 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect((await checkGrads((x: Tensor) => sum(x.mul(c)), [[1, 2]])).ok).toBe(true);
     });
 
+    it("checkGrads takes in the float32 gradient's own rounding, and refuses a check its differences cannot resolve", async () => {
+      // A least-squares loss at its minimum: 1000 terms of about 6 cancel to a gradient of 0.003, which float32
+      // computes 0.0075 off (as numpy's float32 does); the float64 evaluation of the same gradient measures it.
+      const xs = wg.linspace(0, 10, 1000);
+      const xv = Array.from(await xs.data());
+      const yv = xv.map((x) => Math.fround(3 * x + 1 + Math.sin(7 * x)));
+      const ys = tensor(yv);
+      const n = xv.length;
+      const [mx, my] = [xv, yv].map((v) => v.reduce((a, c) => a + c) / n) as [number, number];
+      let [sxy, sxx] = [0, 0];
+      for (let i = 0; i < n; i++)
+        [sxy, sxx] = [sxy + (xv[i]! - mx) * (yv[i]! - my), sxx + (xv[i]! - mx) ** 2];
+      const loss = (w: Tensor, c: Tensor) => sum(w.mul(xs).add(c).sub(ys).square());
+      expect((await checkGrads(loss, [[sxy / sxx], [my - (sxy / sxx) * mx]])).ok).toBe(true);
+      // A wrong gradient (tensor() cuts the history: d/dx x * x read as x) is as wrong in float64: caught.
+      const cut = (x: Tensor) => sum(x.mul(tensor(x)));
+      await expect(checkGrads(cut, [[1, 2, 3]])).rejects.toThrow(/MISMATCH/);
+      // Next to 1e12, float64 differences cannot see the change at all: once a pass that checked nothing.
+      await expect(checkGrads((x: Tensor) => cut(x).add(1e12), [[1, 2, 3]])).rejects.toThrow(
+        /too large next to its change for float64 differences to resolve it/,
+      );
+      await expect(checkGrads(cut, [[1]], { seed: 1.5 })).rejects.toThrow(
+        'checkGrads: seed must be an integer, got 1.5',
+      );
+    });
     it('checkGrads: an infinite derivative passes only where float32 overflowed, and hides no other', async () => {
       // exp'(89) = 4.5e38 is beyond float32: Infinity is its float32 value.
       expect((await checkGrads((x: Tensor) => sum(exp(x)), [[89]])).ok).toBe(true);
