@@ -166,6 +166,15 @@ export async function init(opts: InitOptions = {}): Promise<InitInfo> {
     throw new Error(
       `init(): webgpu.cpuBelow must be a number of points >= 0 (0 sends all work to the GPU), got ${written(below)}`,
     );
+  // A `gpu` that is not one would fail inside requestAdapter() and read as a missing adapter.
+  const gpu: unknown = opts.gpu;
+  if (
+    gpu !== undefined &&
+    (typeof gpu !== 'object' || gpu === null || typeof (gpu as GPU).requestAdapter !== 'function')
+  )
+    throw new Error(
+      `init(): gpu must be a GPU (navigator.gpu, or create([]) of the webgpu package in Node), got ${written(gpu)}`,
+    );
   const power: unknown = opts.webgpu?.powerPreference;
   if (power !== undefined && power !== 'low-power' && power !== 'high-performance')
     throw new Error(

@@ -128,6 +128,11 @@ const CASES: Case[] = [
   ['a negative argnum', () => grad((a: Tensor) => a, -1 as number)(1), /argnum -1 is out of range/],
   ['an unknown backend in init', () => init({ backend: 'tpu' as 'cpu' }), /unknown backend "tpu"/],
   [
+    "something other than a GPU as init's gpu",
+    () => init({ gpu: {} as GPU }),
+    /^init\(\): gpu must be a GPU \(navigator.gpu, or create\(\[\]\) of the webgpu package in Node\), got \{\}$/,
+  ],
+  [
     'JSON.stringify of a tensor',
     () => JSON.stringify({ w: tensor([1, 2]) }),
     /JSON.stringify of Tensor\(shape=\[2\]\): its values are read with await t.data\(\)/,

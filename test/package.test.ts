@@ -33,6 +33,8 @@ describe('the package', () => {
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/backend/webgpu/backend.js');
+    // The licence package.json declares (MIT), with its text.
+    expect(files).toContain('LICENSE');
     expect(files.filter((f) => f.startsWith('dist/demo'))).toEqual([]);
     // The declarations reference the WebGPU types, so the package must bring them to its users.
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
