@@ -322,7 +322,7 @@ async function main(): Promise<void> {
   const shown = (v: number): string => (v > 0 ? (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)) : '< noise');
   const label = adapterLabel(adapter.info);
   const head =
-    `${label}: 2^${size} points (arguments in [-4.9, 5.1]), ${calls} calls a point, median of ${reps}; ` +
+    `${label}: 2^${size} points (arguments in [${argument(-10, 0).toFixed(1)}, ${argument(10, calls - 1).toFixed(1)}]), ${calls} calls a point, median of ${reps}; ` +
     `baseline kernel ${base.toFixed(1)} ms ('< noise': no slower than the baseline, within its spread; more ` +
     `--calls or a larger --size resolve it); errors: worst against float64, relative (absolute where |f| < 1), ` +
     `and worst in units in the last place of float32 (ulp), at the argument a of f(a) given`;

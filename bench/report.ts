@@ -479,13 +479,17 @@ export function markdown(r: BenchReport, svgName: string): string {
     '',
     'First call: the first value + gradient at the smallest size, compilation included. Single point: one x ' +
       '(one value per input) and its gradients, read back; the median of at least 31 calls after 5 warm-up ' +
-      'calls (fewer with --quick), systems interleaved call by call in an order drawn each round. webgrad ' +
-      `runs work of fewer than ${cpuBelow(r)} points whose inputs are all on the host on its CPU backend (its ` +
-      '`webgpu.cpuBelow`: there a GPU round trip costs more than the math); the other systems make ' +
-      'the round trip. A first call includes what a library compiles for that case alone: one that reuses ' +
-      "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case. " +
-      `Where the smallest size is below ${cpuBelow(r)} points, webgrad's first call ran on its CPU backend too, ` +
-      'so that it leaves out the compiling of its WebGPU kernels, which its first call at a larger size paid.',
+      'calls (fewer with --quick), systems interleaved call by call in an order drawn each round. ' +
+      (cpuBelow(r) > 0
+        ? `webgrad runs work of fewer than ${cpuBelow(r)} points whose inputs are all on the host on its CPU backend (its ` +
+          '`webgpu.cpuBelow`: there a GPU round trip costs more than the math); the other systems make the round trip. '
+        : 'webgrad, its `webgpu.cpuBelow` 0 here, makes the GPU round trip as the other systems do. ') +
+      'A first call includes what a library compiles for that case alone: one that reuses ' +
+      "kernels compiled for earlier cases (TensorFlow.js's are shared) shows a short first call after the first case." +
+      (2 ** Math.min(...r.meta.sizes) < cpuBelow(r)
+        ? ` The smallest size here is below ${cpuBelow(r)} points: webgrad's first call ran on its CPU backend, ` +
+          'so that it leaves out the compiling of its WebGPU kernels, which its first call at a larger size paid.'
+        : ''),
     '',
     ...latencyTable(r),
     '',

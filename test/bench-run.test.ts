@@ -508,6 +508,15 @@ describe('benchmark loop', () => {
     // Without webgrad among the systems, nothing is said.
     const others = asReport(r, [standIn('hand', 0)], { sizes: [4], webgradCpuBelow: 64 });
     expect(markdown(others, 'chart.svg')).not.toContain('without dispatches');
+    // The first call at a size below cpuBelow ran on the CPU: said, as it leaves out the GPU's compiling.
+    expect(md).toContain(
+      "The smallest size here is below 100 points: webgrad's first call ran on its CPU backend",
+    );
+    expect(markdown(old, 'chart.svg')).not.toContain('The smallest size here is below');
+    // With cpuBelow 0 every call makes the round trip: not "fewer than 0 points".
+    const all = markdown(asReport(r, [webgrad], { sizes: [4], webgradCpuBelow: 0 }), 'chart.svg');
+    expect(all).not.toContain('fewer than 0 points');
+    expect(all).toContain('its `webgpu.cpuBelow` 0 here, makes the GPU round trip');
   });
 
   it('names result files by the machine where the run names one, else by the adapter', () => {
