@@ -109,6 +109,41 @@ export function magnification(values: readonly (number | null)[]): number {
   return m > 0 && m < 1e-6 ? +`1e${-Math.floor(Math.log10(m))}` : 1;
 }
 
+/**
+ * Poles between the sampled points (1/x, tan x): consecutive values of opposite signs, both beyond 10 times
+ * the 99th percentile of |y|. Drawn as they are, the line joined them with a vertical stroke across the
+ * plot, and their size (±2.7e5 for tan x sampled near π/2) flattened the rest of the curve to a line at 0.
+ * Returns the series with a gap at each pole and the range of y that shows the rest (4 times that
+ * percentile), or null where there is no pole.
+ */
+export function poles(s: Series): { series: Series; bound: number } | null {
+  const mags = s.y.filter((v): v is number => v !== null && Number.isFinite(v)).map(Math.abs);
+  if (mags.length < 100) return null;
+  mags.sort((a, b) => a - b);
+  const p99 = mags[Math.floor(0.99 * (mags.length - 1))]!;
+  if (!(p99 > 0)) return null;
+  const x: number[] = [];
+  const y: (number | null)[] = [];
+  let found = false;
+  for (let i = 0; i < s.y.length; i++) {
+    const [a, b] = [s.y[i - 1], s.y[i]];
+    const pole =
+      i > 0 &&
+      a != null &&
+      b != null &&
+      Math.sign(a) === -Math.sign(b) &&
+      Math.min(Math.abs(a), Math.abs(b)) > 10 * p99;
+    if (pole) {
+      found = true;
+      x.push((s.x[i - 1]! + s.x[i]!) / 2);
+      y.push(null);
+    }
+    x.push(s.x[i]!);
+    y.push(b ?? null);
+  }
+  return found ? { series: { x, y }, bound: 4 * p99 } : null;
+}
+
 /** Series colours: f, f′, f″, ∂f/∂y. */
 export const COLOURS = ['#2563eb', '#dc2626', '#059669', '#9333ea'];
 
@@ -129,6 +164,8 @@ export class Plot {
     parent.append(box);
     const width = Math.max(240, parent.clientWidth);
     const bands = gaps(s);
+    const cut = poles(s);
+    if (cut) s = cut.series;
     // Values as uPlot sees them (see magnification), and as they are.
     const fx = magnification(s.x);
     const fy = magnification(s.y);
@@ -141,7 +178,12 @@ export class Plot {
         cursor: { sync: { key: 'webgrad' } },
         scales: {
           x: { time: false, range: (_u, min, max) => xRange(min, max) },
-          y: { range: (_u, min, max) => yRange(min, max) },
+          y: {
+            range: (_u, min, max) =>
+              cut && min !== null && max !== null
+                ? yRange(Math.max(min, -cut.bound * fy), Math.min(max, cut.bound * fy))
+                : yRange(min, max),
+          },
         },
         legend: { live: true },
         series: [
@@ -182,6 +224,14 @@ export class Plot {
                 const x0 = u.valToPos(a * fx, 'x', true);
                 const x1 = u.valToPos(b * fx, 'x', true);
                 ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 2), u.bbox.height);
+              }
+              if (cut) {
+                // Say that the poles' values go beyond what is drawn.
+                ctx.fillStyle = '#64748b';
+                ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
+                ctx.textAlign = 'right';
+                const text = `poles: values beyond ±${tickLabels([cut.bound])[0]} not drawn`;
+                ctx.fillText(text, u.bbox.left + u.bbox.width - 6, u.bbox.top + 14 * devicePixelRatio);
               }
               ctx.restore();
             },

@@ -7,7 +7,7 @@ import { derivative, parse } from 'mathjs';
 import { ExprError, parseFormula, readingNote, toDifferentiable } from '../../demo/expr.js';
 import { toTensor } from '../../demo/lower.js';
 import { checkRange, compute, mathjsFailure, rate, readCount, readNumber } from '../../demo/playground.js';
-import { magnification, splitsOf, tickLabels } from '../../demo/plot.js';
+import { magnification, poles, splitsOf, tickLabels } from '../../demo/plot.js';
 import { xRange, yRange } from '../../demo/range.js';
 
 /** Formulas with every op, away from kinks and poles at the points used. */
@@ -158,6 +158,26 @@ describe('formula reader', () => {
     expect(note('x/2x')).toMatch(/^Read as x \/ \(2 \* x\):/);
     for (const f of ['2x', 'e^(2x)', '(e^2)x', 'x^2 y', 'sin(x)^2 cos(x)', 'x^2(x+1)', '3x/4', 'exp(x)/2'])
       expect(note(f), f).toBeNull();
+  });
+
+  it('finds poles between sampled points, leaves a gap at each and the range of the rest; none in a steep curve', () => {
+    const series = (f: (x: number) => number, n: number, lo: number, hi: number) => {
+      const x = Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+      return { x, y: x.map((v) => f(v)) };
+    };
+    const inv = poles(series((x) => 1 / x, 1000, -2, 2))!;
+    expect(inv).not.toBeNull();
+    // One gap, between the last negative x and the first positive one.
+    const gap = inv.series.y.indexOf(null);
+    expect(inv.series.y.filter((v) => v === null)).toHaveLength(1);
+    expect(inv.series.x[gap - 1]!).toBeLessThan(0);
+    expect(inv.series.x[gap + 1]!).toBeGreaterThan(0);
+    expect(inv.bound).toBeGreaterThan(10);
+    expect(inv.bound).toBeLessThan(2000);
+    // Not a pole: a steep line through 0, exp(10x), a narrow peak (none of them jumps across 0 far out).
+    expect(poles(series((x) => 1000 * x, 1000, -6, 6))).toBeNull();
+    expect(poles(series((x) => Math.exp(10 * x), 1000, -1, 1))).toBeNull();
+    expect(poles(series((x) => Math.exp(-1000 * x * x), 2001, -6, 6))).toBeNull();
   });
 
   it('labels ticks with the digits that tell them apart, however narrow the range against their size', () => {
