@@ -71,7 +71,16 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     const a = args.find((s) => s === `--${name}` || s.startsWith(`--${name}=`));
     return a === undefined ? undefined : a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
   };
-  const list = (v: string | undefined): string[] => (v ? v.split(',').filter((s) => s.length > 0) : []);
+  // A list with an empty item (--cases=, or sq,,z2) is a mistake, not a way to ask for all.
+  const list = (v: string | undefined, name: string): string[] => {
+    if (v === undefined) return [];
+    const items = v.split(',');
+    if (items.some((s) => s.length === 0)) throw new Error(`--${name} has an empty item: ${v || 'no value'}`);
+    // (Sizes are checked as powers, after their ranges are spread out.)
+    const twice = name === 'sizes' ? undefined : repeated(items);
+    if (twice !== undefined) throw new Error(`--${name}: ${twice} is given more than once`);
+    return items;
+  };
   // Counts are integers (reps from 1: a run with no timed call has no median); times are numbers > 0 (0 ms
   // of budget or 0 s of deadline would skip everything). A flag with no value is an error, not 0.
   const RULES = {
@@ -83,7 +92,8 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const num = (name: string, dflt: number, kind: keyof typeof RULES): number => {
     const v = get(name);
     if (v === undefined) return dflt;
-    const x = v === '' ? NaN : Number(v);
+    // Decimal numbers only: Number() also reads 0x3 and 1e1, and ' 3' with its space.
+    const x = /^(\d+(\.\d+)?|Infinity)$/.test(v) ? Number(v) : NaN;
     if (!RULES[kind].ok(x))
       throw new Error(`--${name} must be ${RULES[kind].want}, got ${v === '' ? 'no value' : v}`);
     return x;
@@ -117,7 +127,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const quick = get('quick') !== undefined;
   const step = num('step', 2, 'count');
   const sizes: number[] = [];
-  for (const part of list(get('sizes'))) {
+  for (const part of list(get('sizes'), 'sizes')) {
     const m = /^(\d+)-(\d+)$/.exec(part);
     if (m) {
       const [lo, hi] = [Number(m[1]), Number(m[2])];
@@ -138,7 +148,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const twiceSize = repeated(sizes);
   if (twiceSize !== undefined) throw new Error(`--sizes: 2^${twiceSize} is given more than once`);
   sizes.sort((a, b) => a - b);
-  if (get('step') !== undefined && !list(get('sizes')).some((p) => p.includes('-')))
+  if (get('step') !== undefined && !list(get('sizes'), 'sizes').some((p) => p.includes('-')))
     throw new Error('--step applies to a range of sizes (--sizes=a-b), and none is given');
   const beyond = sizes.find((s) => s < MIN_SIZE || s > MAX_SIZE);
   if (beyond !== undefined)
@@ -148,7 +158,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   const browser = get('browser') ?? 'chromium';
   if (!(BROWSERS as readonly string[]).includes(browser))
     throw new Error(`--browser must be one of ${BROWSERS.join(', ')}, got ${browser || 'no value'}`);
-  const systems = list(get('systems'));
+  const systems = list(get('systems'), 'systems');
   for (const s of systems)
     if (!(SYSTEM_IDS as readonly string[]).includes(s))
       throw new Error(`unknown system ${s}; systems: ${SYSTEM_IDS.join(', ')}`);
@@ -158,7 +168,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   return {
     // 2^14: at least one size above webgrad's cpuBelow on a CPU adapter (8192 points), so that its kernels run.
     sizes: sizes.length === 0 && quick ? [10, 14] : sizes,
-    cases: selectCases(list(get('cases'))),
+    cases: selectCases(list(get('cases'), 'cases')),
     systems: systems.length === 0 ? [...SYSTEM_IDS] : (systems as SystemId[]),
     reps: num('reps', quick ? 2 : 5, 'count'),
     warmup: num('warmup', quick ? 1 : 2, 'count0'),

@@ -28,6 +28,11 @@ export function scriptOptions(
       console.error(`${command}: unknown or malformed option ${a}\n${usage}`);
       process.exit(2);
     }
+    // Given twice, one of the two would be ignored without a word.
+    if (given.has(m[1]!)) {
+      console.error(`${command}: --${m[1]!} is given more than once\n${usage}`);
+      process.exit(2);
+    }
     given.set(m[1]!, m[2]!);
   }
   return given;

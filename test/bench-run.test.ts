@@ -208,6 +208,11 @@ describe('benchmark loop', () => {
     expect(() => parseOptions(['--reps=1.5'])).toThrow('--reps must be an integer >= 1, got 1.5');
     expect(() => parseOptions(['--reps'])).toThrow('--reps must be an integer >= 1, got no value');
     expect(() => parseOptions(['--warmup='])).toThrow('--warmup must be an integer >= 0, got no value');
+    // Decimal numbers only (Number() reads 0x3 as 3), and lists without empty or repeated items.
+    expect(() => parseOptions(['--reps=0x3'])).toThrow('--reps must be an integer >= 1, got 0x3');
+    expect(() => parseOptions(['--budget-ms=1e3'])).toThrow('--budget-ms must be a number > 0, got 1e3');
+    expect(() => parseOptions(['--cases=,'])).toThrow('--cases has an empty item: ,');
+    expect(() => parseOptions(['--cases=sq,sq'])).toThrow('--cases: sq is given more than once');
     expect(() => parseOptions(['--deadline-s'])).toThrow('--deadline-s must be a number > 0, got no value');
     expect(() => parseOptions(['--budget-ms=0'])).toThrow('--budget-ms must be a number > 0, got 0');
     expect(parseOptions(['--reps=3', '--warmup=0', '--deadline-s=0.5']).reps).toBe(3);

@@ -39,3 +39,12 @@ it('npm run fuzz: a browser it does not drive is refused, status 2', () => {
   expect(r.status).toBe(2);
   expect(r.stderr).toContain('npm run fuzz: unknown or malformed option --browser=safari');
 });
+
+it('an option given twice is refused rather than one of them ignored, status 2', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/cpu.ts', '--log2n=10', '--log2n=12'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('npm run bench:cpu: --log2n is given more than once');
+});
