@@ -61,7 +61,8 @@ for (const c of notebookCases) {
 }
 console.log(`kernels compiled: ${stats().pipelinesCompiled}, cache hits: ${stats().cacheHits}`);
 
-// Memory soak: the notebook's scalar exercise, built, differentiated and read many times.
+// Memory soak: the notebook's scalar exercise, built, differentiated and read many times (--soak=0: none).
+if (SOAK === 0) process.exit(0);
 const c = notebookCases[5]!;
 const small = [points(1024, -2, 2)];
 const heap = (): number => {
