@@ -24,15 +24,16 @@ installCallCounters();
 const gpu = create([]) as GPU;
 
 const adapter = await gpu.requestAdapter();
-if (!adapter) {
+// webgrad's CPU backend alone needs no adapter.
+const cpuOnly = opts.systems.every((id) => id === 'webgrad-cpu');
+if (!adapter && !cpuOnly) {
   console.error(
     'no WebGPU adapter (without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader)',
   );
   process.exit(process.env.WEBGRAD_REQUIRE_WEBGPU === '1' ? 1 : 2);
 }
-const info = adapter.info;
-const adapterName = adapterLabel(info);
-const software = isSoftware(info);
+const adapterName = adapter ? adapterLabel(adapter.info) : 'none (webgrad-cpu only)';
+const software = adapter ? isSoftware(adapter.info) : true;
 // A software adapter on a few cores gets the sizes that fit in minutes (it runs every kernel on the CPU);
 // a real GPU the full range.
 const sizes =
