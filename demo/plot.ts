@@ -114,9 +114,9 @@ export function magnification(values: readonly (number | null)[]): number {
  * the 99th percentile of |y|. Drawn as they are, the line joined them with a vertical stroke across the
  * plot, and their size (±2.7e5 for tan x sampled near π/2) flattened the rest of the curve to a line at 0.
  * Returns the series with a gap at each pole and the range of y that shows the rest (4 times that
- * percentile), or null where there is no pole.
+ * percentile), or null where there is no pole (nor spike: see below).
  */
-export function poles(s: Series): { series: Series; bound: number } | null {
+export function poles(s: Series): { series: Series; bound: number; what: 'poles' | 'spikes' } | null {
   const mags = s.y.filter((v): v is number => v !== null && Number.isFinite(v)).map(Math.abs);
   if (mags.length < 100) return null;
   mags.sort((a, b) => a - b);
@@ -141,7 +141,10 @@ export function poles(s: Series): { series: Series; bound: number } | null {
     x.push(s.x[i]!);
     y.push(b ?? null);
   }
-  return found ? { series: { x, y }, bound: 4 * p99 } : null;
+  if (found) return { series: { x, y }, bound: 4 * p99, what: 'poles' };
+  // A pole of even order (1/x^2, the derivative of 1/x) does not change sign: there only a spike a thousand
+  // times the 99th percentile counts (a narrow peak, exp(-1000 x^2), is 40 times it at most; exp(10x) 1.2).
+  return mags[mags.length - 1]! > 1000 * p99 ? { series: s, bound: 4 * p99, what: 'spikes' } : null;
 }
 
 /** Series colours: f, f′, f″, ∂f/∂y. */
@@ -230,7 +233,7 @@ export class Plot {
                 ctx.fillStyle = '#64748b';
                 ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
                 ctx.textAlign = 'right';
-                const text = `poles: values beyond ±${tickLabels([cut.bound])[0]} not drawn`;
+                const text = `${cut.what}: values beyond ±${tickLabels([cut.bound])[0]} not drawn`;
                 ctx.fillText(text, u.bbox.left + u.bbox.width - 6, u.bbox.top + 14 * devicePixelRatio);
               }
               ctx.restore();

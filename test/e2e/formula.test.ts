@@ -178,6 +178,12 @@ describe('formula reader', () => {
     expect(poles(series((x) => 1000 * x, 1000, -6, 6))).toBeNull();
     expect(poles(series((x) => Math.exp(10 * x), 1000, -1, 1))).toBeNull();
     expect(poles(series((x) => Math.exp(-1000 * x * x), 2001, -6, 6))).toBeNull();
+    // A pole of even order keeps its sign: a spike, kept in the series, the range showing the rest.
+    const sq = poles(series((x) => 1 / (x * x), 100_000, -2, 2))!;
+    expect(sq.what).toBe('spikes');
+    expect(sq.series.y.includes(null)).toBe(false);
+    expect(sq.bound).toBeLessThan(1e5);
+    expect(inv.what).toBe('poles');
   });
 
   it('labels ticks with the digits that tell them apart, however narrow the range against their size', () => {
