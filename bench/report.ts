@@ -43,7 +43,8 @@ export interface BenchReport extends RunResult {
 export const TIMED =
   'Each timing is one call end to end, from host Float32Arrays to host Float32Arrays: upload of the inputs, ' +
   'the value and gradient computation, and readback of every output (values, per-point gradients, summed ' +
-  'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round. ' +
+  'parameter gradients). Median of the timed calls after warm-up; systems interleaved call by call, in an order drawn afresh each round ' +
+  "(webgrad's CPU backend, webgrad-cpu, in a phase of its own before the GPU systems: its ratios compare runs taken minutes apart). " +
   'GB/s counts the bytes a fused kernel must move: 4 per input and per per-point output ' +
   '(12 for one input without parameters, 8 with them). Error: against a float64 reference computed on the host, per output the largest ' +
   'absolute difference over the largest reference value, the worst output (checked before timing). Dispatches and submits are counted for every library alike by wrapping ' +
