@@ -1535,6 +1535,12 @@ describe.each(testBackends())('ops on $name', (b) => {
       expect((await checkGrads((x: Tensor) => sum(x.mul(c)), [[1, 2]])).ok).toBe(true);
     });
 
+    it("pow's masks hold for first derivatives, as PyTorch's: higher ones at a zero base meet 0^-1", async () => {
+      const d3 = (f: (x: Tensor) => Tensor) => grad(grad(grad(f))) as (x: Tensor) => Tensor;
+      expect(await d3((x) => wg.pow(x, tensor(1)))(tensor(0)).item()).toBeNaN();
+      expect(await d3((x) => wg.pow(x, 1))(tensor(0)).item()).toBe(0);
+      expect(await d3((x) => wg.pow(x, tensor(3)))(tensor(0)).item()).toBe(6);
+    });
     it("checkGrads takes in the float32 gradient's own rounding, and refuses a check its differences cannot resolve", async () => {
       // A least-squares loss at its minimum: 1000 terms of about 6 cancel to a gradient of 0.003, which float32
       // computes 0.0075 off (as numpy's float32 does); the float64 evaluation of the same gradient measures it.
