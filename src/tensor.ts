@@ -58,6 +58,10 @@ function unview(v: Viewers): void {
 // must not keep alive the graph behind the node it views, a gradient's unread, say).
 const viewsGone = new FinalizationRegistry<Viewers>(unview);
 
+const REQUIRES_GRAD_SET =
+  'whether gradients flow to a tensor is fixed when it is made: tensor(w, { requiresGrad: true }) makes a ' +
+  "leaf of w's values that requires grad (PyTorch's w.detach().requires_grad_())";
+
 /** A lazily evaluated n-dimensional float32 array that can take part in differentiation. */
 export class Tensor {
   private accumulated: Tensor | null = null;
@@ -112,6 +116,24 @@ export class Tensor {
   /** Whether gradients flow to this tensor. */
   get requiresGrad(): boolean {
     return this.node.requiresGrad;
+  }
+
+  /** Refused with a message: whether gradients flow is fixed when a tensor is made (see requires_grad). */
+  set requiresGrad(_: boolean) {
+    throw new Error(REQUIRES_GRAD_SET);
+  }
+
+  /**
+   * PyTorch's spelling, refused: `w.requires_grad = true` would otherwise add a property that changes nothing
+   * (PyTorch's requires_grad_() is tensor(w, { requiresGrad: true }) here).
+   */
+  set requires_grad(_: boolean) {
+    throw new Error(REQUIRES_GRAD_SET);
+  }
+
+  /** See the setter: there is no requires_grad to read either. */
+  get requires_grad(): never {
+    throw new Error(`requires_grad is PyTorch's spelling: read requiresGrad. ${REQUIRES_GRAD_SET}`);
   }
 
   /**

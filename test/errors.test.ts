@@ -128,6 +128,16 @@ const CASES: Case[] = [
   ['a negative argnum', () => grad((a: Tensor) => a, -1 as number)(1), /argnum -1 is out of range/],
   ['an unknown backend in init', () => init({ backend: 'tpu' as 'cpu' }), /unknown backend "tpu"/],
   [
+    "PyTorch's w.requires_grad = true",
+    () => void ((tensor(1) as unknown as { requires_grad: boolean }).requires_grad = true),
+    /^whether gradients flow to a tensor is fixed when it is made: tensor\(w, \{ requiresGrad: true \}\)/,
+  ],
+  [
+    'setting requiresGrad',
+    () => void ((tensor(1) as unknown as { requiresGrad: boolean }).requiresGrad = true),
+    /^whether gradients flow to a tensor is fixed when it is made/,
+  ],
+  [
     "something other than a GPU as init's gpu",
     () => init({ gpu: {} as GPU }),
     /^init\(\): gpu must be a GPU \(navigator.gpu, or create\(\[\]\) of the webgpu package in Node\), got \{\}$/,
