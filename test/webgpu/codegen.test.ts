@@ -89,6 +89,26 @@ describe('WGSL generation', () => {
     expect(mainProgram(plain, [0], []).speculative).toBe(false);
   });
 
+  it('sums of one value, built apart (a loop of backward() calls), share one accumulator written to each slot', () => {
+    const x = tensor(new Float32Array(64));
+    // Five steps' sums of the same expression: five outputs, one value after sharing, plus another sum.
+    const sums = [1, 2, 3, 4, 5].map(() => sum(sin(x.mul(3))));
+    const other = sum(cos(x));
+    const k = planKernels(
+      [...sums, other].map((t) => t.node),
+      (n) => n.realized,
+    )[0]!;
+    expect(k.outputs).toHaveLength(6);
+    const reduces = k.outputs.map((_, i) => ({ output: i, slot: i }));
+    for (const mode of ['workgroup', 'invocation'] as const) {
+      const src = mainProgram(k, [], reduces, { mode }).source;
+      // Two accumulators (the sums' value and the other), each sum's slot written.
+      expect(src.match(/var r\d+ = /g), mode).toHaveLength(2);
+      for (let slot = 0; slot < 6; slot++)
+        expect(src, `${mode}: slot ${slot}`).toContain(`part[${slot}u * P.part_stride`);
+    }
+  });
+
   it('a sum along axes with few elements over many points is sliced; one with many elements is not', () => {
     expect(slicesFor(3, 1_000_000, 1, 1, 1 << 25)).toBeGreaterThan(1000);
     expect(slicesFor(1000, 37, 1, 1, 1 << 25)).toBe(1);
