@@ -1,6 +1,6 @@
 /** Splits a level's kernel into the independent copies of one computation it holds, so that they share a compiled kernel. */
 import type { Node } from '../graph/node.js';
-import { accessKey, type Kernel } from './kernel.js';
+import { shapeKey, type Kernel } from './kernel.js';
 
 /**
  * A level whose kernel holds at least this many independent parts of one structure (the same computation
@@ -58,20 +58,4 @@ export function splitCopies(k: Kernel, build: (outs: Node[]) => Kernel): Kernel[
   }
   if (copies.length === 0) return null;
   return rest.length > 0 ? [...copies, build(rest)] : copies;
-}
-
-/**
- * A string equal for kernels that differ at most in their constants and the buffers they read: those
- * whose generated code is the same (constants are uniforms on WebGPU), unlike kernelKey's.
- */
-function shapeKey(k: Kernel): string {
-  const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
-  const parts: (string | number)[] = [strided ? k.domain.join('x') : ''];
-  for (const i of k.inputs) parts.push('i', accessKey(i.access));
-  for (const v of k.values)
-    if (v.kind === 'input') parts.push('n', v.index);
-    else if (v.kind === 'const') parts.push('c');
-    else parts.push(v.op, v.p, v.args.join(','));
-  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey(o.access));
-  return parts.join(' ');
 }

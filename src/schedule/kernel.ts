@@ -51,14 +51,20 @@ export function madeFrom(k: Kernel, template: object): void {
   templates.set(k, template);
 }
 
-function makeKernelKey(k: Kernel): string {
+/**
+ * A string equal for kernels that differ at most in their constants' values and the buffers they read: those
+ * whose generated code is the same (constants are uniforms on WebGPU), unlike kernelKey's.
+ */
+export const shapeKey = (k: Kernel): string => makeKernelKey(k, false);
+
+function makeKernelKey(k: Kernel, constants = true): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
   const parts: (string | number)[] = [strided ? k.domain.join('x') : ''];
   for (const i of k.inputs) parts.push('i', accessKey(i.access));
   for (const v of k.values)
     if (v.kind === 'input') parts.push('n', v.index);
     // -0 and 0 are different constants (1 / -0 is -Infinity).
-    else if (v.kind === 'const') parts.push('c', Object.is(v.value, -0) ? '-0' : v.value);
+    else if (v.kind === 'const') parts.push('c', constants ? (Object.is(v.value, -0) ? '-0' : v.value) : '');
     else parts.push(v.op, v.p, v.args.join(','));
   for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey(o.access));
   return parts.join(' ');
