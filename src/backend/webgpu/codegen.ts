@@ -70,6 +70,8 @@ export function mainProgram(
   // one after sharing), and an accumulator each made a kernel that grew with the steps (24 s at 1000 steps).
   const distinct: { output: number; slot: number }[] = [];
   const which: number[] = [];
+  // The slots each distinct accumulator is written to.
+  const slotsOf: number[][] = [];
   const seen = new Map<string, number>();
   for (const r of reduces) {
     const o = k.outputs[r.output]!;
@@ -79,11 +81,11 @@ export function mainProgram(
       d = distinct.length;
       seen.set(key, d);
       distinct.push(r);
+      slotsOf.push([]);
     }
     which.push(d);
+    slotsOf[d]!.push(r.slot);
   }
-  // The slots distinct accumulator `d` is written to.
-  const slotsOf = (d: number): number[] => reduces.filter((_, q) => which[q] === d).map((r) => r.slot);
   if (reduces.length > 0) {
     bindings.push('write');
     decls.push(declare(bindings.length, 'part', 'write'));
@@ -122,7 +124,7 @@ export function mainProgram(
         '}',
         'if (lid == 0u && first < P.n) {',
         ...group.flatMap((_, q) =>
-          slotsOf(g0 + q).map(
+          slotsOf[g0 + q]!.map(
             (slot) => `  part[${slot}u * P.part_stride + P.part_base + wg] = sh[${q * WG}];`,
           ),
         ),
