@@ -60,11 +60,15 @@ const EXTRA =
   "extra arguments are refused rather than ignored: PyTorch's alpha (add, sub), rounding_mode (div) and " +
   'decimals (round) have no counterpart here, and are written with ops (sub(a, mul(b, alpha)), floor(div(a, b)))';
 
+/** How many arguments the op `name` takes, `max` of them, in words ("at most" where some may be left out). */
+function takes(name: string, max: number): string {
+  if (max === 0) return 'no arguments';
+  return `${name in MAX_ARGS ? 'at most ' : ''}${max} argument${max === 1 ? '' : 's'}`;
+}
+
 /** Throws where the op `name`, as a function, was given more than `max` arguments (see EXTRA). */
 function atMost(name: string, given: number, max = maxArgs(name)): void {
-  if (given <= max) return;
-  const takes = name in MAX_ARGS ? `at most ${max}` : String(max);
-  throw new Error(`${name}(): takes ${takes} argument${max === 1 ? '' : 's'}, got ${given}; ${EXTRA}`);
+  if (given > max) throw new Error(`${name}(): takes ${takes(name, max)}, got ${given}; ${EXTRA}`);
 }
 
 /** Elementwise a + b (broadcasting). */
@@ -649,13 +653,8 @@ for (const [name, fn] of Object.entries(methods)) {
   const max = maxArgs(name) - 1;
   Object.defineProperty(Tensor.prototype, name, {
     value: function (this: Tensor, ...rest: unknown[]) {
-      if (rest.length > max) {
-        const takes =
-          max === 0
-            ? 'no arguments'
-            : `${name in MAX_ARGS ? 'at most ' : ''}${max} argument${max === 1 ? '' : 's'}`;
-        throw new Error(`Tensor.${name}(): takes ${takes}, got ${rest.length}; ${EXTRA}`);
-      }
+      if (rest.length > max)
+        throw new Error(`Tensor.${name}(): takes ${takes(name, max)}, got ${rest.length}; ${EXTRA}`);
       return (fn as (...a: unknown[]) => Tensor)(this, ...rest);
     },
     writable: true,
