@@ -15,6 +15,7 @@ import {
 import type { Bindings } from './backend.js';
 import { PlanMemo, structureKey } from './plan-memo.js';
 import { splitCopies } from './copies.js';
+import { sameReductions } from './same-values.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
@@ -79,7 +80,9 @@ export function planKernels(
   const key = structureKey(order, targets, isReady, storageNode, remember, bindings?.key ?? '');
   const kept = key === null ? null : memo.get(key, order);
   if (kept) return kept;
-  const planned = (opts: PlanOptions): Planned => plan(order, targets, isReady, remember, opts)!;
+  const same = sameReductions(order, targets, isReady, storageNode);
+  const plan = (opts: PlanOptions): Planned | null => planWith(order, targets, isReady, remember, same, opts);
+  const planned = (opts: PlanOptions): Planned => plan(opts)!;
   // Wide levels split only into parts within LARGE_KERNEL: where some part would be larger, the whole plan
   // keeps a large kernel either way, the cut plans are tried, and one is mostly taken, so that building
   // every part first (each holding its whole cone: quadratic in the steps of two unrolled loops side by
@@ -101,7 +104,7 @@ export function planKernels(
     // lean plan, below); else it is made whole, for the fallback.
     const cut =
       large || longest > CUT_DEPTH
-        ? plan(order, targets, isReady, remember, {
+        ? plan({
             cutDepth: CUT_DEPTH,
             largeParts: true,
             budget: large ? Infinity : valuesOf(whole.kernels),
@@ -124,7 +127,7 @@ export function planKernels(
     // and chains 30-75%, grad of grad through a loop under 50%).
     if (mayLean && far.size <= FAR_SHARE * order.length) {
       const budget = Math.min(...candidates.map((p) => valuesOf(p.kernels)));
-      const lean = plan(order, targets, isReady, remember, {
+      const lean = plan({
         cutDepth: CUT_DEPTH,
         largeParts: true,
         far,
@@ -229,12 +232,16 @@ interface Planned {
   split: boolean;
 }
 
-/** planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say (null: over budget). */
-function plan(
+/**
+ * planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say (null: over
+ * budget). A reduction in `same` (see sameReductions) is not computed: what reads it reads the one it maps to.
+ */
+function planWith(
   order: readonly Node[],
   targets: readonly Node[],
   isReady: (n: Node) => boolean,
   remember: boolean,
+  same: ReadonlyMap<Node, Node> | null,
   { cutDepth, shared = true, largeParts, far, budget = Infinity }: PlanOptions,
 ): Planned | null {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
@@ -253,6 +260,8 @@ function plan(
       avail.set(n, 0);
     } else if (n.op === 'leaf') {
       throw disposedError(n);
+    } else if (same?.has(n)) {
+      avail.set(n, availOf(same.get(n)!));
     } else if (isReduction(n.op)) {
       const l = availOf(n.inputs[0]!);
       materialize(n, l);
@@ -301,7 +310,8 @@ function plan(
   if (remember)
     for (const n of order)
       if (!n.computedBefore && !isReady(n))
-        for (const c of n.inputs) if (c.computedBefore && !isReady(c)) materialize(c, availOf(c));
+        for (const c of n.inputs)
+          if (c.computedBefore && !isReady(c) && !same?.has(c)) materialize(c, availOf(c));
   for (const t of targets) {
     const s = storageNode(t);
     if (!isReady(s) && !isReduction(s.op)) materialize(s, availOf(s));
@@ -310,7 +320,13 @@ function plan(
   // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
   // backward pass an input for every value of its forward pass (beyond a device's bindings).
   if (cutDepth === Infinity && shared)
-    storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
+    storeWhatSeveralLevelsNeed(
+      order,
+      (n) => isReady(n) || same?.has(n) === true,
+      level,
+      availOf,
+      materialize,
+    );
   const noted = (): Node[] =>
     order.filter((n) => {
       const row = opRow(n.op);
@@ -334,8 +350,9 @@ function plan(
   const kernelsOf = (nodes: Node[]): Kernel[] => {
     const lvl = level.get(nodes[0]!)!;
     const stored = (n: Node): boolean => isReady(n) || (level.get(n) ?? lvl) < lvl;
-    const k = buildKernel(nodes, lvl, stored);
-    const copies = splitCopies(k, (outs) => buildKernel(outs, lvl, stored));
+    const build = (outs: readonly Node[]): Kernel => buildKernel(outs, lvl, stored, same);
+    const k = build(nodes);
+    const copies = splitCopies(k, build);
     if (copies) return copies;
     if (k.values.length <= LARGE_KERNEL || nodes.length === 1) return [k];
     // Split only where that makes the largest kernel markedly smaller: where one output alone needs most
@@ -357,14 +374,13 @@ function plan(
       keptWhole = true;
       return true;
     };
-    for (const end of first === last ? [first] : [last, first])
-      if (tooLarge(buildKernel([end], lvl, stored))) return [k];
+    for (const end of first === last ? [first] : [last, first]) if (tooLarge(build([end]))) return [k];
     const split = splitWide(nodes, stored, place);
     const parts: Kernel[] = new Array<Kernel>(split.length);
     const bySize = split.map((_, i) => i).sort((a, b) => split[b]!.held - split[a]!.held || b - a);
     let work = 0;
     for (const i of bySize) {
-      parts[i] = buildKernel(split[i]!.outs, lvl, stored);
+      parts[i] = build(split[i]!.outs);
       if (tooLarge(parts[i]!)) return [k];
       // Nor where the parts would compute many times the level's values between them (each computing
       // again what the others need): see SPLIT_WORK.
@@ -527,8 +543,16 @@ const boundaryOf =
 /** The value a kernel computes per point for output `n`: a reduction's operand, or `n` itself. */
 const rootOf = (n: Node): Node => (isReduction(n.op) ? n.inputs[0]! : n);
 
-/** The kernel computing `outs` at level `lvl`; `stored(n)`: n's values are there to read (a buffer). */
-function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => boolean): Kernel {
+/**
+ * The kernel computing `outs` at level `lvl`; `stored(n)`: n's values are there to read (a buffer). A
+ * reduction in `same`, or a view of one, is read from the buffer of the reduction it maps to.
+ */
+function buildKernel(
+  outs: readonly Node[],
+  lvl: number,
+  stored: (n: Node) => boolean,
+  same: ReadonlyMap<Node, Node> | null = null,
+): Kernel {
   const domain = domainOf(outs[0]!);
   const values: Value[] = [];
   const inputs: KernelInput[] = [];
@@ -552,12 +576,16 @@ function buildKernel(outs: readonly Node[], lvl: number, stored: (n: Node) => bo
       // One input per buffer and access: views of one buffer (the `id` that each grad() call wraps its
       // arguments in, say) load it once, and what is computed from them is shared.
       const access = accessFor(n.shape, domain);
-      const key = `in:${storageNode(n).id}:${accessKey(access)}`;
+      const s = storageNode(n);
+      // A view has its source's size and order of elements: the equal reduction's buffer, indexed as the
+      // view is, holds the view's values.
+      const from = same?.get(s) ?? s;
+      const key = `in:${from.id}:${accessKey(access)}`;
       const known = cse.get(key);
       if (known !== undefined) r = known;
       else {
         r = intern(key, { kind: 'input', index: inputs.length });
-        inputs.push({ node: n, access });
+        inputs.push({ node: from === s ? n : from, access });
       }
     } else if (opRow(n.op)?.identity === true) {
       r = refOf.get(n.inputs[0]!)!;
