@@ -15,7 +15,7 @@ import {
 import type { Bindings } from './backend.js';
 import { PlanMemo, structureKey } from './plan-memo.js';
 import { splitCopies } from './copies.js';
-import { sameReductions } from './same-values.js';
+import { sameStored, valueNumbers } from './same-values.js';
 
 /**
  * The node whose buffer a node reads from: a reshape, an identity op, or a broadcast that adds no
@@ -80,8 +80,9 @@ export function planKernels(
   const key = structureKey(order, targets, isReady, storageNode, remember, bindings?.key ?? '');
   const kept = key === null ? null : memo.get(key, order);
   if (kept) return kept;
-  const same = sameReductions(order, targets, isReady, storageNode);
-  const plan = (opts: PlanOptions): Planned | null => planWith(order, targets, isReady, remember, same, opts);
+  const numbers = valueNumbers(order, isReady, storageNode);
+  const plan = (opts: PlanOptions): Planned | null =>
+    planWith(order, targets, isReady, remember, numbers, opts);
   const planned = (opts: PlanOptions): Planned => plan(opts)!;
   // Wide levels split only into parts within LARGE_KERNEL: where some part would be larger, the whole plan
   // keeps a large kernel either way, the cut plans are tried, and one is mostly taken, so that building
@@ -234,14 +235,14 @@ interface Planned {
 
 /**
  * planKernels over `order` (the walk from `targets` down to ready nodes), as `PlanOptions` say (null: over
- * budget). A reduction in `same` (see sameReductions) is not computed: what reads it reads the one it maps to.
+ * budget). Of stored values equal by `numbers` (see valueNumbers) one is computed, and read for all.
  */
 function planWith(
   order: readonly Node[],
   targets: readonly Node[],
   isReady: (n: Node) => boolean,
   remember: boolean,
-  same: ReadonlyMap<Node, Node> | null,
+  numbers: ReadonlyMap<Node, number>,
   { cutDepth, shared = true, largeParts, far, budget = Infinity }: PlanOptions,
 ): Planned | null {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
@@ -260,8 +261,6 @@ function planWith(
       avail.set(n, 0);
     } else if (n.op === 'leaf') {
       throw disposedError(n);
-    } else if (same?.has(n)) {
-      avail.set(n, availOf(same.get(n)!));
     } else if (isReduction(n.op)) {
       const l = availOf(n.inputs[0]!);
       materialize(n, l);
@@ -310,8 +309,7 @@ function planWith(
   if (remember)
     for (const n of order)
       if (!n.computedBefore && !isReady(n))
-        for (const c of n.inputs)
-          if (c.computedBefore && !isReady(c) && !same?.has(c)) materialize(c, availOf(c));
+        for (const c of n.inputs) if (c.computedBefore && !isReady(c)) materialize(c, availOf(c));
   for (const t of targets) {
     const s = storageNode(t);
     if (!isReady(s) && !isReduction(s.op)) materialize(s, availOf(s));
@@ -320,17 +318,16 @@ function planWith(
   // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
   // backward pass an input for every value of its forward pass (beyond a device's bindings).
   if (cutDepth === Infinity && shared)
-    storeWhatSeveralLevelsNeed(
-      order,
-      (n) => isReady(n) || same?.has(n) === true,
-      level,
-      availOf,
-      materialize,
-    );
+    storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
+  // Equal values stored apart (see sameStored): the one kept is stored at a level no later than the others,
+  // so that whatever read them reads it.
+  const same = sameStored(level, numbers, new Set(targets.map(storageNode)));
+  if (same) for (const n of same.keys()) level.delete(n);
+  const storedAt = (n: Node): number | undefined => level.get(same?.get(n) ?? n);
   const noted = (): Node[] =>
     order.filter((n) => {
       const row = opRow(n.op);
-      return row !== undefined && row.identity !== true && !level.has(n) && !isReady(n);
+      return row !== undefined && row.identity !== true && storedAt(n) === undefined && !isReady(n);
     });
   const groups = new Map<string, Node[]>();
   for (const [n, l] of level) {
@@ -349,7 +346,7 @@ function planWith(
   // A kernel reads what an earlier level stored rather than computing it again.
   const kernelsOf = (nodes: Node[]): Kernel[] => {
     const lvl = level.get(nodes[0]!)!;
-    const stored = (n: Node): boolean => isReady(n) || (level.get(n) ?? lvl) < lvl;
+    const stored = (n: Node): boolean => isReady(n) || (storedAt(n) ?? lvl) < lvl;
     const build = (outs: readonly Node[]): Kernel => buildKernel(outs, lvl, stored, same);
     const k = build(nodes);
     const copies = splitCopies(k, build);

@@ -1,32 +1,22 @@
-/** Reductions that compute what another in the same graph computes, found by numbering values by structure. */
-import { isReduction, type Node } from '../graph/node.js';
+/** Stored values that equal another in the same plan, found by numbering values by their structure. */
+import type { Node } from '../graph/node.js';
 import { opRow } from '../ops/table.js';
 
 const attrKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
 
 /**
- * The reductions of `order` (a topological walk) that reduce the same values in the same way as one earlier in
- * the walk, each with that one: their values are equal, so only the first need be computed and stored. Each
- * backward() builds its gradient's graph anew, so that a loop of them accumulating `.grad` without reading it
- * holds as many sums of one value as it has steps. Reductions that are (or are viewed as) targets are left
- * apart: each is stored under its own node. Null where there is nothing to share. `storageOf` gives the buffer
- * a node is a view of; ops are deterministic functions of their operands, parameter and shape, so nodes of
- * equal op, parameter, shape and operands' numbers have equal values.
+ * A number for each node of `order` (a topological walk), equal for nodes whose values are equal by
+ * construction: ops are deterministic functions of their operands, parameter and shape, so nodes of equal op,
+ * parameter, shape and operands' numbers have equal values (an identity op has its operand's). Ready nodes
+ * are numbered by the buffer they read (`storageOf`) and their shape.
  */
-export function sameReductions(
+export function valueNumbers(
   order: readonly Node[],
-  targets: readonly Node[],
   isReady: (n: Node) => boolean,
   storageOf: (n: Node) => Node,
-): Map<Node, Node> | null {
-  let reductions = 0;
-  for (const n of order) if (isReduction(n.op) && !isReady(n) && ++reductions > 1) break;
-  if (reductions < 2) return null;
-  const kept = new Set(targets.map(storageOf));
+): Map<Node, number> {
   const numbers = new Map<string, number>();
   const numberOf = new Map<Node, number>();
-  const first = new Map<number, Node>();
-  let same: Map<Node, Node> | null = null;
   for (const n of order) {
     const shape = n.shape.join('x');
     let key: string;
@@ -35,7 +25,6 @@ export function sameReductions(
     else {
       const row = opRow(n.op);
       const args = n.inputs.map((c) => numberOf.get(c)!);
-      // An identity op's value is its operand's (a detach of a sum is that sum).
       if (row?.identity === true && args.length === 1 && n.size === n.inputs[0]!.size) {
         numberOf.set(n, args[0]!);
         continue;
@@ -46,10 +35,39 @@ export function sameReductions(
     let v = numbers.get(key);
     if (v === undefined) numbers.set(key, (v = numbers.size));
     numberOf.set(n, v);
-    if (!isReduction(n.op) || isReady(n)) continue;
-    const rep = first.get(v);
-    if (rep === undefined) first.set(v, n);
-    else if (!kept.has(n)) (same ??= new Map()).set(n, rep);
+  }
+  return numberOf;
+}
+
+/**
+ * Of the values a plan stores (`level`: each with the level whose kernel computes it), those equal to another
+ * stored at the same or an earlier level, each with that one: only it need be computed and stored, and what
+ * reads the others reads it. Each backward() builds its gradient's graph anew, so that a loop of them
+ * accumulating `.grad` unread holds a step's sums (and the values its gradients store) once per step. Values in
+ * `kept` (the targets' buffers) are stored under their own nodes whatever they equal.
+ */
+export function sameStored(
+  level: ReadonlyMap<Node, number>,
+  numbers: ReadonlyMap<Node, number>,
+  kept: ReadonlySet<Node>,
+): Map<Node, Node> | null {
+  // The one to keep of each number: the lowest level's, the first met of those.
+  const first = new Map<number, Node>();
+  let equal = false;
+  for (const [n, l] of level) {
+    const v = numbers.get(n);
+    if (v === undefined) continue;
+    const m = first.get(v);
+    if (m === undefined || l < level.get(m)!) first.set(v, n);
+    if (m !== undefined) equal = true;
+  }
+  if (!equal) return null;
+  let same: Map<Node, Node> | null = null;
+  for (const n of level.keys()) {
+    const v = numbers.get(n);
+    if (v === undefined || kept.has(n)) continue;
+    const m = first.get(v)!;
+    if (m !== n) (same ??= new Map()).set(n, m);
   }
   return same;
 }
