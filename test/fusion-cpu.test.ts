@@ -14,7 +14,7 @@ import {
   valueAndGrad,
   type Tensor,
 } from '../src/index.js';
-import { compileSource, interpret, kernelSource } from '../src/backend/cpu-kernel.js';
+import { compileSource, constantsOf, interpret, kernelSource } from '../src/backend/cpu-kernel.js';
 import { OPS } from '../src/ops/table.js';
 import { CpuBackend } from '../src/backend/cpu.js';
 import { activeBackend, setBackend } from '../src/schedule/scheduler.js';
@@ -194,9 +194,55 @@ describe('CPU fusion', () => {
     expect(s1.cacheHits).toBeGreaterThan(s0.cacheHits);
   });
 
-  it('kernels that differ only in constants or in the shape a broadcast operand is indexed by compile apart', async () => {
-    // The compiled-loop cache is keyed by kernel structure: a key that dropped a constant, or the domain
-    // that a broadcast index is taken modulo, would hand the second computation the first one's loop.
+  it('kernels that differ only in their constants share one compiled loop, and each gets its own constants', async () => {
+    // A swept parameter or a changing learning rate compiled a loop per value.
+    const x = tensor([0.5, -1.5, 2]);
+    // (Not -0, which add() folds away, nor 1, which mul() does: other graphs.)
+    const cs = [
+      1.5,
+      2,
+      0,
+      NaN,
+      Infinity,
+      -Infinity,
+      1e-45,
+      0.1,
+      3.4e38,
+      ...Array.from({ length: 40 }, (_, i) => 1.01 + i / 7),
+    ];
+    const before = stats().pipelinesCompiled;
+    for (const c of cs) {
+      const got = await x.mul(c).add(c).data();
+      // Constants are float32 values, as the tensors' are.
+      const f = Math.fround(c);
+      [0.5, -1.5, 2].forEach((v, i) =>
+        expect(got[i], `c = ${c}, x = ${v}`).toBe(Math.fround(Math.fround(v * f) + f)),
+      );
+    }
+    expect(stats().pipelinesCompiled - before).toBe(1);
+  });
+
+  it('batches of other lengths share one compiled loop, each indexed by its own sizes', async () => {
+    // A broadcast read's index was written with the batch's sizes: a loop per batch length.
+    const w = tensor([1, 10, 100], { shape: [1, 3] });
+    const before = stats().pipelinesCompiled;
+    for (const n of [2, 5, 7, 64, 3]) {
+      const x = tensor(
+        Array.from({ length: 3 * n }, (_, i) => i),
+        { shape: [n, 3] },
+      );
+      const got = await sum(x.mul(w), 1).data();
+      expect(Array.from(got), `n = ${n}`).toEqual(
+        Array.from({ length: n }, (_, r) => 3 * r + 10 * (3 * r + 1) + 100 * (3 * r + 2)),
+      );
+    }
+    expect(stats().pipelinesCompiled - before).toBe(1);
+  });
+
+  it('kernels that differ only in constants or in the shape a broadcast operand is indexed by get their own', async () => {
+    // The compiled loops are shared by kernels that differ in these: each must be given its own (a loop
+    // that kept the first kernel's constant, or the domain its broadcast index is taken modulo, would give
+    // the second computation the first one's results).
     const x23 = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
     const b3 = tensor(new Float32Array([10, 20, 30]), { shape: [1, 3] });
     expect(Array.from(await x23.mul(b3).data())).toEqual([10, 40, 90, 40, 100, 180]);
@@ -278,7 +324,7 @@ describe('CPU fusion', () => {
         );
         const got = k.outputs.map((o) => new Arr(o.node.size));
         const want = k.outputs.map((o) => new Arr(o.node.size));
-        compileSource(src)(ins, got, k.size);
+        compileSource(src)(ins, got, k.size, constantsOf(k, f32));
         // The interpreter computes op by op what the one loop computes (the cpu-interp suites check that).
         interpret(k, f32)(ins, want, k.size);
         got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
@@ -297,7 +343,7 @@ describe('CPU fusion', () => {
     const ins = wide!.inputs.map((inp) => new Float32Array(inp.node.size).map((_, i) => Math.cos(i)));
     const got = wide!.outputs.map((o) => new Float32Array(o.node.size));
     const want = wide!.outputs.map((o) => new Float32Array(o.node.size));
-    compileSource(kernelSource(wide!))(ins, got, wide!.size);
+    compileSource(kernelSource(wide!))(ins, got, wide!.size, constantsOf(wide!));
     interpret(wide!)(ins, want, wide!.size);
     got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
   });
@@ -332,7 +378,7 @@ describe('CPU fusion', () => {
           } as unknown as Kernel;
           const got = [new Arr(n)];
           const want = [new Arr(n)];
-          compileSource(kernelSource(k, f32))(ins, got, n);
+          compileSource(kernelSource(k, f32))(ins, got, n, []);
           interpret(k, f32)(ins, want, n);
           const differ = [...got[0]!].findIndex((v, i) => !Object.is(v, want[0]![i]));
           expect(

@@ -27,6 +27,45 @@ export type HostArray = Float32Array | Float64Array;
 /** A runnable kernel: reads `ins` (one per kernel input), writes `outs` (one per output, sized to the node). */
 export type CpuKernelFn = (ins: readonly HostArray[], outs: readonly HostArray[], n: number) => void;
 
+/**
+ * A compiled loop: a CpuKernelFn that takes the kernel's constants too (constantsOf), so that kernels differing
+ * only in them share it (a parameter swept, a learning rate that changes step by step).
+ */
+export type CompiledLoop = (
+  ins: readonly HostArray[],
+  outs: readonly HostArray[],
+  n: number,
+  K: readonly number[],
+) => void;
+
+/**
+ * The numbers a kernel's compiled loop reads: its constants, in the order of its values (rounded to float32
+ * with `f32`), then its sizes (indexNumbers).
+ */
+export const constantsOf = (k: Kernel, f32 = true): number[] => [
+  ...k.values.flatMap((v) => (v.kind !== 'const' ? [] : [f32 ? Math.fround(v.value) : v.value])),
+  ...indexNumbers(k),
+];
+
+/** The accesses of a kernel's inputs, then of its outputs. */
+const accessesOf = (k: Kernel): Access[] => [...k.inputs, ...k.outputs].map((x) => x.access);
+
+/**
+ * The terms of its strided accesses' indices (inner, dim and stride: see stridedTerms), inputs then outputs:
+ * read by a compiled loop as its constants are, so that a loop serves kernels of other sizes (a batch of
+ * another length).
+ */
+function indexNumbers(k: Kernel): number[] {
+  return accessesOf(k).flatMap((a) => {
+    if (a.kind !== 'strided') return [];
+    const terms = stridedTerms(a.strides, k.domain);
+    // accessFor's strides: the last dimension read is contiguous (indexExpr writes no stride for it).
+    if (terms.length > 0 && terms[0]!.stride !== 1)
+      throw new Error('internal: strided access not contiguous');
+    return terms.flatMap((t) => [t.inner, t.dim, t.stride]);
+  });
+}
+
 /** JS literal for a number, exact for -0, NaN and the infinities. */
 function literal(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
@@ -35,20 +74,50 @@ function literal(v: number): string {
   return v < 0 ? `(${v})` : String(v);
 }
 
-/** Index expression for `access` at point `i`. */
-function indexExpr(access: Access, domain: readonly number[]): string {
+/**
+ * Index expression for `access` at point `i`; a strided one's terms are the numbers `s${at}`, `s${at + 1}`,
+ * ... (see indexNumbers), each written only where its dimension needs it: the last dimension's coordinate is
+ * `i` modulo its length, the first's is not taken modulo (i is below the domain's size), and the term of the
+ * last dimension read has stride 1 (see indexNumbers), as a literal size would have let the JIT fold them.
+ */
+function indexExpr(access: Access, domain: readonly number[], at: number): string {
   switch (access.kind) {
     case 'full':
       return 'i';
     case 'scalar':
       return '0';
-    case 'strided':
+    case 'strided': {
+      const last = domain.length - 1;
+      const dims: number[] = [];
+      for (let d = last; d >= 0; d--) if (access.strides[d] !== 0) dims.push(d);
       return (
-        stridedTerms(access.strides, domain)
-          .map((t) => `(Math.floor(i / ${t.inner}) % ${t.dim}) * ${t.stride}`)
+        dims
+          .map((d, t) => {
+            const [inner, dim, stride] = [0, 1, 2].map((j) => `s${at + 3 * t + j}`);
+            const q = d === last ? 'i' : `Math.floor(i / ${inner})`;
+            const coordinate = d === 0 ? q : `(${q} % ${dim})`;
+            return t === 0 ? coordinate : `${coordinate} * ${stride}`;
+          })
           .join(' + ') || '0'
       );
+    }
   }
+}
+
+/** Where each access's index numbers start (see indexNumbers), for the accesses of accessesOf(). */
+function indexStarts(k: Kernel): number[] {
+  let at = 0;
+  return accessesOf(k).map((a) => {
+    const start = at;
+    if (a.kind === 'strided') at += 3 * stridedTerms(a.strides, k.domain).length;
+    return start;
+  });
+}
+
+/** Declarations of a kernel's index numbers (see indexNumbers), which follow its constants in `K`. */
+function indexDecls(k: Kernel): string[] {
+  const first = k.values.filter((v) => v.kind === 'const').length;
+  return indexNumbers(k).map((_, m) => `const s${m} = K[${first + m}];`);
 }
 
 // A generated loop body longer than this (in characters of source, loads from earlier segments counted) is
@@ -65,6 +134,8 @@ interface Line {
   reads: readonly Ref[];
   /** The output the line writes or folds into (null: a value's line). */
   output: number | null;
+  /** Constants it reads (each loaded from `K` once per function that reads it). */
+  constants: readonly Ref[];
 }
 
 /**
@@ -76,22 +147,24 @@ interface Line {
  * (see SEGMENT_CHARS), with the same results.
  */
 export function kernelSource(k: Kernel, f32 = true): string {
-  const expr = (r: Ref): string => {
-    const v = k.values[r]!;
-    return v.kind === 'const' ? literal(f32 ? Math.fround(v.value) : v.value) : `v${r}`;
-  };
-  const computed = (r: Ref): Ref[] => (k.values[r]!.kind === 'const' ? [] : [r]);
+  const isConst = (r: Ref): boolean => k.values[r]!.kind === 'const';
+  const expr = (r: Ref): string => (isConst(r) ? `k${r}` : `v${r}`);
+  const computed = (r: Ref): Ref[] => (isConst(r) ? [] : [r]);
+  const constant = (r: Ref): Ref[] => (isConst(r) ? [r] : []);
   const values: Line[] = [];
+  const starts = indexStarts(k);
   k.values.forEach((v, r) => {
     if (v.kind === 'input') {
-      const code = `const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain)}];`;
-      values.push({ code, defines: r, reads: [], output: null });
+      const at = starts[v.index]!;
+      const code = `const v${r} = i${v.index}[${indexExpr(k.inputs[v.index]!.access, k.domain, at)}];`;
+      values.push({ code, defines: r, reads: [], output: null, constants: [] });
     } else if (v.kind === 'op') {
       const [a = '0', b = '0', c = '0'] = v.args.map(expr);
       const row = opRow(v.op)!;
       const js = row.js(a, b, v.p, c);
       const code = `const v${r} = ${f32 && !row.exact ? `Math.fround(${js})` : js};`;
-      values.push({ code, defines: r, reads: v.args.flatMap(computed), output: null });
+      const constants = v.args.flatMap(constant);
+      values.push({ code, defines: r, reads: v.args.flatMap(computed), output: null, constants });
     }
   });
   // Outputs: per point stores, and folds into `a${j}` (reductions accumulate in float64: see FOLD).
@@ -101,8 +174,8 @@ export function kernelSource(k: Kernel, f32 = true): string {
       ? `o${j}[i] = ${v};`
       : o.access.kind === 'scalar'
         ? `a${j} = ${FOLD[o.reduce].js(`a${j}`, v)};`
-        : `{ const at = ${indexExpr(o.access, k.domain)}; a${j}[at] = ${FOLD[o.reduce].js(`a${j}[at]`, v)}; }`;
-    return { code, defines: null, reads: computed(o.ref), output: j };
+        : `{ const at = ${indexExpr(o.access, k.domain, starts[k.inputs.length + j]!)}; a${j}[at] = ${FOLD[o.reduce].js(`a${j}[at]`, v)}; }`;
+    return { code, defines: null, reads: computed(o.ref), output: j, constants: constant(o.ref) };
   });
   const lines = [...values, ...outputs];
   const chars = lines.reduce((n, l) => n + weight(l), 0);
@@ -114,6 +187,18 @@ const weight = (l: Line): number => l.code.length + (l.output === null ? 0 : 40)
 
 // What a load from an earlier segment adds to a function: `const c7 = C[3];` and `const v7 = c7[t];`.
 const LOAD_CHARS = 40;
+// And a constant's: `const k7 = K[3];`.
+const CONSTANT_CHARS = 20;
+
+/** Declarations of the constants `lines` read, each once, from the kernel's constants `K`. */
+function constantDecls(k: Kernel, lines: readonly Line[]): string[] {
+  const index = new Map<Ref, number>();
+  k.values.forEach((v, r) => {
+    if (v.kind === 'const') index.set(r, index.size);
+  });
+  const used = new Set(lines.flatMap((l) => l.constants));
+  return [...used].map((r) => `const k${r} = K[${index.get(r)!}];`);
+}
 
 /** Declarations of a kernel's inputs. */
 const inputDecls = (k: Kernel): string[] => k.inputs.map((_, j) => `const i${j} = ins[${j}];`);
@@ -136,7 +221,7 @@ function accumulator(k: Kernel, j: number): { start: string; finish: (held: stri
 
 /** One function: a loop over the points computing every value and output. */
 function oneLoop(k: Kernel, values: readonly Line[], outputs: readonly Line[]): string {
-  const head = inputDecls(k);
+  const head = [...inputDecls(k), ...constantDecls(k, [...values, ...outputs]), ...indexDecls(k)];
   const tail: string[] = [];
   k.outputs.forEach((_, j) => {
     const acc = accumulator(k, j);
@@ -147,7 +232,7 @@ function oneLoop(k: Kernel, values: readonly Line[], outputs: readonly Line[]): 
     }
   });
   return [
-    'return function kernel(ins, outs, n) {',
+    'return function kernel(ins, outs, n, K) {',
     ...head,
     'for (let i = 0; i < n; i++) {',
     ...values.map((l) => l.code),
@@ -177,9 +262,11 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
   const column = new Map<Ref, number>();
   let chars = 0;
   for (const l of lines) {
-    // A value of an earlier segment costs this one a load (and a column declaration) the first time.
+    // A value of an earlier segment costs this one a load (and a column declaration) the first time, a
+    // constant its declaration (counted each time: a bound).
     const cost = (at: number): number =>
-      l.reads.filter((r) => segmentOf.get(r)! < at && !loads[at]!.has(r)).length * LOAD_CHARS;
+      l.reads.filter((r) => segmentOf.get(r)! < at && !loads[at]!.has(r)).length * LOAD_CHARS +
+      l.constants.length * CONSTANT_CHARS;
     if (
       chars + weight(l) + cost(segments.length - 1) > SEGMENT_CHARS &&
       segments[segments.length - 1]!.length > 0
@@ -203,6 +290,8 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
     const stores = seg.flatMap((l) => (l.defines !== null && column.has(l.defines) ? [l.defines] : []));
     const head = [
       ...inputDecls(k),
+      ...constantDecls(k, seg),
+      ...indexDecls(k),
       ...[...reads, ...stores].map((r) => `const c${r} = C[${column.get(r)!}];`),
     ];
     const tail: string[] = [];
@@ -216,7 +305,7 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
       }
     }
     return [
-      `function segment${s}(ins, outs, C, A, start, m) {`,
+      `function segment${s}(ins, outs, K, C, A, start, m) {`,
       ...head,
       'for (let t = 0; t < m; t++) {',
       'const i = start + t;',
@@ -231,13 +320,13 @@ function segmented(k: Kernel, lines: readonly Line[]): string {
   const accs = k.outputs.map((_, j) => accumulator(k, j));
   return [
     ...fns,
-    'return function kernel(ins, outs, n) {',
+    'return function kernel(ins, outs, n, K) {',
     // Columns no longer than the points: a call over a few points allocates little.
     `const C = Array.from({ length: ${column.size} }, () => new Float64Array(Math.min(n, ${SEGMENT_BLOCK})));`,
     `const A = [${accs.map((a) => a?.start ?? 'null').join(', ')}];`,
     `for (let start = 0; start < n; start += ${SEGMENT_BLOCK}) {`,
     `const m = Math.min(${SEGMENT_BLOCK}, n - start);`,
-    ...segments.map((_, s) => `segment${s}(ins, outs, C, A, start, m);`),
+    ...segments.map((_, s) => `segment${s}(ins, outs, K, C, A, start, m);`),
     '}',
     ...accs.flatMap((a, j) => (a ? [a.finish(`A[${j}]`)] : [])),
     '};',
@@ -249,10 +338,10 @@ const formulas: Record<string, (a: number, b: number, p: number, c: number) => n
   Object.entries(OPS).map(([name, row]) => [name, row.cpu]),
 );
 
-/** Compiles generated source into a kernel function. */
-export function compileSource(src: string): CpuKernelFn {
+/** Compiles generated source into a loop function (to be given the kernel's constantsOf). */
+export function compileSource(src: string): CompiledLoop {
   // `new Function` is how the fused loop becomes native code; callers fall back to interpret() where it is refused.
-  const factory = new Function('F', src) as (F: Record<string, unknown>) => CpuKernelFn;
+  const factory = new Function('F', src) as (F: Record<string, unknown>) => CompiledLoop;
   return factory(formulas);
 }
 

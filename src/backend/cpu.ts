@@ -2,12 +2,14 @@
 import { copyToF32, type Node } from '../graph/node.js';
 import { emptyStats, type Backend, type Stats } from '../schedule/backend.js';
 import { planKernels, storageNode } from '../schedule/fuse.js';
-import { kernelKey, type Kernel } from '../schedule/kernel.js';
+import { loopKey, type Kernel } from '../schedule/kernel.js';
 import {
   canGenerateCode,
   compileSource,
+  constantsOf,
   interpret,
   kernelSource,
+  type CompiledLoop,
   type CpuKernelFn,
   type HostArray,
 } from './cpu-kernel.js';
@@ -27,7 +29,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   /** Whether kernels are compiled to JS (false: interpreted). */
   readonly jit: boolean;
-  private readonly cache = new Map<string, CpuKernelFn>();
+  private readonly cache = new Map<string, CompiledLoop>();
   private readonly counters: Stats = emptyStats();
 
   constructor(opts: CpuOptions = {}) {
@@ -39,26 +41,29 @@ export class CpuBackend implements Backend {
   }
 
   /**
-   * The runnable form of a kernel, cached by its structure (kernelKey): a repeated computation (the
-   * notebook's one point at a time, say) finds its loop without generating the source again. `f32`:
-   * values rounded to float32 op by op (false for the float64 reference).
+   * The runnable form of a kernel, its loop cached by its structure without its constants or sizes
+   * (loopKey): a repeated computation (the notebook's one point at a time, say), or one with other
+   * constants (a parameter swept, a learning rate changed step by step) or sizes (batches of another
+   * length), finds its loop without generating the source again. `f32`: values rounded to float32 op by op (false for the float64 reference).
    */
   compile(k: Kernel, f32 = true): CpuKernelFn {
     if (!this.jit) return interpret(k, f32);
-    const key = (f32 ? 'f32 ' : 'f64 ') + kernelKey(k);
-    const hit = this.cache.get(key);
-    if (hit) {
+    const key = (f32 ? 'f32 ' : 'f64 ') + loopKey(k);
+    let loop = this.cache.get(key);
+    if (loop) {
       this.counters.cacheHits++;
       // Re-insert so the map's order is least-recently-used first.
       this.cache.delete(key);
-      this.cache.set(key, hit);
-      return hit;
+      this.cache.set(key, loop);
+    } else {
+      loop = compileSource(kernelSource(k, f32));
+      this.counters.pipelinesCompiled++;
+      this.cache.set(key, loop);
+      if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     }
-    const fn = compileSource(kernelSource(k, f32));
-    this.counters.pipelinesCompiled++;
-    this.cache.set(key, fn);
-    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    return fn;
+    const K = constantsOf(k, f32);
+    const run = loop;
+    return (ins, outs, n) => run(ins, outs, n, K);
   }
 
   run(kernels: readonly Kernel[]): void {

@@ -55,18 +55,45 @@ export function madeFrom(k: Kernel, template: object): void {
  * A string equal for kernels that differ at most in their constants' values and the buffers they read: those
  * whose generated code is the same (constants are uniforms on WebGPU), unlike kernelKey's.
  */
-export const shapeKey = (k: Kernel): string => makeKernelKey(k, false);
+export function shapeKey(k: Kernel): string {
+  const from = templates.get(k);
+  if (from === undefined) return makeKernelKey(k, false);
+  let key = shapeKeys.get(from);
+  if (key === undefined) shapeKeys.set(from, (key = makeKernelKey(k, false)));
+  return key;
+}
 
-function makeKernelKey(k: Kernel, constants = true): string {
+// shapeKey's strings by template, as `keys` holds kernelKey's.
+const shapeKeys = new WeakMap<object, string>();
+
+/**
+ * A string equal for kernels that differ at most in their constants, the buffers they read and their sizes
+ * (domains, and the strides of broadcast reads, of the same ranks and with the same dimensions broadcast):
+ * those whose CPU loop is the same where it takes its sizes as it takes its constants (see cpu-kernel.ts).
+ */
+export function loopKey(k: Kernel): string {
+  const from = templates.get(k);
+  if (from === undefined) return makeKernelKey(k, false, false);
+  let key = loopKeys.get(from);
+  if (key === undefined) loopKeys.set(from, (key = makeKernelKey(k, false, false)));
+  return key;
+}
+
+const loopKeys = new WeakMap<object, string>();
+
+function makeKernelKey(k: Kernel, constants = true, sizes = true): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
-  const parts: (string | number)[] = [strided ? k.domain.join('x') : ''];
-  for (const i of k.inputs) parts.push('i', accessKey(i.access));
+  const parts: (string | number)[] = [strided ? (sizes ? k.domain.join('x') : `r${k.domain.length}`) : ''];
+  // Without sizes, a strided access by the dimensions it steps through (see stridedTerms).
+  const accessKey_ = (a: Access): string =>
+    sizes || a.kind !== 'strided' ? accessKey(a) : `s${a.strides.map((s) => (s === 0 ? 0 : 1)).join('')}`;
+  for (const i of k.inputs) parts.push('i', accessKey_(i.access));
   for (const v of k.values)
     if (v.kind === 'input') parts.push('n', v.index);
     // -0 and 0 are different constants (1 / -0 is -Infinity).
     else if (v.kind === 'const') parts.push('c', constants ? (Object.is(v.value, -0) ? '-0' : v.value) : '');
     else parts.push(v.op, v.p, v.args.join(','));
-  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey(o.access));
+  for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey_(o.access));
   return parts.join(' ');
 }
 
