@@ -6,6 +6,7 @@ import {
   backendInfo,
   exp,
   logsumexp,
+  mean,
   relu,
   init,
   sigmoid,
@@ -280,6 +281,29 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
       expect(d.cpuFallbacks).toBe(0);
       expect(Math.abs(got - want[k]!)).toBeLessThanOrEqual(1e-5 * Math.abs(want[k]!));
     }
+  });
+
+  it('a chain centred by its mean three times has its gradient on the GPU, with a few more kinds of kernel', async () => {
+    // Storing each forward value that several levels need, its last kernel read 13 buffers, beyond
+    // SwiftShader's 12; computing them again at each level brings 7 kinds of kernel for 5, and the whole run
+    // went to the CPU.
+    const run = async (): Promise<Float32Array> => {
+      const x = tensor(ramp(16384, -1, 1), { requiresGrad: true });
+      let y = x;
+      for (let m = 0; m < 3; m++) {
+        for (let i = 0; i < 9; i++) y = sin(y);
+        y = y.sub(mean(y));
+      }
+      sum(y.square()).backward();
+      return x.grad!.data();
+    };
+    await init({ backend: 'cpu' });
+    const want = await run();
+    await useWebGpu();
+    const [got, d] = await counting(run);
+    expect(d.cpuFallbacks).toBe(0);
+    expect(d.dispatches).toBeGreaterThan(0);
+    expect(worst(got, (i) => want[i]!)).toBeLessThan(1e-5);
   });
 
   it('the groups of outputs a binding limit splits a kernel into share one pipeline', async () => {
