@@ -132,15 +132,20 @@ export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
 /**
  * Whether more than `limit` computed nodes with values stand behind `n` (realized, or `stored` by the run
  * being planned): each keeps its buffer for as long as `n` keeps the graph it was computed from. Stops once
- * it has counted that many.
+ * it has counted that many. Nodes in `leaves` (to be made leaves) hold nothing behind them.
  */
-export function holdsMoreThan(n: Node, limit: number, stored: (m: Node) => boolean = () => false): boolean {
+export function holdsMoreThan(
+  n: Node,
+  limit: number,
+  stored: (m: Node) => boolean = () => false,
+  leaves: ReadonlySet<Node> = new Set(),
+): boolean {
   const seen = new Set<Node>([n]);
   const stack = [...n.inputs];
   let count = 0;
   while (stack.length > 0) {
     const m = stack.pop()!;
-    if (seen.has(m)) continue;
+    if (seen.has(m) || leaves.has(m)) continue;
     seen.add(m);
     if (m.op !== 'leaf' && (m.realized || stored(m)) && ++count > limit) return true;
     for (const c of m.inputs) stack.push(c);

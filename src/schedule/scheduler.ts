@@ -232,6 +232,27 @@ function isSafeHint(n: Node): boolean {
 // history (a few steps: 32 computed values), where each step's graph and buffers would otherwise live on with it.
 const SETTLE_AFTER = 32;
 
+// Values of at most this many elements settle whenever they hold a long history; larger ones only where
+// they would hold it with those made leaves, or where they are read anyway.
+const SETTLE_SMALL = 4096;
+
+/**
+ * The outputs of a run to settle (see SETTLE_AFTER): a run of a training step stores its parameters (a few
+ * values each) and its per-point intermediates (the activations of a batch), whose histories run through
+ * the parameters. Settling the parameters cuts those too, so the intermediates are not read back (an MLP's
+ * step read back 1.4 MB of them for a loss of 4 bytes). Not read back either, a large value that the program
+ * no longer holds is collected with its history; one it keeps, whose history no small value cuts (a large
+ * parameter updated step by step), still settles.
+ */
+function settling(outputs: ReadonlySet<Node>, stored: (n: Node) => boolean, reads: readonly Node[]): Node[] {
+  const long = [...outputs].filter(
+    (n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER, stored),
+  );
+  const read = new Set(reads.map(storageNode));
+  const cheap = new Set(long.filter((n) => n.size <= SETTLE_SMALL || read.has(n)));
+  return long.filter((n) => cheap.has(n) || holdsMoreThan(n, SETTLE_AFTER, stored, cheap));
+}
+
 // The values runs under way compute, each with its run: a later run that needs one waits for that run
 // rather than computing it again (the outputs of a run that waits for its range-reduction flag look
 // unrealized until then), which would cost the work twice and could leave the node with values from one
@@ -284,9 +305,7 @@ async function runAllOn(backend: Backend, targets: readonly Node[], reads: reado
   // earlier runs, none would settle, and each count would walk all of it).
   const outputs = new Set(kernels.flatMap((k) => k.outputs.map((o) => o.node)));
   const stored = (n: Node): boolean => outputs.has(n);
-  const settle = [...outputs].filter(
-    (n) => n.stopsGradients && storageNode(n) === n && holdsMoreThan(n, SETTLE_AFTER, stored),
-  );
+  const settle = settling(outputs, stored, reads);
   const run = Promise.resolve(backend.run(kernels, settle.length > 0 ? [...reads, ...settle] : reads));
   for (const n of outputs) computing.set(n, run);
   try {
