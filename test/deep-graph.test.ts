@@ -8,7 +8,7 @@ import { clearPlanMemo, kernelNodesBuilt, planKernels, storageNode } from '../sr
 import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
 import { testBackends } from './backends.js';
 import { model } from './robustness/model.js';
-import { topoSort } from '../src/graph/node.js';
+import { topoSort, type Node } from '../src/graph/node.js';
 import { CpuBackend } from '../src/backend/cpu.js';
 
 /** x through `depth` ops: sin every third, else an affine step. */
@@ -405,5 +405,32 @@ describe('cutting deep graphs, by what a device binds', () => {
     const g = [storageNode(x.grad!.node)];
     expect(planKernels(g, leaves, true, deviceBindings(12))).toHaveLength(1);
     expect(planKernels(g, leaves, true).length).toBeGreaterThan(5);
+  });
+
+  it('a chain of heavy functions is cut by its weight on a device that weighs them, not by its values', () => {
+    // The gradient of 390 sines, 1173 values as one kernel, took 8.2 s to compile on SwiftShader (cut: 1 s);
+    // on the CPU, whose loops call Math.sin, it stays one loop.
+    const sines = (n: number): Node[] => {
+      const x = tensor(
+        new Float32Array(64).map((_, i) => i / 64),
+        { requiresGrad: true },
+      );
+      let y: Tensor = x;
+      for (let i = 0; i < n; i++) y = sin(y);
+      sum(y.square()).backward();
+      return [storageNode(x.grad!.node)];
+    };
+    const leaves = (n: { op: string }): boolean => n.op === 'leaf';
+    const device = deviceBindings(12);
+    const weight = (k: Kernel): number =>
+      k.values.reduce((a, v) => a + (v.kind === 'op' ? device.weight!(v.op, v.p) : 1), 0);
+    expect(device.weight!('sin', 0)).toBeGreaterThan(5);
+    expect(device.weight!('mul', 0)).toBe(1);
+    const heavy = planKernels(sines(390), leaves, false, device);
+    expect(heavy.length).toBeGreaterThan(3);
+    for (const k of heavy) expect(weight(k)).toBeLessThanOrEqual(4000);
+    expect(planKernels(sines(390), leaves)).toHaveLength(1);
+    // A shorter one, compiled whole in 1.9 s, is not cut (cut, its later calls take twice as long).
+    expect(planKernels(sines(195), leaves, false, device)).toHaveLength(1);
   });
 });

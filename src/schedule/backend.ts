@@ -1,6 +1,7 @@
 /** The interface every backend implements; the scheduler owns it. */
 import type { Node } from '../graph/node.js';
 import type { Kernel } from './kernel.js';
+import type { OpName } from '../ops/table.js';
 
 /** Counters of what a backend did, for tests that prove fusion and for users who want to see. */
 export interface Stats {
@@ -78,6 +79,11 @@ export interface Bindings {
   need(k: Kernel): number;
   /** need(k) <= limit, known without counting where a bound shows it (planning runs at every call). */
   fits(k: Kernel): boolean;
+  /**
+   * What a value of `op` weighs for the device's compiler, in plain ops (see LARGE_KERNEL in fuse.ts); each
+   * value weighs 1 where this is missing (the CPU's loops call their functions).
+   */
+  weight?(op: OpName, p: number): number;
 }
 
 /** Zeroed counters. */

@@ -44,6 +44,12 @@ const disposedError = (n: Node): Error =>
 // several levels need (checkpointing), unless the cuts would store more than CUT_BYTES beyond the uncut
 // plan (a deep graph over millions of points).
 const LARGE_KERNEL = 1500;
+// Nor more than this weight, where the device weighs its ops (see Bindings.weight): functions that compilers
+// inline at each call make a kernel's code far longer than its values. The gradient of a chain of sines
+// compiled whole on SwiftShader in 0.3 s at 65 sines (a weight of 1238), 1.9 s at 195 (3708), 3.7 s at 260
+// (4943) and 8.2 s at 390 (7413), and cut in 1 s; cut, its later calls take up to twice as long (it computes
+// forward values again), which 4000 weighs against that.
+const HEAVY_KERNEL = 4000;
 const CUT_DEPTH = 128;
 const CUT_BYTES = 256 * 2 ** 20;
 // The lean cut plan (see PlanOptions.far): values that ops far down the graph read are cut at this depth,
@@ -92,7 +98,9 @@ export function planKernels(
   // cut plans are weighed against it too.
   let whole = planned({ cutDepth: Infinity, largeParts: false });
   let chosen = whole;
-  const large = whole.kernels.some((k) => k.values.length > LARGE_KERNEL);
+  const tooBig = (k: Kernel): boolean =>
+    k.values.length > LARGE_KERNEL || weighed(k, bindings) > HEAVY_KERNEL;
+  const large = whole.kernels.some(tooBig);
   // The cut plans differ from the whole one only where a chain is long enough to be cut (the old one beyond
   // CUT_DEPTH ops, the lean one beyond CROSS_DEPTH, or FAR_DEPTH where some value is read far): where a
   // level was only split, and chains are short (the wide levels of short chains), they would be the whole
@@ -165,7 +173,7 @@ export function planKernels(
     const kinds = (ks: readonly Kernel[]): number => new Set(ks.map(shapeKey)).size;
     if (
       again.kernels.every(bindings.fits) &&
-      again.kernels.every((k) => k.values.length <= LARGE_KERNEL) &&
+      !again.kernels.some(tooBig) &&
       kinds(again.kernels) <= 2 * kinds(chosen.kernels)
     )
       chosen = again;
@@ -196,6 +204,15 @@ export function clearPlanMemo(): void {
 /** The most buffers any one output of the plan's kernels needs bound, by the device's measure. */
 const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
   Math.max(0, ...kernels.map((k) => b.need(k)));
+
+/** A kernel's values, each weighed by what `bindings` says its op costs the compiler (1 where it says nothing). */
+function weighed(k: Kernel, bindings: Bindings | undefined): number {
+  const w = bindings?.weight;
+  if (!w) return k.values.length;
+  let sum = 0;
+  for (const v of k.values) sum += v.kind === 'op' ? w(v.op, v.p) : 1;
+  return sum;
+}
 
 /** The values a plan's kernels compute at each point, all together: the work of a plan. */
 const valuesOf = (kernels: readonly Kernel[]): number => kernels.reduce((a, k) => a + k.values.length, 0);

@@ -6,7 +6,7 @@ import type { Kernel } from '../../schedule/kernel.js';
 import type { Bindings } from '../../schedule/backend.js';
 import { mainProgram } from './codegen.js';
 import { finishProgram, type Tail } from './finish-program.js';
-import { speculates } from './prelude.js';
+import { opWeight, speculates } from './prelude.js';
 import { partialsPerGroup, reducePoints, WG, type Program, type ReduceMode } from './program.js';
 import { stridedFinishProgram, stridedProgram, stridedShape } from './strided-program.js';
 import { constWords, inputsOf, neededRefs, splitInputs } from './values.js';
@@ -145,6 +145,7 @@ export function deviceBindings(limit: number, exact = false): Bindings {
     limit,
     need,
     fits: (k) => k.inputs.length + most <= limit || need(k) <= limit,
+    weight: opWeight,
   };
 }
 

@@ -128,3 +128,30 @@ export function speculates(k: Kernel): boolean {
     return r;
   });
 }
+
+// Characters of prelude code (comments and runs of blank aside) that weigh as much as one plain op: sin's
+// functions are about 2200 (a weight of 9), exp's 1250, div's 625, a comparison's 300.
+const CHARS_PER_OP = 250;
+const weights = new Map<string, number>();
+
+/**
+ * What a value of `op` (with parameter `p`) adds to a kernel, for the compiler, in plain ops: 1, and the
+ * prelude code it calls, which compilers inline at each call (a kernel of 390 sines and their cosines took
+ * 8 s to compile on SwiftShader, as long as 10,000 multiplications would).
+ */
+export function opWeight(op: string, p: number): number {
+  const key = `${op}|${p}`;
+  let w = weights.get(key);
+  if (w === undefined) {
+    const row = opRow(op)!;
+    const code = `${row.wgsl('a', 'b', p, 'c')} ${row.wgslShared?.call ?? ''}(a)`;
+    const chars = preludeFor(code, true)
+      .replace(/\/\/.*$/gm, '')
+      .replace(/\s+/g, ' ').length;
+    w = 1 + Math.floor(chars / CHARS_PER_OP);
+    // Parameters vary (a softplus's beta): the map stays small.
+    if (weights.size > 1024) weights.clear();
+    weights.set(key, w);
+  }
+  return w;
+}
