@@ -2,7 +2,20 @@
 // every so many ops (see LARGE_KERNEL in src/schedule/fuse.ts), so that compiling them takes time linear
 // in the graph; the results are those of the graph evaluated op by op in float32.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, amax, grad, init, logsumexp, mul, sin, sum, tanh, tensor, type Tensor } from '../src/index.js';
+import {
+  add,
+  amax,
+  grad,
+  init,
+  logsumexp,
+  mean,
+  mul,
+  sin,
+  sum,
+  tanh,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
 import { kernelKey, type Kernel } from '../src/schedule/kernel.js';
 import { clearPlanMemo, kernelNodesBuilt, planKernels, storageNode } from '../src/schedule/fuse.js';
 import { deviceBindings, outputBindings } from '../src/backend/webgpu/plan.js';
@@ -432,5 +445,22 @@ describe('cutting deep graphs, by what a device binds', () => {
     expect(planKernels(sines(390), leaves)).toHaveLength(1);
     // A shorter one, compiled whole in 1.9 s, is not cut (cut, its later calls take twice as long).
     expect(planKernels(sines(195), leaves, false, device)).toHaveLength(1);
+  });
+
+  it('a plan a little over the bounds is not cut where cutting would compute many times its values', () => {
+    // 2400 ops through a mean every third: the whole plan's largest kernel (the sum of p's contributions from
+    // 800 steps) holds 1599 values, and the cut plan computed 240,700 values in kernels of 219 kinds (26 s on
+    // SwiftShader, where the whole plan's 24,800 values take 3.3 s).
+    const x = tensor(Float32Array.from({ length: 256 }, (_, i) => -1 + i / 128));
+    const p = tensor(0.9, { requiresGrad: true });
+    const q = tensor(0.1, { requiresGrad: true });
+    let y: Tensor = x;
+    for (let i = 0; i < 2400; i++)
+      y = i % 3 === 0 ? sin(y.mul(p)) : i % 3 === 1 ? y.add(q) : y.sub(mean(y).mul(0.5));
+    sum(y.square()).add(amax(y)).backward();
+    const kernels = planKernels([p.grad!.node, q.grad!.node], (n) => n.realized);
+    expect(kernels.reduce((a, k) => a + k.values.length, 0)).toBeLessThan(30_000);
+    expect(new Set(kernels.map(kernelKey)).size).toBeLessThan(20);
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeGreaterThan(1500);
   });
 });

@@ -152,7 +152,21 @@ export function planKernels(
     }
     if (candidates.length > 0)
       chosen = candidates.reduce((a, b) => (valuesOf(b.kernels) < valuesOf(a.kernels) ? b : a));
-    else if (cut) {
+    // Cuts made every chain's kernels compute again from them, where only a kernel a little over the
+    // bounds (the sum of a gradient's contributions from hundreds of steps, say) was too large: a chain of
+    // 2400 ops through a mean every third, whose whole plan was 1659 kernels of 21,700 values, one of 1599,
+    // was cut into 240,700 values of 219 kinds. Such a plan is kept whole.
+    const over = (k: Kernel): number =>
+      Math.max(k.values.length / LARGE_KERNEL, weighed(k, bindings) / HEAVY_KERNEL);
+    const modest = (p: Planned): boolean =>
+      valuesOf(chosen.kernels) > SPLIT_WORK * valuesOf(p.kernels) &&
+      Math.max(...p.kernels.map(over)) <= 2 &&
+      (!bindings || outputBuffers(p.kernels, bindings) <= outputBuffers(chosen.kernels, bindings));
+    if (large && chosen !== whole && valuesOf(chosen.kernels) > SPLIT_WORK * valuesOf(whole.kernels)) {
+      // (A level kept whole for a part over the bounds is split as it would be without cut plans.)
+      const split = whole.keptWhole ? planned({ cutDepth: Infinity, largeParts: true }) : whole;
+      if (modest(split)) chosen = whole = split;
+    } else if (candidates.length === 0 && cut) {
       // Where neither cut plan fits the device, outputs beyond its bindings run on the CPU: the cut plan is
       // taken where it leaves no more of them than the whole plan does. (The whole plan is a candidate
       // wherever the cut plan may be given up, so here it was made whole.)
