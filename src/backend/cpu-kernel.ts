@@ -117,8 +117,15 @@ function indexStarts(k: Kernel): number[] {
 /** Declarations of a kernel's index numbers (see indexNumbers), which follow its constants in `K`. */
 function indexDecls(k: Kernel): string[] {
   const first = k.values.filter((v) => v.kind === 'const').length;
-  return indexNumbers(k).map((_, m) => `const s${m} = K[${first + m}];`);
+  // As int32 (`| 0`) where they fit, so that `%` and the division by them stay integer operations: `K` holds
+  // float constants too, and a float `%` made a sum along the first axis 8x slower than a loop written by
+  // hand (see indexWide for kernels of 2^31 points or more).
+  const int = indexWide(k) ? '' : ' | 0';
+  return indexNumbers(k).map((_, m) => `const s${m} = K[${first + m}]${int};`);
 }
+
+/** True for kernels too large for int32 index arithmetic (their loops differ: see CpuBackend.compile). */
+export const indexWide = (k: Kernel): boolean => k.size > 2 ** 31 - 1;
 
 // A generated loop body longer than this (in characters of source, loads from earlier segments counted) is
 // split into several functions: V8 does not optimize a function whose bytecode passes 60 KB, which one loop

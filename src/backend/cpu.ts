@@ -7,6 +7,7 @@ import {
   canGenerateCode,
   compileSource,
   constantsOf,
+  indexWide,
   interpret,
   kernelSource,
   type CompiledLoop,
@@ -48,7 +49,7 @@ export class CpuBackend implements Backend {
    */
   compile(k: Kernel, f32 = true): CpuKernelFn {
     if (!this.jit) return interpret(k, f32);
-    const key = (f32 ? 'f32 ' : 'f64 ') + loopKey(k);
+    const key = (f32 ? 'f32 ' : 'f64 ') + (indexWide(k) ? 'wide ' : '') + loopKey(k);
     let loop = this.cache.get(key);
     if (loop) {
       this.counters.cacheHits++;
