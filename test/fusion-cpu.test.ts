@@ -2,6 +2,8 @@
 // included, and symbolic differentiation stays linear in the size of the graph.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  amax,
+  amin,
   exp,
   grad,
   init,
@@ -20,7 +22,7 @@ import { CpuBackend } from '../src/backend/cpu.js';
 import { activeBackend, setBackend } from '../src/schedule/scheduler.js';
 import type { Kernel } from '../src/schedule/kernel.js';
 import { topoSort } from '../src/graph/node.js';
-import { planKernels } from '../src/schedule/fuse.js';
+import { planKernels, storageNode } from '../src/schedule/fuse.js';
 
 const pending = (...ts: Tensor[]) =>
   planKernels(
@@ -237,6 +239,42 @@ describe('CPU fusion', () => {
       );
     }
     expect(stats().pipelinesCompiled - before).toBe(1);
+  });
+
+  it('reductions along the last axes, folded in runs of points, give the interpreter`s results bit for bit', () => {
+    const specials = [NaN, -0, 0, Infinity, -Infinity, 1e-40, -3e38, 3e38];
+    const data = (n: number) =>
+      Float32Array.from({ length: n }, (_, i) => (i % 11 === 3 ? specials[i % 8]! : Math.sin(i * 1.7) * 1e3));
+    const cases: [number[], number[]][] = [
+      [[6, 7], [1]],
+      [[4, 5, 6], [2]],
+      [
+        [4, 5, 6],
+        [1, 2],
+      ],
+      [
+        [4, 5, 6],
+        [0, 2],
+      ], // not a run per element: the plain fold
+      [[3, 1, 9], [2]],
+    ];
+    for (const [shape, axes] of cases)
+      for (const reduce of [sum, amax, amin]) {
+        const x = tensor(data(shape.reduce((a, b) => a * b, 1)), { shape });
+        const [k] = planKernels([reduce(x.mul(1.25), axes, true).node], (n) => n.realized);
+        const src = kernelSource(k!);
+        expect(src.includes('c0 = at'), `${shape} ${axes}`).toBe(
+          axes.at(-1) === shape.length - 1 && axes[0] !== 0,
+        );
+        const ins = k!.inputs.map((inp) => storageNode(inp.node).host!);
+        const got = k!.outputs.map((o) => new Float32Array(o.node.size));
+        const want = k!.outputs.map((o) => new Float32Array(o.node.size));
+        compileSource(src)(ins, got, k!.size, constantsOf(k!));
+        interpret(k!)(ins, want, k!.size);
+        got.forEach((g, j) =>
+          expect([...g].map(String), `${shape} ${axes}`).toEqual([...want[j]!].map(String)),
+        );
+      }
   });
 
   it('a loop reads its sizes as integers, beside float constants, up to 2^31 points', () => {
