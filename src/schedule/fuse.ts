@@ -575,7 +575,8 @@ const rootOf = (n: Node): Node => (isReduction(n.op) ? n.inputs[0]! : n);
 
 /**
  * The kernel computing `outs` at level `lvl`; `stored(n)`: n's values are there to read (a buffer). A
- * reduction in `same`, or a view of one, is read from the buffer of the reduction it maps to.
+ * value in `same` (equal to one stored no later: see sameStored), or a view of one, is read from the buffer
+ * of the value it maps to.
  */
 function buildKernel(
   outs: readonly Node[],
@@ -607,8 +608,8 @@ function buildKernel(
       // arguments in, say) load it once, and what is computed from them is shared.
       const access = accessFor(n.shape, domain);
       const s = storageNode(n);
-      // A view has its source's size and order of elements: the equal reduction's buffer, indexed as the
-      // view is, holds the view's values.
+      // A view has its source's size and order of elements: the equal value's buffer, indexed as the view
+      // is, holds the view's values.
       const from = same?.get(s) ?? s;
       const key = `in:${from.id}:${accessKey(access)}`;
       const known = cse.get(key);
