@@ -447,10 +447,10 @@ describe('cutting deep graphs, by what a device binds', () => {
     expect(planKernels(sines(195), leaves, false, device)).toHaveLength(1);
   });
 
-  it('a plan a little over the bounds is not cut where cutting would compute many times its values', () => {
+  it('where one kernel of many is over the bounds, only its chains are cut', () => {
     // 2400 ops through a mean every third: the whole plan's largest kernel (the sum of p's contributions from
-    // 800 steps) holds 1599 values, and the cut plan computed 240,700 values in kernels of 219 kinds (26 s on
-    // SwiftShader, where the whole plan's 24,800 values take 3.3 s).
+    // 800 steps) holds 1599 values, and the cut plan, cutting every chain, computed 240,700 values in kernels
+    // of 219 kinds (26 s on SwiftShader, where the whole plan's 24,800 values take 3.3 s).
     const x = tensor(Float32Array.from({ length: 256 }, (_, i) => -1 + i / 128));
     const p = tensor(0.9, { requiresGrad: true });
     const q = tensor(0.1, { requiresGrad: true });
@@ -461,6 +461,6 @@ describe('cutting deep graphs, by what a device binds', () => {
     const kernels = planKernels([p.grad!.node, q.grad!.node], (n) => n.realized);
     expect(kernels.reduce((a, k) => a + k.values.length, 0)).toBeLessThan(30_000);
     expect(new Set(kernels.map(kernelKey)).size).toBeLessThan(20);
-    expect(Math.max(...kernels.map((k) => k.values.length))).toBeGreaterThan(1500);
+    expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
   });
 });

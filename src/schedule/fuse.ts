@@ -150,23 +150,20 @@ export function planKernels(
       const bound = 1.25 * Math.max(LARGE_KERNEL, cut ? largest(cut) : 0);
       if (lean && fits(lean) && largest(lean) <= bound) candidates.push(lean);
     }
+    // Cut only within the kernels over the bounds, the rest planned whole: where one kernel is too large
+    // among many that are not (the sum of a gradient's contributions from thousands of steps), the cut plans
+    // make every chain's kernels compute again from their cuts (6000 ops through a mean every third: 604,000
+    // values where the whole plan has 62,000).
+    const oversized = whole.kernels.filter(tooBig);
+    if (large && oversized.length < whole.kernels.length) {
+      const budget = Math.min(Infinity, ...candidates.map((p) => valuesOf(p.kernels)));
+      const only = conesOf(oversized, isReady);
+      const targeted = plan({ cutDepth: CUT_DEPTH, largeParts: true, only, budget });
+      if (targeted && fits(targeted) && !targeted.kernels.some(tooBig)) candidates.push(targeted);
+    }
     if (candidates.length > 0)
       chosen = candidates.reduce((a, b) => (valuesOf(b.kernels) < valuesOf(a.kernels) ? b : a));
-    // Cuts made every chain's kernels compute again from them, where only a kernel a little over the
-    // bounds (the sum of a gradient's contributions from hundreds of steps, say) was too large: a chain of
-    // 2400 ops through a mean every third, whose whole plan was 1659 kernels of 21,700 values, one of 1599,
-    // was cut into 240,700 values of 219 kinds. Such a plan is kept whole.
-    const over = (k: Kernel): number =>
-      Math.max(k.values.length / LARGE_KERNEL, weighed(k, bindings) / HEAVY_KERNEL);
-    const modest = (p: Planned): boolean =>
-      valuesOf(chosen.kernels) > SPLIT_WORK * valuesOf(p.kernels) &&
-      Math.max(...p.kernels.map(over)) <= 2 &&
-      (!bindings || outputBuffers(p.kernels, bindings) <= outputBuffers(chosen.kernels, bindings));
-    if (large && chosen !== whole && valuesOf(chosen.kernels) > SPLIT_WORK * valuesOf(whole.kernels)) {
-      // (A level kept whole for a part over the bounds is split as it would be without cut plans.)
-      const split = whole.keptWhole ? planned({ cutDepth: Infinity, largeParts: true }) : whole;
-      if (modest(split)) chosen = whole = split;
-    } else if (candidates.length === 0 && cut) {
+    else if (cut) {
       // Where neither cut plan fits the device, outputs beyond its bindings run on the CPU: the cut plan is
       // taken where it leaves no more of them than the whole plan does. (The whole plan is a candidate
       // wherever the cut plan may be given up, so here it was made whole.)
@@ -219,6 +216,25 @@ export function clearPlanMemo(): void {
 const outputBuffers = (kernels: readonly Kernel[], b: Bindings): number =>
   Math.max(0, ...kernels.map((k) => b.need(k)));
 
+/**
+ * The nodes that `kernels` compute inline: from each output's root back to what the kernel reads (its inputs,
+ * ready values, reductions and views), and to the roots of reductions it outputs.
+ */
+function conesOf(kernels: readonly Kernel[], isReady: (n: Node) => boolean): Set<Node> {
+  const cone = new Set<Node>();
+  for (const k of kernels) {
+    const read = new Set(k.inputs.map((i) => i.node));
+    const stack = k.outputs.map((o) => rootOf(o.node));
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (cone.has(n) || read.has(n) || isReady(n) || isReduction(n.op) || n.op === 'reshape') continue;
+      cone.add(n);
+      stack.push(...n.inputs);
+    }
+  }
+  return cone;
+}
+
 /** A kernel's values, each weighed by what `bindings` says its op costs the compiler (1 where it says nothing). */
 function weighed(k: Kernel, bindings: Bindings | undefined): number {
   const w = bindings?.weight;
@@ -252,6 +268,11 @@ interface PlanOptions {
    * that computes it, rather than every later level computing the whole chain again from the last cut.
    */
   far?: ReadonlySet<Node>;
+  /**
+   * With cuts, the only nodes whose chains are cut (the values of the whole plan's kernels over the bounds);
+   * elsewhere the plan is the whole one, storing what several levels need.
+   */
+  only?: ReadonlySet<Node>;
   /** Values beyond which the plan is given up (plan() returns null): it would not be taken. */
   budget?: number;
 }
@@ -276,7 +297,7 @@ function planWith(
   isReady: (n: Node) => boolean,
   remember: boolean,
   numbers: ReadonlyMap<Node, number>,
-  { cutDepth, shared = true, largeParts, far, budget = Infinity }: PlanOptions,
+  { cutDepth, shared = true, largeParts, far, only, budget = Infinity }: PlanOptions,
 ): Planned | null {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
@@ -309,7 +330,7 @@ function planWith(
     } else {
       const l = Math.max(0, ...n.inputs.map(availOf));
       avail.set(n, l);
-      if (cutDepth < Infinity) {
+      if (cutDepth < Infinity && (only === undefined || only.has(n))) {
         const row = opRow(n.op);
         const counts = row !== undefined && row.identity !== true;
         // Stored where it is computed: not a view (whose readers read its source's buffer).
@@ -350,7 +371,7 @@ function planWith(
   // With cuts, a value that kernels of several levels need is computed again by each from the stored
   // values before it, at most cutDepth ops back: storing them all would give the kernels of a deep graph's
   // backward pass an input for every value of its forward pass (beyond a device's bindings).
-  if (cutDepth === Infinity && shared)
+  if ((cutDepth === Infinity || only !== undefined) && shared)
     storeWhatSeveralLevelsNeed(order, isReady, level, availOf, materialize);
   // Equal values stored apart (see sameStored): the one kept is stored at a level no later than the others,
   // so that whatever read them reads it.
