@@ -463,4 +463,37 @@ describe('cutting deep graphs, by what a device binds', () => {
     expect(new Set(kernels.map(kernelKey)).size).toBeLessThan(20);
     expect(Math.max(...kernels.map((k) => k.values.length))).toBeLessThanOrEqual(1500);
   });
+
+  it('a plan whose cuts would store too much is planned whole on the CPU too, not refused with a crash', () => {
+    // RK4 for a pendulum over 100,000 points: its checkpoints would be over 256 MiB, and without a device's
+    // bindings to weigh, the choice between the cut and the whole plan read them from an undefined device.
+    const n = 100_000;
+    const th0 = tensor(new Float32Array(n).fill(0.5), { requiresGrad: true });
+    let th: Tensor = th0;
+    let om: Tensor = tensor(new Float32Array(n).fill(0.1));
+    const f = (t: Tensor, w: Tensor): [Tensor, Tensor] => [w, sin(t).neg()];
+    for (let i = 0; i < 250; i++) {
+      const [a1, b1] = f(th, om);
+      const [a2, b2] = f(th.add(a1.mul(0.025)), om.add(b1.mul(0.025)));
+      const [a3, b3] = f(th.add(a2.mul(0.025)), om.add(b2.mul(0.025)));
+      const [a4, b4] = f(th.add(a3.mul(0.05)), om.add(b3.mul(0.05)));
+      [th, om] = [
+        th.add(
+          a1
+            .add(a2.add(a3).mul(2))
+            .add(a4)
+            .mul(0.05 / 6),
+        ),
+        om.add(
+          b1
+            .add(b2.add(b3).mul(2))
+            .add(b4)
+            .mul(0.05 / 6),
+        ),
+      ];
+    }
+    sum(th).backward();
+    const kernels = planKernels([storageNode(th0.grad!.node)], (m) => m.realized);
+    expect(kernels.length).toBeGreaterThan(0);
+  });
 });

@@ -165,11 +165,13 @@ export function planKernels(
       chosen = candidates.reduce((a, b) => (valuesOf(b.kernels) < valuesOf(a.kernels) ? b : a));
     else if (cut) {
       // Where neither cut plan fits the device, outputs beyond its bindings run on the CPU: the cut plan is
-      // taken where it leaves no more of them than the whole plan does. (The whole plan is a candidate
-      // wherever the cut plan may be given up, so here it was made whole.)
+      // taken where it leaves no more of them than the whole plan does. Where its cuts store too much (on
+      // any backend: the checkpoints of a long integration over 100,000 points), the whole plan is. (The
+      // whole plan is a candidate wherever the cut plan may be given up, so here it was made whole.)
       if (whole.keptWhole) whole = planned({ cutDepth: Infinity, largeParts: true });
-      const need = outputBuffers(cut.kernels, bindings!);
-      chosen = bytesOk(cut) && need <= outputBuffers(whole.kernels, bindings!) ? cut : whole;
+      const fewer =
+        !bindings || outputBuffers(cut.kernels, bindings) <= outputBuffers(whole.kernels, bindings);
+      chosen = bytesOk(cut) && fewer ? cut : whole;
     }
   }
   if (bindings && !chosen.kernels.every(bindings.fits)) {
