@@ -45,7 +45,8 @@ export class CpuBackend implements Backend {
    * The runnable form of a kernel, its loop cached by its structure without its constants or sizes
    * (loopKey): a repeated computation (the notebook's one point at a time, say), or one with other
    * constants (a parameter swept, a learning rate changed step by step) or sizes (batches of another
-   * length), finds its loop without generating the source again. `f32`: values rounded to float32 op by op (false for the float64 reference).
+   * length), finds its loop without generating the source again. `f32`: values rounded to float32 op by op
+   * (false for the float64 reference).
    */
   compile(k: Kernel, f32 = true): CpuKernelFn {
     if (!this.jit) return interpret(k, f32);

@@ -26,13 +26,13 @@ export const isReduction = (op: string): op is Reduction => op === 'sum' || op =
 
 let nextId = 1;
 
-/** One vertex of the lazy graph: an op applied to input nodes, with a static shape. */
 /** Live views of a node's values, and what to do once they are gone (see Node.viewers). */
 export interface Viewers {
   count: number;
   after: (() => void) | null;
 }
 
+/** One vertex of the lazy graph: an op applied to input nodes, with a static shape. */
 export class Node {
   /** Unique, increasing with creation, so sorting by id is a topological order. */
   readonly id = nextId++;
@@ -129,6 +129,9 @@ export class Node {
 export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
   h instanceof Float32Array ? h.slice() : new Float32Array(h);
 
+// holdsMoreThan's default `leaves`, made once: it runs for every output of every run.
+const NO_NODES: ReadonlySet<Node> = new Set();
+
 /**
  * Whether more than `limit` computed nodes with values stand behind `n` (realized, or `stored` by the run
  * being planned): each keeps its buffer for as long as `n` keeps the graph it was computed from. Stops once
@@ -138,7 +141,7 @@ export function holdsMoreThan(
   n: Node,
   limit: number,
   stored: (m: Node) => boolean = () => false,
-  leaves: ReadonlySet<Node> = new Set(),
+  leaves: ReadonlySet<Node> = NO_NODES,
 ): boolean {
   const seen = new Set<Node>([n]);
   const stack = [...n.inputs];

@@ -100,7 +100,8 @@ export function planKernels(
   let chosen = whole;
   const tooBig = (k: Kernel): boolean =>
     k.values.length > LARGE_KERNEL || weighed(k, bindings) > HEAVY_KERNEL;
-  const large = whole.kernels.some(tooBig);
+  const oversized = whole.kernels.filter(tooBig);
+  const large = oversized.length > 0;
   // The cut plans differ from the whole one only where a chain is long enough to be cut (the old one beyond
   // CUT_DEPTH ops, the lean one beyond CROSS_DEPTH, or FAR_DEPTH where some value is read far): where a
   // level was only split, and chains are short (the wide levels of short chains), they would be the whole
@@ -154,7 +155,6 @@ export function planKernels(
     // among many that are not (the sum of a gradient's contributions from thousands of steps), the cut plans
     // make every chain's kernels compute again from their cuts (6000 ops through a mean every third: 604,000
     // values where the whole plan has 62,000).
-    const oversized = whole.kernels.filter(tooBig);
     if (large && oversized.length < whole.kernels.length) {
       const budget = Math.min(Infinity, ...candidates.map((p) => valuesOf(p.kernels)));
       const only = conesOf(oversized, isReady);

@@ -29,19 +29,23 @@ export const accessKey = (a: Access): string =>
  * A string equal for kernels that generated code cannot tell apart: the same values, accesses and
  * outputs (constants included), and the same domain where an access is strided (its index needs it).
  */
-export function kernelKey(k: Kernel): string {
-  const from = templates.get(k);
-  if (from === undefined) return makeKernelKey(k);
-  let key = keys.get(from);
-  if (key === undefined) keys.set(from, (key = makeKernelKey(k)));
-  return key;
-}
+export const kernelKey = (k: Kernel): string => keyByTemplate(k, 0, true, true);
 
 // Kernels made from a kept plan (see plan-memo.ts), by the template they were made from: every such kernel
-// has the same key, which a repeated run would otherwise build again for each kernel, on every run, for
+// has the same keys, which a repeated run would otherwise build again for each kernel, on every run, for
 // the CPU backend's loop cache and the WebGPU plan cache alike.
 const templates = new WeakMap<Kernel, object>();
-const keys = new WeakMap<object, string>();
+// Each template's kernelKey, shapeKey and loopKey, once made.
+const keys = new WeakMap<object, (string | undefined)[]>();
+
+/** makeKernelKey(k, constants, sizes), kept by k's template (where it has one) in slot `slot`. */
+function keyByTemplate(k: Kernel, slot: number, constants: boolean, sizes: boolean): string {
+  const from = templates.get(k);
+  if (from === undefined) return makeKernelKey(k, constants, sizes);
+  let kept = keys.get(from);
+  if (!kept) keys.set(from, (kept = []));
+  return (kept[slot] ??= makeKernelKey(k, constants, sizes));
+}
 
 /**
  * Notes that `k` was made from `template`, which fixes everything kernelKey() reads (domain, values,
@@ -55,33 +59,16 @@ export function madeFrom(k: Kernel, template: object): void {
  * A string equal for kernels that differ at most in their constants' values and the buffers they read: those
  * whose generated code is the same (constants are uniforms on WebGPU), unlike kernelKey's.
  */
-export function shapeKey(k: Kernel): string {
-  const from = templates.get(k);
-  if (from === undefined) return makeKernelKey(k, false);
-  let key = shapeKeys.get(from);
-  if (key === undefined) shapeKeys.set(from, (key = makeKernelKey(k, false)));
-  return key;
-}
-
-// shapeKey's strings by template, as `keys` holds kernelKey's.
-const shapeKeys = new WeakMap<object, string>();
+export const shapeKey = (k: Kernel): string => keyByTemplate(k, 1, false, true);
 
 /**
  * A string equal for kernels that differ at most in their constants, the buffers they read and their sizes
  * (domains, and the strides of broadcast reads, of the same ranks and with the same dimensions broadcast):
  * those whose CPU loop is the same where it takes its sizes as it takes its constants (see cpu-kernel.ts).
  */
-export function loopKey(k: Kernel): string {
-  const from = templates.get(k);
-  if (from === undefined) return makeKernelKey(k, false, false);
-  let key = loopKeys.get(from);
-  if (key === undefined) loopKeys.set(from, (key = makeKernelKey(k, false, false)));
-  return key;
-}
+export const loopKey = (k: Kernel): string => keyByTemplate(k, 2, false, false);
 
-const loopKeys = new WeakMap<object, string>();
-
-function makeKernelKey(k: Kernel, constants = true, sizes = true): string {
+function makeKernelKey(k: Kernel, constants: boolean, sizes: boolean): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
   const parts: (string | number)[] = [strided ? (sizes ? k.domain.join('x') : `r${k.domain.length}`) : ''];
   // Without sizes, a strided access by the dimensions it steps through (see stridedTerms).

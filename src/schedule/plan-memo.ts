@@ -28,7 +28,8 @@ interface Template {
   readonly noted: readonly number[];
 }
 
-const attrKey = (v: number): string => (v === 0 ? (Object.is(v, -0) ? '-0' : '0') : String(v));
+/** A node parameter as keys write it: -0 apart from 0 (1 / -0 is -Infinity). */
+export const attrKey = (v: number): string => (v === 0 ? (Object.is(v, -0) ? '-0' : '0') : String(v));
 
 /**
  * A string equal for graphs that planKernels splits alike, made from `order` (the walk from `targets`

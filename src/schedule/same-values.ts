@@ -1,8 +1,7 @@
 /** Stored values that equal another in the same plan, found by numbering values by their structure. */
 import type { Node } from '../graph/node.js';
 import { opRow } from '../ops/table.js';
-
-const attrKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+import { attrKey } from './plan-memo.js';
 
 /**
  * A number for each node of `order` (a topological walk), equal for nodes whose values are equal by
