@@ -65,9 +65,9 @@ export function mainProgram(
   const acc: string[] = [...stepping.init];
   const reduce: string[] = [];
   let shared = '';
-  // Outputs that reduce the same value the same way share one accumulator, written to each one's slot: a
-  // loop of backward() calls read at its end sums one step's gradient once per step (the steps' values are
-  // one after sharing), and an accumulator each made a kernel that grew with the steps (24 s at 1000 steps).
+  // Outputs that reduce the same value the same way share one accumulator, written to each one's slot. Equal
+  // sums that nothing asks for are planned as one (see same-values.ts); those that are each asked for (50
+  // equal sums read together) are outputs each, and an accumulator each made the kernel grow with their number.
   const distinct: { output: number; slot: number }[] = [];
   const which: number[] = [];
   // The slots each distinct accumulator is written to.
