@@ -466,4 +466,42 @@ describe('CPU fusion', () => {
     expect(x.grad!.shape).toEqual([64]);
     expect(Array.from(await x.grad!.data())).toEqual(new Array(64).fill(6));
   });
+
+  it('a small value read by every point of a large op is stored at its own shape once that saves much work', async () => {
+    // An Adam step's update of a 1 x 32 layer (five ops and a square root) read by a batch of N x 32 points.
+    const step = (n: number): [Tensor, Tensor] => {
+      const x = tensor(
+        new Float32Array(n).map((_, i) => i / n - 0.5),
+        { shape: [n, 1] },
+      );
+      const [p, m, v] = [1, 2, 3].map((s) =>
+        tensor(
+          new Float32Array(32).map((_, j) => s * (j / 32 + 0.25)),
+          { shape: [1, 32] },
+        ),
+      );
+      const w = p!.sub(m!.mul(0.01).div(v!.sqrt().add(1e-8)));
+      return [w, tanh(x.mul(w))];
+    };
+    // 32,768 x 32 points each computing the update again: over a million ops more than once.
+    const [w, y] = step(32768);
+    const kernels = pending(y);
+    expect(kernels.map((k) => k.domain)).toEqual([
+      [1, 32],
+      [32768, 32],
+    ]);
+    const big = kernels[1]!;
+    expect(big.values.filter((v) => v.kind === 'op').map((v) => v.kind === 'op' && v.op)).toEqual([
+      'mul',
+      'tanh',
+    ]);
+    const [wv, yv] = await Promise.all([w.data(), y.data()]);
+    for (const [i, j] of [
+      [0, 0],
+      [20000, 31],
+    ] as const)
+      expect(yv[i * 32 + j]).toBeCloseTo(Math.tanh((i / 32768 - 0.5) * wv[j]!), 6);
+    // At 64 x 32 points another kernel would cost more than it saves: one kernel.
+    expect(pending(step(64)[1]).map((k) => k.domain)).toEqual([[64, 32]]);
+  });
 });

@@ -50,6 +50,11 @@ const LARGE_KERNEL = 1500;
 // (4943) and 8.2 s at 390 (7413), and cut in 1 s; cut, its later calls take up to twice as long (it computes
 // forward values again), which 4000 weighs against that.
 const HEAVY_KERNEL = 4000;
+// A value of a smaller shape than the op that reads it is stored at its own shape where computing it at every
+// point of the reader's would compute this many ops more (see PlanOptions.hoist): an Adam step's update of a
+// layer's weights, 1 x 32, computed at each of 65,536 x 32 points of the next step's batch, doubled the time
+// of a CPU step. Below it, another kernel costs more than it saves.
+const HOIST_WORK = 2 ** 20;
 const CUT_DEPTH = 128;
 const CUT_BYTES = 256 * 2 ** 20;
 // The lean cut plan (see PlanOptions.far): values that ops far down the graph read are cut at this depth,
@@ -190,6 +195,13 @@ export function planKernels(
       kinds(again.kernels) <= 2 * kinds(chosen.kernels)
     )
       chosen = again;
+    else {
+      // Still beyond the bindings: where an output reads many small values through the values made from them
+      // (an optimizer's update of each parameter, from the parameter, its gradient and its moments, read by
+      // every point of the next step's batch), those values stored at their own shapes first.
+      const hoisted = planned({ cutDepth: Infinity, largeParts: false, hoist: 'all' });
+      if (hoisted.kernels.every(bindings.fits) && !hoisted.kernels.some(tooBig)) chosen = hoisted;
+    }
   }
   const noted = remember ? chosen.noted() : [];
   for (const n of noted) n.computedBefore = true;
@@ -277,6 +289,14 @@ interface PlanOptions {
   only?: ReadonlySet<Node>;
   /** Values beyond which the plan is given up (plan() returns null): it would not be taken. */
   budget?: number;
+  /**
+   * Which values of a smaller shape than the op that reads them (a parameter's update, read by every point of
+   * a batch) are stored at their own shape by a kernel of their own, rather than computed at every point of
+   * the reader's: 'work' (the default), those whose ops, computed again at each of the reader's points,
+   * come to HOIST_WORK or more; 'all', every one (the reader then binds one buffer for each, not every
+   * buffer it is made from).
+   */
+  hoist?: 'work' | 'all';
 }
 
 /** A plan's kernels, and the ops it computes without storing (see `remember`), to be marked if it is taken. */
@@ -299,7 +319,7 @@ function planWith(
   isReady: (n: Node) => boolean,
   remember: boolean,
   numbers: ReadonlyMap<Node, number>,
-  { cutDepth, shared = true, largeParts, far, only, budget = Infinity }: PlanOptions,
+  { cutDepth, shared = true, largeParts, far, only, budget = Infinity, hoist = 'work' }: PlanOptions,
 ): Planned | null {
   const avail = new Map<Node, number>(); // first level at which a node's value can be read or computed
   const level = new Map<Node, number>(); // nodes computed into a buffer, and the level that does it
@@ -310,6 +330,24 @@ function planWith(
     level.set(n, prev === undefined ? l : Math.min(prev, l));
   };
   const availOf = (n: Node): number => avail.get(n) ?? 0;
+  // The ops a kernel computes for a value at each point (those it shares with others counted for each; at
+  // most HOIST_WORK): none for a value it reads.
+  const inlineOps = new Map<Node, number>();
+  const opsOf = (n: Node): number => (level.has(n) ? 0 : (inlineOps.get(n) ?? 0));
+  // Stores `c` (read by a larger op: see PlanOptions.hoist) where an op computes it inline; through views, the
+  // value they view, their own values read a level later with it.
+  const hoistFrom = (c: Node): void => {
+    if (isReady(c) || isReduction(c.op) || c.op === 'reshape' || c.op === 'const') return;
+    const row = opRow(c.op);
+    if (c.op === 'expand' || row?.identity === true) {
+      hoistFrom(c.inputs[0]!);
+      avail.set(c, availOf(c.inputs[0]!));
+      return;
+    }
+    if (row === undefined || level.has(c)) return;
+    materialize(c, availOf(c));
+    avail.set(c, availOf(c) + 1);
+  };
   const lean = far !== undefined && cutDepth < Infinity;
   for (const n of order) {
     if (n.disposed) throw disposedError(n);
@@ -330,8 +368,13 @@ function planWith(
         avail.set(n, l + 1);
       }
     } else {
+      for (const c of n.inputs)
+        if (c.size < n.size && (hoist === 'all' || (n.size - c.size) * opsOf(c) >= HOIST_WORK)) hoistFrom(c);
       const l = Math.max(0, ...n.inputs.map(availOf));
       avail.set(n, l);
+      let ops = opRow(n.op)?.identity === true || n.op === 'expand' ? 0 : 1;
+      for (const c of n.inputs) ops += opsOf(c);
+      inlineOps.set(n, Math.min(ops, HOIST_WORK));
       if (cutDepth < Infinity && (only === undefined || only.has(n))) {
         const row = opRow(n.op);
         const counts = row !== undefined && row.identity !== true;

@@ -285,6 +285,31 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     }
   });
 
+  it("an optimizer's update of many parameters, read by every point of the next step, runs on the GPU", async () => {
+    // Each parameter's new value (Adam's) is made from four small buffers: it, its gradient and its moments.
+    // Computed at every point of the next step's batch, the forward kernel read 13 buffers, beyond
+    // SwiftShader's 12, and the step went to the CPU. Stored at their own shapes first, it reads 4.
+    const run = async (): Promise<Float32Array> => {
+      const x = tensor(ramp(4096, -2, 2), { shape: [4096, 1] });
+      const layer = (s: number): Tensor => tensor(ramp(32, -s, s), { shape: [1, 32] });
+      const next = [1, 0.5, 0.8].map((s) => {
+        const [p, m, v, g] = [layer(s), layer(0.1 * s), layer(0.2 * s).square(), layer(0.3 * s)];
+        const m1 = m.mul(0.9).add(g.mul(0.1));
+        const v1 = v.mul(0.999).add(g.square().mul(0.001));
+        return p.sub(m1.mul(0.01).div(v1.sqrt().add(1e-8)));
+      });
+      const [w1, b1, w2] = next as [Tensor, Tensor, Tensor];
+      return sum(tanh(x.mul(w1).add(b1)).mul(w2), 1).data();
+    };
+    await init({ backend: 'cpu' });
+    const want = await run();
+    await useWebGpu({ cpuBelow: 0 });
+    const [got, d] = await counting(run);
+    expect(d.cpuFallbacks).toBe(0);
+    expect(d.dispatches).toBeGreaterThan(1);
+    expect(worst(got, (i) => want[i]!)).toBeLessThan(1e-5);
+  });
+
   it('a chain centred by its mean three times has its gradient on the GPU, with a few more kinds of kernel', async () => {
     // Storing each forward value that several levels need, its last kernel read 13 buffers, beyond
     // SwiftShader's 12; computing them again at each level brings 7 kinds of kernel for 5, and the whole run
