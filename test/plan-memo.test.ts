@@ -1,6 +1,7 @@
 // Plans kept by the structure of the graph they cover: a kept plan, put over a new graph of the same
-// structure, is the plan that planning that graph afresh gives, and whatever changes the plan (constants,
-// which inputs share a buffer, what is ready, shapes) changes the key.
+// structure, is the plan that planning that graph afresh gives (with that graph's constants), and whatever
+// changes the plan (which constants are equal, which inputs share a buffer, what is ready, shapes) changes
+// the key.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   amax,
@@ -19,6 +20,8 @@ import {
 import type { Node } from '../src/graph/node.js';
 import { clearPlanMemo, planKernels, plansMemoized } from '../src/schedule/fuse.js';
 import { PlanMemo } from '../src/schedule/plan-memo.js';
+import { constant } from '../src/ops/build.js';
+import { testBackends } from './backends.js';
 import type { Kernel } from '../src/schedule/kernel.js';
 
 const ramp = (n: number, k = 1): Float32Array => new Float32Array(n).map((_, i) => k * ((i % 13) / 6 - 1));
@@ -122,7 +125,7 @@ describe('plans kept by the structure of the graph', () => {
     expect(plansMemoized()).toBeGreaterThanOrEqual(2);
   });
 
-  it('graphs that differ in a constant, a shared input or a shape are planned apart', async () => {
+  it('graphs that differ in a shared input or a shape are planned apart, and those in a constant are not', async () => {
     clearPlanMemo();
     const a = tensor([1, 2, 3]);
     const b = tensor([10, 20, 30]);
@@ -130,9 +133,11 @@ describe('plans kept by the structure of the graph', () => {
     expect(Array.from(await a.add(b).data())).toEqual([11, 22, 33]);
     expect(Array.from(await a.add(a).data())).toEqual([2, 4, 6]);
     expect(Array.from(await b.add(a).data())).toEqual([11, 22, 33]);
-    // The same structure with another constant.
+    // The same structure with another constant: the kept plan, with its own.
     expect(Array.from(await a.mul(2).data())).toEqual([2, 4, 6]);
+    const hits = plansMemoized();
     expect(Array.from(await a.mul(3).data())).toEqual([3, 6, 9]);
+    expect(plansMemoized()).toBe(hits + 1);
     expect(Array.from(await a.mul(-0).data())).toEqual([-0, -0, -0]);
     expect(Object.is((await a.mul(-0).data())[0], -0)).toBe(true);
     expect(Object.is((await a.mul(0).data())[0], 0)).toBe(true);
@@ -227,13 +232,15 @@ describe('plans kept by the structure of the graph', () => {
         level: 0,
       },
     ];
+    // The walk holds the constant node that the kernels' constants take their number from.
+    const order = [out, constant(1)];
     const memo = new PlanMemo();
-    memo.set('light', plan(100), [], [out]);
+    memo.set('light', plan(100), [], order);
     expect(memo.size).toEqual({ plans: 1, weight: 'light'.length + 160 * 101 });
-    memo.set('heavy', plan(2 ** 16), [], [out]);
+    memo.set('heavy', plan(2 ** 16), [], order);
     expect(memo.size.plans).toBe(1);
-    expect(memo.get('heavy', [out])).toBeNull();
-    expect(memo.get('light', [out])![0]!.outputs[0]!.node).toBe(out);
+    expect(memo.get('heavy', order)).toBeNull();
+    expect(memo.get('light', order)![0]!.outputs[0]!.node).toBe(out);
   });
 
   it('a disposed input is still reported when the plan of its structure is kept', async () => {
@@ -244,5 +251,74 @@ describe('plans kept by the structure of the graph', () => {
     const z = y.mul(2).add(1);
     y.dispose();
     await expect(z.data()).rejects.toThrow(/disposed tensor/);
+  });
+});
+
+describe.each(testBackends())('a graph that differs only in its numbers, on $name', (b) => {
+  beforeAll(() => b.setup());
+
+  it('takes the kept plan, with its own numbers, and a new plan where they make constants equal or unequal', async () => {
+    const x = tensor([0.5, -1, 2, 3e-39]);
+    // x * a + b over a sweep: the kept plan from the second call on.
+    const f = (a: number, c: number): Promise<Float32Array> => x.mul(a).add(c).data();
+    const want = (a: number, c: number): number[] =>
+      Array.from(x.node.host!, (v) =>
+        Math.fround(Math.fround(Math.fround(v) * Math.fround(a)) + Math.fround(c)),
+      );
+    clearPlanMemo();
+    for (const [a, c] of [
+      [1.5, 0.25],
+      [2.5, -4],
+      [-3, 7],
+    ] as const)
+      expect(Array.from(await f(a, c))).toEqual(want(a, c));
+    expect(plansMemoized()).toBe(2);
+    // Equal numbers are one constant (one uniform on WebGPU): another plan, then back to unequal ones.
+    expect(Array.from(await f(2, 2))).toEqual(want(2, 2));
+    expect(Array.from(await f(2, 3))).toEqual(want(2, 3));
+    expect(Array.from(await f(5, 5))).toEqual(want(5, 5));
+    // Unequal numbers that are equal as float32 (one uniform), then ones that are not.
+    expect(Array.from(await f(0.1, 0.1 + 1e-12))).toEqual(want(0.1, 0.1 + 1e-12));
+    expect(Array.from(await f(0.1, 0.2))).toEqual(want(0.1, 0.2));
+    // The signs of zeros, and NaN.
+    const zeros = async (a: number, c: number): Promise<boolean[]> =>
+      Array.from(await x.mul(a).mul(c).data(), (v, i) => Object.is(v, Math.fround(x.node.host![i]! * a * c)));
+    expect(await zeros(0, 1)).toEqual([true, true, true, true]);
+    expect(await zeros(-0, 1)).toEqual([true, true, true, true]);
+    expect(await zeros(-0, -0)).toEqual([true, true, true, true]);
+    expect(await zeros(0, -0)).toEqual([true, true, true, true]);
+    expect(Array.from(await f(NaN, 1)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(await f(2, 1))).toEqual(want(2, 1));
+  });
+
+  it("a kept plan's gradient kernels, sums and finishing pass take the new numbers", async () => {
+    // sum(sigmoid(w*x + a)^2 * c): a and c numbers, w a parameter; the gradient of w is a sum finished by a
+    // second pass on WebGPU, which reads c.
+    const x = tensor(new Float32Array(20000).map((_, i) => (i % 101) / 50 - 1));
+    const run = async (a: number, c: number): Promise<[number, number]> => {
+      const w = tensor(0.7, { requiresGrad: true });
+      const loss = sum(sigmoid(w.mul(x).add(a)).square().mul(c)).mul(c);
+      loss.backward();
+      return [await loss.item(), await w.grad!.item()];
+    };
+    const ref = (a: number, c: number): [number, number] => {
+      let [l, g] = [0, 0];
+      for (const v of x.node.host!) {
+        const s = 1 / (1 + Math.exp(-(0.7 * v + a)));
+        l += s * s;
+        g += 2 * s * s * (1 - s) * v;
+      }
+      return [l * c * c, g * c * c];
+    };
+    for (const [a, c] of [
+      [0.25, 2],
+      [-1, 0.5],
+      [3, -1.5],
+    ] as const) {
+      const [l, g] = await run(a, c);
+      const [lw, gw] = ref(a, c);
+      expect(Math.abs(l - lw)).toBeLessThan(1e-5 * Math.abs(lw));
+      expect(Math.abs(g - gw)).toBeLessThan(1e-4 * Math.abs(gw));
+    }
   });
 });

@@ -21,13 +21,24 @@ export type Access =
   | { readonly kind: 'scalar' }
   | { readonly kind: 'strided'; readonly strides: readonly number[] };
 
+// One float32's bits, read through a float32 array (f32Bits).
+const f32 = new Float32Array(1);
+const f32u = new Uint32Array(f32.buffer);
+
+/** The bits of `v` rounded to float32 (NaNs of any payload read as the one JS makes). */
+export function f32Bits(v: number): number {
+  f32[0] = v;
+  return f32u[0]!;
+}
+
 /** A short string that tells accesses apart (for cache keys). */
 export const accessKey = (a: Access): string =>
   a.kind === 'strided' ? `s${a.strides.join(',')}` : a.kind[0]!;
 
 /**
  * A string equal for kernels that generated code cannot tell apart: the same values, accesses and
- * outputs (constants included), and the same domain where an access is strided (its index needs it).
+ * outputs, constants equal where they are equal as float32 (WGSL reads one uniform for each float32 of a
+ * kernel: their numbers are the run's), and the same domain where an access is strided (its index needs it).
  */
 export const kernelKey = (k: Kernel): string => keyByTemplate(k, 0, true, true);
 
@@ -56,8 +67,8 @@ export function madeFrom(k: Kernel, template: object): void {
 }
 
 /**
- * A string equal for kernels that differ at most in their constants' values and the buffers they read: those
- * whose generated code is the same (constants are uniforms on WebGPU), unlike kernelKey's.
+ * A string equal for kernels that differ at most in their constants and the buffers they read: those whose
+ * generated code is the same up to which constants share a uniform (see kernelKey).
  */
 export const shapeKey = (k: Kernel): string => keyByTemplate(k, 1, false, true);
 
@@ -71,14 +82,21 @@ export const loopKey = (k: Kernel): string => keyByTemplate(k, 2, false, false);
 function makeKernelKey(k: Kernel, constants: boolean, sizes: boolean): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
   const parts: (string | number)[] = [strided ? (sizes ? k.domain.join('x') : `r${k.domain.length}`) : ''];
+  // With constants, each by the first constant of the kernel with its float32 bits.
+  const classes = constants ? new Map<number, number>() : null;
+  const classOf = (v: number): number => {
+    const bits = f32Bits(v);
+    let c = classes!.get(bits);
+    if (c === undefined) classes!.set(bits, (c = classes!.size));
+    return c;
+  };
   // Without sizes, a strided access by the dimensions it steps through (see stridedTerms).
   const accessKey_ = (a: Access): string =>
     sizes || a.kind !== 'strided' ? accessKey(a) : `s${a.strides.map((s) => (s === 0 ? 0 : 1)).join('')}`;
   for (const i of k.inputs) parts.push('i', accessKey_(i.access));
   for (const v of k.values)
     if (v.kind === 'input') parts.push('n', v.index);
-    // -0 and 0 are different constants (1 / -0 is -Infinity).
-    else if (v.kind === 'const') parts.push('c', constants ? (Object.is(v.value, -0) ? '-0' : v.value) : '');
+    else if (v.kind === 'const') parts.push('c', constants ? classOf(v.value) : '');
     else parts.push(v.op, v.p, v.args.join(','));
   for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey_(o.access));
   return parts.join(' ');

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
-import { madeFrom, type Kernel, type KernelInput, type KernelOutput } from './kernel.js';
+import { f32Bits, madeFrom, type Kernel, type KernelInput, type KernelOutput, type Ref } from './kernel.js';
 
 // Plans kept (least recently used dropped first), in number and in bytes (see weightOf): 32 MiB, and a plan
 // over a quarter of that is not kept (the plan of a graph can be far larger than the graph: a level split into
@@ -16,10 +16,14 @@ const MAX_PLANS = 256;
 const MAX_WEIGHT = 2 ** 25;
 const MAX_NODES = 2 ** 15;
 
-/** A kernel with each node replaced by its place in the walk the key was made from. */
+/**
+ * A kernel with each node replaced by its place in the walk the key was made from, and each constant by the
+ * place of a constant node of its number (`consts`: the value's ref, and that place).
+ */
 interface KernelTemplate extends Omit<Kernel, 'inputs' | 'outputs'> {
   readonly inputs: readonly (Omit<KernelInput, 'node'> & { readonly at: number })[];
   readonly outputs: readonly (Omit<KernelOutput, 'node'> & { readonly at: number })[];
+  readonly consts: readonly (readonly [Ref, number])[];
 }
 
 /** A kept plan: its kernels, and the nodes it marks as computed without being stored (Node.computedBefore). */
@@ -35,7 +39,11 @@ export const attrKey = (v: number): string => (v === 0 ? (Object.is(v, -0) ? '-0
  * A string equal for graphs that planKernels splits alike, made from `order` (the walk from `targets`
  * that stops at ready nodes): each node's op, parameter, shape and operands (by place in the walk; with
  * `remember`, whether an earlier run computed it without storing it), or for a ready node its shape and
- * buffer (ready nodes that share one, views of it, are loaded once by a kernel); then the targets.
+ * buffer (ready nodes that share one, views of it, are loaded once by a kernel); then the targets. A
+ * constant is keyed by which constants before it are equal to it, and which are as float32, not by its
+ * number: planning reads no more of it (the graph was folded as it was built), and a kept plan takes the
+ * numbers of the graph it is used for, so that a number that changes every call (a learning rate's schedule,
+ * a point of a sweep) is not planned again every call.
  * `bindings` names the device's binding limits. Planning reads nothing else of a graph (node ids
  * included: see splitWide), so a kept plan is the plan that planning the graph afresh gives.
  * Null where the graph is not planned from its structure alone (a disposed node or a leaf without values,
@@ -54,11 +62,24 @@ export function structureKey(
   const buffers = new Map<Node, number>();
   // One string built by concatenation: cheaper than an array of parts joined (V8 joins the pieces once, when
   // the key is first hashed).
+  // Constants by number (attrKey) and by float32 bits, in order of first appearance.
+  const numbers = new Map<string, number>();
+  const bits = new Map<number, number>();
   let key = (remember ? 'r' : '-') + bindings;
   for (let i = 0; i < order.length; i++) {
     const n = order[i]!;
     if (n.disposed) return null;
     at.set(n, i);
+    if (n.op === 'const') {
+      const a = attrKey(n.attr);
+      let c = numbers.get(a);
+      if (c === undefined) numbers.set(a, (c = numbers.size));
+      const b = f32Bits(n.attr);
+      let f = bits.get(b);
+      if (f === undefined) bits.set(b, (f = bits.size));
+      key += ';C' + c + ' ' + f + ' ' + shapeKey(n.shape);
+      continue;
+    }
     if (isReady(n)) {
       const s = storageOf(n);
       let b = buffers.get(s);
@@ -94,31 +115,55 @@ function template(
   order: readonly Node[],
 ): Template | null {
   const at = new Map<Node, number>();
-  order.forEach((n, i) => at.set(n, i));
+  // The first constant node of each number (attrKey), by place.
+  const constAt = new Map<string, number>();
+  order.forEach((n, i) => {
+    at.set(n, i);
+    if (n.op === 'const' && !constAt.has(attrKey(n.attr))) constAt.set(attrKey(n.attr), i);
+  });
   const place = (n: Node): number => at.get(n) ?? -1;
+  const consts = (k: Kernel): [Ref, number][] => {
+    const out: [Ref, number][] = [];
+    k.values.forEach((v, r) => {
+      if (v.kind === 'const') out.push([r, constAt.get(attrKey(v.value)) ?? -1]);
+    });
+    return out;
+  };
   const t: Template = {
     kernels: kernels.map((k) => ({
       ...k,
       inputs: k.inputs.map((i) => ({ access: i.access, at: place(i.node) })),
       outputs: k.outputs.map((o) => ({ ref: o.ref, reduce: o.reduce, access: o.access, at: place(o.node) })),
+      consts: consts(k),
     })),
     noted: noted.map(place),
   };
   const missing =
-    t.noted.includes(-1) || t.kernels.some((k) => [...k.inputs, ...k.outputs].some((x) => x.at < 0));
+    t.noted.includes(-1) ||
+    t.kernels.some((k) =>
+      [...k.inputs, ...k.outputs, ...k.consts.map(([, a]) => ({ at: a }))].some((x) => x.at < 0),
+    );
   return missing ? null : t;
 }
 
 /** The kept plan's kernels over the nodes of `order`, marking its noted nodes. */
 function instantiate(t: Template, order: readonly Node[]): Kernel[] {
   for (const i of t.noted) order[i]!.computedBefore = true;
-  return t.kernels.map((k) => {
+  return t.kernels.map((kept) => {
+    const { consts, ...k } = kept;
+    let values = k.values;
+    if (consts.length > 0) {
+      const own = values.slice();
+      for (const [r, a] of consts) own[r] = { kind: 'const', value: order[a]!.attr };
+      values = own;
+    }
     const made: Kernel = {
       ...k,
+      values,
       inputs: k.inputs.map((i) => ({ node: order[i.at]!, access: i.access })),
       outputs: k.outputs.map((o) => ({ node: order[o.at]!, ref: o.ref, reduce: o.reduce, access: o.access })),
     };
-    madeFrom(made, k);
+    madeFrom(made, kept);
     return made;
   });
 }

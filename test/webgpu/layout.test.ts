@@ -6,9 +6,10 @@ import { leaf } from '../../src/ops/build.js';
 
 /** A step whose program reads `uniformBytes` and whose dispatches carry the given uniform words. */
 const step = (uniformBytes: number, words: number[][]): Step => ({
-  program: { source: '', bindings: [], uniformBytes, consts: [] },
+  program: { source: '', bindings: [], uniformBytes, consts: [], constRefs: [] },
   binds: [],
   dispatches: words.map((w) => ({ words: w, grid: [1, 1] as const, start: 0, n: 1 })),
+  constsOf: 0,
 });
 
 describe('run layout', () => {

@@ -23,6 +23,7 @@ const program = (kind: 'read' | 'write'): Program => ({
   bindings: [kind],
   uniformBytes: 16,
   consts: [],
+  constRefs: [],
 });
 
 describe.skipIf(!adapter)('pipeline cache', () => {

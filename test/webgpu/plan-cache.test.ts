@@ -107,7 +107,7 @@ describe('plan cache', () => {
       for (const n of reused.outputs) expect(mine.has(n)).toBe(true);
     });
 
-  it('another size, constant, sign of zero or limit is another plan', () => {
+  it('another size or limit is another plan, and so are constants made equal or unequal, but not new numbers', () => {
     const relu2 = GRAPHS['relu(w*x+b), loss and parameter gradients']!;
     const key = (n: number, c: number, limits: PlanLimits = LIMITS): string =>
       planKey(kernelsOf(relu2(n, c)), limits);
@@ -117,18 +117,26 @@ describe('plan cache', () => {
     expect(key(5000, 3)).toBe(base); // w is a tensor: its value is data, not part of the plan
     const expo = GRAPHS['exp(-x^2-2x-sin x) and its gradient']!;
     const ekey = (c: number): string => planKey(kernelsOf(expo(100, c)), LIMITS);
-    expect(ekey(3)).not.toBe(ekey(2));
-    // The same kernels with the constant 2 made 0 and -0 (1 / -0 is -Infinity: they must not share a plan).
-    const withConst = (c: number): string =>
+    // A constant's number is the run's (its uniform words): the programs and dispatches are the same.
+    expect(ekey(3)).toBe(ekey(5));
+    // With c = 2, x * c and the derivative of x^2 (2x) share one constant: another plan.
+    expect(ekey(2)).not.toBe(ekey(3));
+    // The same kernels with the constants 3 and 2 made c and d: equal ones, as float32, share a uniform.
+    const withConsts = (c: number, d: number): string =>
       planKey(
-        kernelsOf(expo(100, 2)).map((k) => ({
+        kernelsOf(expo(100, 3)).map((k) => ({
           ...k,
-          values: k.values.map((v) => (v.kind === 'const' && v.value === 2 ? { ...v, value: c } : v)),
+          values: k.values.map((v) => (v.kind === 'const' ? { ...v, value: v.value === 3 ? c : d } : v)),
         })),
         LIMITS,
       );
-    expect(withConst(-0)).not.toBe(withConst(0));
-    expect(withConst(0)).toBe(withConst(0));
+    const apart = withConsts(5, 6);
+    expect(withConsts(1, 7)).toBe(apart);
+    expect(withConsts(5, 5)).not.toBe(apart);
+    expect(withConsts(0.1, 0.1 + 1e-12)).toBe(withConsts(5, 5));
+    // -0 and 0 are not one uniform (1 / -0 is -Infinity).
+    expect(withConsts(0, -0)).toBe(apart);
+    expect(withConsts(0, 0)).not.toBe(apart);
     expect(key(5000, 2, { ...LIMITS, exact: true })).not.toBe(base);
     expect(key(5000, 2, { ...LIMITS, chunk: 1024 })).not.toBe(base);
     expect(key(5000, 2, { ...LIMITS, reduce: 'invocation' })).not.toBe(base);

@@ -16,7 +16,7 @@ import {
 import { WG } from './program.js';
 import type { Tuning } from './tuning.js';
 import { IdleWait } from './idle.js';
-import { readbackLayout, READ_AHEAD, uniformLayout } from './layout.js';
+import { readbackLayout, READ_AHEAD, uniformLayout, uniformWords } from './layout.js';
 import { PipelineCache, type Compiled } from './pipelines.js';
 import { deviceBindings, type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import { PlanCache } from './plan-cache.js';
@@ -489,12 +489,15 @@ export class WebGpuBackend implements Backend {
     return entries;
   }
 
-  /** The run's uniform layout (see uniformLayout), worked out once per kept plan. */
+  /**
+   * The run's uniform layout (see uniformLayout), worked out once per kept plan; its words made again where
+   * the run's constants are not the kept plan's (RunPlan.ownConsts).
+   */
   private uniformsOf(plan: RunPlan): ReturnType<typeof uniformLayout> {
     if (!plan.kept) return uniformLayout(plan.steps, this.limits.uniformAlign);
     let l = this.layouts.get(plan.kept);
     if (!l) this.layouts.set(plan.kept, (l = uniformLayout(plan.steps, this.limits.uniformAlign)));
-    return l;
+    return plan.ownConsts === true ? { ...l, words: uniformWords(plan.steps, l.at, l.bytes) } : l;
   }
 
   /**

@@ -159,6 +159,7 @@ export function mainProgram(
     bindings,
     uniformBytes: uniformBytes(terms.length, c),
     consts: c.values,
+    constRefs: c.refs,
     inputs,
     packed,
     stores,

@@ -89,5 +89,12 @@ export function finishProgram(
     totals: indent(totals, '  '),
     body: indent(body, '    '),
   });
-  return { source, bindings, uniformBytes: 16 + 16 * c.vec4s, consts: c.values, tailInputs };
+  return {
+    source,
+    bindings,
+    uniformBytes: 16 + 16 * c.vec4s,
+    consts: c.values,
+    constRefs: c.refs,
+    tailInputs,
+  };
 }

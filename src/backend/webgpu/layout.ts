@@ -26,11 +26,20 @@ export function uniformLayout(
       return b;
     });
   });
+  return { bytes, at, words: uniformWords(steps, at, bytes) };
+}
+
+/** The words of `steps`' uniform blocks, laid out at `at` in a buffer of `bytes` (see uniformLayout). */
+export function uniformWords(
+  steps: readonly Step[],
+  at: readonly (readonly { offset: number }[])[],
+  bytes: number,
+): Uint32Array<ArrayBuffer> {
   const words = new Uint32Array(bytes / 4);
   steps.forEach((step, si) =>
     step.dispatches.forEach((d, di) => words.set(d.words, at[si]![di]!.offset / 4)),
   );
-  return { bytes, at, words };
+  return words;
 }
 
 /**

@@ -5,10 +5,11 @@
  */
 import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
-import { kernelKey, type Kernel } from '../../schedule/kernel.js';
+import { f32Bits, kernelKey, type Kernel } from '../../schedule/kernel.js';
 import { keptPlanOf } from '../../schedule/plan-memo.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import type { Program } from './program.js';
+import { constWords } from './values.js';
 
 // Plans kept (least recently used dropped first), in number and in weight (see weightOf): the plan of a
 // loop that reads nothing until the end covers every step, and its key alone grows by hundreds of
@@ -50,7 +51,8 @@ const limitsKey = (limits: PlanLimits): string =>
 /**
  * Everything planRun() reads: limits, each kernel's domain, inputs (access, and which stored node each
  * one is, as the order of first appearance, since a run's kernels read each other's outputs), values
- * (constants included: the programs carry them) and outputs. Equal keys give equal plans up to the nodes.
+ * (constants by which are equal as float32: see kernelKey) and outputs. Equal keys give equal plans up to
+ * the nodes and the constants (see instantiate).
  */
 export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string {
   const ids = new Map<Node, number>();
@@ -112,24 +114,58 @@ function template(plan: RunPlan, kernels: readonly Kernel[]): Template {
   };
 }
 
-/** The template's plan for these kernels. */
+/**
+ * The constants of `program` (a step's, see Step.constsOf) in a run of `kernels`, or null where they are the
+ * program's own (as float32).
+ */
+function constsIn(program: Program, kernel: Kernel): number[] | null {
+  const { consts, constRefs } = program;
+  let own: number[] | null = null;
+  for (let s = 0; s < constRefs.length; s++) {
+    const v = kernel.values[constRefs[s]!]!;
+    if (v.kind !== 'const') throw new Error('internal: a kept program reads a constant that is not one');
+    if (own === null && f32Bits(v.value) === f32Bits(consts[s]!)) continue;
+    own ??= consts.slice(0, s);
+    own.push(v.value);
+  }
+  return own;
+}
+
+/** The template's plan for these kernels (with their own constants). */
 function instantiate(t: Template, kernels: readonly Kernel[]): RunPlan {
   const nodes = slots(kernels);
-  return {
-    steps: t.steps.map((st) => ({
+  let ownConsts = false;
+  const steps = t.steps.map((st): Step => {
+    const binds = st.binds.map((b): Bind =>
+      b.kind === 'node'
+        ? { kind: 'node', node: nodes[b.slot]!, chunked: b.chunked }
+        : b.kind === 'packed'
+          ? { kind: 'packed', nodes: b.slots.map((s) => nodes[s]!) }
+          : b,
+    );
+    const consts = constsIn(st.program, kernels[st.constsOf]!);
+    if (consts === null) return { ...st, binds };
+    // The constants' words end every uniform block of the step.
+    ownConsts = true;
+    const old = constWords(st.program.consts).length;
+    const words = constWords(consts);
+    return {
       ...st,
-      binds: st.binds.map((b): Bind =>
-        b.kind === 'node'
-          ? { kind: 'node', node: nodes[b.slot]!, chunked: b.chunked }
-          : b.kind === 'packed'
-            ? { kind: 'packed', nodes: b.slots.map((s) => nodes[s]!) }
-            : b,
-      ),
-    })),
+      binds,
+      program: { ...st.program, consts },
+      dispatches: st.dispatches.map((d) => ({
+        ...d,
+        words: [...d.words.slice(0, d.words.length - old), ...words],
+      })),
+    };
+  });
+  return {
+    steps,
     partials: t.partials,
     outputs: t.outputs.map((s) => nodes[s]!),
     speculative: t.speculative,
     kept: t,
+    ownConsts,
   };
 }
 

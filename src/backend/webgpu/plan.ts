@@ -33,6 +33,8 @@ export interface Step {
   readonly program: Program;
   readonly binds: readonly Bind[];
   readonly dispatches: readonly Dispatch[];
+  /** The run's kernel (its index) whose values the program's constants come from (Program.constRefs). */
+  readonly constsOf: number;
 }
 
 /** The GPU work for a run. */
@@ -49,6 +51,8 @@ export interface RunPlan {
    * steps (their uniform layout) is worked out once per kept plan rather than on every run.
    */
   readonly kept?: object;
+  /** Planned from a kept plan, with constants other than its own: the uniform words are the run's own. */
+  readonly ownConsts?: boolean;
 }
 
 /** Device figures the plan depends on. */
@@ -263,7 +267,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         base += groups;
         return { words, grid: g, start, n };
       });
-      steps.push({ program, binds, dispatches });
+      steps.push({ program, binds, dispatches, constsOf: ki });
     }
     if (sums.length > 0) {
       partials.set(ki, sums.length * count * 4);
@@ -296,6 +300,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
           dispatches: [
             { words: [count, 0, slots[0]!, 0, ...constWords(program.consts)], grid: [1, 1], start: 0, n: 1 },
           ],
+          constsOf: withTail && tail ? tail.at : ki,
         });
       }
     }
@@ -304,7 +309,7 @@ export function planRun(kernels: readonly Kernel[], limits: PlanLimits): RunPlan
         const { m, r } = stridedShape(k, group);
         const slices = slicesFor(m, r, group.length, ranges.length, limits.chunk);
         steps.push(
-          ...stridedSteps(k, group, slices, ranges, slices > 1 ? nextPartials++ : -1, limits, partials),
+          ...stridedSteps(k, ki, group, slices, ranges, slices > 1 ? nextPartials++ : -1, limits, partials),
         );
       }
     }
@@ -337,6 +342,7 @@ function nodeBinds(
  */
 function stridedSteps(
   k: Kernel,
+  ki: number,
   group: readonly number[],
   slices: number,
   ranges: readonly { start: number; n: number }[],
@@ -368,13 +374,14 @@ function stridedSteps(
     start,
     n,
   }));
-  const steps: Step[] = [{ program, binds, dispatches }];
+  const steps: Step[] = [{ program, binds, dispatches, constsOf: ki }];
   if (sliced) {
     const gf = grid(Math.ceil(m / WG), limits.maxDim);
     steps.push({
       program: stridedFinishProgram(group.map((o) => k.outputs[o]!.reduce!)),
       binds: [{ kind: 'partials', kernel: id }, ...results],
       dispatches: [{ words: [m, all, gf[0], 0], grid: gf, start: 0, n: m }],
+      constsOf: ki,
     });
   }
   return steps;

@@ -1,4 +1,5 @@
 /** What every generated WebGPU program shares: workgroup and reduction sizes, and the shape of a program. */
+import type { Ref } from '../../schedule/kernel.js';
 
 /** Invocations per workgroup in every template. */
 export const WG = 256;
@@ -58,6 +59,11 @@ export interface Program {
   readonly uniformBytes: number;
   /** Constants the shader reads from the uniform block (`P.c`), in slot order. */
   readonly consts: readonly number[];
+  /**
+   * For each constant, the value of its kernel it was read from (see Step.constsOf): a run of the same kernels
+   * with other numbers (a learning rate, a point of a sweep) takes this program with its own constants.
+   */
+  readonly constRefs: readonly Ref[];
 }
 
 /** A per-point program: the elementwise template, or the strided (sum along axes) one. */

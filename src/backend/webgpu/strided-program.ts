@@ -152,6 +152,7 @@ export function stridedProgram(
     bindings,
     uniformBytes: uniformBytes(terms.length, c, STRIDED_HEADER_WORDS),
     consts: c.values,
+    constRefs: c.refs,
     inputs,
     packed,
     stores: outputs,
@@ -193,5 +194,5 @@ export function stridedFinishProgram(hows: readonly Reduction[]): Program {
     bindings: decls.join('\n'),
     store: indent(store, '  '),
   });
-  return { source, bindings, uniformBytes: 16, consts: [] };
+  return { source, bindings, uniformBytes: 16, consts: [], constRefs: [] };
 }

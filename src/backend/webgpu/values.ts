@@ -1,6 +1,6 @@
 /** WGSL statements for a kernel's values: constants, input loads with broadcast indexing, one `let` per op. */
 import { opRow } from '../../ops/table.js';
-import { stridedTerms, type Kernel, type Ref } from '../../schedule/kernel.js';
+import { f32Bits, stridedTerms, type Kernel, type Ref } from '../../schedule/kernel.js';
 import { HEADER_WORDS, type BindingKind } from './program.js';
 import { declare } from './templates.js';
 
@@ -35,6 +35,8 @@ export function inputsOf(k: Kernel, refs: readonly Ref[]): number[] {
  */
 export class Consts {
   readonly values: number[] = [];
+  /** The kernel value each slot was first made for (see Program.constRefs). */
+  readonly refs: Ref[] = [];
   private readonly slots = new Map<number, number>();
   private readonly names = new Map<string, string>();
 
@@ -53,13 +55,14 @@ export class Consts {
     return name;
   }
 
-  /** The WGSL name of `v` (one slot per distinct float32 bit pattern), declared by decls(). */
-  expr(v: number): string {
-    const bits = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  /** The WGSL name of `v`, kernel value `r` (one slot per distinct float32 bit pattern), declared by decls(). */
+  expr(v: number, r: Ref): string {
+    const bits = f32Bits(v);
     let slot = this.slots.get(bits);
     if (slot === undefined) {
       slot = this.values.length;
       this.values.push(v);
+      this.refs.push(r);
       this.slots.set(bits, slot);
     }
     return `c${slot}`;
@@ -166,7 +169,7 @@ export const invariantHeader = (c: Consts, lines: ValueLines): string[] => [
 /** The expression for a ref once computed: a constant's local name (Consts.decls), anything else its `let`. */
 export function refExpr(k: Kernel, r: Ref, c: Consts): string {
   const v = k.values[r]!;
-  return v.kind === 'const' ? c.expr(v.value) : c.local('v', r);
+  return v.kind === 'const' ? c.expr(v.value, r) : c.local('v', r);
 }
 
 /** `Σ ((x / inner) % dim) * stride` over uniform terms [first, first + count). */
