@@ -129,31 +129,56 @@ export class Node {
 export const copyToF32 = (h: Float32Array | Float64Array): Float32Array =>
   h instanceof Float32Array ? h.slice() : new Float32Array(h);
 
-// holdsMoreThan's default `leaves`, made once: it runs for every output of every run.
+// No nodes: a history that holds no computed values, and holdingMoreThan's default `leaves`.
 const NO_NODES: ReadonlySet<Node> = new Set();
 
 /**
- * Whether more than `limit` computed nodes with values stand behind `n` (realized, or `stored` by the run
- * being planned): each keeps its buffer for as long as `n` keeps the graph it was computed from. Stops once
- * it has counted that many. Nodes in `leaves` (to be made leaves) hold nothing behind them.
+ * Those of `roots` with more than `limit` computed nodes with values behind them (realized, or `stored` by the
+ * run being planned): each keeps its buffer for as long as the root keeps the graph it was computed from.
+ * Nodes in `leaves` (to be made leaves) hold nothing behind them. One walk for all roots: each node's
+ * computed ancestors are gathered from its inputs' (shared where it adds none), up to `limit` + 1, beyond
+ * which the node and all that come after it hold more. (A walk from each root, stopping at `limit`, went
+ * over most of the graph for each where computed values are few and far apart: a second derivative through
+ * 200 unrolled steps, 73 outputs over 6,596 nodes, spent longer in it than in computing.)
  */
-export function holdsMoreThan(
-  n: Node,
+export function holdingMoreThan(
+  roots: readonly Node[],
   limit: number,
   stored: (m: Node) => boolean = () => false,
   leaves: ReadonlySet<Node> = NO_NODES,
-): boolean {
-  const seen = new Set<Node>([n]);
-  const stack = [...n.inputs];
-  let count = 0;
-  while (stack.length > 0) {
-    const m = stack.pop()!;
-    if (seen.has(m) || leaves.has(m)) continue;
-    seen.add(m);
-    if (m.op !== 'leaf' && (m.realized || stored(m)) && ++count > limit) return true;
-    for (const c of m.inputs) stack.push(c);
+): Set<Node> {
+  // Each node's computed ancestors, or null beyond `limit`.
+  const behind = new Map<Node, ReadonlySet<Node> | null>();
+  const counts = (m: Node): boolean => m.op !== 'leaf' && (m.realized || stored(m));
+  for (const m of topoSort(roots, (x) => leaves.has(x))) {
+    if (leaves.has(m)) continue;
+    let held: ReadonlySet<Node> | null = NO_NODES;
+    let own: Set<Node> | null = null;
+    for (const c of m.inputs) {
+      if (leaves.has(c)) continue;
+      const s = behind.get(c)!;
+      if (s === null) {
+        held = null;
+        break;
+      }
+      const add = counts(c);
+      if (!add && s.size === 0) continue;
+      if (own === null && held.size === 0 && !add) {
+        held = s;
+        continue;
+      }
+      own ??= new Set(held);
+      if (add) own.add(c);
+      for (const x of s) own.add(x);
+      held = own;
+      if (own.size > limit) {
+        held = null;
+        break;
+      }
+    }
+    behind.set(m, held);
   }
-  return false;
+  return new Set(roots.filter((r) => behind.get(r) === null));
 }
 
 /** All nodes that `roots` depend on, in topological order (inputs before users). */
