@@ -501,6 +501,15 @@ describe('CPU fusion', () => {
       [20000, 31],
     ] as const)
       expect(yv[i * 32 + j]).toBeCloseTo(Math.tanh((i / 32768 - 0.5) * wv[j]!), 6);
+    // A sum of the stored value, of its own shape, is taken by the kernel that stores it (a level later, it
+    // would cost another kernel), and a second larger reader reads it too.
+    const [w2, y2] = step(32768);
+    const z = tensor(new Float32Array(32768).fill(0.5), { shape: [32768, 1] });
+    const both = pending(y2, sum(w2), exp(z.mul(w2)));
+    expect(both.map((k) => [k.level, k.domain, k.outputs.map((o) => o.reduce)])).toEqual([
+      [0, [1, 32], [null, 'sum']],
+      [1, [32768, 32], [null, null]],
+    ]);
     // At 64 x 32 points another kernel would cost more than it saves: one kernel.
     expect(pending(step(64)[1]).map((k) => k.domain)).toEqual([[64, 32]]);
   });

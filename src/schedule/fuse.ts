@@ -334,19 +334,19 @@ function planWith(
   // most HOIST_WORK): none for a value it reads.
   const inlineOps = new Map<Node, number>();
   const opsOf = (n: Node): number => (level.has(n) ? 0 : (inlineOps.get(n) ?? 0));
-  // Stores `c` (read by a larger op: see PlanOptions.hoist) where an op computes it inline; through views, the
-  // value they view, their own values read a level later with it.
-  const hoistFrom = (c: Node): void => {
-    if (isReady(c) || isReduction(c.op) || c.op === 'reshape' || c.op === 'const') return;
+  // Values stored by hoistFrom (and the views of them): every larger op reading one reads it stored.
+  const hoisted = new Set<Node>();
+  // Stores `c` (read by a larger op: see PlanOptions.hoist) where an op computes it inline (through views,
+  // the value they view), and gives the level from which the larger op reads it: a level later than `c`'s.
+  // Ops of c's own shape still compute it inline at its level (a sum of it, say, in the kernel storing it).
+  const hoistFrom = (c: Node): number => {
+    if (isReady(c) || isReduction(c.op) || c.op === 'reshape' || c.op === 'const') return availOf(c);
     const row = opRow(c.op);
-    if (c.op === 'expand' || row?.identity === true) {
-      hoistFrom(c.inputs[0]!);
-      avail.set(c, availOf(c.inputs[0]!));
-      return;
-    }
-    if (row === undefined || level.has(c)) return;
+    hoisted.add(c);
+    if (c.op === 'expand' || row?.identity === true) return hoistFrom(c.inputs[0]!);
+    if (row === undefined) return availOf(c);
     materialize(c, availOf(c));
-    avail.set(c, availOf(c) + 1);
+    return level.get(c)! + 1;
   };
   const lean = far !== undefined && cutDepth < Infinity;
   for (const n of order) {
@@ -368,9 +368,13 @@ function planWith(
         avail.set(n, l + 1);
       }
     } else {
-      for (const c of n.inputs)
-        if (c.size < n.size && (hoist === 'all' || (n.size - c.size) * opsOf(c) >= HOIST_WORK)) hoistFrom(c);
-      const l = Math.max(0, ...n.inputs.map(availOf));
+      let l = 0;
+      for (const c of n.inputs) {
+        const larger =
+          c.size < n.size &&
+          (hoist === 'all' || hoisted.has(c) || (n.size - c.size) * opsOf(c) >= HOIST_WORK);
+        l = Math.max(l, larger ? hoistFrom(c) : availOf(c));
+      }
       avail.set(n, l);
       let ops = opRow(n.op)?.identity === true || n.op === 'expand' ? 0 : 1;
       for (const c of n.inputs) ops += opsOf(c);
