@@ -91,6 +91,12 @@ export async function checkGrads(
       throw new Error(`checkGrads: ${k} must be an integer >= 0, got ${o[k]}`);
   if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed))
     throw new Error(`checkGrads: seed must be an integer, got ${written(opts.seed)}`);
+  // A bare number or tensor (checkGrads(f, 3)) is the one argument it stands for, said as such rather than
+  // failing inside on an array method.
+  if (!Array.isArray(inputs))
+    throw new Error(
+      `checkGrads: inputs must be an array of f's arguments (checkGrads(f, [x]) for f(x)), got ${written(inputs)}`,
+    );
   if (inputs.length === 0) throw new Error('checkGrads: no inputs');
   const xs = inputs.map((v) => (v instanceof Tensor ? v : tensor(v)));
   const size = xs.reduce((n, x) => n + x.size, 0);

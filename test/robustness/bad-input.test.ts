@@ -304,6 +304,11 @@ const CASES: Case[] = [
   ],
   ['checkGrads without inputs', () => checkGrads((x: Tensor) => sum(x), []), 'checkGrads: no inputs'],
   [
+    'checkGrads with its one input not in an array',
+    () => checkGrads((x: Tensor) => sum(x), bad<Tensor[]>(3)),
+    "checkGrads: inputs must be an array of f's arguments (checkGrads(f, [x]) for f(x)), got 3",
+  ],
+  [
     'an unknown backend',
     () => init({ backend: bad<'cpu'>('gpu') }),
     `init(): unknown backend "gpu"; expected 'auto', 'webgpu' or 'cpu'`,
