@@ -399,6 +399,68 @@ describe('CPU fusion', () => {
     got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
   });
 
+  it('broadcast reads and sums along axes are loops nested over the domain, with the results bit for bit', () => {
+    // A dense layer's forward sum and both gradient sums, and reads and folds of every pattern over ranks 2-4:
+    // a flat loop divided the point's number by each dimension's size (3x as long as a loop by hand).
+    const ramp = (shape: number[], k: number): Tensor =>
+      tensor(
+        new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(k * i + 0.3)),
+        { shape },
+      );
+    const cases: [string, () => Tensor[]][] = [
+      ['dense forward', () => [sum(ramp([16, 1, 8], 1).mul(ramp([1, 12, 8], 2)), 2)]],
+      [
+        'dense gradients',
+        () => [
+          sum(ramp([16, 12, 1], 3).mul(ramp([1, 12, 8], 2)), 1),
+          sum(ramp([16, 12, 1], 3).mul(ramp([16, 1, 8], 1)), 0),
+        ],
+      ],
+      [
+        'rows and columns',
+        () => [amax(ramp([7, 5], 1).add(ramp([7, 1], 2)), 1), amin(ramp([7, 5], 1).mul(ramp([1, 5], 4)), 0)],
+      ],
+      [
+        'rank 4',
+        () => [
+          sum(exp(ramp([3, 1, 4, 1], 1).mul(ramp([1, 5, 1, 2], 2))), [1, 3]),
+          sum(ramp([3, 5, 4, 2], 5).sub(ramp([1, 5, 4, 1], 6)), [0, 2]),
+        ],
+      ],
+      [
+        'per point',
+        () => [
+          tanh(
+            ramp([6, 1, 3], 1)
+              .add(ramp([1, 4, 1], 2))
+              .mul(ramp([6, 4, 3], 7)),
+          ),
+        ],
+      ],
+    ];
+    for (const [name, make] of cases) {
+      const kernels = planKernels(
+        make().map((t) => t.node),
+        (n) => n.op === 'leaf',
+      );
+      for (const k of kernels)
+        for (const f32 of [true, false]) {
+          const src = kernelSource(k, f32);
+          expect(src, name).toMatch(/for \(let q0 = 0/);
+          expect(src, name).not.toMatch(/Math\.floor\(i/);
+          const Arr = f32 ? Float32Array : Float64Array;
+          const ins = k.inputs.map((inp) =>
+            new Arr(inp.node.size).map((_, i) => 1.5 * Math.sin(1.7 * i + 0.3)),
+          );
+          const got = k.outputs.map((o) => new Arr(o.node.size));
+          const want = k.outputs.map((o) => new Arr(o.node.size));
+          compileSource(src)(ins, got, k.size, constantsOf(k, f32));
+          interpret(k, f32)(ins, want, k.size);
+          got.forEach((g, j) => expect([...g], name).toEqual([...want[j]!]));
+        }
+    }
+  });
+
   it("every op's generated JS and its CPU formula (the interpreter's) agree to the bit, in float32 and float64", () => {
     const specials = [0, -0, 1, -1, 0.5, -2, 3, 7.25, 1e-30, -1e30, 100, NaN, Infinity, -Infinity];
     const pts = [...specials, ...Array.from({ length: 200 }, (_, i) => 8 * Math.sin(1.3 * i + 0.2))];
