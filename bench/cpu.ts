@@ -1,6 +1,6 @@
 // CPU benchmark: webgrad's CPU backend against hand-written JS loops of the same formulas, same run;
 // then a memory soak (build + backward + read, many cycles) that must keep the heap flat.
-import { init, stats } from '../src/index.js';
+import { init, stats, sum, tensor } from '../src/index.js';
 import { median } from './median.js';
 import { notebookCases, points } from './notebook.js';
 import { scaledError } from './reference.js';
@@ -57,6 +57,44 @@ for (const c of notebookCases) {
   );
   console.log(
     `| ${c.name} | ${tw.toFixed(2)} | ${th.toFixed(2)} | ${(tw / th).toFixed(2)}x | ${worst.toExponential(1)} |`,
+  );
+}
+{
+  // A dense layer (no matmul: X [R, 1, K] times W [1, H, K] summed over K) and both gradients of a loss
+  // weighted by G [R, H]: a sum along the last axis and two along others, read and folded through broadcasts.
+  const [H, K] = [32, 32];
+  const R = Math.max(1, Math.floor(N / (H * K)));
+  const xd = points(R * K, -1, 1, 0.1);
+  const wd = points(H * K, -1, 1, 0.2);
+  const gd = points(R * H, -1, 1, 0.3);
+  const webgrad = async (): Promise<Float32Array[]> => {
+    const x = tensor(xd, { shape: [R, 1, K], requiresGrad: true });
+    const w = tensor(wd, { shape: [1, H, K], requiresGrad: true });
+    const y = sum(x.mul(w), 2);
+    sum(y.mul(tensor(gd, { shape: [R, H] }))).backward();
+    return Promise.all([y.data(), x.grad!.data(), w.grad!.data()]);
+  };
+  const hand = (): Float32Array[] => {
+    const [y, dx, dw] = [new Float32Array(R * H), new Float64Array(R * K), new Float64Array(H * K)];
+    for (let r = 0; r < R; r++)
+      for (let h = 0; h < H; h++) {
+        let s = 0;
+        const g = gd[r * H + h]!;
+        for (let k = 0; k < K; k++) {
+          s += xd[r * K + k]! * wd[h * K + k]!;
+          dx[r * K + k]! += g * wd[h * K + k]!;
+          dw[h * K + k]! += g * xd[r * K + k]!;
+        }
+        y[r * H + h] = s;
+      }
+    return [y, Float32Array.from(dx), Float32Array.from(dw)];
+  };
+  const got = await webgrad();
+  const ref = hand();
+  const worst = Math.max(...got.map((g, j) => scaledError(g, ref[j]!)));
+  const [tw, th] = await timePair(webgrad, hand);
+  console.log(
+    `| dense ${R}x${K} by ${H}x${K}, both gradients | ${tw.toFixed(2)} | ${th.toFixed(2)} | ${(tw / th).toFixed(2)}x | ${worst.toExponential(1)} |`,
   );
 }
 console.log(`kernels compiled: ${stats().pipelinesCompiled}, cache hits: ${stats().cacheHits}`);
