@@ -4,6 +4,7 @@
 // the key.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  add,
   amax,
   cos,
   exp,
@@ -289,6 +290,23 @@ describe.each(testBackends())('a graph that differs only in its numbers, on $nam
     expect(await zeros(0, -0)).toEqual([true, true, true, true]);
     expect(Array.from(await f(NaN, 1)).every(Number.isNaN)).toBe(true);
     expect(Array.from(await f(2, 1))).toEqual(want(2, 1));
+  });
+
+  it('a constant read before is still a constant: graphs with it and with a new number share a plan', async () => {
+    // Read, a constant had values of its own, and a kernel read them as an input: the plan kept for x * lr
+    // then bound x * 5's constant, which has none, as a buffer (`internal: node 6 (const) has no host values`).
+    const x = tensor([1, 2, 3, 4]);
+    for (const first of [true, false]) {
+      clearPlanMemo();
+      const lr = add(0.25, first ? 0.25 : 0.5);
+      expect(await lr.item()).toBe(first ? 0.5 : 0.75);
+      const read = async (): Promise<number[]> => Array.from(await x.mul(lr).data());
+      const fresh = async (): Promise<number[]> => Array.from(await x.mul(5).data());
+      const [a, b] = first ? [await read(), await fresh()] : [await fresh(), await read()];
+      expect(first ? a : b).toEqual([1, 2, 3, 4].map((v) => v * (first ? 0.5 : 0.75)));
+      expect(first ? b : a).toEqual([5, 10, 15, 20]);
+      expect(plansMemoized()).toBe(1);
+    }
   });
 
   it("a kept plan's gradient kernels, sums and finishing pass take the new numbers", async () => {

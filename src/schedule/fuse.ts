@@ -673,7 +673,10 @@ function buildKernel(
   const walk = topoSort(roots, isBoundary);
   for (const n of walk) {
     let r: Ref;
-    if (isBoundary(n)) {
+    // A constant is its number, read or not (a kept plan is keyed so: see structureKey).
+    if (n.op === 'const') {
+      r = intern(`c:${Object.is(n.attr, -0) ? '-0' : n.attr}`, { kind: 'const', value: n.attr });
+    } else if (isBoundary(n)) {
       // One input per buffer and access: views of one buffer (the `id` that each grad() call wraps its
       // arguments in, say) load it once, and what is computed from them is shared.
       const access = accessFor(n.shape, domain);
@@ -690,8 +693,6 @@ function buildKernel(
       }
     } else if (opRow(n.op)?.identity === true) {
       r = refOf.get(n.inputs[0]!)!;
-    } else if (n.op === 'const') {
-      r = intern(`c:${Object.is(n.attr, -0) ? '-0' : n.attr}`, { kind: 'const', value: n.attr });
     } else if (n.op === 'expand') {
       r = refOf.get(n.inputs[0]!)!;
     } else {

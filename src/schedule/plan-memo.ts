@@ -70,6 +70,7 @@ export function structureKey(
     const n = order[i]!;
     if (n.disposed) return null;
     at.set(n, i);
+    // A constant read before (realized) is still a constant to the kernels that use it (see buildKernel).
     if (n.op === 'const') {
       const a = attrKey(n.attr);
       let c = numbers.get(a);

@@ -7,7 +7,7 @@ import { attrKey } from './plan-memo.js';
  * A number for each node of `order` (a topological walk), equal for nodes whose values are equal by
  * construction: ops are deterministic functions of their operands, parameter and shape, so nodes of equal op,
  * parameter, shape and operands' numbers have equal values (an identity op has its operand's). Ready nodes
- * are numbered by the buffer they read (`storageOf`) and their shape.
+ * are numbered by the buffer they read (`storageOf`) and their shape, but for constants, read or not.
  */
 export function valueNumbers(
   order: readonly Node[],
@@ -19,7 +19,8 @@ export function valueNumbers(
   for (const n of order) {
     const shape = n.shape.join('x');
     let key: string;
-    if (isReady(n)) key = `R${storageOf(n).id}|${shape}`;
+    // A constant by its number, read or not (as structureKey keys it).
+    if (isReady(n) && n.op !== 'const') key = `R${storageOf(n).id}|${shape}`;
     else if (n.op === 'leaf') key = `L${n.id}`;
     else {
       const row = opRow(n.op);
