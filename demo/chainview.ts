@@ -45,6 +45,9 @@ export class ChainView {
   private readonly body = byId<HTMLTableElement>('chain-table').tBodies[0]!;
   private readonly check = byId<HTMLTableElement>('chain-check').tBodies[0]!;
   private readonly texEl = byId('chain-formula');
+  // Derivations started: one that ends after a later one started shows nothing (the later one's formula
+  // stands, not the one computed before it).
+  private started = 0;
 
   constructor() {
     byId<HTMLFormElement>('chain-form').addEventListener('submit', (ev) => {
@@ -64,6 +67,7 @@ export class ChainView {
   /** Recomputes the derivation at the point in the form. */
   async run(): Promise<void> {
     const s = this.state;
+    const mine = ++this.started;
     try {
       if (!this.parsed) throw new Error('Compute a formula in the playground first.');
       const p = this.parsed;
@@ -73,12 +77,14 @@ export class ChainView {
       for (const k of Object.keys(point)) point[k] = Math.fround(point[k]!);
       const chain = chainRule(p.expr, point);
       const webgrad = await webgradGrads(p, point);
+      if (mine !== this.started) return;
       s.chain = chain;
       s.webgrad = webgrad;
       this.render(p, chain, webgrad);
       say(this.errorEl, null);
       s.status = 'ok';
     } catch (e) {
+      if (mine !== this.started) return;
       say(this.errorEl, e instanceof Error ? e.message : String(e));
       s.status = 'error';
     }
