@@ -285,6 +285,28 @@ describe.skipIf(!adapter)('WebGPU fusion and pipeline reuse', () => {
     }
   });
 
+  it('a kernel reading more small parameters than the device binds packs them into one binding', async () => {
+    // 14 rows of 32 weights broadcast over 4096 x 32 points (and one of 1500, too large to pack): bound one
+    // each, 16 buffers on SwiftShader's 12, and the run went to the CPU.
+    const run = async (): Promise<Float32Array> => {
+      const x = tensor(ramp(4096, -1, 1), { shape: [4096, 1] });
+      let y = x;
+      for (let l = 0; l < 14; l++)
+        y = tanh(y.mul(tensor(ramp(32, -1 - l / 10, 1), { shape: [1, 32] })).add(l / 20));
+      const wide = tensor(ramp(1500, -1, 1), { shape: [1500, 1] });
+      return Promise.all([
+        sum(y, 0).data(),
+        sum(wide.mul(tensor(ramp(32, 0, 1), { shape: [1, 32] })), 0).data(),
+      ]).then(([a, b]) => Float32Array.from([...a, ...b]));
+    };
+    await init({ backend: 'cpu' });
+    const want = await run();
+    await useWebGpu({ cpuBelow: 0 });
+    const [got, d] = await counting(run);
+    expect(d.cpuFallbacks).toBe(0);
+    expect(worst(got, (i) => want[i]!)).toBeLessThan(1e-5);
+  });
+
   it("an optimizer's update of many parameters, read by every point of the next step, runs on the GPU", async () => {
     // Each parameter's new value (Adam's) is made from four small buffers: it, its gradient and its moments.
     // Computed at every point of the next step's batch, the forward kernel read 13 buffers, beyond

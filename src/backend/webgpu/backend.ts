@@ -55,6 +55,9 @@ interface Bound {
   readonly packed: ReadonlyMap<number, GPUBuffer>;
 }
 
+/** Bytes of a packed binding holding `nodes`, each after the last (see gatherPacked). */
+const packedBytes = (nodes: readonly Node[]): number => 4 * nodes.reduce((a, n) => a + n.size, 0);
+
 /** Runs fused kernels on a WebGPU device. */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
@@ -413,9 +416,9 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * Gathers a step's one-element operands into one buffer per packed binding (by binding index): host values
-   * by a queue write (ordered before this run's submit), GPU results by copies, which `endPass` makes room
-   * for between compute passes.
+   * Gathers a step's packed operands (one-element and small broadcast ones: see isPacked) into one buffer per
+   * packed binding (by binding index), each after the last: host values by a queue write (ordered before this
+   * run's submit), GPU results by copies, which `endPass` makes room for between compute passes.
    */
   private gatherPacked(
     step: Step,
@@ -427,22 +430,24 @@ export class WebGpuBackend implements Backend {
     const packed = new Map<number, GPUBuffer>();
     step.binds.forEach((b, i) => {
       if (b.kind !== 'packed') return;
-      const buf = take(b.nodes.length * 4, STORAGE_USAGE);
+      const buf = take(packedBytes(b.nodes), STORAGE_USAGE);
       packed.set(i, buf);
       // Host values go in one queue write of the whole buffer (device values are copied over theirs).
-      const host = new Float32Array(b.nodes.length);
+      const host = new Float32Array(packedBytes(b.nodes) / 4);
       let fromHost = 0;
-      b.nodes.forEach((node, m) => {
+      let at = 0;
+      for (const node of b.nodes) {
         const s = storageNode(node);
         const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
         if (st) {
           endPass();
-          encoder.copyBufferToBuffer(st.buffer, 0, buf, m * 4, 4);
+          encoder.copyBufferToBuffer(st.buffer, 0, buf, at * 4, node.size * 4);
         } else if (s.host) {
-          host[m] = s.host[0]!;
-          fromHost++;
+          host.set(s.host.subarray(0, node.size), at);
+          fromHost += node.size;
         } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
-      });
+        at += node.size;
+      }
       if (fromHost > 0) {
         this.device.queue.writeBuffer(buf, 0, host);
         this.counters.bytesUploaded += 4 * fromHost;
@@ -470,7 +475,7 @@ export class WebGpuBackend implements Backend {
       } else if (b.kind === 'beyond') {
         entries.push({ binding, resource: { buffer: bound.beyond!, size: 4 } });
       } else if (b.kind === 'packed') {
-        entries.push({ binding, resource: { buffer: bound.packed.get(i)!, size: b.nodes.length * 4 } });
+        entries.push({ binding, resource: { buffer: bound.packed.get(i)!, size: packedBytes(b.nodes) } });
       } else {
         const st = bufferOf(b.node);
         // Operands bound whole (broadcast ones, sums) are small next to the chunked ones in practice.

@@ -9,7 +9,7 @@ import {
   inputBindings,
   inputsOf,
   invariantHeader,
-  isPacked,
+  oneElement,
   loaders,
   neededRefs,
   refExpr,
@@ -50,7 +50,7 @@ export function mainProgram(
   const c = new Consts();
   const pts = reduces.length > 0 ? reducePoints(mode) : points;
   const load = loaders(k, inputs, packed, terms, pts > 1);
-  const lines = valueLines(k, refs, load, c, (j) => isPacked(k, j));
+  const lines = valueLines(k, refs, load, c, (j) => oneElement(k, j));
   // An invocation's points are WG apart: its broadcast terms step along (with one point, nothing to step).
   const stepping =
     pts > 1 && terms.length > 0 ? steppedTerms(0, terms.length, 'i0', 'WG') : { init: [], advance: [] };

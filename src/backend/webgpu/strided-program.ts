@@ -10,7 +10,7 @@ import {
   inputBindings,
   inputsOf,
   invariantHeader,
-  isPacked,
+  oneElement,
   loaders,
   neededRefs,
   refExpr,
@@ -86,7 +86,7 @@ export function stridedProgram(
   const { kept, folded, m, r } = stridedAxes(k, outputs);
   const terms: [number, number, number][] = [...kept, ...folded];
   const c = new Consts();
-  const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => isPacked(k, j));
+  const lines = valueLines(k, refs, loaders(k, inputs, packed, terms), c, (j) => oneElement(k, j));
   // The loop over a slice's points moves k by one: the folded terms step along.
   const stepping = steppedTerms(kept.length, folded.length, 'k0', '1u');
   const body = lines.point;

@@ -181,11 +181,32 @@ export function termSum(x: string, first: number, count: number): string {
 }
 
 /** True when kernel input j holds one element (a scalar operand, or any operand of a one-point kernel). */
-export function isPacked(k: Kernel, j: number): boolean {
+export function oneElement(k: Kernel, j: number): boolean {
   return k.inputs[j]!.access.kind === 'scalar' || (k.size === 1 && k.inputs[j]!.access.kind === 'full');
 }
 
-/** Splits kernel inputs into those bound one each and the one-element ones packed into `sc`. */
+// Broadcast operands of at most this many elements (a layer's weights or biases, read by every point of a
+// batch) are packed too: a kernel reading a dozen parameters would otherwise bind more buffers than a device
+// allows (8 by WebGPU's default, 12 on SwiftShader) and run on the CPU.
+export const PACK_ELEMENTS = 1024;
+
+/** True when kernel input j is read from the packed binding `sc`: one element, or a small broadcast operand. */
+export function isPacked(k: Kernel, j: number): boolean {
+  const input = k.inputs[j]!;
+  return oneElement(k, j) || (input.access.kind === 'strided' && input.node.size <= PACK_ELEMENTS);
+}
+
+/** Where each of `packed` (kernel input indices) starts in the packed binding: its elements follow the last's. */
+export function packedOffsets(k: Kernel, packed: readonly number[]): number[] {
+  let at = 0;
+  return packed.map((j) => {
+    const start = at;
+    at += k.inputs[j]!.node.size;
+    return start;
+  });
+}
+
+/** Splits kernel inputs into those bound one each and those packed into `sc`. */
 export function splitInputs(k: Kernel, inputs: readonly number[]): { direct: number[]; packed: number[] } {
   return { direct: inputs.filter((j) => !isPacked(k, j)), packed: inputs.filter((j) => isPacked(k, j)) };
 }
@@ -259,17 +280,20 @@ export function loaders(
 ) {
   const names = new Map<number, string>();
   inputs.forEach((j, b) => names.set(j, `in${b}`));
-  packed.forEach((j, m) => names.set(j, `sc[${m}]`));
+  const offsets = packedOffsets(k, packed);
+  packed.forEach((j, m) => names.set(j, `sc[${offsets[m]!}]`));
   return (j: number): string => {
     const access = k.inputs[j]!.access;
-    if (isPacked(k, j)) return names.get(j)!;
+    if (oneElement(k, j)) return names.get(j)!;
     const name = names.get(j)!;
     if (access.kind === 'full') return `${name}[p]`;
     if (access.kind === 'scalar') return `${name}[0]`;
     const ts = stridedTerms(access.strides, k.domain);
     const first = terms.length;
     for (const t of ts) terms.push([t.inner, t.dim, t.stride]);
-    return `${name}[${stepped ? steppedSum(first, ts.length) : termSum('i', first, ts.length)}]`;
+    const index = stepped ? steppedSum(first, ts.length) : termSum('i', first, ts.length);
+    // A packed operand's elements start at its offset in `sc`.
+    return isPacked(k, j) ? `sc[${offsets[packed.indexOf(j)]!}u + ${index}]` : `${name}[${index}]`;
   };
 }
 
