@@ -30,6 +30,29 @@ const pending = (...ts: Tensor[]) =>
     (n) => n.realized,
   );
 
+/**
+ * Runs `src` (k's generated loop) and the interpreter, which computes op by op what the loop computes (the
+ * cpu-interp suites check that), on inputs `at(i)`: their outputs must agree to the bit.
+ */
+function expectAsInterpreted(
+  k: Kernel,
+  src: string,
+  f32: boolean,
+  at: (i: number) => number,
+  label?: string,
+): void {
+  const Arr = f32 ? Float32Array : Float64Array;
+  const ins = k.inputs.map((inp) => new Arr(inp.node.size).map((_, i) => at(i)));
+  const got = k.outputs.map((o) => new Arr(o.node.size));
+  const want = k.outputs.map((o) => new Arr(o.node.size));
+  compileSource(src)(ins, got, k.size, constantsOf(k, f32));
+  interpret(k, f32)(ins, want, k.size);
+  got.forEach((g, j) => expect([...g], label).toEqual([...want[j]!]));
+}
+
+// Inputs of the loops compared with the interpreter.
+const wave = (i: number): number => 1.5 * Math.sin(1.7 * i + 0.3);
+
 describe('CPU fusion', () => {
   beforeAll(() => init({ backend: 'cpu' }));
 
@@ -369,16 +392,7 @@ describe('CPU fusion', () => {
         const fns = src.split(/^(?:return )?function /m).slice(1);
         expect(fns.length).toBeGreaterThan(2);
         for (const f of fns) expect(f.length).toBeLessThan(40000);
-        const Arr = f32 ? Float32Array : Float64Array;
-        const ins = k.inputs.map((inp) =>
-          new Arr(inp.node.size).map((_, i) => 1.5 * Math.sin(1.7 * i + 0.3)),
-        );
-        const got = k.outputs.map((o) => new Arr(o.node.size));
-        const want = k.outputs.map((o) => new Arr(o.node.size));
-        compileSource(src)(ins, got, k.size, constantsOf(k, f32));
-        // The interpreter computes op by op what the one loop computes (the cpu-interp suites check that).
-        interpret(k, f32)(ins, want, k.size);
-        got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
+        expectAsInterpreted(k, src, f32, wave);
       }
     // Few values and many outputs (each output's line comes with a declaration): split by outputs too.
     const s = sin(tensor(new Float32Array(64).map((_, i) => Math.sin(i))));
@@ -391,12 +405,7 @@ describe('CPU fusion', () => {
       .slice(1);
     expect(fns.length).toBeGreaterThan(2);
     for (const f of fns) expect(f.length).toBeLessThan(40000);
-    const ins = wide!.inputs.map((inp) => new Float32Array(inp.node.size).map((_, i) => Math.cos(i)));
-    const got = wide!.outputs.map((o) => new Float32Array(o.node.size));
-    const want = wide!.outputs.map((o) => new Float32Array(o.node.size));
-    compileSource(kernelSource(wide!))(ins, got, wide!.size, constantsOf(wide!));
-    interpret(wide!)(ins, want, wide!.size);
-    got.forEach((g, j) => expect([...g]).toEqual([...want[j]!]));
+    expectAsInterpreted(wide!, kernelSource(wide!), true, Math.cos);
   });
 
   it('broadcast reads and sums along axes are loops nested over the domain, with the results bit for bit', () => {
@@ -448,15 +457,7 @@ describe('CPU fusion', () => {
           const src = kernelSource(k, f32);
           expect(src, name).toMatch(/for \(let q0 = 0/);
           expect(src, name).not.toMatch(/Math\.floor\(i/);
-          const Arr = f32 ? Float32Array : Float64Array;
-          const ins = k.inputs.map((inp) =>
-            new Arr(inp.node.size).map((_, i) => 1.5 * Math.sin(1.7 * i + 0.3)),
-          );
-          const got = k.outputs.map((o) => new Arr(o.node.size));
-          const want = k.outputs.map((o) => new Arr(o.node.size));
-          compileSource(src)(ins, got, k.size, constantsOf(k, f32));
-          interpret(k, f32)(ins, want, k.size);
-          got.forEach((g, j) => expect([...g], name).toEqual([...want[j]!]));
+          expectAsInterpreted(k, src, f32, wave, name);
         }
     }
   });
