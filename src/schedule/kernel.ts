@@ -2,6 +2,7 @@
 import type { Node, Reduction } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
 import type { OpName } from '../ops/table.js';
+import { numberIn } from './numbering.js';
 
 /** Index of a value within `Kernel.values`. */
 export type Ref = number;
@@ -83,20 +84,14 @@ function makeKernelKey(k: Kernel, constants: boolean, sizes: boolean): string {
   const strided = [...k.inputs, ...k.outputs].some((x) => x.access.kind === 'strided');
   const parts: (string | number)[] = [strided ? (sizes ? k.domain.join('x') : `r${k.domain.length}`) : ''];
   // With constants, each by the first constant of the kernel with its float32 bits.
-  const classes = constants ? new Map<number, number>() : null;
-  const classOf = (v: number): number => {
-    const bits = f32Bits(v);
-    let c = classes!.get(bits);
-    if (c === undefined) classes!.set(bits, (c = classes!.size));
-    return c;
-  };
+  const classes = new Map<number, number>();
   // Without sizes, a strided access by the dimensions it steps through (see stridedTerms).
   const accessKey_ = (a: Access): string =>
     sizes || a.kind !== 'strided' ? accessKey(a) : `s${a.strides.map((s) => (s === 0 ? 0 : 1)).join('')}`;
   for (const i of k.inputs) parts.push('i', accessKey_(i.access));
   for (const v of k.values)
     if (v.kind === 'input') parts.push('n', v.index);
-    else if (v.kind === 'const') parts.push('c', constants ? classOf(v.value) : '');
+    else if (v.kind === 'const') parts.push('c', constants ? numberIn(classes, f32Bits(v.value)) : '');
     else parts.push(v.op, v.p, v.args.join(','));
   for (const o of k.outputs) parts.push('o', o.ref, o.reduce ?? '-', accessKey_(o.access));
   return parts.join(' ');

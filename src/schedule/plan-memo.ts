@@ -6,6 +6,7 @@
 import type { Node } from '../graph/node.js';
 import type { Shape } from '../graph/shape.js';
 import { f32Bits, madeFrom, type Kernel, type KernelInput, type KernelOutput, type Ref } from './kernel.js';
+import { numberIn } from './numbering.js';
 
 // Plans kept (least recently used dropped first), in number and in bytes (see weightOf): 32 MiB, and a plan
 // over a quarter of that is not kept (the plan of a graph can be far larger than the graph: a level split into
@@ -60,11 +61,11 @@ export function structureKey(
   if (order.length > MAX_NODES) return null;
   const at = new Map<Node, number>();
   const buffers = new Map<Node, number>();
-  // One string built by concatenation: cheaper than an array of parts joined (V8 joins the pieces once, when
-  // the key is first hashed).
   // Constants by number (attrKey) and by float32 bits, in order of first appearance.
   const numbers = new Map<string, number>();
   const bits = new Map<number, number>();
+  // One string built by concatenation: cheaper than an array of parts joined (V8 joins the pieces once, when
+  // the key is first hashed).
   let key = (remember ? 'r' : '-') + bindings;
   for (let i = 0; i < order.length; i++) {
     const n = order[i]!;
@@ -72,20 +73,17 @@ export function structureKey(
     at.set(n, i);
     // A constant read before (realized) is still a constant to the kernels that use it (see buildKernel).
     if (n.op === 'const') {
-      const a = attrKey(n.attr);
-      let c = numbers.get(a);
-      if (c === undefined) numbers.set(a, (c = numbers.size));
-      const b = f32Bits(n.attr);
-      let f = bits.get(b);
-      if (f === undefined) bits.set(b, (f = bits.size));
-      key += ';C' + c + ' ' + f + ' ' + shapeKey(n.shape);
+      key +=
+        ';C' +
+        numberIn(numbers, attrKey(n.attr)) +
+        ' ' +
+        numberIn(bits, f32Bits(n.attr)) +
+        ' ' +
+        shapeKey(n.shape);
       continue;
     }
     if (isReady(n)) {
-      const s = storageOf(n);
-      let b = buffers.get(s);
-      if (b === undefined) buffers.set(s, (b = buffers.size));
-      key += ';R' + shapeKey(n.shape) + ' ' + b;
+      key += ';R' + shapeKey(n.shape) + ' ' + numberIn(buffers, storageOf(n));
       continue;
     }
     if (n.op === 'leaf') return null;
@@ -141,8 +139,8 @@ function template(
   };
   const missing =
     t.noted.includes(-1) ||
-    t.kernels.some((k) =>
-      [...k.inputs, ...k.outputs, ...k.consts.map(([, a]) => ({ at: a }))].some((x) => x.at < 0),
+    t.kernels.some(
+      (k) => [...k.inputs, ...k.outputs].some((x) => x.at < 0) || k.consts.some(([, a]) => a < 0),
     );
   return missing ? null : t;
 }

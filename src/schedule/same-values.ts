@@ -2,6 +2,7 @@
 import type { Node } from '../graph/node.js';
 import { opRow } from '../ops/table.js';
 import { attrKey } from './plan-memo.js';
+import { numberIn } from './numbering.js';
 
 /**
  * A number for each node of `order` (a topological walk), equal for nodes whose values are equal by
@@ -32,9 +33,7 @@ export function valueNumbers(
       if (row?.commutative === true) args.sort((a, b) => a - b);
       key = `${n.op}|${attrKey(n.attr)}|${shape}|${args.join(',')}`;
     }
-    let v = numbers.get(key);
-    if (v === undefined) numbers.set(key, (v = numbers.size));
-    numberOf.set(n, v);
+    numberOf.set(n, numberIn(numbers, key));
   }
   return numberOf;
 }

@@ -7,6 +7,7 @@ import type { Node } from '../../graph/node.js';
 import { storageNode } from '../../schedule/fuse.js';
 import { f32Bits, kernelKey, type Kernel } from '../../schedule/kernel.js';
 import { keptPlanOf } from '../../schedule/plan-memo.js';
+import { numberIn } from '../../schedule/numbering.js';
 import { planRun, type Bind, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import type { Program } from './program.js';
 import { constWords } from './values.js';
@@ -56,11 +57,7 @@ const limitsKey = (limits: PlanLimits): string =>
  */
 export function planKey(kernels: readonly Kernel[], limits: PlanLimits): string {
   const ids = new Map<Node, number>();
-  const id = (n: Node): number => {
-    let v = ids.get(n);
-    if (v === undefined) ids.set(n, (v = ids.size));
-    return v;
-  };
+  const id = (n: Node): number => numberIn(ids, n);
   const parts: (string | number)[] = [limitsKey(limits)];
   for (const k of kernels) {
     parts.push('K', k.level, k.size, k.domain.join('x'), kernelKey(k), 'i');
