@@ -342,9 +342,10 @@ function planWith(
   const hoistFrom = (c: Node): number => {
     if (isReady(c) || isReduction(c.op) || c.op === 'reshape' || c.op === 'const') return availOf(c);
     const row = opRow(c.op);
+    const view = c.op === 'expand' || row?.identity === true;
+    if (!view && row === undefined) return availOf(c);
     hoisted.add(c);
-    if (c.op === 'expand' || row?.identity === true) return hoistFrom(c.inputs[0]!);
-    if (row === undefined) return availOf(c);
+    if (view) return hoistFrom(c.inputs[0]!);
     materialize(c, availOf(c));
     return level.get(c)! + 1;
   };

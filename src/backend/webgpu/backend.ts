@@ -21,6 +21,7 @@ import { PipelineCache, type Compiled } from './pipelines.js';
 import { deviceBindings, type Dispatch, type PlanLimits, type RunPlan, type Step } from './plan.js';
 import { PlanCache } from './plan-cache.js';
 import { BindGroupCache, type BufferEntry } from './bind-groups.js';
+import { packedLayout } from './values.js';
 
 /** Device figures the backend works within, and how it runs there (the adapter's tuning with init()'s options). */
 export interface GpuLimits extends Tuning {
@@ -55,8 +56,8 @@ interface Bound {
   readonly packed: ReadonlyMap<number, GPUBuffer>;
 }
 
-/** Bytes of a packed binding holding `nodes`, each after the last (see gatherPacked). */
-const packedBytes = (nodes: readonly Node[]): number => 4 * nodes.reduce((a, n) => a + n.size, 0);
+/** Bytes of a packed binding holding `nodes` (see packedLayout). */
+const packedBytes = (nodes: readonly Node[]): number => 4 * packedLayout(nodes).elements;
 
 /** Runs fused kernels on a WebGPU device. */
 export class WebGpuBackend implements Backend {
@@ -430,13 +431,14 @@ export class WebGpuBackend implements Backend {
     const packed = new Map<number, GPUBuffer>();
     step.binds.forEach((b, i) => {
       if (b.kind !== 'packed') return;
-      const buf = take(packedBytes(b.nodes), STORAGE_USAGE);
+      const { offsets, elements } = packedLayout(b.nodes);
+      const buf = take(4 * elements, STORAGE_USAGE);
       packed.set(i, buf);
       // Host values go in one queue write of the whole buffer (device values are copied over theirs).
-      const host = new Float32Array(packedBytes(b.nodes) / 4);
+      const host = new Float32Array(elements);
       let fromHost = 0;
-      let at = 0;
-      for (const node of b.nodes) {
+      b.nodes.forEach((node, m) => {
+        const at = offsets[m]!;
         const s = storageNode(node);
         const st = storage.get(s) ?? (this.owns(s) ? s.device : undefined);
         if (st) {
@@ -446,8 +448,7 @@ export class WebGpuBackend implements Backend {
           host.set(s.host.subarray(0, node.size), at);
           fromHost += node.size;
         } else throw new Error(`internal: node ${s.id} (${s.op}) has no values on the GPU or the host`);
-        at += node.size;
-      }
+      });
       if (fromHost > 0) {
         this.device.queue.writeBuffer(buf, 0, host);
         this.counters.bytesUploaded += 4 * fromHost;

@@ -188,7 +188,7 @@ export function oneElement(k: Kernel, j: number): boolean {
 // Broadcast operands of at most this many elements (a layer's weights or biases, read by every point of a
 // batch) are packed too: a kernel reading a dozen parameters would otherwise bind more buffers than a device
 // allows (8 by WebGPU's default, 12 on SwiftShader) and run on the CPU.
-export const PACK_ELEMENTS = 1024;
+const PACK_ELEMENTS = 1024;
 
 /** True when kernel input j is read from the packed binding `sc`: one element, or a small broadcast operand. */
 export function isPacked(k: Kernel, j: number): boolean {
@@ -196,14 +196,21 @@ export function isPacked(k: Kernel, j: number): boolean {
   return oneElement(k, j) || (input.access.kind === 'strided' && input.node.size <= PACK_ELEMENTS);
 }
 
-/** Where each of `packed` (kernel input indices) starts in the packed binding: its elements follow the last's. */
-export function packedOffsets(k: Kernel, packed: readonly number[]): number[] {
-  let at = 0;
-  return packed.map((j) => {
-    const start = at;
-    at += k.inputs[j]!.node.size;
+/**
+ * The packed binding of `nodes` (those of the inputs packed, in order): where each starts, its elements following
+ * the last's, and the elements in all.
+ */
+export function packedLayout(nodes: readonly { readonly size: number }[]): {
+  offsets: number[];
+  elements: number;
+} {
+  let elements = 0;
+  const offsets = nodes.map((n) => {
+    const start = elements;
+    elements += n.size;
     return start;
   });
+  return { offsets, elements };
 }
 
 /** Splits kernel inputs into those bound one each and those packed into `sc`. */
@@ -280,8 +287,9 @@ export function loaders(
 ) {
   const names = new Map<number, string>();
   inputs.forEach((j, b) => names.set(j, `in${b}`));
-  const offsets = packedOffsets(k, packed);
-  packed.forEach((j, m) => names.set(j, `sc[${offsets[m]!}]`));
+  const { offsets } = packedLayout(packed.map((j) => k.inputs[j]!.node));
+  const offsetOf = new Map(packed.map((j, m) => [j, offsets[m]!]));
+  for (const [j, at] of offsetOf) names.set(j, `sc[${at}]`);
   return (j: number): string => {
     const access = k.inputs[j]!.access;
     if (oneElement(k, j)) return names.get(j)!;
@@ -293,7 +301,7 @@ export function loaders(
     for (const t of ts) terms.push([t.inner, t.dim, t.stride]);
     const index = stepped ? steppedSum(first, ts.length) : termSum('i', first, ts.length);
     // A packed operand's elements start at its offset in `sc`.
-    return isPacked(k, j) ? `sc[${offsets[packed.indexOf(j)]!}u + ${index}]` : `${name}[${index}]`;
+    return isPacked(k, j) ? `sc[${offsetOf.get(j)!}u + ${index}]` : `${name}[${index}]`;
   };
 }
 
